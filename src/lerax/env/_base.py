@@ -1,0 +1,216 @@
+"""The functional environment interface and its derived `reset`/`step`."""
+
+import abc
+from typing import Any, Generic
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Bool, Float, Key
+
+from .._custom_types import ActType, Info, MaskType, ObsType, StateType
+from ..space import AbstractSpace
+
+
+class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]):
+    """Anything that behaves as a pure environment: a base env or a wrapper.
+
+    An environment is an immutable description (constants, spaces); all that
+    changes lives in an explicit state. The dynamics are split into small pure
+    hooks, and the Gymnasium-style `reset`/`step` are written once on top of
+    them, so every env and wrapper gets the same auto-reset semantics.
+
+    Attributes:
+        name: A human-readable name.
+        action_space: The space actions are drawn from.
+        observation_space: The space observations lie in.
+    """
+
+    name: eqx.AbstractVar[str]
+    action_space: eqx.AbstractVar[AbstractSpace]
+    observation_space: eqx.AbstractVar[AbstractSpace]
+
+    @abc.abstractmethod
+    def initial(self, *, key: Key[Array, ""]) -> StateType:
+        """Draws the state at the start of a fresh episode."""
+
+    @abc.abstractmethod
+    def restart(self, state: StateType, *, key: Key[Array, ""]) -> StateType:
+        """The state that starts the next episode once `state`'s episode ended.
+
+        Base environments draw a fresh `initial` state; stateful wrappers keep
+        what must outlive an episode (such as normalisation statistics).
+        """
+
+    @abc.abstractmethod
+    def transition(
+        self, state: StateType, action: ActType, *, key: Key[Array, ""]
+    ) -> StateType:
+        """Advances the state by one step under `action`."""
+
+    @abc.abstractmethod
+    def observation(self, state: StateType, *, key: Key[Array, ""]) -> ObsType:
+        """The observation emitted in `state` (the key allows sensor noise)."""
+
+    @abc.abstractmethod
+    def reward(
+        self,
+        state: StateType,
+        action: ActType,
+        next_state: StateType,
+        *,
+        key: Key[Array, ""],
+    ) -> Float[Array, ""]:
+        """The reward for moving from `state` to `next_state` under `action`."""
+
+    @abc.abstractmethod
+    def terminal(self, state: StateType, *, key: Key[Array, ""]) -> Bool[Array, ""]:
+        """Whether `state` ends the episode by the task's own rules."""
+
+    @abc.abstractmethod
+    def truncate(self, state: StateType) -> Bool[Array, ""]:
+        """Whether the episode is cut short in `state` (e.g. a time limit)."""
+
+    @abc.abstractmethod
+    def action_mask(self, state: StateType, *, key: Key[Array, ""]) -> MaskType | None:
+        """The actions allowed in `state`, or None when all are allowed."""
+
+    @abc.abstractmethod
+    def state_info(self, state: StateType) -> Info:
+        """Extra information about `state` (returned by `reset`)."""
+
+    @abc.abstractmethod
+    def transition_info(
+        self, state: StateType, action: ActType, next_state: StateType
+    ) -> Info:
+        """Extra information about a transition (returned by `step`)."""
+
+    @property
+    @abc.abstractmethod
+    def unwrapped(self) -> "AbstractEnv":
+        """The innermost environment under all wrappers."""
+
+    def reset(self, *, key: Key[Array, ""]) -> tuple[StateType, ObsType, Info]:
+        """Starts an episode.
+
+        Args:
+            key: A JAX PRNG key.
+
+        Returns:
+            `(state, observation, info)`.
+        """
+        return _reset(self, key)
+
+    def step(
+        self, state: StateType, action: ActType, *, key: Key[Array, ""]
+    ) -> tuple[
+        StateType, ObsType, Float[Array, ""], Bool[Array, ""], Bool[Array, ""], Info
+    ]:
+        """Takes one step, starting a new episode automatically when one ends.
+
+        On a step where the episode ends (`terminated | truncated`), the
+        returned state and observation already belong to the next episode, and
+        `info["final_observation"]` holds the last observation of the finished
+        one (Gymnasium/gymnax-1.0 semantics), so a truncated episode can be
+        bootstrapped. `info["final_observation"]` is present on every step
+        (equal to the observation when the episode goes on) so `info` has a
+        fixed structure under `jax.lax.scan`.
+
+        Args:
+            state: The current state.
+            action: An element of `action_space`.
+            key: A JAX PRNG key.
+
+        Returns:
+            `(state, observation, reward, terminated, truncated, info)`.
+
+        Raises:
+            ValueError: At trace time, if `action` has the wrong structure,
+                shape or dtype for `action_space`.
+            equinox.EquinoxRuntimeError: At run time, if `action`'s value is
+                outside `action_space`.
+        """
+        action = jax.tree.map(_as_jax, action)
+        return _step(self, state, action, key)
+
+
+def _as_jax(x: Any) -> Any:
+    return x if isinstance(x, jax.Array) else jnp.asarray(x)
+
+
+def check_action(space: AbstractSpace, action: Any) -> Any:
+    """Validates `action` against `space`: structure at trace time, value at run time.
+
+    Returns:
+        `action`, with a run-time check attached (use the returned value).
+    """
+    ok = space.contains(action)
+    if not isinstance(ok, jax.core.Tracer):
+        if not bool(ok):
+            desc = jax.tree.map(
+                lambda x: f"{jnp.shape(x)} {jnp.result_type(x)}", action
+            )
+            raise ValueError(
+                f"Action {desc} is not an element of the action space {space!r}: "
+                "check its shape, dtype and value (sample one with "
+                "`env.action_space.sample(key=...)`)."
+            )
+        return action
+    return eqx.error_if(
+        action,
+        ~ok,
+        f"Action outside the action space {space!r}; clip or fix the policy's output "
+        "(for `Box` actions, `lerax.wrapper.ClipAction` accepts any value).",
+    )
+
+
+def where_tree(pred: Bool[Array, ""], on_true: Any, on_false: Any) -> Any:
+    """Selects between two pytrees of the same structure leaf by leaf."""
+    return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
+@eqx.filter_jit
+def _reset(env: AbstractEnvLike, key: Key[Array, ""]):
+    init_key, obs_key = jr.split(key)
+    state = env.initial(key=init_key)
+    return state, env.observation(state, key=obs_key), env.state_info(state)
+
+
+@eqx.filter_jit
+def _step(env: AbstractEnvLike, state: Any, action: Any, key: Key[Array, ""]):
+    action = check_action(env.action_space, action)
+    # Independent keys per hook via fold_in: hooks that ignore their key cost
+    # nothing, since the unused hashes are removed by XLA.
+    transition_key, reward_key, terminal_key, obs_key, restart_key, reset_obs_key = (
+        jr.fold_in(key, i) for i in range(6)
+    )
+    next_state = env.transition(state, action, key=transition_key)
+    reward = jnp.asarray(
+        env.reward(state, action, next_state, key=reward_key), jnp.float32
+    )
+    terminated = jnp.asarray(env.terminal(next_state, key=terminal_key), bool)
+    truncated = jnp.asarray(env.truncate(next_state), bool)
+    final_observation = env.observation(next_state, key=obs_key)
+    info = dict(env.transition_info(state, action, next_state))
+    done = terminated | truncated
+    restart_state = env.restart(next_state, key=restart_key)
+    new_state = where_tree(done, restart_state, next_state)
+    observation = where_tree(
+        done, env.observation(restart_state, key=reset_obs_key), final_observation
+    )
+    info["final_observation"] = final_observation
+    return new_state, observation, reward, terminated, truncated, info
+
+
+class AbstractEnv(AbstractEnvLike[StateType, ActType, ObsType, MaskType]):
+    """A base environment (not a wrapper): `unwrapped` is itself and a new
+    episode always starts from a fresh `initial` state."""
+
+    @property
+    def unwrapped(self) -> "AbstractEnv":
+        return self
+
+    def restart(self, state: StateType, *, key: Key[Array, ""]) -> StateType:
+        del state
+        return self.initial(key=key)

@@ -1,0 +1,105 @@
+"""A string registry of environments: `make("CartPole-v1")`."""
+
+from collections.abc import Callable
+from typing import Any
+
+from ._base import AbstractEnvLike
+
+_REGISTRY: dict[str, tuple[Callable[..., AbstractEnvLike], int | None]] = {}
+
+
+def register(
+    id: str,
+    factory: Callable[..., AbstractEnvLike],
+    *,
+    max_episode_steps: int | None = None,
+    overwrite: bool = False,
+) -> None:
+    """Registers an environment under `id`.
+
+    Args:
+        id: The name used with `make`, e.g. ``"MyEnv-v0"``.
+        factory: Called with `make`'s keyword arguments; returns the env.
+        max_episode_steps: If given, `make` wraps the env in
+            `lerax.wrapper.TimeLimit` with this limit.
+        overwrite: Allow replacing an existing registration.
+
+    Raises:
+        ValueError: If `id` is taken (and `overwrite` is False) or the limit
+            is not a positive int.
+    """
+    if id in _REGISTRY and not overwrite:
+        raise ValueError(
+            f"{id!r} is already registered; pass `overwrite=True` to replace it."
+        )
+    if max_episode_steps is not None and (
+        not isinstance(max_episode_steps, int) or max_episode_steps < 1
+    ):
+        raise ValueError(
+            f"`max_episode_steps` must be a positive int, got {max_episode_steps!r}."
+        )
+    _REGISTRY[id] = (factory, max_episode_steps)
+
+
+def registered() -> tuple[str, ...]:
+    """The ids `make` knows, sorted."""
+    return tuple(sorted(_REGISTRY))
+
+
+def make(
+    id: str, *, max_episode_steps: int | None = None, **kwargs: Any
+) -> AbstractEnvLike:
+    """Builds a registered environment with its standard time limit.
+
+    Args:
+        id: A registered id, e.g. ``"CartPole-v1"`` (see `registered()`).
+        max_episode_steps: Overrides the registered time limit.
+        **kwargs: Passed to the env's constructor (physical constants, ...).
+
+    Returns:
+        The env, wrapped in `lerax.wrapper.TimeLimit` when it has a limit.
+
+    Raises:
+        KeyError: If `id` is unknown; the message lists the known ids.
+    """
+    if id not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(id, _REGISTRY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise KeyError(
+            f"Unknown environment id {id!r}.{hint} Known ids: {', '.join(registered())}. "
+            "Add your own with `lerax.env.register(id, factory)`."
+        )
+    factory, limit = _REGISTRY[id]
+    env = factory(**kwargs)
+    limit = max_episode_steps if max_episode_steps is not None else limit
+    if limit is not None:
+        from ..wrapper import TimeLimit
+
+        env = TimeLimit(env, limit)
+    return env
+
+
+def _register_builtins() -> None:
+    def classic(name: str) -> Callable[..., AbstractEnvLike]:
+        def factory(**kwargs: Any) -> AbstractEnvLike:
+            from . import classic_control
+
+            return getattr(classic_control, name)(**kwargs)
+
+        factory.__name__ = name
+        return factory
+
+    register("CartPole-v1", classic("CartPole"), max_episode_steps=500)
+    register("Acrobot-v1", classic("Acrobot"), max_episode_steps=500)
+    register("MountainCar-v0", classic("MountainCar"), max_episode_steps=200)
+    register(
+        "MountainCarContinuous-v0",
+        classic("ContinuousMountainCar"),
+        max_episode_steps=999,
+    )
+    register("Pendulum-v1", classic("Pendulum"), max_episode_steps=200)
+
+
+_register_builtins()

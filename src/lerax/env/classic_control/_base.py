@@ -1,0 +1,106 @@
+"""Shared machinery of the classic-control environments."""
+
+import abc
+from typing import Any
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Key
+
+from ..._custom_types import Info
+from ..._extras import require
+from .._base import AbstractEnv
+from .._state import AbstractEnvState
+
+
+class ClassicControlState(AbstractEnvState):
+    """The state of a classic-control env: its physical state vector `y`."""
+
+    y: Float[Array, " n"]
+
+
+class AbstractClassicControlEnv(AbstractEnv[ClassicControlState, Any, Any, None]):
+    """A low-dimensional physical system stepped at a fixed `dt`.
+
+    By default `transition` applies `explicit_update`, the exact discrete update
+    Gymnasium uses (so trajectories match Gymnasium's to float32 precision).
+    With `solver` set to a Diffrax solver, the continuous-time ODE `dynamics`
+    is integrated over `[0, dt]` instead and `constrain` (bounds, angle
+    wrapping, walls) applied afterwards.
+
+    Attributes:
+        dt: The control period in seconds.
+        solver: None for Gymnasium's update, or a `diffrax.AbstractSolver`.
+        stepsize_controller: A Diffrax step-size controller for the solver
+            path (None: one constant step of `dt`).
+    """
+
+    dt: eqx.AbstractVar[float]
+    solver: eqx.AbstractVar[Any]
+    stepsize_controller: eqx.AbstractVar[Any]
+
+    @abc.abstractmethod
+    def explicit_update(self, y: Float[Array, " n"], action: Any) -> Float[Array, " n"]:
+        """Gymnasium's discrete-time update of the state vector."""
+
+    @abc.abstractmethod
+    def dynamics(self, y: Float[Array, " n"], action: Any) -> Float[Array, " n"]:
+        """The time derivative `dy/dt` under a constant action."""
+
+    @abc.abstractmethod
+    def constrain(self, y: Float[Array, " n"]) -> Float[Array, " n"]:
+        """Applies bounds and wrapping after an ODE step."""
+
+    def transition(
+        self, state: ClassicControlState, action: Any, *, key: Key[Array, ""]
+    ):
+        del key
+        if self.solver is None:
+            return ClassicControlState(self.explicit_update(state.y, action))
+        diffrax = require("diffrax", "ode")
+        controller = self.stepsize_controller
+        if controller is None:
+            controller = diffrax.ConstantStepSize()
+        solution = diffrax.diffeqsolve(
+            diffrax.ODETerm(lambda t, y, args: self.dynamics(y, args)),
+            self.solver,
+            t0=0.0,
+            t1=self.dt,
+            dt0=self.dt,
+            y0=state.y,
+            args=action,
+            saveat=diffrax.SaveAt(t1=True),
+            stepsize_controller=controller,
+        )
+        return ClassicControlState(self.constrain(solution.ys[-1]))
+
+    def truncate(self, state: ClassicControlState) -> Bool[Array, ""]:
+        del state
+        return jnp.array(False)
+
+    def action_mask(self, state: ClassicControlState, *, key: Key[Array, ""]) -> None:
+        del state, key
+        return None
+
+    def state_info(self, state: ClassicControlState) -> Info:
+        del state
+        return {}
+
+    def transition_info(self, state, action, next_state) -> Info:
+        del state, action, next_state
+        return {}
+
+
+def wrap_angle(x: Float[Array, "..."], low: float, high: float) -> Float[Array, "..."]:
+    """Wraps `x` into `[low, high]` exactly as Gymnasium's acrobot `wrap` loops do."""
+    width = high - low
+    above = x - width * jnp.ceil((x - high) / width)
+    below = x + width * jnp.ceil((low - x) / width)
+    return jnp.where(x > high, above, jnp.where(x < low, below, x))
+
+
+def check_positive(owner: str, **values: Any) -> None:
+    """Raises `ValueError` for a concrete non-positive constant."""
+    for name, value in values.items():
+        if isinstance(value, (int, float)) and not value > 0:
+            raise ValueError(f"`{owner}({name}=...)` must be > 0, got {value}.")

@@ -1,0 +1,168 @@
+"""CartPole: balance a pole on a cart (Barto, Sutton & Anderson, 1983).
+
+Matches Gymnasium's `CartPole-v1` (dynamics, +1 reward on every step
+including the terminal one, termination thresholds, initial state
+`U(-0.05, 0.05)^4`, spaces). `lerax.env.make("CartPole-v1")` adds the
+500-step time limit.
+"""
+
+import math
+from typing import Any, final
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int, Key
+
+from ...space import Box, Discrete
+from ._base import AbstractClassicControlEnv, ClassicControlState, check_positive
+
+
+@final
+class CartPole(AbstractClassicControlEnv):
+    """A pole hinged on a cart; push the cart left (0) or right (1).
+
+    State `y = [x, x_dot, theta, theta_dot]`; the observation is `y`.
+
+    Attributes:
+        gravity: Gravitational acceleration (m/s^2).
+        cart_mass: Mass of the cart (kg).
+        pole_mass: Mass of the pole (kg).
+        half_length: Half the pole's length (m) (Gymnasium's `length`).
+        force_mag: Magnitude of the push (N).
+        dt: Seconds per step (Gymnasium's `tau`).
+        theta_threshold_radians: The episode ends beyond this pole angle.
+        x_threshold: The episode ends beyond this cart position.
+        initial_bound: Initial state components are `U(-bound, bound)`.
+        kinematics_integrator: ``"euler"`` (Gymnasium's default) or
+            ``"semi-implicit euler"``.
+        solver: Optional Diffrax solver (see `AbstractClassicControlEnv`).
+        stepsize_controller: Optional Diffrax step-size controller.
+    """
+
+    name = "CartPole"
+    gravity: float
+    cart_mass: float
+    pole_mass: float
+    half_length: float
+    force_mag: float
+    dt: float
+    theta_threshold_radians: float
+    x_threshold: float
+    initial_bound: float
+    kinematics_integrator: str = eqx.field(static=True)
+    solver: Any
+    stepsize_controller: Any
+    action_space: Discrete
+    observation_space: Box
+
+    def __init__(
+        self,
+        *,
+        gravity: float = 9.8,
+        cart_mass: float = 1.0,
+        pole_mass: float = 0.1,
+        half_length: float = 0.5,
+        force_mag: float = 10.0,
+        dt: float = 0.02,
+        theta_threshold_radians: float = 12 * 2 * math.pi / 360,
+        x_threshold: float = 2.4,
+        initial_bound: float = 0.05,
+        kinematics_integrator: str = "euler",
+        solver: Any = None,
+        stepsize_controller: Any = None,
+    ):
+        check_positive(
+            "CartPole",
+            cart_mass=cart_mass,
+            pole_mass=pole_mass,
+            half_length=half_length,
+            dt=dt,
+            theta_threshold_radians=theta_threshold_radians,
+            x_threshold=x_threshold,
+        )
+        if kinematics_integrator not in ("euler", "semi-implicit euler"):
+            raise ValueError(
+                "`CartPole(kinematics_integrator=...)` must be 'euler' or "
+                f"'semi-implicit euler', got {kinematics_integrator!r}."
+            )
+        self.gravity = gravity
+        self.cart_mass = cart_mass
+        self.pole_mass = pole_mass
+        self.half_length = half_length
+        self.force_mag = force_mag
+        self.dt = dt
+        self.theta_threshold_radians = theta_threshold_radians
+        self.x_threshold = x_threshold
+        self.initial_bound = initial_bound
+        self.kinematics_integrator = kinematics_integrator
+        self.solver = solver
+        self.stepsize_controller = stepsize_controller
+        self.action_space = Discrete(2)
+        big = np.finfo(np.float32).max
+        high = np.array(
+            [x_threshold * 2, big, theta_threshold_radians * 2, big], dtype=np.float32
+        )
+        self.observation_space = Box(-high, high)
+
+    def initial(self, *, key: Key[Array, ""]) -> ClassicControlState:
+        b = self.initial_bound
+        return ClassicControlState(jr.uniform(key, (4,), minval=-b, maxval=b))
+
+    def _accelerations(self, y: Float[Array, " 4"], action: Int[Array, ""]):
+        _, _, theta, theta_dot = y
+        force = jnp.where(action == 1, self.force_mag, -self.force_mag)
+        cos, sin = jnp.cos(theta), jnp.sin(theta)
+        total_mass = self.cart_mass + self.pole_mass
+        pole_mass_length = self.pole_mass * self.half_length
+        temp = (force + pole_mass_length * theta_dot**2 * sin) / total_mass
+        theta_acc = (self.gravity * sin - cos * temp) / (
+            self.half_length * (4.0 / 3.0 - self.pole_mass * cos**2 / total_mass)
+        )
+        x_acc = temp - pole_mass_length * theta_acc * cos / total_mass
+        return x_acc, theta_acc
+
+    def explicit_update(self, y: Float[Array, " 4"], action: Int[Array, ""]):
+        x, x_dot, theta, theta_dot = y
+        x_acc, theta_acc = self._accelerations(y, action)
+        if self.kinematics_integrator == "euler":
+            x = x + self.dt * x_dot
+            x_dot = x_dot + self.dt * x_acc
+            theta = theta + self.dt * theta_dot
+            theta_dot = theta_dot + self.dt * theta_acc
+        else:
+            x_dot = x_dot + self.dt * x_acc
+            x = x + self.dt * x_dot
+            theta_dot = theta_dot + self.dt * theta_acc
+            theta = theta + self.dt * theta_dot
+        return jnp.stack([x, x_dot, theta, theta_dot])
+
+    def dynamics(self, y: Float[Array, " 4"], action: Int[Array, ""]):
+        x_acc, theta_acc = self._accelerations(y, action)
+        return jnp.stack([y[1], x_acc, y[3], theta_acc])
+
+    def constrain(self, y: Float[Array, " 4"]) -> Float[Array, " 4"]:
+        return y
+
+    def observation(self, state: ClassicControlState, *, key: Key[Array, ""]):
+        del key
+        return state.y
+
+    def reward(
+        self, state, action, next_state, *, key: Key[Array, ""]
+    ) -> Float[Array, ""]:
+        del state, action, next_state, key
+        return jnp.array(1.0)
+
+    def terminal(
+        self, state: ClassicControlState, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        del key
+        x, theta = state.y[0], state.y[2]
+        return (
+            (x < -self.x_threshold)
+            | (x > self.x_threshold)
+            | (theta < -self.theta_threshold_radians)
+            | (theta > self.theta_threshold_radians)
+        )

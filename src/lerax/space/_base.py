@@ -1,0 +1,100 @@
+"""The abstract space every lerax space derives from."""
+
+import abc
+from typing import Any, Generic
+
+import equinox as eqx
+import numpy as np
+from jaxtyping import Array, Bool, Float, Key
+
+from .._custom_types import MaskType, SampleType
+
+
+class AbstractSpace(eqx.Module, Generic[SampleType, MaskType]):
+    """A set of valid values (observations or actions) with a way to sample it.
+
+    Spaces hold only static metadata (sizes, bounds), so they never turn into
+    tracers under `jax.jit`; two spaces are equal, and hash equally, exactly
+    when they describe the same set.
+
+    Subclasses implement `shape`, `dtype`, `sample`, `contains`,
+    `flatten_sample`, `unflatten_sample`, `flat_size`, `canonical`,
+    `__repr__` and `_identity`.
+    """
+
+    @property
+    @abc.abstractmethod
+    def shape(self) -> tuple[int, ...] | None:
+        """The shape of a sample, or None for composite spaces."""
+
+    @property
+    @abc.abstractmethod
+    def dtype(self) -> Any:
+        """The dtype of a sample, or None for composite spaces."""
+
+    @abc.abstractmethod
+    def sample(
+        self, *, key: Key[Array, ""], mask: MaskType | None = None
+    ) -> SampleType:
+        """Draws a random element of the space.
+
+        Args:
+            key: A JAX PRNG key.
+            mask: An optional mask restricting which values may be drawn
+                (see each space for its format).
+
+        Returns:
+            An element of the space.
+        """
+
+    @abc.abstractmethod
+    def contains(self, x: Any) -> Bool[Array, ""]:
+        """Whether `x` is an element of the space, as a JAX boolean.
+
+        Structural mismatches (shape, dtype, keys) give `False` at trace time;
+        the value check runs inside `jax.jit`.
+        """
+
+    @abc.abstractmethod
+    def flatten_sample(self, sample: SampleType) -> Float[Array, " n"]:
+        """Encodes an element as a flat float32 vector of length `flat_size`.
+
+        Discrete values are one-hot encoded (as Gymnasium's `flatten` does).
+        """
+
+    @abc.abstractmethod
+    def unflatten_sample(self, flat: Float[Array, " n"]) -> SampleType:
+        """Inverts `flatten_sample`."""
+
+    @property
+    @abc.abstractmethod
+    def flat_size(self) -> int:
+        """The length of `flatten_sample`'s output."""
+
+    @abc.abstractmethod
+    def canonical(self) -> SampleType:
+        """A fixed, finite element of the space (used to size buffers)."""
+
+    @abc.abstractmethod
+    def _identity(self) -> tuple:
+        """A hashable description that determines the space's value."""
+
+    def __contains__(self, x: Any) -> bool:
+        return bool(self.contains(x))
+
+    def __eq__(self, other: object) -> bool:  # pyright: ignore
+        if not isinstance(other, AbstractSpace):
+            return NotImplemented
+        return type(self) is type(other) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._identity()))
+
+
+def false_() -> Bool[Array, ""]:
+    """A concrete `False` scalar, for structural mismatches in `contains`.
+
+    It is a NumPy value so it stays concrete (not a tracer) under `jax.jit`,
+    which lets callers turn structural mismatches into trace-time errors.
+    """
+    return np.array(False)

@@ -1,0 +1,134 @@
+"""`Dict`: a mapping from names to sub-spaces."""
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any, final
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Bool, Float, Key
+
+from ._base import AbstractSpace, false_
+
+
+@final
+class Dict(AbstractSpace[dict[str, Any], None]):
+    """A product of named sub-spaces; samples are plain `dict`s.
+
+    Key order follows Gymnasium: a plain `dict` is sorted by key, an
+    `OrderedDict` keeps its order. That order fixes `flatten_sample`'s layout.
+    `contains` accepts any mapping with exactly the same keys. `sample`
+    accepts an optional mapping of per-key masks.
+
+    Attributes:
+        spaces: The sub-spaces, as an ordered `dict`.
+    """
+
+    keys_: tuple[str, ...] = eqx.field(static=True)
+    spaces_: tuple[AbstractSpace, ...]
+
+    def __init__(
+        self, spaces: Mapping[str, AbstractSpace] | None = None, **kwargs: AbstractSpace
+    ):
+        """Builds the space from a mapping and/or keyword arguments.
+
+        Raises:
+            TypeError: If a value is not a lerax space or a key is not a str.
+        """
+        spaces = (
+            dict(spaces or {}, **kwargs)
+            if not isinstance(spaces, OrderedDict)
+            else OrderedDict(spaces, **kwargs)
+        )
+        if not isinstance(spaces, OrderedDict):
+            spaces = dict(sorted(spaces.items()))
+        for name, space in spaces.items():
+            if not isinstance(name, str):
+                raise TypeError(f"`Dict` keys must be str, got {name!r}.")
+            if not isinstance(space, AbstractSpace):
+                raise TypeError(
+                    f"`Dict` value for {name!r} must be a lerax space, got "
+                    f"{type(space).__name__}."
+                )
+        self.keys_ = tuple(spaces.keys())
+        self.spaces_ = tuple(spaces.values())
+
+    @property
+    def spaces(self) -> dict[str, AbstractSpace]:
+        return dict(zip(self.keys_, self.spaces_))
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys, in layout order."""
+        return self.keys_
+
+    def items(self):
+        """(key, space) pairs, in layout order."""
+        return zip(self.keys_, self.spaces_)
+
+    def __getitem__(self, key: str) -> AbstractSpace:
+        try:
+            return self.spaces_[self.keys_.index(key)]
+        except ValueError:
+            raise KeyError(f"{key!r} is not a key of {self!r}.") from None
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_)
+
+    @property
+    def shape(self) -> None:
+        return None
+
+    @property
+    def dtype(self) -> None:
+        return None
+
+    def sample(
+        self, *, key: Key[Array, ""], mask: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        keys = jr.split(key, max(len(self), 1))
+        masks = {} if mask is None else dict(mask)
+        unknown = set(masks) - set(self.keys_)
+        if unknown:
+            raise ValueError(
+                f"`Dict.sample(mask=...)` has unknown keys {sorted(unknown)}."
+            )
+        return {
+            name: space.sample(key=k, mask=masks.get(name))
+            for k, (name, space) in zip(keys, self.items())
+        }
+
+    def contains(self, x: Any) -> Bool[Array, ""]:
+        if not isinstance(x, Mapping) or set(x.keys()) != set(self.keys_):
+            return false_()
+        checks = [space.contains(x[name]) for name, space in self.items()]
+        return jnp.all(jnp.stack(checks)) if checks else np.array(True)
+
+    def flatten_sample(self, sample: Mapping[str, Any]) -> Float[Array, " n"]:
+        parts = [space.flatten_sample(sample[name]) for name, space in self.items()]
+        return jnp.concatenate(parts) if parts else jnp.zeros((0,), jnp.float32)
+
+    def unflatten_sample(self, flat: Float[Array, " n"]) -> dict[str, Any]:
+        out, offset = {}, 0
+        for name, space in self.items():
+            out[name] = space.unflatten_sample(flat[offset : offset + space.flat_size])
+            offset += space.flat_size
+        return out
+
+    @property
+    def flat_size(self) -> int:
+        return sum(space.flat_size for space in self.spaces_)
+
+    def canonical(self) -> dict[str, Any]:
+        return {name: space.canonical() for name, space in self.items()}
+
+    def _identity(self) -> tuple:
+        return tuple(zip(self.keys_, self.spaces_))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k!r}: {s!r}" for k, s in self.items())
+        return f"Dict({{{inner}}})"

@@ -1,0 +1,99 @@
+"""`MultiBinary`: an array of independent booleans."""
+
+from typing import Any, final
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Bool, Float, Key
+
+from ._base import AbstractSpace, false_
+from ._utils import as_array, check_key, is_integer_dtype
+
+
+@final
+class MultiBinary(AbstractSpace[Bool[Array, "..."], Bool[Array, "..."]]):
+    """Boolean arrays of a fixed shape.
+
+    Samples are `bool` arrays; `contains` also accepts integer arrays of 0/1.
+    A mask has the sample's shape: where it is False the entry is forced to
+    False (it cannot be switched on); where it is True the entry is a fair
+    coin.
+
+    Attributes:
+        n: The shape, given as an int `n` (meaning `(n,)`) or a tuple.
+    """
+
+    n: tuple[int, ...] = eqx.field(static=True, converter=lambda n: _as_shape(n))
+
+    def __check_init__(self):
+        if any(d < 1 for d in self.n):
+            raise ValueError(f"`MultiBinary(n=...)` sizes must be >= 1, got {self.n}.")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.n
+
+    @property
+    def dtype(self) -> Any:
+        return jnp.dtype(jnp.bool_)
+
+    def sample(
+        self, *, key: Key[Array, ""], mask: Bool[Array, "..."] | None = None
+    ) -> Bool[Array, "..."]:
+        check_key(key, "MultiBinary.sample")
+        bits = jr.bernoulli(key, 0.5, self.shape)
+        if mask is None:
+            return bits
+        mask = jnp.asarray(mask)
+        if mask.shape != self.shape:
+            raise ValueError(
+                f"`{self!r}.sample(mask=...)` needs a mask of shape {self.shape}, "
+                f"got {mask.shape}."
+            )
+        return bits & mask.astype(bool)
+
+    def contains(self, x: Any) -> Bool[Array, ""]:
+        x = as_array(x)
+        if x is None or x.shape != self.shape:
+            return false_()
+        if x.dtype == jnp.bool_:
+            return np.array(True)
+        if not is_integer_dtype(x.dtype):
+            return false_()
+        return jnp.all((x == 0) | (x == 1))
+
+    def flatten_sample(self, sample: Bool[Array, "..."]) -> Float[Array, " n"]:
+        return jnp.reshape(jnp.asarray(sample), (-1,)).astype(jnp.float32)
+
+    def unflatten_sample(self, flat: Float[Array, " n"]) -> Bool[Array, "..."]:
+        return jnp.reshape(jnp.asarray(flat) > 0.5, self.shape)
+
+    @property
+    def flat_size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def canonical(self) -> Bool[Array, "..."]:
+        return jnp.zeros(self.shape, dtype=bool)
+
+    def _identity(self) -> tuple:
+        return self.n
+
+    def __repr__(self) -> str:
+        n = self.n[0] if len(self.n) == 1 else self.n
+        return f"MultiBinary({n})"
+
+
+def _as_shape(n: Any) -> tuple[int, ...]:
+    if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+        return (int(n),)
+    try:
+        shape = tuple(int(d) for d in n)
+    except TypeError as error:
+        raise ValueError(
+            f"`MultiBinary(n=...)` must be an int or a tuple of ints, got {n!r}."
+        ) from error
+    if not shape:
+        raise ValueError("`MultiBinary(n=...)` must not be an empty shape.")
+    return shape

@@ -1,0 +1,224 @@
+"""Wrapper base classes: forwarding written once, one hook left open per kind."""
+
+import abc
+from typing import Any
+
+import equinox as eqx
+import jax.random as jr
+from jaxtyping import Array, Bool, Float, Key
+
+from .._custom_types import Info
+from ..env import AbstractEnv, AbstractEnvLike, AbstractEnvLikeState, AbstractEnvState
+from ..space import AbstractSpace
+
+
+class AbstractWrapperState(AbstractEnvLikeState):
+    """The state of a stateful wrapper: its own fields plus the inner `env_state`.
+
+    Attributes:
+        env_state: The wrapped environment's state.
+    """
+
+    env_state: eqx.AbstractVar[Any]
+
+    @property
+    def unwrapped(self) -> AbstractEnvState:
+        return self.env_state.unwrapped
+
+
+class AbstractWrapper(AbstractEnvLike):
+    """An environment built around another one (`env`).
+
+    Attributes:
+        env: The wrapped environment.
+    """
+
+    env: eqx.AbstractVar[AbstractEnvLike]
+
+    @property
+    def name(self) -> str:
+        return self.env.name
+
+    @property
+    def unwrapped(self) -> AbstractEnv:
+        return self.env.unwrapped
+
+
+class AbstractPassThroughWrapper(AbstractWrapper):
+    """A stateless wrapper: it uses the inner env's state unchanged and maps
+    actions, masks, observations and rewards through four hooks."""
+
+    @abc.abstractmethod
+    def map_action(self, action: Any) -> Any:
+        """Maps an action of this wrapper's space to the inner env's space."""
+
+    @abc.abstractmethod
+    def map_mask(self, mask: Any) -> Any:
+        """Maps the inner env's action mask to this wrapper's action space."""
+
+    @abc.abstractmethod
+    def map_observation(self, observation: Any) -> Any:
+        """Maps an inner observation to this wrapper's observation space."""
+
+    @abc.abstractmethod
+    def map_reward(self, reward: Float[Array, ""]) -> Float[Array, ""]:
+        """Maps an inner reward to this wrapper's reward."""
+
+    def initial(self, *, key: Key[Array, ""]) -> Any:
+        return self.env.initial(key=key)
+
+    def restart(self, state: Any, *, key: Key[Array, ""]) -> Any:
+        return self.env.restart(state, key=key)
+
+    def transition(self, state: Any, action: Any, *, key: Key[Array, ""]) -> Any:
+        return self.env.transition(state, self.map_action(action), key=key)
+
+    def observation(self, state: Any, *, key: Key[Array, ""]) -> Any:
+        return self.map_observation(self.env.observation(state, key=key))
+
+    def reward(self, state: Any, action: Any, next_state: Any, *, key: Key[Array, ""]):
+        inner = self.env.reward(state, self.map_action(action), next_state, key=key)
+        return self.map_reward(inner)
+
+    def terminal(self, state: Any, *, key: Key[Array, ""]) -> Bool[Array, ""]:
+        return self.env.terminal(state, key=key)
+
+    def truncate(self, state: Any) -> Bool[Array, ""]:
+        return self.env.truncate(state)
+
+    def action_mask(self, state: Any, *, key: Key[Array, ""]) -> Any:
+        mask = self.env.action_mask(state, key=key)
+        return None if mask is None else self.map_mask(mask)
+
+    def state_info(self, state: Any) -> Info:
+        return self.env.state_info(state)
+
+    def transition_info(self, state: Any, action: Any, next_state: Any) -> Info:
+        return self.env.transition_info(state, self.map_action(action), next_state)
+
+
+class AbstractActionWrapper(AbstractPassThroughWrapper):
+    """Changes only the action space (`map_action`, `map_mask`)."""
+
+    @property
+    def observation_space(self) -> AbstractSpace:
+        return self.env.observation_space
+
+    def map_observation(self, observation: Any) -> Any:
+        return observation
+
+    def map_reward(self, reward: Float[Array, ""]) -> Float[Array, ""]:
+        return reward
+
+
+class AbstractObservationWrapper(AbstractPassThroughWrapper):
+    """Changes only observations (`map_observation`, `observation_space`)."""
+
+    @property
+    def action_space(self) -> AbstractSpace:
+        return self.env.action_space
+
+    def map_action(self, action: Any) -> Any:
+        return action
+
+    def map_mask(self, mask: Any) -> Any:
+        return mask
+
+    def map_reward(self, reward: Float[Array, ""]) -> Float[Array, ""]:
+        return reward
+
+
+class AbstractRewardWrapper(AbstractPassThroughWrapper):
+    """Changes only rewards (`map_reward`)."""
+
+    @property
+    def action_space(self) -> AbstractSpace:
+        return self.env.action_space
+
+    @property
+    def observation_space(self) -> AbstractSpace:
+        return self.env.observation_space
+
+    def map_action(self, action: Any) -> Any:
+        return action
+
+    def map_mask(self, mask: Any) -> Any:
+        return mask
+
+    def map_observation(self, observation: Any) -> Any:
+        return observation
+
+
+class AbstractStatefulWrapper(AbstractWrapper):
+    """A wrapper with its own state (an `AbstractWrapperState` around the inner
+    state). Subclasses say how that state is created (`wrap`), carried into
+    the next episode (`carry_over`) and advanced (`advance`), and define
+    `observation`, `reward`, `truncate` and `transition_info`."""
+
+    @abc.abstractmethod
+    def wrap(self, env_state: Any, *, key: Key[Array, ""]) -> AbstractWrapperState:
+        """Builds this wrapper's state around a fresh inner state."""
+
+    @abc.abstractmethod
+    def carry_over(
+        self, state: AbstractWrapperState, env_state: Any, *, key: Key[Array, ""]
+    ) -> AbstractWrapperState:
+        """Builds the state of the next episode from the ended `state` and the
+        inner env's restarted state."""
+
+    @abc.abstractmethod
+    def advance(
+        self,
+        state: AbstractWrapperState,
+        action: Any,
+        next_env_state: Any,
+        *,
+        key: Key[Array, ""],
+    ) -> AbstractWrapperState:
+        """Builds the next wrapper state after the inner env moved to `next_env_state`."""
+
+    @property
+    def action_space(self) -> AbstractSpace:
+        return self.env.action_space
+
+    def initial(self, *, key: Key[Array, ""]) -> AbstractWrapperState:
+        env_key, wrap_key = jr.split(key)
+        return self.wrap(self.env.initial(key=env_key), key=wrap_key)
+
+    def restart(
+        self, state: AbstractWrapperState, *, key: Key[Array, ""]
+    ) -> AbstractWrapperState:
+        env_key, carry_key = jr.split(key)
+        env_state = self.env.restart(state.env_state, key=env_key)
+        return self.carry_over(state, env_state, key=carry_key)
+
+    def transition(
+        self, state: AbstractWrapperState, action: Any, *, key: Key[Array, ""]
+    ):
+        env_key, advance_key = jr.split(key)
+        next_env_state = self.env.transition(state.env_state, action, key=env_key)
+        return self.advance(state, action, next_env_state, key=advance_key)
+
+    def terminal(
+        self, state: AbstractWrapperState, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        return self.env.terminal(state.env_state, key=key)
+
+    def action_mask(self, state: AbstractWrapperState, *, key: Key[Array, ""]) -> Any:
+        return self.env.action_mask(state.env_state, key=key)
+
+    def state_info(self, state: AbstractWrapperState) -> Info:
+        return self.env.state_info(state.env_state)
+
+
+def require_box(env: AbstractEnvLike, wrapper: str, which: str) -> None:
+    """Raises a `TypeError` if `env`'s `which` space (`"action"`/`"observation"`) is not a `Box`."""
+    from ..space import Box
+
+    space = getattr(env, f"{which}_space")
+    if not isinstance(space, Box):
+        raise TypeError(
+            f"`{wrapper}` needs an env whose {which} space is a `Box`, but {env.name!r} "
+            f"has {space!r}. Use it only on continuous {which}s (or wrap with "
+            "`FlattenObservation` first for observations)."
+        )

@@ -1,0 +1,202 @@
+"""`NormalizeObservation` and `NormalizeReward`: running standardisation."""
+
+from typing import Any, final
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Key
+
+from .._custom_types import Info
+from ..env import AbstractEnvLike
+from ..space import Box
+from ._base import AbstractStatefulWrapper, AbstractWrapperState, require_box
+from ._running_statistics import RunningMeanStd
+
+
+@final
+class NormalizeObservationState(AbstractWrapperState):
+    """State of `NormalizeObservation`: the running observation statistics."""
+
+    env_state: Any
+    statistics: RunningMeanStd
+
+
+@final
+class NormalizeObservation(AbstractStatefulWrapper):
+    """Standardises observations with a running mean and variance, then clips.
+
+    The statistics live in the wrapper state, so they persist across episodes
+    and each vmapped env keeps its own copy. They are updated with every
+    observation the env emits (initial, after each step and after each
+    reset). For evaluation, `frozen(statistics)` returns a copy of the
+    wrapper that starts from given statistics and never updates them.
+
+    Attributes:
+        env: The wrapped environment (its observation space must be a `Box`).
+        clip: Normalised observations are clipped to `[-clip, clip]` (default
+            10, as Stable-Baselines3; None disables clipping).
+        epsilon: Added to the variance before dividing.
+        is_frozen: Whether the statistics are fixed.
+        initial_statistics: Statistics a fresh state starts from (None: mean
+            0, variance 1).
+    """
+
+    env: AbstractEnvLike
+    clip: float | None = eqx.field(static=True, default=10.0)
+    epsilon: float = eqx.field(static=True, default=1e-8)
+    is_frozen: bool = eqx.field(static=True, default=False)
+    initial_statistics: RunningMeanStd | None = None
+
+    def __check_init__(self):
+        require_box(self.env, "NormalizeObservation", "observation")
+        if self.clip is not None and self.clip <= 0:
+            raise ValueError(
+                f"`NormalizeObservation(clip=...)` must be > 0, got {self.clip}."
+            )
+
+    def frozen(self, statistics: RunningMeanStd) -> "NormalizeObservation":
+        """A copy that normalises with fixed `statistics` (for evaluation)."""
+        return NormalizeObservation(self.env, self.clip, self.epsilon, True, statistics)
+
+    @property
+    def observation_space(self) -> Box:
+        shape = self.env.observation_space.shape
+        bound = jnp.inf if self.clip is None else self.clip
+        return Box(-bound, bound, shape)
+
+    def _update(
+        self, statistics: RunningMeanStd, env_state: Any, key
+    ) -> RunningMeanStd:
+        if self.is_frozen:
+            return statistics
+        observation = self.env.observation(env_state, key=key)
+        return statistics.update(jnp.asarray(observation)[None])
+
+    def wrap(self, env_state: Any, *, key: Key[Array, ""]) -> NormalizeObservationState:
+        statistics = self.initial_statistics
+        if statistics is None:
+            statistics = RunningMeanStd.zeros(self.env.observation_space.shape)
+        return NormalizeObservationState(
+            env_state, self._update(statistics, env_state, key)
+        )
+
+    def carry_over(self, state, env_state: Any, *, key: Key[Array, ""]):
+        return NormalizeObservationState(
+            env_state, self._update(state.statistics, env_state, key)
+        )
+
+    def advance(self, state, action: Any, next_env_state: Any, *, key: Key[Array, ""]):
+        del action
+        statistics = self._update(state.statistics, next_env_state, key)
+        return NormalizeObservationState(next_env_state, statistics)
+
+    def observation(self, state: NormalizeObservationState, *, key: Key[Array, ""]):
+        observation = self.env.observation(state.env_state, key=key)
+        normalized = state.statistics.normalize(observation, self.epsilon)
+        if self.clip is not None:
+            normalized = jnp.clip(normalized, -self.clip, self.clip)
+        return normalized.astype(jnp.float32)
+
+    def reward(self, state, action: Any, next_state, *, key: Key[Array, ""]):
+        return self.env.reward(state.env_state, action, next_state.env_state, key=key)
+
+    def truncate(self, state: NormalizeObservationState) -> Bool[Array, ""]:
+        return self.env.truncate(state.env_state)
+
+    def transition_info(self, state, action: Any, next_state) -> Info:
+        return self.env.transition_info(state.env_state, action, next_state.env_state)
+
+
+@final
+class NormalizeRewardState(AbstractWrapperState):
+    """State of `NormalizeReward`."""
+
+    env_state: Any
+    statistics: RunningMeanStd
+    discounted_return: Float[Array, ""]
+    last_reward: Float[Array, ""]
+
+
+@final
+class NormalizeReward(AbstractStatefulWrapper):
+    """Divides rewards by the running standard deviation of the discounted return.
+
+    As Gymnasium's `NormalizeReward` and Stable-Baselines3's `VecNormalize`:
+    a return `G <- gamma * G + r` is accumulated (reset when an episode
+    ends), its running variance is tracked, and each reward is scaled by
+    `1 / sqrt(var + epsilon)`, then clipped. Rewards are not centred.
+
+    Attributes:
+        env: The wrapped environment.
+        gamma: Discount of the tracked return (match the algorithm's).
+        clip: Normalised rewards are clipped to `[-clip, clip]` (None: off).
+        epsilon: Added to the variance before dividing.
+        is_frozen: Whether the statistics are fixed.
+        initial_statistics: Statistics a fresh state starts from.
+    """
+
+    env: AbstractEnvLike
+    gamma: float = 0.99
+    clip: float | None = eqx.field(static=True, default=10.0)
+    epsilon: float = eqx.field(static=True, default=1e-8)
+    is_frozen: bool = eqx.field(static=True, default=False)
+    initial_statistics: RunningMeanStd | None = None
+
+    def __check_init__(self):
+        if isinstance(self.gamma, (int, float)) and not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(
+                f"`NormalizeReward(gamma=...)` must be in [0, 1], got {self.gamma}."
+            )
+        if self.clip is not None and self.clip <= 0:
+            raise ValueError(
+                f"`NormalizeReward(clip=...)` must be > 0, got {self.clip}."
+            )
+
+    def frozen(self, statistics: RunningMeanStd) -> "NormalizeReward":
+        """A copy that scales rewards with fixed `statistics` (for evaluation)."""
+        return NormalizeReward(
+            self.env, self.gamma, self.clip, self.epsilon, True, statistics
+        )
+
+    @property
+    def observation_space(self):
+        return self.env.observation_space
+
+    def wrap(self, env_state: Any, *, key: Key[Array, ""]) -> NormalizeRewardState:
+        del key
+        statistics = self.initial_statistics
+        if statistics is None:
+            statistics = RunningMeanStd.zeros(())
+        zero = jnp.zeros((), jnp.float32)
+        return NormalizeRewardState(env_state, statistics, zero, zero)
+
+    def carry_over(self, state: NormalizeRewardState, env_state: Any, *, key):
+        del key
+        zero = jnp.zeros((), jnp.float32)
+        return NormalizeRewardState(env_state, state.statistics, zero, zero)
+
+    def advance(
+        self, state: NormalizeRewardState, action: Any, next_env_state: Any, *, key
+    ):
+        reward = self.env.reward(state.env_state, action, next_env_state, key=key)
+        discounted = self.gamma * state.discounted_return + reward
+        statistics = state.statistics
+        if not self.is_frozen:
+            statistics = statistics.update(discounted[None])
+        scaled = reward / jnp.sqrt(statistics.var + self.epsilon)
+        if self.clip is not None:
+            scaled = jnp.clip(scaled, -self.clip, self.clip)
+        return NormalizeRewardState(next_env_state, statistics, discounted, scaled)
+
+    def observation(self, state: NormalizeRewardState, *, key: Key[Array, ""]):
+        return self.env.observation(state.env_state, key=key)
+
+    def reward(self, state, action: Any, next_state: NormalizeRewardState, *, key):
+        del state, action, key
+        return next_state.last_reward
+
+    def truncate(self, state: NormalizeRewardState) -> Bool[Array, ""]:
+        return self.env.truncate(state.env_state)
+
+    def transition_info(self, state, action: Any, next_state) -> Info:
+        return self.env.transition_info(state.env_state, action, next_state.env_state)
