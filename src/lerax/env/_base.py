@@ -127,16 +127,47 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
 
         Raises:
             ValueError: At trace time, if `action` has the wrong structure,
-                shape or dtype for `action_space`.
+                shape or dtype for `action_space`; or if the env is
+                inconsistent (`reward`/`terminal`/`truncate` not scalars, or
+                `transition` and `restart` giving differently shaped states).
             equinox.EquinoxRuntimeError: At run time, if `action`'s value is
                 outside `action_space`.
         """
-        action = jax.tree.map(_as_jax, action)
-        return _step(self, state, action, key)
+        return _step(self, state, _as_action(self.action_space, action), key)
+
+
+def _as_action(space: AbstractSpace, action: Any) -> Any:
+    """Converts an action's leaves to (strongly typed) JAX arrays.
+
+    For array-valued spaces (`shape` is not None) a list or tuple is turned
+    into one array, so the env receives what `space.contains` validated
+    rather than a sequence of scalars.
+    """
+    if space.shape is not None and isinstance(action, (list, tuple)):
+        try:
+            action = jnp.asarray(action)
+        except (TypeError, ValueError):
+            pass  # Left as is; `check_action` reports it.
+    return jax.tree.map(_as_jax, action)
 
 
 def _as_jax(x: Any) -> Any:
-    return x if isinstance(x, jax.Array) else jnp.asarray(x)
+    # Python scalars become weakly typed arrays; making them strongly typed
+    # means `step(state, 1)` and `step(state, jnp.array(1, jnp.int32))` share
+    # one compilation instead of tracing twice.
+    x = x if isinstance(x, jax.Array) else jnp.asarray(x)
+    return jnp.asarray(x, dtype=x.dtype) if getattr(x, "weak_type", False) else x
+
+
+def _scalar(env: "AbstractEnvLike", hook: str, value: Any, dtype: Any) -> Any:
+    """Checks (at trace time) that a hook returned a scalar, and casts it."""
+    shape = jnp.shape(value)
+    if shape != ():
+        raise ValueError(
+            f"`{type(env).__name__}.{hook}` must return a scalar, got shape {shape} "
+            f"(environment {env.name!r})."
+        )
+    return jnp.asarray(value, dtype)
 
 
 def check_action(space: AbstractSpace, action: Any) -> Any:
@@ -165,6 +196,24 @@ def check_action(space: AbstractSpace, action: Any) -> Any:
     )
 
 
+def _check_same_layout(env: AbstractEnvLike, next_state: Any, restart: Any) -> None:
+    """Raises (at trace time) if `transition` and `restart` disagree on the
+    state's structure, shapes or dtypes: auto-reset selects between the two."""
+
+    def layout(tree: Any) -> tuple[Any, list[tuple[tuple[int, ...], Any]]]:
+        leaves, treedef = jax.tree.flatten(tree)
+        return treedef, [(jnp.shape(x), jnp.result_type(x)) for x in leaves]
+
+    ours, theirs = layout(next_state), layout(restart)
+    if ours != theirs:
+        raise ValueError(
+            f"{env.name!r}: `transition` and `restart`/`initial` must return states "
+            "with the same structure, shapes and dtypes (auto-reset selects "
+            f"between them), got {ours[1]} after `transition` and {theirs[1]} "
+            "after `restart`."
+        )
+
+
 def where_tree(pred: Bool[Array, ""], on_true: Any, on_false: Any) -> Any:
     """Selects between two pytrees of the same structure leaf by leaf."""
     return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
@@ -186,15 +235,21 @@ def _step(env: AbstractEnvLike, state: Any, action: Any, key: Key[Array, ""]):
         jr.fold_in(key, i) for i in range(6)
     )
     next_state = env.transition(state, action, key=transition_key)
-    reward = jnp.asarray(
-        env.reward(state, action, next_state, key=reward_key), jnp.float32
+    reward = _scalar(
+        env,
+        "reward",
+        env.reward(state, action, next_state, key=reward_key),
+        jnp.float32,
     )
-    terminated = jnp.asarray(env.terminal(next_state, key=terminal_key), bool)
-    truncated = jnp.asarray(env.truncate(next_state), bool)
+    terminated = _scalar(
+        env, "terminal", env.terminal(next_state, key=terminal_key), bool
+    )
+    truncated = _scalar(env, "truncate", env.truncate(next_state), bool)
     final_observation = env.observation(next_state, key=obs_key)
     info = dict(env.transition_info(state, action, next_state))
     done = terminated | truncated
     restart_state = env.restart(next_state, key=restart_key)
+    _check_same_layout(env, next_state, restart_state)
     new_state = where_tree(done, restart_state, next_state)
     observation = where_tree(
         done, env.observation(restart_state, key=reset_obs_key), final_observation

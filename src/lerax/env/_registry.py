@@ -27,13 +27,23 @@ def register(
     Raises:
         ValueError: If `id` is taken (and `overwrite` is False) or the limit
             is not a positive int.
+        TypeError: If `id` is not a non-empty str or `factory` is not callable.
     """
     if id in _REGISTRY and not overwrite:
         raise ValueError(
             f"{id!r} is already registered; pass `overwrite=True` to replace it."
         )
+    if not isinstance(id, str) or not id:
+        raise TypeError(f"`register(id=...)` must be a non-empty str, got {id!r}.")
+    if not callable(factory):
+        raise TypeError(
+            f"`register(factory=...)` must be callable (an env class or a function "
+            f"returning an env), got {factory!r}."
+        )
     if max_episode_steps is not None and (
-        not isinstance(max_episode_steps, int) or max_episode_steps < 1
+        not isinstance(max_episode_steps, int)
+        or isinstance(max_episode_steps, bool)
+        or max_episode_steps < 1
     ):
         raise ValueError(
             f"`max_episode_steps` must be a positive int, got {max_episode_steps!r}."
@@ -65,7 +75,9 @@ def make(
     if id not in _REGISTRY:
         import difflib
 
-        close = difflib.get_close_matches(id, _REGISTRY, n=1)
+        close = (
+            difflib.get_close_matches(id, _REGISTRY, n=1) if isinstance(id, str) else []
+        )
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise KeyError(
             f"Unknown environment id {id!r}.{hint} Known ids: {', '.join(registered())}. "

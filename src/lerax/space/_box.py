@@ -3,13 +3,22 @@
 from typing import Any, final
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Key
 
 from ._base import AbstractSpace, false_
-from ._utils import StaticArray, as_array, check_key, is_float_dtype, is_integer_dtype
+from ._utils import (
+    StaticArray,
+    as_array,
+    as_shape,
+    check_key,
+    int_in_range,
+    is_float_dtype,
+    is_integer_dtype,
+)
 
 
 @final
@@ -19,7 +28,13 @@ class Box(AbstractSpace[Array, None]):
     Bounds may be infinite. Sampling is uniform where both bounds are finite,
     standard normal where both are infinite, and a shifted unit exponential
     where only one is finite (as Gymnasium does). Integer boxes sample
-    uniformly among the integers in the bounds.
+    uniformly among the integers in the bounds; their infinite bounds are
+    replaced by the dtype's limits and fractional bounds are rounded inwards.
+
+    The dtype is JAX's canonical version of the requested one (float64 becomes
+    float32 unless `jax_enable_x64` is set), so it is the dtype of samples.
+    Integer samples round-trip exactly through `flatten_sample` (float32) only
+    while their magnitude is at most 2**24.
 
     Attributes:
         low: Lower bounds, a read-only NumPy array of shape `shape`.
@@ -40,18 +55,23 @@ class Box(AbstractSpace[Array, None]):
         """Builds a box.
 
         Args:
-            low: Lower bounds (scalar or array; `-inf` allowed for floats).
-            high: Upper bounds (scalar or array; `inf` allowed for floats).
+            low: Lower bounds (scalar or array; `-inf` allowed).
+            high: Upper bounds (scalar or array; `inf` allowed).
             shape: The sample shape. If None it is inferred by broadcasting
                 `low` and `high`; `()` gives a scalar box.
             dtype: A floating or integer dtype (default float32).
 
         Raises:
             ValueError: If the bounds do not broadcast to `shape`, contain NaN,
-                or `low > high` anywhere.
-            TypeError: If `dtype` is neither floating nor integer.
+                `low > high` anywhere, `low` is `+inf` or `high` is `-inf`, an
+                integer box holds no integer, or `shape` is not a valid shape.
+            TypeError: If `dtype` is neither floating nor integer, or the bounds
+                are not concrete numbers.
         """
-        dtype = np.dtype(dtype)
+        try:
+            dtype = jax.dtypes.canonicalize_dtype(np.dtype(dtype))
+        except TypeError as error:
+            raise TypeError(f"`Box(dtype=...)` is not a dtype: {dtype!r}.") from error
         if not (is_float_dtype(dtype) or is_integer_dtype(dtype)):
             raise TypeError(
                 f"`Box(dtype=...)` must be a floating or integer dtype, got {dtype}."
@@ -61,8 +81,9 @@ class Box(AbstractSpace[Array, None]):
             high_np = np.asarray(high, dtype=np.float64)
         except Exception as error:
             raise TypeError(
-                "`Box(low, high)` bounds must be concrete numbers or arrays, "
-                "not traced values; build spaces outside `jax.jit`."
+                "`Box(low, high)` bounds must be concrete real numbers or arrays of "
+                f"them (not traced values; build spaces outside `jax.jit`), got "
+                f"{low!r} and {high!r}."
             ) from error
         if shape is None:
             try:
@@ -72,30 +93,34 @@ class Box(AbstractSpace[Array, None]):
                     f"`Box` bounds have incompatible shapes {low_np.shape} and "
                     f"{high_np.shape}."
                 ) from error
-        shape = tuple(int(s) for s in shape)
-        if any(s < 0 for s in shape):
-            raise ValueError(f"`Box(shape=...)` must be non-negative, got {shape}.")
+        shape = as_shape(shape, "Box(shape=...)")
         try:
             low_np = np.broadcast_to(low_np, shape)
             high_np = np.broadcast_to(high_np, shape)
         except ValueError as error:
             raise ValueError(
-                f"`Box` bounds of shapes {np.shape(low)} and {np.shape(high)} do not "
+                f"`Box` bounds of shapes {low_np.shape} and {high_np.shape} do not "
                 f"broadcast to `shape={shape}`."
             ) from error
         if np.isnan(low_np).any() or np.isnan(high_np).any():
             raise ValueError("`Box` bounds must not be NaN.")
         if (low_np > high_np).any():
-            bad = np.argwhere(low_np > high_np)[0]
+            bad = tuple(int(i) for i in np.argwhere(low_np > high_np)[0])
             raise ValueError(
-                f"`Box` needs low <= high everywhere, but at index {tuple(bad)} "
-                f"low={low_np[tuple(bad)]} > high={high_np[tuple(bad)]}. Swap the "
-                "bounds or fix them."
+                f"`Box` needs low <= high everywhere, but at index {bad} "
+                f"low={low_np[bad]} > high={high_np[bad]}. Swap the bounds or fix "
+                "them."
             )
+        if (low_np == np.inf).any() or (high_np == -np.inf).any():
+            raise ValueError("`Box` needs low < +inf and high > -inf everywhere.")
         if is_integer_dtype(dtype):
-            info = np.iinfo(dtype)
-            low_np = np.clip(low_np, info.min, info.max)
-            high_np = np.clip(high_np, info.min, info.max)
+            low_np, high_np = _integer_bounds(low_np, high_np, dtype)
+        else:
+            # Finite bounds beyond the dtype's range become its largest values.
+            top = float(np.finfo(dtype).max)
+            finite_low, finite_high = np.isfinite(low_np), np.isfinite(high_np)
+            low_np = np.where(finite_low, np.clip(low_np, -top, top), low_np)
+            high_np = np.where(finite_high, np.clip(high_np, -top, top), high_np)
         self._low = StaticArray(low_np, dtype=dtype)
         self._high = StaticArray(high_np, dtype=dtype)
         self._dtype = dtype
@@ -135,34 +160,63 @@ class Box(AbstractSpace[Array, None]):
         if mask is not None:
             raise ValueError("`Box.sample` does not support masks; pass `mask=None`.")
         if is_integer_dtype(self.dtype):
-            # randint excludes maxval; at the dtype's maximum the top value is
-            # unreachable, which only matters for boxes spanning the whole range.
-            top = np.iinfo(self.dtype).max
-            maxval = np.where(self.high < top, self.high.astype(np.int64) + 1, top)
-            return jr.randint(
-                key, self.shape, self.low, maxval.astype(self.dtype), dtype=self.dtype
-            )
+            return self._sample_integer(key)
+        return self._sample_float(key)
+
+    def _sample_float(self, key: Key[Array, ""]) -> Array:
+        compute = jnp.promote_types(self.dtype, jnp.float32)
+        top = float(np.finfo(self.dtype).max)
+        below, above = self.bounded_below, self.bounded_above
+        low = np.where(below, self.low, 0.0).astype(compute)
+        high = np.where(above, self.high, 0.0).astype(compute)
         k_uniform, k_normal, k_exp = jr.split(key, 3)
-        low = jnp.asarray(self.low, jnp.float32)
-        high = jnp.asarray(self.high, jnp.float32)
-        finite_low = jnp.where(self.bounded_below, low, 0.0)
-        finite_high = jnp.where(self.bounded_above, high, 0.0)
-        uniform = jr.uniform(
-            k_uniform, self.shape, minval=finite_low, maxval=finite_high
-        )
-        normal = jr.normal(k_normal, self.shape)
-        exponential = jr.exponential(k_exp, self.shape)
-        both = self.bounded_below & self.bounded_above
+        u = jr.uniform(k_uniform, self.shape, compute)
+        # mid +- half never overflows, unlike high - low for huge bounds.
+        mid = low / 2 + high / 2
+        half = high / 2 - low / 2
+        uniform = mid + (2 * u - 1) * half
+        normal = jr.normal(k_normal, self.shape, compute)
+        exponential = jr.exponential(k_exp, self.shape, compute)
         sample = jnp.where(
-            both,
+            below & above,
             uniform,
             jnp.where(
-                self.bounded_below,
-                finite_low + exponential,
-                jnp.where(self.bounded_above, finite_high - exponential, normal),
+                below,
+                low + exponential,
+                jnp.where(above, high - exponential, normal),
             ),
         )
-        return sample.astype(self.dtype)
+        # Rounding can step just outside the bounds; keep samples finite too.
+        lo = np.where(below, low, -top).astype(compute)
+        hi = np.where(above, high, top).astype(compute)
+        return jnp.clip(sample, lo, hi).astype(self.dtype)
+
+    def _sample_integer(self, key: Key[Array, ""]) -> Array:
+        info = np.iinfo(self.dtype)
+        low = self.low.astype(np.int64)
+        high = self.high.astype(np.int64)
+        # randint excludes its maximum, so sample [low, high + 1) or, where
+        # high is the dtype's maximum, [low - 1, high) shifted up by one.
+        at_top = high == info.max
+        at_both = at_top & (low == info.min)
+        minval = np.where(at_top & ~at_both, low - 1, low)
+        maxval = np.where(at_top, high, high + 1)
+        shift = np.where(at_top & ~at_both, 1, 0)
+        k_int, k_bits = jr.split(key)
+        sample = jr.randint(
+            k_int,
+            self.shape,
+            minval.astype(self.dtype),
+            maxval.astype(self.dtype),
+            dtype=self.dtype,
+        ) + shift.astype(self.dtype)
+        if at_both.any():
+            # The whole dtype range: every bit pattern is equally likely.
+            bits = jr.bits(k_bits, self.shape, np.dtype(f"uint{info.bits}"))
+            sample = jnp.where(
+                at_both, jax.lax.bitcast_convert_type(bits, self.dtype), sample
+            )
+        return sample
 
     def contains(self, x: Any) -> Bool[Array, ""]:
         x = as_array(x)
@@ -171,7 +225,8 @@ class Box(AbstractSpace[Array, None]):
         if is_integer_dtype(self.dtype):
             if not is_integer_dtype(x.dtype):
                 return false_()
-        elif not (is_float_dtype(x.dtype) or is_integer_dtype(x.dtype)):
+            return jnp.all(int_in_range(x, self.low, self.high))
+        if not (is_float_dtype(x.dtype) or is_integer_dtype(x.dtype)):
             return false_()
         return jnp.all((x >= self.low) & (x <= self.high))
 
@@ -180,6 +235,11 @@ class Box(AbstractSpace[Array, None]):
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> Array:
         flat = jnp.asarray(flat)
+        if flat.shape != (self.flat_size,):
+            raise ValueError(
+                f"`{self!r}.unflatten_sample` needs shape ({self.flat_size},), got "
+                f"{flat.shape}."
+            )
         if is_integer_dtype(self.dtype):
             flat = jnp.round(flat)
         return jnp.reshape(flat, self.shape).astype(self.dtype)
@@ -192,11 +252,11 @@ class Box(AbstractSpace[Array, None]):
         low = self.low.astype(np.float64)
         high = self.high.astype(np.float64)
         both = np.isfinite(low) & np.isfinite(high)
-        mid = np.array(np.clip(0.0, low, high), dtype=np.float64)
-        mid[both] = low[both] / 2 + high[both] / 2
+        mid = np.where(both, low, 0.0) / 2 + np.where(both, high, 0.0) / 2
+        value = np.where(both, mid, np.clip(np.zeros(self.shape), low, high))
         if is_integer_dtype(self.dtype):
-            mid = np.floor(mid)
-        return jnp.asarray(mid, dtype=self.dtype)
+            value = np.floor(value)
+        return jnp.asarray(value.astype(self.dtype))
 
     def _identity(self) -> tuple:
         return (self._low, self._high, self._dtype.str)
@@ -204,8 +264,38 @@ class Box(AbstractSpace[Array, None]):
     def __repr__(self) -> str:
         def fmt(a: np.ndarray) -> str:
             if a.size > 0 and (a == a.flat[0]).all():
-                return repr(a.flat[0].item())
+                return str(a.flat[0])
             return np.array2string(a, separator=", ")
 
         dtype = "" if self.dtype == np.float32 else f", dtype={self.dtype.name}"
         return f"Box(low={fmt(self.low)}, high={fmt(self.high)}, shape={self.shape}{dtype})"
+
+
+def _integer_bounds(
+    low: np.ndarray, high: np.ndarray, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rounds float64 bounds inwards to integers within `dtype`'s range."""
+    info = np.iinfo(dtype)
+    low = np.ceil(low)
+    high = np.floor(high)
+    if (low > high).any():
+        bad = tuple(int(i) for i in np.argwhere(low > high)[0])
+        raise ValueError(
+            f"`Box(dtype={dtype})` holds no integer at index {bad}: the bounds "
+            "have no integer between them."
+        )
+    if (low > info.max).any() or (high < info.min).any():
+        raise ValueError(
+            f"`Box(dtype={dtype})` bounds lie outside the dtype's range "
+            f"[{info.min}, {info.max}]."
+        )
+
+    def to_int(values: np.ndarray) -> np.ndarray:
+        # Converting floats at or beyond the int limits is not exact: set them.
+        over, under = values >= float(info.max), values <= float(info.min)
+        out = np.where(over | under, 0, values).astype(dtype)
+        out[over] = info.max
+        out[under] = info.min
+        return out
+
+    return to_int(low), to_int(high)

@@ -7,10 +7,10 @@ from typing import Any, final
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
 from ._base import AbstractSpace, false_
+from ._utils import all_of, check_key
 
 
 @final
@@ -35,16 +35,19 @@ class Dict(AbstractSpace[dict[str, Any], None]):
         """Builds the space from a mapping and/or keyword arguments.
 
         Raises:
-            TypeError: If a value is not a lerax space or a key is not a str.
+            TypeError: If `spaces` is not a mapping, a value is not a lerax
+                space, a key is not a str, or a key is given twice.
         """
-        spaces = (
-            dict(spaces or {}, **kwargs)
-            if not isinstance(spaces, OrderedDict)
-            else OrderedDict(spaces, **kwargs)
-        )
-        if not isinstance(spaces, OrderedDict):
-            spaces = dict(sorted(spaces.items()))
-        for name, space in spaces.items():
+        if spaces is None:
+            spaces = {}
+        elif isinstance(spaces, AbstractSpace) or not isinstance(spaces, Mapping):
+            raise TypeError(
+                "`Dict(spaces)` takes a mapping from str to lerax spaces (or "
+                f"keyword arguments), got {type(spaces).__name__}."
+            )
+        ordered = isinstance(spaces, OrderedDict)
+        items = list(spaces.items())
+        for name, space in items + list(kwargs.items()):
             if not isinstance(name, str):
                 raise TypeError(f"`Dict` keys must be str, got {name!r}.")
             if not isinstance(space, AbstractSpace):
@@ -52,6 +55,12 @@ class Dict(AbstractSpace[dict[str, Any], None]):
                     f"`Dict` value for {name!r} must be a lerax space, got "
                     f"{type(space).__name__}."
                 )
+        duplicate = set(spaces) & set(kwargs)
+        if duplicate:
+            raise TypeError(f"`Dict` got keys {sorted(duplicate)} twice.")
+        spaces = dict(items + list(kwargs.items()))
+        if not ordered:
+            spaces = dict(sorted(spaces.items(), key=lambda item: item[0]))
         self.keys_ = tuple(spaces.keys())
         self.spaces_ = tuple(spaces.values())
 
@@ -90,6 +99,12 @@ class Dict(AbstractSpace[dict[str, Any], None]):
     def sample(
         self, *, key: Key[Array, ""], mask: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
+        check_key(key, "Dict.sample")
+        if mask is not None and not isinstance(mask, Mapping):
+            raise TypeError(
+                "`Dict.sample(mask=...)` must be a mapping from keys to masks, got "
+                f"{type(mask).__name__}."
+            )
         keys = jr.split(key, max(len(self), 1))
         masks = {} if mask is None else dict(mask)
         unknown = set(masks) - set(self.keys_)
@@ -105,14 +120,19 @@ class Dict(AbstractSpace[dict[str, Any], None]):
     def contains(self, x: Any) -> Bool[Array, ""]:
         if not isinstance(x, Mapping) or set(x.keys()) != set(self.keys_):
             return false_()
-        checks = [space.contains(x[name]) for name, space in self.items()]
-        return jnp.all(jnp.stack(checks)) if checks else np.array(True)
+        return all_of([space.contains(x[name]) for name, space in self.items()])
 
     def flatten_sample(self, sample: Mapping[str, Any]) -> Float[Array, " n"]:
         parts = [space.flatten_sample(sample[name]) for name, space in self.items()]
         return jnp.concatenate(parts) if parts else jnp.zeros((0,), jnp.float32)
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> dict[str, Any]:
+        flat = jnp.asarray(flat)
+        if flat.shape != (self.flat_size,):
+            raise ValueError(
+                f"`Dict.unflatten_sample` needs shape ({self.flat_size},), got "
+                f"{flat.shape}."
+            )
         out, offset = {}, 0
         for name, space in self.items():
             out[name] = space.unflatten_sample(flat[offset : offset + space.flat_size])

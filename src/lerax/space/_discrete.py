@@ -8,16 +8,26 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ._base import AbstractSpace, false_
-from ._utils import as_array, check_key, is_integer_dtype, one_hot
+from ._utils import (
+    INT32_MAX,
+    INT32_MIN,
+    as_array,
+    as_int,
+    check_key,
+    int_in_range,
+    is_integer_dtype,
+    one_hot,
+)
 
 
 @final
 class Discrete(AbstractSpace[Int[Array, ""], Bool[Array, " n"]]):
     """A finite set of `n` consecutive integers starting at `start`.
 
-    Masks are boolean vectors of length `n`: `mask[i]` allows `start + i`.
-    Masked sampling is uniform over the allowed values; if no value is allowed
-    `start` is returned (Gymnasium's convention).
+    Samples are int32 scalars. Masks are boolean vectors of length `n`:
+    `mask[i]` allows `start + i`. Masked sampling is uniform over the allowed
+    values; if no value is allowed `start` is returned (Gymnasium's
+    convention).
 
     Attributes:
         n: The number of elements (>= 1).
@@ -25,17 +35,30 @@ class Discrete(AbstractSpace[Int[Array, ""], Bool[Array, " n"]]):
     """
 
     n: int = eqx.field(static=True)
-    start: int = eqx.field(static=True, default=0)
+    start: int = eqx.field(static=True)
 
-    def __check_init__(self):
-        if not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 1:
+    def __init__(self, n: int, start: int = 0):
+        """Builds the space.
+
+        Args:
+            n: The number of elements, a positive integer.
+            start: The smallest element (default 0).
+
+        Raises:
+            ValueError: If `n` is not a positive integer, `start` is not an
+                integer, or the values do not fit in int32.
+        """
+        n = as_int(n, "Discrete(n=...)")
+        start = as_int(start, "Discrete(start=...)")
+        if n < 1:
+            raise ValueError(f"`Discrete(n=...)` must be a positive int, got {n}.")
+        if n > INT32_MAX or start < INT32_MIN or start + n - 1 > INT32_MAX:
             raise ValueError(
-                f"`Discrete(n=...)` must be a positive int, got {self.n!r}."
+                f"`Discrete({n}, start={start})` values must fit in int32 "
+                f"[{INT32_MIN}, {INT32_MAX}]."
             )
-        if not isinstance(self.start, int) or isinstance(self.start, bool):
-            raise ValueError(
-                f"`Discrete(start=...)` must be an int, got {self.start!r}."
-            )
+        self.n = n
+        self.start = start
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -50,27 +73,37 @@ class Discrete(AbstractSpace[Int[Array, ""], Bool[Array, " n"]]):
     ) -> Int[Array, ""]:
         check_key(key, "Discrete.sample")
         if mask is None:
-            return jr.randint(key, (), self.start, self.start + self.n, dtype=jnp.int32)
+            # Offsets from `start` never overflow, even at the top of int32.
+            index = jr.randint(key, (), 0, self.n, dtype=jnp.int32)
+            return (index + self.start).astype(jnp.int32)
         mask = jnp.asarray(mask)
         if mask.shape != (self.n,):
             raise ValueError(
-                f"`Discrete({self.n}).sample(mask=...)` needs a mask of shape "
-                f"({self.n},), got {mask.shape}."
+                f"`{self!r}.sample(mask=...)` needs a mask of shape ({self.n},), got "
+                f"{mask.shape}."
             )
-        logits = jnp.where(mask.astype(bool), 0.0, -jnp.inf)
-        return (jr.categorical(key, logits) + self.start).astype(jnp.int32)
+        mask = mask.astype(bool)
+        logits = jnp.where(mask, 0.0, -jnp.inf)
+        index = jnp.where(jnp.any(mask), jr.categorical(key, logits), 0)
+        return (index + self.start).astype(jnp.int32)
 
     def contains(self, x: Any) -> Bool[Array, ""]:
         x = as_array(x)
         if x is None or x.shape != () or not is_integer_dtype(x.dtype):
             return false_()
-        return (x >= self.start) & (x < self.start + self.n)
+        return int_in_range(x, self.start, self.start + self.n - 1)
 
     def flatten_sample(self, sample: Int[Array, ""]) -> Float[Array, " n"]:
         return one_hot(jnp.asarray(sample) - self.start, self.n)
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> Int[Array, ""]:
-        return (jnp.argmax(jnp.asarray(flat)) + self.start).astype(jnp.int32)
+        flat = jnp.asarray(flat)
+        if flat.shape != (self.n,):
+            raise ValueError(
+                f"`{self!r}.unflatten_sample` needs shape ({self.n},), got "
+                f"{flat.shape}."
+            )
+        return (jnp.argmax(flat) + self.start).astype(jnp.int32)
 
     @property
     def flat_size(self) -> int:

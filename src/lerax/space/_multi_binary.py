@@ -9,7 +9,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
 from ._base import AbstractSpace, false_
-from ._utils import as_array, check_key, is_integer_dtype
+from ._utils import as_array, as_shape, check_key, is_integer_dtype
 
 
 @final
@@ -25,11 +25,24 @@ class MultiBinary(AbstractSpace[Bool[Array, "..."], Bool[Array, "..."]]):
         n: The shape, given as an int `n` (meaning `(n,)`) or a tuple.
     """
 
-    n: tuple[int, ...] = eqx.field(static=True, converter=lambda n: _as_shape(n))
+    n: tuple[int, ...] = eqx.field(static=True)
 
-    def __check_init__(self):
-        if any(d < 1 for d in self.n):
-            raise ValueError(f"`MultiBinary(n=...)` sizes must be >= 1, got {self.n}.")
+    def __init__(self, n: int | tuple[int, ...]):
+        """Builds the space.
+
+        Args:
+            n: The number of bits, or the shape of the bit array.
+
+        Raises:
+            ValueError: If `n` is not a positive int or a non-empty tuple of
+                positive ints.
+        """
+        shape = as_shape(n, "MultiBinary(n=...)")
+        if not shape:
+            raise ValueError("`MultiBinary(n=...)` must not be an empty shape.")
+        if any(d < 1 for d in shape):
+            raise ValueError(f"`MultiBinary(n=...)` sizes must be >= 1, got {shape}.")
+        self.n = shape
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -68,7 +81,13 @@ class MultiBinary(AbstractSpace[Bool[Array, "..."], Bool[Array, "..."]]):
         return jnp.reshape(jnp.asarray(sample), (-1,)).astype(jnp.float32)
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> Bool[Array, "..."]:
-        return jnp.reshape(jnp.asarray(flat) > 0.5, self.shape)
+        flat = jnp.asarray(flat)
+        if flat.shape != (self.flat_size,):
+            raise ValueError(
+                f"`{self!r}.unflatten_sample` needs shape ({self.flat_size},), got "
+                f"{flat.shape}."
+            )
+        return jnp.reshape(flat > 0.5, self.shape)
 
     @property
     def flat_size(self) -> int:
@@ -83,17 +102,3 @@ class MultiBinary(AbstractSpace[Bool[Array, "..."], Bool[Array, "..."]]):
     def __repr__(self) -> str:
         n = self.n[0] if len(self.n) == 1 else self.n
         return f"MultiBinary({n})"
-
-
-def _as_shape(n: Any) -> tuple[int, ...]:
-    if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
-        return (int(n),)
-    try:
-        shape = tuple(int(d) for d in n)
-    except TypeError as error:
-        raise ValueError(
-            f"`MultiBinary(n=...)` must be an int or a tuple of ints, got {n!r}."
-        ) from error
-    if not shape:
-        raise ValueError("`MultiBinary(n=...)` must not be an empty shape.")
-    return shape

@@ -9,14 +9,25 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, Key
 
 from ._base import AbstractSpace, false_
-from ._utils import StaticArray, as_array, check_key, is_integer_dtype
+from ._utils import (
+    INT32_MAX,
+    INT32_MIN,
+    StaticArray,
+    as_array,
+    as_int_array,
+    check_key,
+    int_in_range,
+    is_integer_dtype,
+    one_hot,
+)
 
 
 @final
 class MultiDiscrete(AbstractSpace[Int[Array, "..."], Bool[Array, "..."]]):
     """An array whose entry `i` lies in `start[i], ..., start[i] + nvec[i] - 1`.
 
-    Masks come in one of two layouts:
+    Samples are int32 arrays of shape `nvec.shape`. Masks come in one of two
+    layouts:
 
     - padded: shape `nvec.shape + (max(nvec),)`, `mask[..., j]` allows value
       `start + j` of that entry (entries `j >= nvec` are ignored);
@@ -42,24 +53,36 @@ class MultiDiscrete(AbstractSpace[Int[Array, "..."], Bool[Array, "..."]]):
                 (default zeros).
 
         Raises:
-            ValueError: If `nvec` is empty, non-integral or has entries < 1.
+            ValueError: If `nvec` is empty, non-integral or has entries < 1,
+                if `start` is non-integral or does not broadcast to `nvec`'s
+                shape, or if the values do not fit in int32.
         """
-        nvec_np = np.asarray(nvec)
+        nvec_np = as_int_array(nvec, "MultiDiscrete(nvec=...)")
         if nvec_np.size == 0:
             raise ValueError("`MultiDiscrete(nvec=...)` must not be empty.")
-        if not np.issubdtype(nvec_np.dtype, np.integer) and not (
-            np.issubdtype(nvec_np.dtype, np.floating)
-            and np.all(np.mod(nvec_np, 1) == 0)
-        ):
-            raise ValueError(
-                f"`MultiDiscrete(nvec=...)` must be integers, got {nvec!r}."
-            )
         if (nvec_np < 1).any():
             raise ValueError(
                 f"`MultiDiscrete(nvec=...)` entries must be >= 1, got {nvec!r}."
             )
-        start_np = np.zeros_like(nvec_np) if start is None else np.asarray(start)
-        start_np = np.broadcast_to(start_np, nvec_np.shape)
+        if start is None:
+            start_np = np.zeros_like(nvec_np)
+        else:
+            start_np = as_int_array(start, "MultiDiscrete(start=...)")
+            try:
+                start_np = np.broadcast_to(start_np, nvec_np.shape)
+            except ValueError:
+                raise ValueError(
+                    f"`MultiDiscrete(start=...)` of shape {start_np.shape} does not "
+                    f"broadcast to `nvec`'s shape {nvec_np.shape}."
+                ) from None
+        if (
+            (nvec_np > INT32_MAX).any()
+            or (start_np < INT32_MIN).any()
+            or (start_np + nvec_np - 1 > INT32_MAX).any()
+        ):
+            raise ValueError(
+                f"`MultiDiscrete` values must fit in int32 [{INT32_MIN}, {INT32_MAX}]."
+            )
         self._nvec = StaticArray(nvec_np, dtype=np.int32)
         self._start = StaticArray(start_np, dtype=np.int32)
 
@@ -79,21 +102,31 @@ class MultiDiscrete(AbstractSpace[Int[Array, "..."], Bool[Array, "..."]]):
     def dtype(self) -> Any:
         return jnp.dtype(jnp.int32)
 
+    @property
+    def _width(self) -> int:
+        return int(self.nvec.max())
+
+    def _valid(self) -> np.ndarray:
+        """Which padded positions `(..., j)` are real values (`j < nvec`)."""
+        return np.arange(self._width) < self.nvec[..., None]
+
     def padded_mask(self, mask: ArrayLike) -> Bool[Array, "..."]:
         """Converts a flat or padded mask to the padded layout.
+
+        Positions beyond an entry's `nvec` are False in the result.
 
         Raises:
             ValueError: If the mask has neither layout's shape.
         """
         mask = jnp.asarray(mask).astype(bool)
-        width = int(self.nvec.max())
+        width = self._width
+        valid = self._valid()
         if mask.shape == self.shape + (width,):
-            return mask
-        total = int(self.nvec.sum())
+            return mask & valid
+        total = self.flat_size
         if self.nvec.ndim == 1 and mask.shape == (total,):
             offsets = np.concatenate([[0], np.cumsum(self.nvec)[:-1]])
             index = offsets[:, None] + np.arange(width)[None, :]
-            valid = np.arange(width)[None, :] < self.nvec[:, None]
             return jnp.where(valid, mask[np.minimum(index, total - 1)], False)
         raise ValueError(
             f"`{self!r}` masks must have shape {self.shape + (width,)} (padded)"
@@ -106,35 +139,42 @@ class MultiDiscrete(AbstractSpace[Int[Array, "..."], Bool[Array, "..."]]):
     ) -> Int[Array, "..."]:
         check_key(key, "MultiDiscrete.sample")
         if mask is None:
-            return jr.randint(
-                key, self.shape, self.start, self.start + self.nvec, dtype=jnp.int32
-            )
-        width = int(self.nvec.max())
-        valid = np.arange(width) < self.nvec[..., None]
-        allowed = self.padded_mask(mask) & valid
+            # Offsets from `start` never overflow, even at the top of int32.
+            index = jr.randint(key, self.shape, 0, self.nvec, dtype=jnp.int32)
+            return (index + self.start).astype(jnp.int32)
+        allowed = self.padded_mask(mask)
         logits = jnp.where(allowed, 0.0, -jnp.inf)
-        return (jr.categorical(key, logits, axis=-1) + self.start).astype(jnp.int32)
+        index = jr.categorical(key, logits, axis=-1)
+        index = jnp.where(jnp.any(allowed, axis=-1), index, 0)
+        return (index + self.start).astype(jnp.int32)
 
     def contains(self, x: Any) -> Bool[Array, ""]:
         x = as_array(x)
         if x is None or x.shape != self.shape or not is_integer_dtype(x.dtype):
             return false_()
-        return jnp.all((x >= self.start) & (x < self.start + self.nvec))
+        high = self.start.astype(np.int64) + self.nvec - 1
+        return jnp.all(int_in_range(x, self.start, high))
+
+    def _positions(self) -> np.ndarray:
+        """Indices of the real values in the flattened padded layout."""
+        return np.flatnonzero(self._valid().reshape(-1))
 
     def flatten_sample(self, sample: Int[Array, "..."]) -> Float[Array, " n"]:
-        index = jnp.reshape(jnp.asarray(sample) - self.start, (-1,))
-        parts = [
-            (jnp.arange(int(n)) == index[i]).astype(jnp.float32)
-            for i, n in enumerate(self.nvec.reshape(-1))
-        ]
-        return jnp.concatenate(parts)
+        index = jnp.reshape(jnp.asarray(sample), self.shape) - self.start
+        padded = one_hot(index, self._width)
+        return jnp.reshape(padded, (-1,))[self._positions()]
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> Int[Array, "..."]:
         flat = jnp.asarray(flat)
-        bounds = np.cumsum(self.nvec.reshape(-1))[:-1]
-        parts = jnp.split(flat, bounds)
-        index = jnp.stack([jnp.argmax(p) for p in parts])
-        return (jnp.reshape(index, self.shape) + self.start).astype(jnp.int32)
+        if flat.shape != (self.flat_size,):
+            raise ValueError(
+                f"`{self!r}.unflatten_sample` needs shape ({self.flat_size},), got "
+                f"{flat.shape}."
+            )
+        padded = jnp.full(self.shape + (self._width,), -jnp.inf, jnp.float32)
+        padded = padded.reshape(-1).at[self._positions()].set(flat)
+        index = jnp.argmax(padded.reshape(self.shape + (self._width,)), axis=-1)
+        return (index + self.start).astype(jnp.int32)
 
     @property
     def flat_size(self) -> int:

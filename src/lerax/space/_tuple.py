@@ -1,14 +1,14 @@
 """`Tuple`: an ordered product of sub-spaces."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, final
 
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
 from ._base import AbstractSpace, false_
+from ._utils import all_of, check_key
 
 
 @final
@@ -30,6 +30,13 @@ class Tuple(AbstractSpace[tuple, None]):
         Raises:
             TypeError: If an entry is not a lerax space.
         """
+        if isinstance(spaces, (AbstractSpace, str, bytes)) or not isinstance(
+            spaces, Iterable
+        ):
+            raise TypeError(
+                "`Tuple(spaces)` takes a sequence of lerax spaces, e.g. "
+                f"`Tuple([Discrete(2), Discrete(3)])`, got {type(spaces).__name__}."
+            )
         spaces = tuple(spaces)
         for i, space in enumerate(spaces):
             if not isinstance(space, AbstractSpace):
@@ -58,6 +65,12 @@ class Tuple(AbstractSpace[tuple, None]):
     def sample(
         self, *, key: Key[Array, ""], mask: Sequence[Any] | None = None
     ) -> tuple:
+        check_key(key, "Tuple.sample")
+        if mask is not None and not isinstance(mask, (tuple, list)):
+            raise TypeError(
+                "`Tuple.sample(mask=...)` must be a tuple or list of per-entry masks "
+                f"(None for no mask), got {type(mask).__name__}."
+            )
         masks = (None,) * len(self) if mask is None else tuple(mask)
         if len(masks) != len(self):
             raise ValueError(
@@ -71,14 +84,19 @@ class Tuple(AbstractSpace[tuple, None]):
     def contains(self, x: Any) -> Bool[Array, ""]:
         if not isinstance(x, (tuple, list)) or len(x) != len(self):
             return false_()
-        checks = [space.contains(v) for space, v in zip(self.spaces, x)]
-        return jnp.all(jnp.stack(checks)) if checks else np.array(True)
+        return all_of([space.contains(v) for space, v in zip(self.spaces, x)])
 
     def flatten_sample(self, sample: Sequence[Any]) -> Float[Array, " n"]:
         parts = [space.flatten_sample(v) for space, v in zip(self.spaces, sample)]
         return jnp.concatenate(parts) if parts else jnp.zeros((0,), jnp.float32)
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> tuple:
+        flat = jnp.asarray(flat)
+        if flat.shape != (self.flat_size,):
+            raise ValueError(
+                f"`Tuple.unflatten_sample` needs shape ({self.flat_size},), got "
+                f"{flat.shape}."
+            )
         out, offset = [], 0
         for space in self.spaces:
             out.append(space.unflatten_sample(flat[offset : offset + space.flat_size]))

@@ -1,10 +1,16 @@
 """Helpers shared by the space implementations."""
 
+import operator
+from collections.abc import Sequence
 from typing import Any, final
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+# Every discrete space samples int32 values, so its bounds must fit in int32.
+INT32_MIN = int(np.iinfo(np.int32).min)
+INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 @final
@@ -19,6 +25,10 @@ class StaticArray:
 
     def __init__(self, array: Any, dtype: Any = None):
         array = np.array(array, dtype=dtype, copy=True)
+        if array.dtype.kind == "f":
+            # -0.0 == 0.0 but their bytes differ: normalise so that equal
+            # arrays also hash equally.
+            array[array == 0] = 0
         array.setflags(write=False)
         self._array = array
         self._hash = hash((array.shape, array.dtype.str, array.tobytes()))
@@ -46,17 +56,16 @@ class StaticArray:
 
 
 def as_array(x: Any) -> jax.Array | None:
-    """Converts `x` to a JAX array, or returns None if it is not array-like."""
-    if isinstance(x, (dict, list, tuple, str, bytes)) or x is None:
-        if isinstance(x, (list, tuple)):
-            try:
-                return jnp.asarray(x)
-            except (TypeError, ValueError):
-                return None
+    """Converts `x` to a JAX array, or returns None if it is not array-like.
+
+    Python containers other than lists/tuples, strings, None, ragged lists and
+    Python ints too large for JAX all give None.
+    """
+    if x is None or isinstance(x, (dict, str, bytes)):
         return None
     try:
         return jnp.asarray(x)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -79,3 +88,96 @@ def check_key(key: Any, where: str) -> None:
 def one_hot(index: jax.Array, n: int) -> jax.Array:
     """A float32 one-hot encoding of integer indices along a new last axis."""
     return jax.nn.one_hot(index, n, dtype=jnp.float32)
+
+
+def as_int(value: Any, what: str) -> int:
+    """Converts an integral scalar (Python or NumPy int, 0-d int array) to `int`.
+
+    Raises:
+        ValueError: If `value` is not an integer (floats and bools are refused).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{what}` must be an int, got {value!r}.")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"`{what}` must be an int, got {value!r}.") from None
+
+
+def as_int_array(value: Any, what: str) -> np.ndarray:
+    """Converts integer-valued array-likes to an int64 NumPy array.
+
+    Floats are accepted only when every entry is a whole number.
+
+    Raises:
+        ValueError: If `value` is not an array of whole numbers.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"`{what}` must be integers, got {value!r}.") from error
+    if np.issubdtype(array.dtype, np.integer):
+        return array.astype(np.int64)
+    if np.issubdtype(array.dtype, np.floating):
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(array) & (np.mod(array, 1) == 0)
+        if whole.all() and (np.abs(array) < 2.0**62).all():
+            return array.astype(np.int64)
+    raise ValueError(f"`{what}` must be integers, got {value!r}.")
+
+
+def as_shape(value: Any, what: str) -> tuple[int, ...]:
+    """Converts an int or a sequence of ints to a shape tuple.
+
+    Raises:
+        ValueError: If `value` is neither, or has a negative entry.
+    """
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        shape = tuple(as_int(d, what) for d in value)
+    elif isinstance(value, np.ndarray) and value.ndim == 1:
+        shape = tuple(as_int(d, what) for d in value.tolist())
+    else:
+        try:
+            shape = (as_int(value, what),)
+        except ValueError:
+            raise ValueError(
+                f"`{what}` must be an int or a tuple of ints, got {value!r}."
+            ) from None
+    if any(d < 0 for d in shape):
+        raise ValueError(f"`{what}` must be non-negative, got {shape}.")
+    return shape
+
+
+def int_in_range(x: jax.Array, low: Any, high: Any) -> jax.Array:
+    """Elementwise `low <= x <= high` for an integer array `x` and static bounds.
+
+    Unlike a plain comparison this never overflows when the bounds do not fit
+    in `x`'s dtype (e.g. a negative bound against an unsigned `x`).
+    """
+    info = jnp.iinfo(x.dtype)
+    dmin = int(info.min)
+    dmax = min(int(info.max), int(np.iinfo(np.int64).max))
+    low = np.asarray(low, dtype=np.int64)
+    high = np.asarray(high, dtype=np.int64)
+    possible = (low <= dmax) & (high >= dmin) & (low <= high)
+    low_c = np.clip(low, dmin, dmax).astype(x.dtype)
+    high_c = np.clip(high, dmin, dmax).astype(x.dtype)
+    return (x >= low_c) & (x <= high_c) & possible
+
+
+def all_of(checks: Sequence[Any]) -> Any:
+    """Combines `contains` results of sub-spaces into one scalar.
+
+    A concrete (NumPy) `False` from a structural mismatch stays a concrete
+    NumPy `False`, so that it is still visible at trace time under `jax.jit`.
+    """
+    dynamic = []
+    for check in checks:
+        if isinstance(check, (np.ndarray, np.bool_, bool)):
+            if not bool(np.all(check)):
+                return np.array(False)
+        else:
+            dynamic.append(jnp.all(check))
+    if not dynamic:
+        return np.array(True)
+    return jnp.all(jnp.stack(dynamic))

@@ -8,7 +8,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..env import AbstractEnvLike
-from ..space import AbstractSpace, Box
+from ..space import (
+    AbstractSpace,
+    Box,
+    Dict,
+    Discrete,
+    MultiBinary,
+    MultiDiscrete,
+    Tuple,
+)
 from ._base import AbstractObservationWrapper, require_box
 from ._rescale import affine, rescaled_box, static_bound
 
@@ -102,6 +110,10 @@ class FlattenObservation(AbstractObservationWrapper):
     """Flattens observations of any space into a float32 vector
     (`observation_space.flatten_sample`; discrete parts are one-hot).
 
+    The new `observation_space` keeps the bounds of the parts: a `Box` part
+    keeps its own bounds and one-hot (discrete) parts lie in `[0, 1]`, as
+    Gymnasium's `flatten_space`.
+
     Attributes:
         env: The wrapped environment.
     """
@@ -111,9 +123,31 @@ class FlattenObservation(AbstractObservationWrapper):
     @property
     def observation_space(self) -> Box:
         inner = self.env.observation_space
-        if isinstance(inner, Box):
-            return Box(inner.low.reshape(-1), inner.high.reshape(-1))
-        return Box(-jnp.inf, jnp.inf, (inner.flat_size,))
+        low, high = _flat_bounds(inner)
+        return Box(low, high, (inner.flat_size,))
 
     def map_observation(self, observation: Any) -> Any:
         return self.env.observation_space.flatten_sample(observation)
+
+
+def _flat_bounds(space: AbstractSpace) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds of `space.flatten_sample`'s output, element by element."""
+    if isinstance(space, Box):
+        return (
+            space.low.astype(np.float64).reshape(-1),
+            space.high.astype(np.float64).reshape(-1),
+        )
+    if isinstance(space, (Discrete, MultiDiscrete, MultiBinary)):
+        return np.zeros(space.flat_size), np.ones(space.flat_size)
+    if isinstance(space, (Dict, Tuple)):
+        parts = [
+            _flat_bounds(sub)
+            for sub in (space.spaces_ if isinstance(space, Dict) else space.spaces)
+        ]
+        if not parts:
+            return np.zeros(0), np.zeros(0)
+        return (
+            np.concatenate([low for low, _ in parts]),
+            np.concatenate([high for _, high in parts]),
+        )
+    return np.full(space.flat_size, -np.inf), np.full(space.flat_size, np.inf)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
@@ -14,10 +15,22 @@ def rescaled_box(inner: Box, min: Any, max: Any, what: str) -> Box:
     bounds elsewhere (those dims pass through unchanged).
 
     Raises:
-        ValueError: If `min >= max` somewhere.
+        ValueError: If `min >= max` somewhere, a bound is not finite, or the
+            bounds do not broadcast to `inner`'s shape.
     """
-    lo = np.broadcast_to(np.asarray(min, np.float64), inner.shape)
-    hi = np.broadcast_to(np.asarray(max, np.float64), inner.shape)
+    try:
+        lo = np.broadcast_to(np.asarray(min, np.float64), inner.shape)
+        hi = np.broadcast_to(np.asarray(max, np.float64), inner.shape)
+    except ValueError as error:
+        raise ValueError(
+            f"`{what}(min=..., max=...)` must be scalars or broadcast to the "
+            f"space's shape {inner.shape}, got shapes {np.shape(min)} and "
+            f"{np.shape(max)}."
+        ) from error
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise ValueError(
+            f"`{what}(min=..., max=...)` must be finite, got {min} and {max}."
+        )
     if not (lo < hi).all():
         raise ValueError(
             f"`{what}(min=..., max=...)` needs min < max, got {min} and {max}."
@@ -34,14 +47,47 @@ def _finite(box: Box) -> np.ndarray:
 
 def affine(x: Array, source: Box, target: Box) -> Array:
     """Maps `x` from `source`'s bounds onto `target`'s, dim by dim (identity
-    where either box is unbounded)."""
+    where either box is unbounded).
+
+    The map is written around the boxes' midpoints, with the coefficients
+    computed in float64, so bounds as large as `float32`'s maximum (common for
+    velocities) neither overflow nor wash out `x`. Values inside `source` land
+    inside `target` (rounding is clipped away) and the bounds map exactly onto
+    the bounds.
+    """
     finite = _finite(source) & _finite(target)
-    s_lo = np.where(finite, source.low, 0.0).astype(np.float32)
-    s_hi = np.where(finite, source.high, 1.0).astype(np.float32)
-    t_lo = np.where(finite, target.low, 0.0).astype(np.float32)
-    t_hi = np.where(finite, target.high, 1.0).astype(np.float32)
-    scale = (t_hi - t_lo) / (s_hi - s_lo)
-    mapped = t_lo + (jnp.asarray(x) - s_lo) * scale
+    s_lo = np.where(finite, source.low, -1.0).astype(np.float64)
+    s_hi = np.where(finite, source.high, 1.0).astype(np.float64)
+    t_lo = np.where(finite, target.low, -1.0).astype(np.float64)
+    t_hi = np.where(finite, target.high, 1.0).astype(np.float64)
+    span = s_hi - s_lo
+    proper = span > 0
+    # A degenerate source dim (low == high) maps onto the target's midpoint.
+    scale = np.where(proper, (t_hi - t_lo) / np.where(proper, span, 1.0), 0.0)
+    s_mid = (s_lo / 2 + s_hi / 2).astype(np.float32)
+    t_mid = (t_lo / 2 + t_hi / 2).astype(np.float32)
+    s_lo, s_hi = s_lo.astype(np.float32), s_hi.astype(np.float32)
+    t_lo, t_hi = t_lo.astype(np.float32), t_hi.astype(np.float32)
+    x = jnp.asarray(x)
+    xf = x.astype(jnp.float32)
+    info = np.finfo(np.float32)
+    if ((scale > 0) & ((scale < info.tiny) | (scale > info.max))).any():
+        # The scale is no normal float32 (e.g. bounds near float32's maximum
+        # mapped onto [-1, 1]): apply it as two factors of about its square
+        # root, kept apart so XLA does not fold them back into one constant
+        # (which would be flushed to zero or overflow).
+        root = np.sqrt(scale)
+        rest = np.where(root > 0, scale / np.where(root > 0, root, 1.0), 0.0)
+        scaled = jax.lax.optimization_barrier((xf - s_mid) * root.astype(np.float32))
+        mapped = t_mid + scaled * rest.astype(np.float32)
+    else:
+        mapped = t_mid + (xf - s_mid) * scale.astype(np.float32)
+    inside = (xf >= s_lo) & (xf <= s_hi)
+    mapped = jnp.where(inside, jnp.clip(mapped, t_lo, t_hi), mapped)
+    mapped = jnp.where(proper & (xf == s_lo), t_lo, mapped)
+    mapped = jnp.where(proper & (xf == s_hi), t_hi, mapped)
+    if jnp.issubdtype(target.dtype, jnp.integer):
+        mapped = jnp.round(mapped)
     return jnp.where(finite, mapped, x).astype(target.dtype)
 
 

@@ -3,6 +3,7 @@
 from typing import Any, final
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Int, Key
 
 from .._custom_types import Info
@@ -33,7 +34,10 @@ class TimeLimit(AbstractStatefulWrapper):
 
     def __check_init__(self):
         steps = self.max_episode_steps
-        if isinstance(steps, (int, float)) and (steps < 1 or int(steps) != steps):
+        if isinstance(steps, bool) or (
+            isinstance(steps, (int, float, np.integer, np.floating))
+            and (not float(steps).is_integer() or steps < 1)
+        ):
             raise ValueError(
                 f"`TimeLimit(max_episode_steps=...)` must be a positive int, got {steps!r}."
             )

@@ -100,9 +100,10 @@ class CartPole(AbstractClassicControlEnv):
         self.solver = solver
         self.stepsize_controller = stepsize_controller
         self.action_space = Discrete(2)
-        big = np.finfo(np.float32).max
+        # Velocities are unbounded, as in Gymnasium (>= 1.0).
         high = np.array(
-            [x_threshold * 2, big, theta_threshold_radians * 2, big], dtype=np.float32
+            [x_threshold * 2, np.inf, theta_threshold_radians * 2, np.inf],
+            dtype=np.float32,
         )
         self.observation_space = Box(-high, high)
 

@@ -1,0 +1,47 @@
+# lerax developer commands. `make test` and `make demo` set everything up on a
+# fresh machine (a .venv built with the default python3) and skip the install
+# step when pyproject.toml has not changed.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench lint format clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# One stamp per set of extras; reinstalled only when pyproject.toml changes.
+$(VENV)/.stamp-core: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(PY)
+	$(PIP) install -e ".[test]"
+	@touch $@
+
+$(VENV)/.stamp-bench: pyproject.toml | $(PY)
+	$(PIP) install -e ".[test,bench]"
+	@touch $@
+
+demo: $(VENV)/.stamp-core
+	$(PY) examples/demo.py
+
+test: $(VENV)/.stamp-test
+	$(PY) -m pytest -n auto -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(VENV)/.stamp-bench
+	$(PY) bench/env_throughput.py
+
+lint: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
+
+format: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff format src tests bench examples
+	$(VENV)/bin/ruff check --fix src tests bench examples
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache .hypothesis

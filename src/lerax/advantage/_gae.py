@@ -1,0 +1,52 @@
+"""Generalised advantage estimation."""
+
+from typing import final
+
+import jax
+import jax.numpy as jnp
+
+from ._base import AbstractAdvantageEstimator
+
+
+def check_unit_interval(owner: str, **values: object) -> None:
+    """Raises `ValueError` for a concrete value outside [0, 1]."""
+    for name, value in values.items():
+        if isinstance(value, (int, float)) and not 0.0 <= value <= 1.0:
+            raise ValueError(f"`{owner}({name}=...)` must be in [0, 1], got {value}.")
+
+
+@final
+class GAE(AbstractAdvantageEstimator):
+    """Generalised advantage estimation (Schulman et al. 2016, eq. 16).
+
+    `A_t = sum_l (gamma * lambda)^l delta_{t+l}` with
+    `delta_t = r_t + gamma * V(s_{t+1}) * (1 - done_t) - V(s_t)`, computed by
+    one reverse `lax.scan`; returns are `A_t + V(s_t)` (the TD(lambda)
+    targets). `gae_lambda = 1` gives Monte-Carlo returns bootstrapped at the
+    segment end, `gae_lambda = 0` one-step TD.
+
+    Attributes:
+        gamma: Discount factor in [0, 1].
+        gae_lambda: Bias/variance trade-off in [0, 1].
+    """
+
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+
+    def __check_init__(self):
+        check_unit_interval("GAE", gamma=self.gamma, gae_lambda=self.gae_lambda)
+
+    def __call__(self, rewards, values, dones, last_value):
+        live = 1.0 - jnp.asarray(dones, values.dtype)
+        next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
+        deltas = rewards + self.gamma * live * next_values - values
+
+        def backward(carry, inputs):
+            delta, alive = inputs
+            carry = delta + self.gamma * self.gae_lambda * alive * carry
+            return carry, carry
+
+        _, advantages = jax.lax.scan(
+            backward, jnp.zeros_like(last_value), (deltas, live), reverse=True
+        )
+        return advantages, advantages + values

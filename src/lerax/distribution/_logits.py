@@ -1,0 +1,58 @@
+"""Operations on categorical log-probabilities along the last axis.
+
+Zero-probability entries are stored as `-inf`. Every function here keeps
+values *and gradients* finite in their presence: `0 * log 0` is taken as 0
+through a double `where`, so that no `0 * inf` reaches the backward pass.
+"""
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+
+def logits_from_probs(probs: Float[Array, "*batch n"]) -> Float[Array, "*batch n"]:
+    """`log(probs)`, with `-inf` (and a zero gradient) where `probs == 0`."""
+    positive = probs > 0
+    return jnp.where(positive, jnp.log(jnp.where(positive, probs, 1.0)), -jnp.inf)
+
+
+def normalise(logits: Float[Array, "*batch n"]) -> Float[Array, "*batch n"]:
+    """Shifts logits so that they are normalised log-probabilities."""
+    return logits - jax.nn.logsumexp(logits, axis=-1, keepdims=True)
+
+
+def apply_mask(
+    logits: Float[Array, "*batch n"], mask: Bool[Array, "*batch n"]
+) -> Float[Array, "*batch n"]:
+    """Sets forbidden entries to `-inf` and renormalises.
+
+    `logits` and `mask` must have the same shape. A row in which the mask
+    keeps no entry of positive probability is returned unchanged, so that a
+    degenerate mask cannot turn the distribution into NaN.
+    """
+    kept = mask & (logits > -jnp.inf)
+    usable = jnp.any(kept, axis=-1, keepdims=True)
+    masked = jnp.where(kept, logits, -jnp.inf)
+    return normalise(jnp.where(usable, masked, logits))
+
+
+def entropy(logits: Float[Array, "*batch n"]) -> Float[Array, "*batch"]:
+    """Entropy of normalised log-probabilities, skipping zero-probability entries."""
+    finite = logits > -jnp.inf
+    safe = jnp.where(finite, logits, 0.0)
+    return -jnp.sum(jnp.where(finite, jnp.exp(safe) * safe, 0.0), axis=-1)
+
+
+def pick(
+    logits: Float[Array, "*batch n"], index: Int[Array, "*batch"]
+) -> Float[Array, "*batch"]:
+    """`logits[..., index]`, or `-inf` where `index` is out of range.
+
+    `index` must have the batch shape of `logits` (no broadcasting here).
+    """
+    n = logits.shape[-1]
+    index = jnp.asarray(index)
+    inside = (index >= 0) & (index < n)
+    clipped = jnp.clip(index, 0, n - 1).astype(jnp.int32)
+    picked = jnp.take_along_axis(logits, clipped[..., None], axis=-1)[..., 0]
+    return jnp.where(inside, picked, -jnp.inf)

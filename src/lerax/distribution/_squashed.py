@@ -1,0 +1,168 @@
+"""Gaussians squashed by `tanh` onto a box: the common machinery.
+
+A squashed Gaussian is the law of `y = low + (high - low) (tanh(x) + 1) / 2`
+with `x` Gaussian; equivalently `y = centre + half_width tanh(x)`. Its
+log-density follows from the change of variables
+
+    log p(y) = log N(x; loc, scale) - log(half_width) - log(1 - tanh(x)**2),
+
+with `log(1 - tanh(x)**2) = 2 (log 2 - x - softplus(-2x))`, which stays
+finite and accurate for large `|x|`.
+"""
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Key
+
+from . import _gaussian, _quadrature
+from ._base import AbstractDistribution
+from ._utils import broadcast_batch, sum_last
+
+
+def check_bounds(
+    low: ArrayLike, high: ArrayLike, loc: Array, cls: str
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
+    """Broadcasts the bounds to `loc`'s shape and checks `low < high`, both finite.
+
+    Host values (Python numbers, NumPy arrays) are checked at once and raise
+    `ValueError`. JAX arrays, which may be traced, are checked with
+    `eqx.error_if`, whose failure surfaces as a runtime error.
+
+    Args:
+        low: Lower bounds.
+        high: Upper bounds.
+        loc: The location parameter; its shape and dtype are used.
+        cls: The class name, for error messages.
+
+    Raises:
+        ValueError: If the bounds do not broadcast to `loc`'s shape, or are
+            host values that are not finite or not ordered.
+    """
+    shape, dtype = loc.shape, loc.dtype
+    message = f"`{cls}(high=..., low=...)` must be finite with low < high everywhere"
+    try:
+        np.broadcast_shapes(np.shape(low), shape)
+        np.broadcast_shapes(np.shape(high), shape)
+        if np.broadcast_shapes(np.shape(low), np.shape(high), shape) != shape:
+            raise ValueError
+    except ValueError as error:
+        raise ValueError(
+            f"`{cls}(high=..., low=...)` must broadcast to loc's shape {shape}, got "
+            f"shapes {np.shape(high)} and {np.shape(low)}."
+        ) from error
+    if not isinstance(low, jax.Array) and not isinstance(high, jax.Array):
+        low_np = np.broadcast_to(np.asarray(low, dtype=np.float64), shape)
+        high_np = np.broadcast_to(np.asarray(high, dtype=np.float64), shape)
+        if not (np.all(np.isfinite(low_np)) and np.all(np.isfinite(high_np))):
+            raise ValueError(f"{message}; got non-finite bounds.")
+        if not np.all(low_np < high_np):
+            raise ValueError(f"{message}; got low={low!r}, high={high!r}.")
+        return jnp.asarray(low_np, dtype=dtype), jnp.asarray(high_np, dtype=dtype)
+    low_j = jnp.broadcast_to(jnp.asarray(low, dtype=dtype), shape)
+    high_j = jnp.broadcast_to(jnp.asarray(high, dtype=dtype), shape)
+    bad = ~(jnp.isfinite(low_j) & jnp.isfinite(high_j) & (low_j < high_j))
+    return eqx.error_if((low_j, high_j), bad, f"{message}.")
+
+
+class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
+    """A diagonal Gaussian pushed through `tanh` and rescaled onto `[low, high]`.
+
+    `log_prob(y)` inverts the squashing with `atanh`, clipping `y` into the
+    open box first (so values at or beyond a bound score as if just inside
+    it). `sample_and_log_prob` instead scores the draw from the pre-squash
+    Gaussian sample, which stays accurate when `tanh` saturates; this is the
+    one to use for SAC-style objectives.
+
+    `entropy()` and `mean()` have no closed form: they are computed
+    deterministically by quadrature over the base Gaussian (see
+    `lerax.distribution._quadrature`), to float32 rounding for any scale.
+    `mode()` is the squashed `loc` (the mode of the base Gaussian, mapped
+    through the squashing; not the argmax of the squashed density).
+
+    Attributes:
+        loc: Means of the base Gaussian.
+        low: Lower bounds, broadcast to `loc`'s shape.
+        high: Upper bounds, broadcast to `loc`'s shape.
+        event_ndim: Number of trailing event axes (0 or 1).
+    """
+
+    loc: eqx.AbstractVar[Float[Array, "*batch"]]
+    low: eqx.AbstractVar[Float[Array, "*batch"]]
+    high: eqx.AbstractVar[Float[Array, "*batch"]]
+    event_ndim: eqx.AbstractClassVar[int]
+
+    @abc.abstractmethod
+    def _scale(self) -> Float[Array, "*batch"]:
+        """The base Gaussian's standard deviations, shaped like `loc`."""
+
+    def _centre_and_half_width(self) -> tuple[Array, Array]:
+        return (self.high + self.low) / 2, (self.high - self.low) / 2
+
+    def _squash(self, x: Array) -> Array:
+        centre, half = self._centre_and_half_width()
+        return jnp.clip(centre + half * jnp.tanh(x), self.low, self.high)
+
+    def _log_det(self, x: Array, half: Array) -> Array:
+        return jnp.log(half) + _quadrature.log_dtanh(x)
+
+    def log_prob(self, value: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+        value = jnp.asarray(value)
+        if self.event_ndim and (
+            value.ndim == 0 or value.shape[-1] != self.loc.shape[-1]
+        ):
+            raise ValueError(
+                f"`{type(self).__name__}.log_prob(value)` needs values of shape "
+                f"(..., {self.loc.shape[-1]}), got {value.shape}."
+            )
+        value, _ = broadcast_batch(
+            value,
+            self.loc,
+            self.event_ndim,
+            f"`{type(self).__name__}.log_prob(value)` and the batch shape",
+        )
+        centre, half = (
+            jnp.broadcast_to(a, value.shape) for a in self._centre_and_half_width()
+        )
+        loc = jnp.broadcast_to(self.loc, value.shape)
+        scale = jnp.broadcast_to(self._scale(), value.shape)
+        bound = 1.0 - jnp.finfo(loc.dtype).epsneg
+        x = jnp.arctanh(jnp.clip((value - centre) / half, -bound, bound))
+        log_prob = _gaussian.log_density(x, loc, scale) - self._log_det(x, half)
+        return sum_last(log_prob, self.event_ndim)
+
+    def sample(self, key: Key[Array, ""]) -> Float[Array, "*batch"]:
+        noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
+        return self._squash(self.loc + self._scale() * noise)
+
+    def sample_and_log_prob(
+        self, key: Key[Array, ""]
+    ) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
+        noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
+        scale = self._scale()
+        x = self.loc + scale * noise
+        _, half = self._centre_and_half_width()
+        log_prob = _gaussian.log_density_of_noise(noise, scale) - self._log_det(x, half)
+        return self._squash(x), sum_last(log_prob, self.event_ndim)
+
+    def entropy(self) -> Float[Array, "*batch"]:
+        # H[y] = H[x] + E[log |dy/dx|], as the squashing is a bijection.
+        scale = self._scale()
+        _, half = self._centre_and_half_width()
+        elementwise = (
+            _gaussian.entropy(scale)
+            + jnp.log(half)
+            + _quadrature.expected_log_dtanh(self.loc, scale)
+        )
+        return sum_last(elementwise, self.event_ndim)
+
+    def mean(self) -> Float[Array, "*batch"]:
+        centre, half = self._centre_and_half_width()
+        return centre + half * _quadrature.expected_tanh(self.loc, self._scale())
+
+    def mode(self) -> Float[Array, "*batch"]:
+        return self._squash(self.loc)

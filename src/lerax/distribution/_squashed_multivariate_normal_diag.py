@@ -1,0 +1,70 @@
+"""`SquashedMultivariateNormalDiag`: Gaussian vectors squashed onto a box."""
+
+from typing import ClassVar, final
+
+from jaxtyping import Array, ArrayLike, Float
+
+from ._squashed import AbstractSquashedGaussian, check_bounds
+from ._utils import as_float, broadcast_all
+
+
+@final
+class SquashedMultivariateNormalDiag(AbstractSquashedGaussian):
+    """A diagonal Gaussian vector squashed by `tanh` onto `[low, high]`.
+
+    The event is the last axis: `log_prob` and `entropy` sum over it. Each
+    coordinate is `low + (high - low) (tanh(x) + 1) / 2` with
+    `x ~ N(loc, diag(scale_diag**2))`; see `AbstractSquashedGaussian` (in
+    `lerax.distribution._squashed`) for how log-probabilities, the entropy
+    and the mean are computed.
+
+    Attributes:
+        loc: Means of the base Gaussian, shape `batch_shape + (d,)`.
+        scale_diag: Standard deviations of the base Gaussian, shaped like `loc`.
+        low: Lower bounds, shaped like `loc`.
+        high: Upper bounds, shaped like `loc`.
+    """
+
+    loc: Float[Array, "*batch d"]
+    scale_diag: Float[Array, "*batch d"]
+    low: Float[Array, "*batch d"]
+    high: Float[Array, "*batch d"]
+    event_ndim: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        loc: Float[ArrayLike, "*batch d"],
+        scale_diag: Float[ArrayLike, "*batch d"],
+        high: Float[ArrayLike, "*#batch #d"] = 1.0,
+        low: Float[ArrayLike, "*#batch #d"] = -1.0,
+    ):
+        """Builds the distribution.
+
+        Args:
+            loc: Means of the base Gaussian, shape `(..., d)`.
+            scale_diag: Positive standard deviations, broadcasting with `loc`.
+            high: Upper bounds, broadcasting to the parameters' shape (e.g. a
+                `Box`'s `high` of shape `(d,)`).
+            low: Lower bounds, broadcasting to the parameters' shape.
+
+        Raises:
+            ValueError: If `loc` or `scale_diag` has no event axis, the shapes
+                do not broadcast, or concrete bounds are not finite with
+                `low < high` (traced bounds are checked with `eqx.error_if`).
+        """
+        cls = "SquashedMultivariateNormalDiag"
+        loc = as_float(loc, f"`{cls}(loc=...)`")
+        scale_diag = as_float(scale_diag, f"`{cls}(scale_diag=...)`")
+        for name, array in (("loc", loc), ("scale_diag", scale_diag)):
+            if array.ndim == 0:
+                raise ValueError(
+                    f"`{cls}({name}=...)` needs an event axis, shape (..., d), got "
+                    "a scalar; use `SquashedNormal` for scalars."
+                )
+        self.loc, self.scale_diag = broadcast_all(
+            loc, scale_diag, what=f"`{cls}(loc=..., scale_diag=...)`"
+        )
+        self.low, self.high = check_bounds(low, high, self.loc, cls)
+
+    def _scale(self) -> Float[Array, "*batch d"]:
+        return self.scale_diag

@@ -1,0 +1,60 @@
+"""`SquashedNormal`: elementwise Gaussians squashed by `tanh` onto a box."""
+
+from typing import ClassVar, final
+
+from jaxtyping import Array, ArrayLike, Float
+
+from ._squashed import AbstractSquashedGaussian, check_bounds
+from ._utils import as_float, broadcast_all
+
+
+@final
+class SquashedNormal(AbstractSquashedGaussian):
+    """`low + (high - low) (tanh(x) + 1) / 2` with `x ~ N(loc, scale**2)`, elementwise.
+
+    The event shape is `()`. Samples lie in `[low, high]`; see
+    `AbstractSquashedGaussian` (in `lerax.distribution._squashed`) for how
+    log-probabilities, the entropy and the mean are computed.
+
+    Attributes:
+        loc: Means of the base Gaussian.
+        scale: Standard deviations of the base Gaussian, shaped like `loc`.
+        low: Lower bounds, shaped like `loc`.
+        high: Upper bounds, shaped like `loc`.
+    """
+
+    loc: Float[Array, "*batch"]
+    scale: Float[Array, "*batch"]
+    low: Float[Array, "*batch"]
+    high: Float[Array, "*batch"]
+    event_ndim: ClassVar[int] = 0
+
+    def __init__(
+        self,
+        loc: Float[ArrayLike, "*batch"],
+        scale: Float[ArrayLike, "*batch"],
+        high: Float[ArrayLike, "*batch"] = 1.0,
+        low: Float[ArrayLike, "*batch"] = -1.0,
+    ):
+        """Builds the distribution.
+
+        Args:
+            loc: Means of the base Gaussian, any shape.
+            scale: Positive standard deviations, broadcasting with `loc`.
+            high: Upper bounds, broadcasting to the parameters' shape.
+            low: Lower bounds, broadcasting to the parameters' shape.
+
+        Raises:
+            ValueError: If the shapes do not broadcast, or concrete bounds are
+                not finite with `low < high` (traced bounds are checked with
+                `eqx.error_if`).
+        """
+        self.loc, self.scale = broadcast_all(
+            as_float(loc, "`SquashedNormal(loc=...)`"),
+            as_float(scale, "`SquashedNormal(scale=...)`"),
+            what="`SquashedNormal(loc=..., scale=...)`",
+        )
+        self.low, self.high = check_bounds(low, high, self.loc, "SquashedNormal")
+
+    def _scale(self) -> Float[Array, "*batch"]:
+        return self.scale

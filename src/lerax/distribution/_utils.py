@@ -1,0 +1,109 @@
+"""Array helpers shared by the distribution implementations.
+
+The test-suite runs with `jax_numpy_rank_promotion="raise"`, so every helper
+here broadcasts explicitly instead of relying on implicit rank promotion.
+"""
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+
+def as_float(x: ArrayLike, name: str) -> Float[Array, "..."]:
+    """Converts `x` to a floating JAX array (integers and bools become float32).
+
+    Args:
+        x: An array-like value.
+        name: How the argument is written in error messages, e.g.
+            "`Normal(loc=...)`".
+
+    Raises:
+        ValueError: If `x` is not array-like.
+    """
+    try:
+        array = jnp.asarray(x)
+    except TypeError as error:
+        raise ValueError(f"{name} must be an array, got {x!r}.") from error
+    if not jnp.issubdtype(array.dtype, jnp.floating):
+        array = array.astype(jnp.float32)
+    return array
+
+
+def broadcast_shape(*shapes: tuple[int, ...], what: str) -> tuple[int, ...]:
+    """NumPy's broadcast of `shapes`, with a readable error.
+
+    Args:
+        *shapes: The shapes to broadcast.
+        what: A description of the arrays for the error message.
+
+    Raises:
+        ValueError: If the shapes do not broadcast.
+    """
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError as error:
+        shown = ", ".join(str(tuple(s)) for s in shapes)
+        raise ValueError(f"{what} must broadcast together, got shapes {shown}.") from (
+            error
+        )
+
+
+def broadcast_all(*arrays: Array, what: str) -> tuple[Array, ...]:
+    """Broadcasts arrays to their common shape (explicit rank promotion).
+
+    Args:
+        *arrays: JAX arrays.
+        what: A description of the arrays for the error message.
+
+    Raises:
+        ValueError: If the shapes do not broadcast.
+    """
+    shape = broadcast_shape(*(a.shape for a in arrays), what=what)
+    return tuple(jnp.broadcast_to(a, shape) for a in arrays)
+
+
+def broadcast_batch(
+    value: Array, param: Array, event_ndim: int, what: str
+) -> tuple[Array, Array]:
+    """Broadcasts the batch dimensions of `value` and `param`.
+
+    The last `event_ndim` axes of each array are kept as they are; the axes in
+    front of them are broadcast together.
+
+    Args:
+        value: An array whose trailing `event_ndim` axes are its event.
+        param: A parameter array with `event_ndim` trailing event axes.
+        event_ndim: Number of trailing axes excluded from broadcasting.
+        what: A description of the arrays for the error message.
+
+    Raises:
+        ValueError: If the batch shapes do not broadcast.
+    """
+    split_v = value.ndim - event_ndim
+    split_p = param.ndim - event_ndim
+    batch = broadcast_shape(value.shape[:split_v], param.shape[:split_p], what=what)
+    return (
+        jnp.broadcast_to(value, batch + value.shape[split_v:]),
+        jnp.broadcast_to(param, batch + param.shape[split_p:]),
+    )
+
+
+def trailing(x: ArrayLike, ndim: int) -> Array:
+    """Reshapes a 1-D array so it broadcasts along the last axis of `ndim` axes."""
+    x = jnp.asarray(x)
+    return jnp.reshape(x, (1,) * (ndim - 1) + x.shape)
+
+
+def is_traced_or_device(x: Any) -> bool:
+    """Whether `x` is a JAX array (traced or not) rather than a host value."""
+    return isinstance(x, jax.Array)
+
+
+def sum_last(x: Array, ndim: int) -> Array:
+    """Sums over the last `ndim` axes (no-op for `ndim == 0`)."""
+    if ndim == 0:
+        return x
+    return jnp.sum(x, axis=tuple(range(-ndim, 0)))

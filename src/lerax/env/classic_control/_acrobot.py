@@ -1,0 +1,248 @@
+"""Acrobot: swing up a two-link under-actuated pendulum (Sutton, 1996).
+
+Matches Gymnasium's `Acrobot-v1` ("book" dynamics integrated by one classic
+Runge-Kutta step of `dt = 0.2`, angles wrapped into `[-pi, pi]`, velocities
+clipped to `4 pi` and `9 pi`, reward -1 per step and 0 on the terminal step,
+initial state `U(-0.1, 0.1)^4`, spaces). `lerax.env.make("Acrobot-v1")` adds
+the 500-step time limit.
+"""
+
+import math
+from typing import Any, final
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int, Key
+
+from ...space import Box, Discrete
+from ._base import (
+    AbstractClassicControlEnv,
+    ClassicControlState,
+    check_positive,
+    wrap_angle,
+)
+
+
+@final
+class Acrobot(AbstractClassicControlEnv):
+    """Two links hanging from a fixed pivot; only the joint between them is driven.
+
+    State `y = [theta1, theta2, theta1_dot, theta2_dot]`, where `theta1` is the
+    angle of the first link from straight down and `theta2` that of the second
+    link relative to the first. The observation is
+    `[cos theta1, sin theta1, cos theta2, sin theta2, theta1_dot, theta2_dot]`.
+    Action `i` applies the torque `torques[i]` at the joint. The episode ends
+    once the free end rises above `target_height`:
+    `-cos(theta1) - cos(theta1 + theta2) > target_height`.
+
+    Attributes:
+        link_length_1: Length of the first link (m).
+        link_length_2: Length of the second link (m) (not used by the
+            dynamics, as in Gymnasium).
+        link_mass_1: Mass of the first link (kg).
+        link_mass_2: Mass of the second link (kg).
+        link_com_pos_1: Distance from the pivot to the first link's centre of
+            mass (m).
+        link_com_pos_2: Distance from the joint to the second link's centre of
+            mass (m).
+        link_moi: Moment of inertia of each link (kg m^2).
+        gravity: Gravitational acceleration (m/s^2).
+        max_vel_1: `theta1_dot` is clipped to `[-max_vel_1, max_vel_1]`.
+        max_vel_2: `theta2_dot` is clipped to `[-max_vel_2, max_vel_2]`.
+        torques: The torque applied by each discrete action (N m).
+        torque_noise_max: Each step's torque gets `U(-max, max)` noise, drawn
+            from the transition key (0: deterministic, Gymnasium's default).
+        target_height: The height the free end must exceed.
+        dt: Seconds per step.
+        initial_bound: Initial state components are `U(-bound, bound)`.
+        book_or_nips: ``"book"`` (Sutton & Barto's equations, Gymnasium's
+            default) or ``"nips"`` (the 1996 paper's, missing a term).
+        solver: Optional Diffrax solver (see `AbstractClassicControlEnv`);
+            None integrates with one classic RK4 step as Gymnasium does.
+        stepsize_controller: Optional Diffrax step-size controller.
+    """
+
+    name = "Acrobot"
+    link_length_1: float
+    link_length_2: float
+    link_mass_1: float
+    link_mass_2: float
+    link_com_pos_1: float
+    link_com_pos_2: float
+    link_moi: float
+    gravity: float
+    max_vel_1: float
+    max_vel_2: float
+    torques: tuple[float, ...]
+    torque_noise_max: float
+    target_height: float
+    dt: float
+    initial_bound: float
+    book_or_nips: str = eqx.field(static=True)
+    solver: Any
+    stepsize_controller: Any
+    action_space: Discrete
+    observation_space: Box
+
+    def __init__(
+        self,
+        *,
+        link_length_1: float = 1.0,
+        link_length_2: float = 1.0,
+        link_mass_1: float = 1.0,
+        link_mass_2: float = 1.0,
+        link_com_pos_1: float = 0.5,
+        link_com_pos_2: float = 0.5,
+        link_moi: float = 1.0,
+        gravity: float = 9.8,
+        max_vel_1: float = 4 * math.pi,
+        max_vel_2: float = 9 * math.pi,
+        torques: tuple[float, ...] = (-1.0, 0.0, 1.0),
+        torque_noise_max: float = 0.0,
+        target_height: float = 1.0,
+        dt: float = 0.2,
+        initial_bound: float = 0.1,
+        book_or_nips: str = "book",
+        solver: Any = None,
+        stepsize_controller: Any = None,
+    ):
+        check_positive(
+            "Acrobot",
+            link_length_1=link_length_1,
+            link_length_2=link_length_2,
+            link_mass_1=link_mass_1,
+            link_mass_2=link_mass_2,
+            link_moi=link_moi,
+            max_vel_1=max_vel_1,
+            max_vel_2=max_vel_2,
+            dt=dt,
+        )
+        if isinstance(torque_noise_max, (int, float)) and not torque_noise_max >= 0:
+            raise ValueError(
+                f"`Acrobot(torque_noise_max=...)` must be >= 0, got {torque_noise_max}."
+            )
+        if book_or_nips not in ("book", "nips"):
+            raise ValueError(
+                "`Acrobot(book_or_nips=...)` must be 'book' or 'nips', got "
+                f"{book_or_nips!r}."
+            )
+        torques = tuple(float(t) for t in torques)
+        if not torques:
+            raise ValueError("`Acrobot(torques=...)` must name at least one torque.")
+        self.link_length_1 = link_length_1
+        self.link_length_2 = link_length_2
+        self.link_mass_1 = link_mass_1
+        self.link_mass_2 = link_mass_2
+        self.link_com_pos_1 = link_com_pos_1
+        self.link_com_pos_2 = link_com_pos_2
+        self.link_moi = link_moi
+        self.gravity = gravity
+        self.max_vel_1 = max_vel_1
+        self.max_vel_2 = max_vel_2
+        self.torques = torques
+        self.torque_noise_max = torque_noise_max
+        self.target_height = target_height
+        self.dt = dt
+        self.initial_bound = initial_bound
+        self.book_or_nips = book_or_nips
+        self.solver = solver
+        self.stepsize_controller = stepsize_controller
+        self.action_space = Discrete(len(torques))
+        high = np.array([1.0, 1.0, 1.0, 1.0, max_vel_1, max_vel_2], dtype=np.float32)
+        self.observation_space = Box(-high, high)
+
+    def initial(self, *, key: Key[Array, ""]) -> ClassicControlState:
+        b = self.initial_bound
+        return ClassicControlState(jr.uniform(key, (4,), minval=-b, maxval=b))
+
+    def _torque(self, action: Int[Array, ""]) -> Float[Array, ""]:
+        return jnp.asarray(self.torques, jnp.float32)[action]
+
+    def _derivative(self, y: Float[Array, " 4"], torque: Float[Array, ""]):
+        theta1, theta2, dtheta1, dtheta2 = y
+        m1, m2 = self.link_mass_1, self.link_mass_2
+        l1 = self.link_length_1
+        lc1, lc2 = self.link_com_pos_1, self.link_com_pos_2
+        inertia = self.link_moi
+        g = self.gravity
+        cos2, sin2 = jnp.cos(theta2), jnp.sin(theta2)
+        d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * cos2) + 2 * inertia
+        d2 = m2 * (lc2**2 + l1 * lc2 * cos2) + inertia
+        phi2 = m2 * lc2 * g * jnp.cos(theta1 + theta2 - math.pi / 2)
+        phi1 = (
+            -m2 * l1 * lc2 * dtheta2**2 * sin2
+            - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin2
+            + (m1 * lc1 + m2 * l1) * g * jnp.cos(theta1 - math.pi / 2)
+            + phi2
+        )
+        numerator = torque + d2 / d1 * phi1 - phi2
+        if self.book_or_nips == "book":
+            numerator = numerator - m2 * l1 * lc2 * dtheta1**2 * sin2
+        ddtheta2 = numerator / (m2 * lc2**2 + inertia - d2**2 / d1)
+        ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
+        return jnp.stack([dtheta1, dtheta2, ddtheta1, ddtheta2])
+
+    def explicit_update(self, y: Float[Array, " 4"], action: Int[Array, ""]):
+        # One classic fourth-order Runge-Kutta step, as Gymnasium's `rk4`.
+        torque = self._torque(action)
+        h = self.dt
+        k1 = self._derivative(y, torque)
+        k2 = self._derivative(y + h / 2 * k1, torque)
+        k3 = self._derivative(y + h / 2 * k2, torque)
+        k4 = self._derivative(y + h * k3, torque)
+        return self.constrain(y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4))
+
+    def dynamics(self, y: Float[Array, " 4"], action: Int[Array, ""]):
+        return self._derivative(y, self._torque(action))
+
+    def constrain(self, y: Float[Array, " 4"]) -> Float[Array, " 4"]:
+        return jnp.stack(
+            [
+                wrap_angle(y[0], -math.pi, math.pi),
+                wrap_angle(y[1], -math.pi, math.pi),
+                jnp.clip(y[2], -self.max_vel_1, self.max_vel_1),
+                jnp.clip(y[3], -self.max_vel_2, self.max_vel_2),
+            ]
+        )
+
+    def transition(
+        self, state: ClassicControlState, action: Int[Array, ""], *, key: Key[Array, ""]
+    ) -> ClassicControlState:
+        # Torque noise shifts every available torque by the same U(-max, max)
+        # draw; the step itself is the noise-free one of the shifted env.
+        noise = self.torque_noise_max * jr.uniform(key, (), minval=-1.0, maxval=1.0)
+        noisy = eqx.tree_at(
+            lambda env: env.torques,
+            self,
+            jnp.asarray(self.torques, jnp.float32) + noise,
+        )
+        return AbstractClassicControlEnv.transition(noisy, state, action, key=key)
+
+    def observation(self, state: ClassicControlState, *, key: Key[Array, ""]):
+        del key
+        theta1, theta2, dtheta1, dtheta2 = state.y
+        return jnp.stack(
+            [
+                jnp.cos(theta1),
+                jnp.sin(theta1),
+                jnp.cos(theta2),
+                jnp.sin(theta2),
+                dtheta1,
+                dtheta2,
+            ]
+        )
+
+    def reward(
+        self, state, action, next_state, *, key: Key[Array, ""]
+    ) -> Float[Array, ""]:
+        del state, action
+        return jnp.where(self.terminal(next_state, key=key), 0.0, -1.0)
+
+    def terminal(
+        self, state: ClassicControlState, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        del key
+        theta1, theta2 = state.y[0], state.y[1]
+        return -jnp.cos(theta1) - jnp.cos(theta2 + theta1) > self.target_height

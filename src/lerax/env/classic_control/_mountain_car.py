@@ -1,0 +1,136 @@
+"""MountainCar: drive an under-powered car up a hill (Moore, 1990).
+
+Matches Gymnasium's `MountainCar-v0` (dynamics, velocity and position
+clipping, the inelastic left wall, reward -1 per step, goal at position 0.5,
+initial position `U(-0.6, -0.4)` at rest, spaces).
+`lerax.env.make("MountainCar-v0")` adds the 200-step time limit.
+"""
+
+from typing import Any, final
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int, Key
+
+from ...space import Box, Discrete
+from ._base import AbstractClassicControlEnv, ClassicControlState, check_positive
+
+
+@final
+class MountainCar(AbstractClassicControlEnv):
+    """A car in a valley between two hills; accelerate left (0), not at all
+    (1) or right (2) to reach the flag on the right hill.
+
+    State `y = [position, velocity]`; the observation is `y`. The track's
+    height is `sin(3 position)`, so the slope pulls with
+    `-gravity * cos(3 position)`. Time is counted in steps (`dt = 1`).
+
+    Attributes:
+        min_position: The left wall; the car stops there.
+        max_position: The right end of the track.
+        max_speed: The speed is clipped to `[-max_speed, max_speed]`.
+        goal_position: The episode ends at or beyond this position...
+        goal_velocity: ...with at least this velocity.
+        force: Acceleration from the engine per step.
+        gravity: Scale of the slope's acceleration per step.
+        dt: Time per step (Gymnasium's update uses 1).
+        initial_low: The initial position is `U(initial_low, initial_high)`.
+        initial_high: See `initial_low`.
+        solver: Optional Diffrax solver (see `AbstractClassicControlEnv`).
+        stepsize_controller: Optional Diffrax step-size controller.
+    """
+
+    name = "MountainCar"
+    min_position: float
+    max_position: float
+    max_speed: float
+    goal_position: float
+    goal_velocity: float
+    force: float
+    gravity: float
+    dt: float
+    initial_low: float
+    initial_high: float
+    solver: Any
+    stepsize_controller: Any
+    action_space: Discrete
+    observation_space: Box
+
+    def __init__(
+        self,
+        *,
+        min_position: float = -1.2,
+        max_position: float = 0.6,
+        max_speed: float = 0.07,
+        goal_position: float = 0.5,
+        goal_velocity: float = 0.0,
+        force: float = 0.001,
+        gravity: float = 0.0025,
+        dt: float = 1.0,
+        initial_low: float = -0.6,
+        initial_high: float = -0.4,
+        solver: Any = None,
+        stepsize_controller: Any = None,
+    ):
+        check_positive("MountainCar", max_speed=max_speed, dt=dt)
+        self.min_position = min_position
+        self.max_position = max_position
+        self.max_speed = max_speed
+        self.goal_position = goal_position
+        self.goal_velocity = goal_velocity
+        self.force = force
+        self.gravity = gravity
+        self.dt = dt
+        self.initial_low = initial_low
+        self.initial_high = initial_high
+        self.solver = solver
+        self.stepsize_controller = stepsize_controller
+        self.action_space = Discrete(3)
+        self.observation_space = Box(
+            np.array([min_position, -max_speed], dtype=np.float32),
+            np.array([max_position, max_speed], dtype=np.float32),
+        )
+
+    def initial(self, *, key: Key[Array, ""]) -> ClassicControlState:
+        position = jr.uniform(
+            key, (), minval=self.initial_low, maxval=self.initial_high
+        )
+        return ClassicControlState(jnp.stack([position, jnp.zeros_like(position)]))
+
+    def _acceleration(self, position: Float[Array, ""], action: Int[Array, ""]):
+        push = (action - 1).astype(jnp.float32) * self.force
+        return push - self.gravity * jnp.cos(3 * position)
+
+    def explicit_update(self, y: Float[Array, " 2"], action: Int[Array, ""]):
+        position, velocity = y
+        velocity = velocity + self.dt * self._acceleration(position, action)
+        velocity = jnp.clip(velocity, -self.max_speed, self.max_speed)
+        position = position + self.dt * velocity
+        return self.constrain(jnp.stack([position, velocity]))
+
+    def dynamics(self, y: Float[Array, " 2"], action: Int[Array, ""]):
+        return jnp.stack([y[1], self._acceleration(y[0], action)])
+
+    def constrain(self, y: Float[Array, " 2"]) -> Float[Array, " 2"]:
+        velocity = jnp.clip(y[1], -self.max_speed, self.max_speed)
+        position = jnp.clip(y[0], self.min_position, self.max_position)
+        at_wall = (position <= self.min_position) & (velocity < 0)
+        return jnp.stack([position, jnp.where(at_wall, 0.0, velocity)])
+
+    def observation(self, state: ClassicControlState, *, key: Key[Array, ""]):
+        del key
+        return state.y
+
+    def reward(
+        self, state, action, next_state, *, key: Key[Array, ""]
+    ) -> Float[Array, ""]:
+        del state, action, next_state, key
+        return jnp.array(-1.0)
+
+    def terminal(
+        self, state: ClassicControlState, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        del key
+        position, velocity = state.y
+        return (position >= self.goal_position) & (velocity >= self.goal_velocity)

@@ -1,0 +1,237 @@
+"""Action heads: map features to a distribution over an action space.
+
+Each head owns a final linear layer (and, for `Box`, a state-independent
+log standard deviation) and knows how to translate between the space's
+actions and the distribution's flat values (`encode`/`decode`), so policies
+handle every action space the same way.
+"""
+
+import abc
+from typing import Any, final
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Key
+
+from ..distribution import (
+    AbstractDistribution,
+    Bernoulli,
+    Categorical,
+    MultiCategorical,
+    MultivariateNormalDiag,
+)
+from ..space import AbstractSpace, Box, Discrete, MultiBinary, MultiDiscrete
+from ._networks import orthogonal_linear
+
+
+class AbstractActionHead(eqx.Module):
+    """Features -> distribution over (encoded) actions of `action_space`.
+
+    Attributes:
+        action_space: The space actions belong to.
+        linear: The output layer.
+    """
+
+    action_space: eqx.AbstractVar[AbstractSpace]
+    linear: eqx.AbstractVar[eqx.nn.Linear]
+
+    @abc.abstractmethod
+    def distribution(
+        self, features: Float[Array, " n"], action_mask: Any = None
+    ) -> AbstractDistribution:
+        """The action distribution (over encoded actions) for `features`."""
+
+    @abc.abstractmethod
+    def encode(self, action: Any) -> Array:
+        """Maps an action of the space to a value of the distribution."""
+
+    @abc.abstractmethod
+    def decode(self, value: Array) -> Any:
+        """Maps a value of the distribution to an action of the space."""
+
+    @abc.abstractmethod
+    def valid(self, action: Any) -> Any:
+        """Maps a decoded action into the action space (clips `Box` samples)."""
+
+    def log_prob(
+        self, distribution: AbstractDistribution, action: Any
+    ) -> Float[Array, ""]:
+        """The log-probability of `action`, summed over all its components."""
+        return jnp.sum(distribution.log_prob(self.encode(action)))
+
+    def entropy(self, distribution: AbstractDistribution) -> Float[Array, ""]:
+        """The entropy of the action distribution, summed over components."""
+        return jnp.sum(distribution.entropy())
+
+
+@final
+class BoxHead(AbstractActionHead):
+    """Diagonal Gaussian over the flattened `Box` (mean from the features,
+    state-independent learned log standard deviation). Samples are not
+    bounded; algorithms clip them to the box before stepping the env."""
+
+    action_space: Box
+    linear: eqx.nn.Linear
+    log_std: Float[Array, " n"]
+
+    def __init__(
+        self,
+        in_size: int,
+        action_space: Box,
+        *,
+        log_std_init: float,
+        gain: float,
+        key: Key[Array, ""],
+    ):
+        self.action_space = action_space
+        self.linear = orthogonal_linear(
+            in_size, action_space.flat_size, gain=gain, key=key
+        )
+        self.log_std = jnp.full((action_space.flat_size,), log_std_init, jnp.float32)
+
+    def distribution(self, features, action_mask=None):
+        del action_mask
+        return MultivariateNormalDiag(self.linear(features), jnp.exp(self.log_std))
+
+    def encode(self, action):
+        return jnp.reshape(jnp.asarray(action, jnp.float32), (-1,))
+
+    def decode(self, value):
+        return jnp.reshape(value, self.action_space.shape).astype(
+            self.action_space.dtype
+        )
+
+    def valid(self, action):
+        space = self.action_space
+        return jnp.clip(action, space.low, space.high).astype(space.dtype)
+
+
+@final
+class DiscreteHead(AbstractActionHead):
+    """Categorical over the `Discrete` values (masks supported)."""
+
+    action_space: Discrete
+    linear: eqx.nn.Linear
+
+    def __init__(
+        self, in_size: int, action_space: Discrete, *, gain: float, key: Key[Array, ""]
+    ):
+        self.action_space = action_space
+        self.linear = orthogonal_linear(in_size, action_space.n, gain=gain, key=key)
+
+    def distribution(self, features, action_mask=None):
+        distribution = Categorical(logits=self.linear(features))
+        return distribution if action_mask is None else distribution.mask(action_mask)
+
+    def encode(self, action):
+        return jnp.asarray(action) - self.action_space.start
+
+    def decode(self, value):
+        return (value + self.action_space.start).astype(jnp.int32)
+
+    def valid(self, action):
+        return action
+
+
+@final
+class MultiDiscreteHead(AbstractActionHead):
+    """Independent categoricals, one per `MultiDiscrete` entry (masks supported)."""
+
+    action_space: MultiDiscrete
+    linear: eqx.nn.Linear
+
+    def __init__(
+        self,
+        in_size: int,
+        action_space: MultiDiscrete,
+        *,
+        gain: float,
+        key: Key[Array, ""],
+    ):
+        self.action_space = action_space
+        self.linear = orthogonal_linear(
+            in_size, action_space.flat_size, gain=gain, key=key
+        )
+
+    def distribution(self, features, action_mask=None):
+        dims = tuple(int(n) for n in self.action_space.nvec.reshape(-1))
+        distribution = MultiCategorical(logits=self.linear(features), action_dims=dims)
+        if action_mask is None:
+            return distribution
+        padded = self.action_space.padded_mask(action_mask)
+        return distribution.mask(jnp.reshape(padded, (len(dims), -1)))
+
+    def encode(self, action):
+        return jnp.reshape(jnp.asarray(action) - self.action_space.start, (-1,))
+
+    def decode(self, value):
+        space = self.action_space
+        return (jnp.reshape(value, space.shape) + space.start).astype(jnp.int32)
+
+    def valid(self, action):
+        return action
+
+
+@final
+class MultiBinaryHead(AbstractActionHead):
+    """Independent Bernoullis, one per `MultiBinary` bit (masks supported)."""
+
+    action_space: MultiBinary
+    linear: eqx.nn.Linear
+
+    def __init__(
+        self,
+        in_size: int,
+        action_space: MultiBinary,
+        *,
+        gain: float,
+        key: Key[Array, ""],
+    ):
+        self.action_space = action_space
+        self.linear = orthogonal_linear(
+            in_size, action_space.flat_size, gain=gain, key=key
+        )
+
+    def distribution(self, features, action_mask=None):
+        distribution = Bernoulli(logits=self.linear(features))
+        if action_mask is None:
+            return distribution
+        return distribution.mask(jnp.reshape(jnp.asarray(action_mask, bool), (-1,)))
+
+    def encode(self, action):
+        return jnp.reshape(jnp.asarray(action).astype(bool), (-1,))
+
+    def decode(self, value):
+        return jnp.reshape(value.astype(bool), self.action_space.shape)
+
+    def valid(self, action):
+        return action
+
+
+def make_action_head(
+    in_size: int,
+    action_space: AbstractSpace,
+    *,
+    key: Key[Array, ""],
+    log_std_init: float = 0.0,
+    gain: float = 0.01,
+) -> AbstractActionHead:
+    """The action head for `action_space`.
+
+    Raises:
+        TypeError: For composite (`Dict`/`Tuple`) action spaces.
+    """
+    if isinstance(action_space, Box):
+        return BoxHead(
+            in_size, action_space, log_std_init=log_std_init, gain=gain, key=key
+        )
+    if isinstance(action_space, Discrete):
+        return DiscreteHead(in_size, action_space, gain=gain, key=key)
+    if isinstance(action_space, MultiDiscrete):
+        return MultiDiscreteHead(in_size, action_space, gain=gain, key=key)
+    if isinstance(action_space, MultiBinary):
+        return MultiBinaryHead(in_size, action_space, gain=gain, key=key)
+    raise TypeError(
+        f"No action head for {action_space!r}: lerax policies support Box, Discrete, "
+        "MultiDiscrete and MultiBinary action spaces."
+    )

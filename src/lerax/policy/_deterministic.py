@@ -1,0 +1,131 @@
+"""Deterministic continuous-action policies (DDPG, TD3)."""
+
+import abc
+from typing import Any, ClassVar, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Float, Key
+
+from ..space import AbstractSpace, Box
+from ._base import AbstractPolicy, spaces_of
+from ._networks import mlp
+
+
+def require_bounded_box(space: AbstractSpace, owner: str) -> Box:
+    """Returns `space` if it is a Box with finite bounds, else raises `TypeError`/`ValueError`."""
+    if not isinstance(space, Box):
+        raise TypeError(f"`{owner}` needs a Box action space, got {space!r}.")
+    if not space.is_bounded():
+        raise ValueError(
+            f"`{owner}` needs finite action bounds, got {space!r}; wrap the env in "
+            "`lerax.wrapper.RescaleAction` or give the Box finite bounds."
+        )
+    return space
+
+
+class AbstractDeterministicPolicy(AbstractPolicy):
+    """A policy whose action is a deterministic function of the observation;
+    with a key, Gaussian exploration noise is added and the action clipped
+    to the bounds."""
+
+    action_space: eqx.AbstractVar[Box]
+    exploration_noise: eqx.AbstractVar[float]
+
+    @abc.abstractmethod
+    def deterministic_action(
+        self, state: Any, observation: Any
+    ) -> tuple[Any, Float[Array, "..."]]:
+        """Returns `(new_state, action)` without noise, inside the bounds."""
+
+    def __call__(
+        self,
+        state: Any,
+        observation: Any,
+        *,
+        key: Key[Array, ""] | None = None,
+        action_mask: None = None,
+    ):
+        del action_mask
+        state, action = self.deterministic_action(state, observation)
+        if key is None:
+            return state, action
+        space = self.action_space
+        scale = (space.high - space.low) / 2
+        noise = jr.normal(key, space.shape) * self.exploration_noise * scale
+        return state, jnp.clip(action + noise, space.low, space.high).astype(
+            space.dtype
+        )
+
+
+@final
+class MLPDeterministicPolicy(AbstractDeterministicPolicy):
+    """An MLP with a tanh output rescaled onto the (finite) action bounds.
+
+    Attributes:
+        observation_space: The observation space.
+        action_space: The bounded Box action space.
+        exploration_noise: Standard deviation of the exploration noise, as a
+            fraction of half the action range.
+        network: The actor network.
+    """
+
+    name: ClassVar[str] = "MLPDeterministicPolicy"
+    observation_space: AbstractSpace
+    action_space: Box
+    exploration_noise: float
+    network: eqx.nn.MLP
+
+    def __init__(
+        self,
+        env: Any,
+        *,
+        width_size: int = 256,
+        depth: int = 2,
+        exploration_noise: float = 0.1,
+        activation=jax.nn.relu,
+        key: Key[Array, ""],
+    ):
+        """Builds the policy.
+
+        Args:
+            env: An env (or an `(observation_space, action_space)` pair) with a
+                bounded `Box` action space.
+            width_size: Hidden width.
+            depth: Hidden layers.
+            exploration_noise: Noise scale (fraction of half the range, >= 0).
+            activation: Hidden activation.
+            key: A JAX PRNG key.
+        """
+        self.observation_space, action_space = spaces_of(env)
+        self.action_space = require_bounded_box(action_space, "MLPDeterministicPolicy")
+        if isinstance(exploration_noise, (int, float)) and exploration_noise < 0:
+            raise ValueError(
+                f"`exploration_noise` must be >= 0, got {exploration_noise}."
+            )
+        self.exploration_noise = exploration_noise
+        self.network = mlp(
+            self.observation_space.flat_size,
+            action_space.flat_size,
+            width_size,
+            depth,
+            activation,
+            out_gain=1.0,
+            final_activation=jax.nn.tanh,
+            key=key,
+        )
+
+    def deterministic_action(self, state: None, observation: Any):
+        space = self.action_space
+        unit = self.network(self.observation_space.flatten_sample(observation))
+        scale = np.asarray((space.high - space.low) / 2, np.float32).reshape(-1)
+        middle = np.asarray((space.high + space.low) / 2, np.float32).reshape(-1)
+        action = jnp.reshape(middle + scale * unit, space.shape)
+        return state, jnp.clip(action, space.low, space.high).astype(space.dtype)
+
+    def reset(self, *, key: Key[Array, ""]) -> None:
+        del key
+        return None

@@ -1,0 +1,68 @@
+"""Network construction shared by the policies (orthogonal initialisation)."""
+
+import math
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Key
+
+HIDDEN_GAIN = math.sqrt(2.0)
+
+
+def orthogonal_linear(
+    in_size: int, out_size: int, *, gain: float, key: Key[Array, ""]
+) -> eqx.nn.Linear:
+    """A linear layer with orthogonal weights scaled by `gain` and zero bias
+    (the initialisation of Engstrom et al. 2020 and Andrychowicz et al. 2021)."""
+    linear = eqx.nn.Linear(in_size, out_size, key=key)
+    weight = jax.nn.initializers.orthogonal(scale=gain)(key, (out_size, in_size))
+    linear = eqx.tree_at(lambda layer: layer.weight, linear, weight.astype(jnp.float32))
+    return eqx.tree_at(
+        lambda layer: layer.bias, linear, jnp.zeros((out_size,), jnp.float32)
+    )
+
+
+def mlp(
+    in_size: int,
+    out_size: int,
+    width_size: int,
+    depth: int,
+    activation: Callable[[Array], Array],
+    *,
+    out_gain: float,
+    key: Key[Array, ""],
+    final_activation: Callable[[Array], Array] | None = None,
+) -> eqx.nn.MLP:
+    """An `equinox.nn.MLP` with orthogonal weights: hidden layers use gain
+    sqrt(2), the output layer `out_gain`. `depth` counts hidden layers
+    (0 gives a single linear layer)."""
+    if depth < 0 or width_size < 1:
+        raise ValueError(
+            f"MLP `depth` must be >= 0 and `width` >= 1, got depth={depth}, width={width_size}."
+        )
+    network = eqx.nn.MLP(
+        in_size,
+        out_size,
+        width_size,
+        depth,
+        activation=activation,
+        final_activation=final_activation or _identity,
+        key=key,
+    )
+    keys = jr.split(key, len(network.layers))
+    layers = []
+    for i, (layer, layer_key) in enumerate(zip(network.layers, keys)):
+        gain = out_gain if i == len(network.layers) - 1 else HIDDEN_GAIN
+        layers.append(
+            orthogonal_linear(
+                layer.in_features, layer.out_features, gain=gain, key=layer_key
+            )
+        )
+    return eqx.tree_at(lambda n: n.layers, network, tuple(layers))
+
+
+def _identity(x: Array) -> Array:
+    return x

@@ -1,0 +1,7 @@
+"""Utilities: serialisation and structural fingerprints."""
+
+from ._fingerprint import describe as describe
+from ._fingerprint import fingerprint as fingerprint
+from ._serialization import Serializable as Serializable
+from ._serialization import atomic_write as atomic_write
+from ._serialization import resolve_path as resolve_path

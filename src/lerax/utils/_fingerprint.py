@@ -1,0 +1,105 @@
+"""Structural fingerprints: a hash of what a module is, not of its values.
+
+The fingerprint is the SHA-256 of a canonical JSON description that we build
+ourselves (it does not depend on how JAX or Equinox print pytrees, so it is
+stable across their versions). It covers:
+
+- every Equinox module's class (qualified name) and fields,
+  in declaration order, static or not;
+- array leaves by shape and dtype (not values);
+- Python scalars, strings and None by value (hyper-parameters such as an
+  exploration epsilon are part of the structure);
+- functions (activations) by qualified name, `functools.partial`
+  by its function, arguments and keywords;
+- containers (tuple, list, dict) recursively; NumPy dtypes by name; lerax's
+  static arrays (space bounds) by shape, dtype and content.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import json
+import types
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+
+FINGERPRINT_VERSION = "lerax-fingerprint-1"
+FINGERPRINT_SIZE = 32
+
+
+def describe(obj: Any) -> Any:
+    """A JSON-serialisable canonical description of `obj`'s structure."""
+    return _describe(obj, set())
+
+
+def fingerprint(obj: Any) -> bytes:
+    """The 32-byte structural fingerprint of `obj` (see the module docstring)."""
+    text = json.dumps(
+        [FINGERPRINT_VERSION, describe(obj)], sort_keys=False, separators=(",", ":")
+    )
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _qualified(obj: Any) -> str:
+    # Qualified names only: module paths of libraries (and of lerax) are
+    # private and move between versions, which must not invalidate files.
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    return name or type(obj).__qualname__
+
+
+def _describe(obj: Any, seen: set[int]) -> Any:
+    from ..space._utils import StaticArray
+
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return ["int", int(obj)]
+    if isinstance(obj, (float, np.floating)):
+        return ["float", repr(float(obj))]
+    if isinstance(obj, complex):
+        return ["complex", repr(obj)]
+    if isinstance(obj, (jax.Array, np.ndarray, jax.ShapeDtypeStruct)):
+        return ["array", [int(d) for d in obj.shape], str(obj.dtype)]
+    if isinstance(obj, StaticArray):
+        a = obj.array
+        return [
+            "static_array",
+            list(a.shape),
+            a.dtype.str,
+            hashlib.sha256(a.tobytes()).hexdigest(),
+        ]
+    if isinstance(obj, np.dtype) or (
+        isinstance(obj, type) and issubclass(obj, np.generic)
+    ):
+        return ["dtype", np.dtype(obj).str]
+    if id(obj) in seen:
+        return ["cycle", type(obj).__qualname__]
+    if isinstance(obj, eqx.Module):
+        seen = seen | {id(obj)}
+        fields = []
+        for field in dataclasses.fields(obj):
+            static = bool(field.metadata.get("static", False))
+            value = getattr(obj, field.name, None)
+            fields.append([field.name, static, _describe(value, seen)])
+        return ["module", _qualified(type(obj)), fields]
+    if isinstance(obj, (tuple, list)):
+        return [type(obj).__name__, [_describe(v, seen) for v in obj]]
+    if isinstance(obj, dict):
+        return ["dict", [[str(k), _describe(v, seen)] for k, v in obj.items()]]
+    if isinstance(obj, functools.partial):
+        return [
+            "partial",
+            _describe(obj.func, seen),
+            [_describe(a, seen) for a in obj.args],
+            [[k, _describe(v, seen)] for k, v in sorted(obj.keywords.items())],
+        ]
+    if isinstance(obj, type):
+        return ["type", _qualified(obj)]
+    if callable(obj) or isinstance(
+        obj, (types.FunctionType, types.BuiltinFunctionType)
+    ):
+        return ["callable", _qualified(obj)]
+    return ["object", _qualified(type(obj))]

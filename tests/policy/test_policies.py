@@ -1,0 +1,263 @@
+"""Behaviour of every concrete policy on every action space it supports."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import pytest
+
+from lerax.policy import (
+    MLPActorCriticPolicy,
+    MLPDeterministicPolicy,
+    MLPDiscreteSACPolicy,
+    MLPQPolicy,
+    MLPSACPolicy,
+    RecurrentActorCriticPolicy,
+)
+from lerax.space import Box, Discrete, MultiBinary, MultiDiscrete
+
+from .helpers import ACTION_SPACES, OBSERVATION_SPACES, build, small_policies
+
+POLICIES = small_policies()
+DICT_POLICIES = small_policies(OBSERVATION_SPACES["dict"])
+
+
+@pytest.mark.parametrize("entry", POLICIES + DICT_POLICIES, ids=lambda e: e[0])
+def test_actions_are_in_the_space_and_deterministic_without_key(entry, getkey):
+    name = entry[0]
+    policy = build(entry, getkey())
+    observation = policy.observation_space.sample(key=getkey())
+    state = policy.reset(key=getkey())
+    call = eqx.filter_jit(lambda p, s, o, k: p(s, o, key=k))
+    greedy = eqx.filter_jit(lambda p, s, o: p(s, o))
+    for _ in range(5):
+        _, action = call(policy, state, observation, getkey())
+        assert action in policy.action_space, (name, action)
+    _, a1 = greedy(policy, state, observation)
+    _, a2 = greedy(policy, state, observation)
+    assert a1 in policy.action_space
+    assert jax.tree.all(jax.tree.map(lambda x, y: bool(jnp.all(x == y)), a1, a2))
+
+
+@pytest.mark.parametrize("entry", POLICIES, ids=lambda e: e[0])
+def test_vmap_over_observations_matches_single_calls(entry, getkey):
+    policy = build(entry, getkey())
+    observations = jax.vmap(lambda k: policy.observation_space.sample(key=k))(
+        jr.split(getkey(), 6)
+    )
+    state = policy.reset(key=getkey())
+    _, batched = jax.vmap(lambda o: policy(state, o))(observations)
+    for i in range(6):
+        _, single = policy(state, jax.tree.map(lambda x: x[i], observations))
+        assert jnp.allclose(
+            jnp.asarray(batched[i], jnp.float32),
+            jnp.asarray(single, jnp.float32),
+            atol=1e-6,
+        )
+
+
+def test_dict_observations_are_flattened(getkey):
+    space = OBSERVATION_SPACES["dict"]
+    policy = MLPActorCriticPolicy((space, Discrete(2)), key=getkey())
+    observation = space.sample(key=getkey())
+    _, action, value, log_prob = policy.action_and_value(
+        None, observation, key=getkey()
+    )
+    assert action in policy.action_space
+    assert value.shape == () and log_prob.shape == ()
+
+
+@pytest.mark.parametrize("action", list(ACTION_SPACES))
+def test_actor_critic_log_prob_matches_evaluate_action(action, getkey):
+    policy = MLPActorCriticPolicy(
+        (OBSERVATION_SPACES["box"], ACTION_SPACES[action]), key=getkey()
+    )
+    observation = policy.observation_space.sample(key=getkey())
+    _, sampled, value, log_prob = policy.action_and_value(
+        None, observation, key=getkey()
+    )
+    _, value2, log_prob2, entropy = policy.evaluate_action(None, observation, sampled)
+    assert jnp.allclose(log_prob, log_prob2, atol=1e-5)
+    assert jnp.allclose(value, value2)
+    assert jnp.isfinite(entropy) and entropy.shape == ()
+    assert value.shape == () and log_prob.shape == ()
+
+
+def test_actor_critic_initial_policy_is_near_uniform_and_value_small(getkey):
+    # Orthogonal init with gain 0.01 on the policy output: almost uniform.
+    policy = MLPActorCriticPolicy((Box(-1.0, 1.0, (4,)), Discrete(4)), key=getkey())
+    obs = policy.observation_space.sample(key=getkey())
+    _, _, log_prob, entropy = policy.evaluate_action(None, obs, jnp.int32(0))
+    assert jnp.allclose(entropy, jnp.log(4.0), atol=1e-3)
+    assert jnp.allclose(log_prob, -jnp.log(4.0), atol=1e-2)
+
+
+def test_box_log_std_init(getkey):
+    policy = MLPActorCriticPolicy(
+        (Box(-1.0, 1.0, (3,)), Box(-1.0, 1.0, (2,))), log_std_init=-1.0, key=getkey()
+    )
+    assert jnp.allclose(policy.action_head.log_std, -1.0)
+    samples = jax.vmap(lambda k: policy(None, jnp.zeros(3), key=k)[1])(
+        jr.split(getkey(), 4000)
+    )
+    assert jnp.allclose(jnp.std(samples, axis=0), jnp.exp(-1.0), rtol=0.1)
+
+
+def test_masks_are_respected_by_every_discrete_policy(getkey):
+    obs_space = OBSERVATION_SPACES["box"]
+    mask = jnp.array([False, True, False, True])
+    policies = [
+        MLPActorCriticPolicy((obs_space, Discrete(4, start=1)), key=getkey()),
+        RecurrentActorCriticPolicy((obs_space, Discrete(4, start=1)), key=getkey()),
+        MLPQPolicy((obs_space, Discrete(4, start=1)), epsilon=1.0, key=getkey()),
+        MLPDiscreteSACPolicy((obs_space, Discrete(4, start=1)), key=getkey()),
+    ]
+    allowed = jnp.array([2, 4])
+    for policy in policies:
+        state = policy.reset(key=getkey())
+        obs = obs_space.sample(key=getkey())
+        actions = jax.vmap(lambda k: policy(state, obs, key=k, action_mask=mask)[1])(
+            jr.split(getkey(), 500)
+        )
+        assert jnp.isin(actions, allowed).all(), type(policy).__name__
+        assert jnp.isin(policy(state, obs, action_mask=mask)[1], allowed)
+        # both allowed actions do occur
+        assert set(map(int, jnp.unique(actions))) == {2, 4}
+
+
+def test_masks_multi_discrete_and_multi_binary(getkey):
+    obs_space = OBSERVATION_SPACES["box"]
+    md = MLPActorCriticPolicy((obs_space, MultiDiscrete([3, 2])), key=getkey())
+    flat_mask = jnp.array([False, False, True, True, False])
+    actions = jax.vmap(
+        lambda k: md(None, jnp.zeros(3), key=k, action_mask=flat_mask)[1]
+    )(jr.split(getkey(), 300))
+    assert (actions[:, 0] == 2).all() and (actions[:, 1] == 0).all()
+    _, lp_allowed = md.evaluate_action(
+        None, jnp.zeros(3), jnp.array([2, 0]), action_mask=flat_mask
+    )[::2]
+    assert jnp.allclose(
+        md.evaluate_action(
+            None, jnp.zeros(3), jnp.array([2, 0]), action_mask=flat_mask
+        )[2],
+        0.0,
+        atol=1e-5,
+    )
+    del lp_allowed
+    mb = MLPActorCriticPolicy((obs_space, MultiBinary(3)), key=getkey())
+    bit_mask = jnp.array([True, False, True])
+    bits = jax.vmap(lambda k: mb(None, jnp.zeros(3), key=k, action_mask=bit_mask)[1])(
+        jr.split(getkey(), 300)
+    )
+    assert not bits[:, 1].any() and bits[:, 0].any() and bits[:, 2].any()
+
+
+def test_q_policy_epsilon_greedy(getkey):
+    policy = MLPQPolicy((Box(-1.0, 1.0, (3,)), Discrete(5)), epsilon=0.0, key=getkey())
+    obs = jnp.array([0.1, -0.2, 0.3])
+    _, q = policy.q_values(None, obs)
+    greedy = int(jnp.argmax(q))
+    actions = jax.vmap(lambda k: policy(None, obs, key=k)[1])(jr.split(getkey(), 200))
+    assert (actions == greedy).all()
+    explore = eqx.tree_at(lambda p: p.epsilon, policy, 1.0)
+    actions = jax.vmap(lambda k: explore(None, obs, key=k)[1])(jr.split(getkey(), 5000))
+    counts = jnp.bincount(actions, length=5) / 5000
+    assert jnp.allclose(counts, 0.2, atol=0.03)  # uniform, not Boltzmann
+
+
+def test_deterministic_policy_bounds_and_noise(getkey):
+    space = Box(jnp.array([-1.0, 0.0]), jnp.array([1.0, 10.0]))
+    policy = MLPDeterministicPolicy(
+        (Box(-1.0, 1.0, (3,)), space), exploration_noise=0.5, key=getkey()
+    )
+    obs = jnp.array([0.5, 0.5, 0.5])
+    _, mean_action = policy(None, obs)
+    noisy = jax.vmap(lambda k: policy(None, obs, key=k)[1])(jr.split(getkey(), 2000))
+    assert (noisy >= space.low[None]).all() and (noisy <= space.high[None]).all()
+    assert not jnp.allclose(noisy[0], noisy[1])
+    with pytest.raises(ValueError, match="finite"):
+        MLPDeterministicPolicy(
+            (Box(-1.0, 1.0, (3,)), Box(-jnp.inf, jnp.inf, (2,))), key=getkey()
+        )
+    del mean_action
+
+
+def test_sac_policy_log_prob_and_bounds(getkey):
+    space = Box(jnp.array([-2.0, 0.0]), jnp.array([2.0, 1.0]))
+    policy = MLPSACPolicy((Box(-1.0, 1.0, (3,)), space), key=getkey())
+    obs = jnp.array([0.1, 0.2, 0.3])
+    _, action, log_prob = policy.action_and_log_prob(None, obs, key=getkey())
+    assert action in space
+    _, distribution = policy.action_distribution(None, obs)
+    assert jnp.allclose(log_prob, distribution.log_prob(action), atol=1e-3)
+    _, mode = policy(None, obs)
+    assert mode in space
+
+
+def test_discrete_sac_probabilities(getkey):
+    policy = MLPDiscreteSACPolicy((Box(-1.0, 1.0, (3,)), Discrete(3)), key=getkey())
+    _, probs, log_probs = policy.action_probs_and_log_probs(
+        None, jnp.zeros(3), action_mask=jnp.array([True, False, True])
+    )
+    assert jnp.allclose(probs.sum(), 1.0, atol=1e-6)
+    assert probs[1] == 0.0 and jnp.isneginf(log_probs[1])
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_recurrent_scan_equals_step_by_step(cell, getkey):
+    policy = RecurrentActorCriticPolicy(
+        (Box(-1.0, 1.0, (3,)), Discrete(2)), cell=cell, hidden_size=16, key=getkey()
+    )
+    observations = jr.uniform(getkey(), (12, 3), minval=-1, maxval=1)
+    state = policy.reset(key=getkey())
+    assert jnp.all(state.hidden == 0)
+
+    def step(state, obs):
+        state, _, value = policy.forward(state, obs)
+        return state, value
+
+    final, values = jax.lax.scan(step, state, observations)
+    manual = state
+    for t in range(12):
+        manual, _, value = policy.forward(manual, observations[t])
+        assert jnp.allclose(value, values[t], atol=1e-6)
+    assert jnp.allclose(manual.hidden, final.hidden, atol=1e-6)
+    # the state carries memory: the same observation gives different values
+    # after different histories
+    assert not jnp.allclose(values[0], policy.forward(final, observations[0])[2])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(value_depth=-1), "value_depth"),
+        (dict(action_width=0), "action_width"),
+    ],
+)
+def test_bad_sizes(kwargs, match, getkey):
+    with pytest.raises(ValueError, match=match):
+        MLPActorCriticPolicy(
+            (Box(-1.0, 1.0, (3,)), Discrete(2)), key=getkey(), **kwargs
+        )
+
+
+def test_wrong_action_space_errors(getkey):
+    obs = Box(-1.0, 1.0, (3,))
+    with pytest.raises(TypeError, match="Discrete"):
+        MLPQPolicy((obs, Box(-1.0, 1.0, (2,))), key=getkey())
+    with pytest.raises(TypeError, match="Box"):
+        MLPSACPolicy((obs, Discrete(2)), key=getkey())
+    with pytest.raises(TypeError, match="Discrete"):
+        MLPDiscreteSACPolicy((obs, MultiDiscrete([2, 2])), key=getkey())
+    with pytest.raises(TypeError, match="env"):
+        MLPActorCriticPolicy(42, key=getkey())
+
+
+def test_policies_build_from_envs(getkey):
+    import lerax.env
+
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=getkey())
+    state, obs, _ = env.reset(key=getkey())
+    _, action = policy(None, obs, key=getkey())
+    env.step(state, action, key=getkey())

@@ -1,0 +1,157 @@
+"""Round trips, mismatches and damaged files for policy serialisation."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import pytest
+
+from lerax.policy import MLPActorCriticPolicy, MLPQPolicy, RecurrentActorCriticPolicy
+from lerax.space import Box, Discrete
+
+from .helpers import build, leaves_equal, small_policies
+
+SPACES = (Box(-1.0, 1.0, (3,)), Discrete(2))
+
+
+@pytest.mark.parametrize("entry", small_policies(), ids=lambda e: e[0])
+def test_round_trip_every_policy(entry, tmp_path, getkey):
+    name, cls, args, kwargs = entry
+    policy = build(entry, getkey())
+    written = policy.serialize(tmp_path / name)
+    assert written == tmp_path / f"{name}.eqx"
+    loaded = cls.deserialize(tmp_path / name, *args, **kwargs)
+    assert leaves_equal(policy, loaded)
+    obs = policy.observation_space.sample(key=getkey())
+    state = policy.reset(key=getkey())
+    key = getkey()
+    a = policy(state, obs, key=key)[1]
+    b = loaded(state, obs, key=key)[1]
+    assert jnp.array_equal(jnp.asarray(a), jnp.asarray(b))
+    a = policy(state, obs)[1]
+    b = loaded(state, obs)[1]
+    assert jnp.array_equal(jnp.asarray(a), jnp.asarray(b))
+
+
+def test_deserialize_with_constructor_arguments(tmp_path, getkey):
+    policy = MLPActorCriticPolicy(SPACES, value_width=16, key=getkey())
+    path = policy.serialize(tmp_path / "ac")
+    loaded = MLPActorCriticPolicy.deserialize(path, SPACES, value_width=16)
+    assert leaves_equal(policy, loaded)
+
+
+def test_suffix_rule_is_applied_on_both_sides(tmp_path, getkey):
+    policy = MLPQPolicy(SPACES, key=getkey())
+    assert policy.serialize(tmp_path / "model.v2") == tmp_path / "model.v2.eqx"
+    assert policy.serialize(tmp_path / "same.eqx") == tmp_path / "same.eqx"
+    MLPQPolicy.deserialize(tmp_path / "model.v2", SPACES)
+    MLPQPolicy.deserialize(tmp_path / "model.v2.eqx", SPACES)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda k: MLPActorCriticPolicy(SPACES, value_width=32, key=k),  # hidden size
+        lambda k: MLPActorCriticPolicy(
+            SPACES, activation=jax.nn.relu, key=k
+        ),  # activation
+        lambda k: MLPActorCriticPolicy((SPACES[0], Discrete(3)), key=k),  # action space
+        lambda k: MLPActorCriticPolicy(
+            (Box(-2.0, 2.0, (3,)), Discrete(2)), key=k
+        ),  # bounds
+        lambda k: MLPQPolicy(SPACES, key=k),  # class
+        lambda k: RecurrentActorCriticPolicy(SPACES, key=k),  # class
+    ],
+)
+def test_structural_mismatch_raises(build, tmp_path, getkey):
+    MLPActorCriticPolicy(SPACES, key=getkey()).serialize(tmp_path / "p")
+    skeleton_cls = type(build(jr.key(0)))
+    with pytest.raises(ValueError, match="fingerprint mismatch"):
+        _load_with(skeleton_cls, build, tmp_path / "p")
+
+
+def _load_with(cls, build, path):
+    from lerax.utils import _serialization
+
+    skeleton = eqx.filter_eval_shape(build, jr.key(0))
+    return _serialization.load_into(
+        skeleton, _serialization.resolve_path(path), cls.__name__
+    )
+
+
+def test_scalar_hyper_parameters_are_part_of_the_structure(tmp_path, getkey):
+    MLPQPolicy(SPACES, epsilon=0.1, key=getkey()).serialize(tmp_path / "q")
+    with pytest.raises(ValueError, match="fingerprint mismatch"):
+        MLPQPolicy.deserialize(tmp_path / "q", SPACES, epsilon=0.7)
+    assert MLPQPolicy.deserialize(tmp_path / "q", SPACES, epsilon=0.1).epsilon == 0.1
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda data: b"", "empty or truncated"),
+        (lambda data: data[:20], "empty or truncated"),
+        (lambda data: data[: len(data) // 2], "corrupted or truncated"),
+        (lambda data: data[:40], "corrupted or truncated"),
+        (lambda data: data + b"junk", "trailing data"),
+        (lambda data: bytes([data[0] ^ 0xFF]) + data[1:], "fingerprint mismatch"),
+        (lambda data: data[:32] + b"\x00" * (len(data) - 32), "corrupted or truncated"),
+        (
+            lambda data: b"PK\x03\x04 this is a zip file, not a policy" * 4,
+            "fingerprint mismatch",
+        ),
+    ],
+)
+def test_damaged_files_raise_value_error(damage, match, tmp_path, getkey):
+    path = MLPActorCriticPolicy(SPACES, key=getkey()).serialize(tmp_path / "p")
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ValueError, match=match):
+        MLPActorCriticPolicy.deserialize(path, SPACES)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        MLPQPolicy.deserialize(tmp_path / "nope", SPACES)
+
+
+def test_crash_during_serialize_keeps_the_old_file(tmp_path, getkey, monkeypatch):
+    old = MLPActorCriticPolicy(SPACES, key=getkey())
+    path = old.serialize(tmp_path / "p")
+    before = path.read_bytes()
+    new = MLPActorCriticPolicy(SPACES, key=getkey())
+
+    def exploding(file, tree):
+        file.write(b"partial data")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(eqx, "tree_serialise_leaves", exploding)
+    with pytest.raises(RuntimeError, match="disk full"):
+        new.serialize(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert leaves_equal(MLPActorCriticPolicy.deserialize(path, SPACES), old)
+    assert [p.name for p in tmp_path.iterdir()] == ["p.eqx"]  # no temp files left
+
+
+def test_fingerprint_is_stable_and_value_independent(getkey):
+    from lerax.utils import fingerprint
+
+    a = MLPActorCriticPolicy(SPACES, key=getkey())
+    b = MLPActorCriticPolicy(SPACES, key=getkey())
+    assert fingerprint(a) == fingerprint(b)
+    assert len(fingerprint(a)) == 32
+    assert fingerprint(a) != fingerprint(
+        eqx.tree_at(lambda p: p.critic.layers[-1].bias, a, jnp.zeros(2))
+    )
+
+
+def test_fingerprint_golden_value():
+    """The description format is ours, not JAX's or Equinox's repr: pin it so an
+    accidental change (which would orphan users' files) is caught."""
+    from lerax.utils import fingerprint
+
+    policy = MLPQPolicy(SPACES, width_size=4, depth=1, key=jr.key(0))
+    assert fingerprint(policy).hex() == GOLDEN
+
+
+GOLDEN = "6496d436b54ec4a82b9c97b474a18912316e59a0cfe3947ae9bb3846fd9dba7f"

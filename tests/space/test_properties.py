@@ -1,0 +1,144 @@
+"""Property tests over generated spaces (nested Dict/Tuple included)."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lerax.space import AbstractSpace, Box, Dict, Discrete, MultiDiscrete, Tuple
+
+from .strategies import (
+    assert_tree_equal,
+    build,
+    masks_for,
+    mutate,
+    respects_mask,
+    space_specs,
+    spaces,
+    tree_all_finite,
+)
+
+seeds = st.integers(0, 2**31 - 1)
+# Modest by default (the folder must stay fast); raise for a thorough run with
+# LERAX_SPACE_EXAMPLES=1000.
+EXAMPLES = int(os.environ.get("LERAX_SPACE_EXAMPLES", "50"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None)
+
+
+def assert_leaf_types(space: AbstractSpace, sample) -> None:
+    """Leaf samples have the space's shape and dtype; composites recurse."""
+    if isinstance(space, Dict):
+        assert isinstance(sample, dict)
+        assert tuple(sample) == space.keys()
+        for key, sub in space.items():
+            assert_leaf_types(sub, sample[key])
+    elif isinstance(space, Tuple):
+        assert isinstance(sample, tuple) and len(sample) == len(space)
+        for sub, value in zip(space, sample):
+            assert_leaf_types(sub, value)
+    else:
+        assert isinstance(sample, jax.Array)
+        assert sample.shape == space.shape
+        assert sample.dtype == space.dtype
+
+
+@SETTINGS
+@given(space=spaces, seed=seeds)
+def test_samples_are_contained_and_round_trip(space, seed):
+    # One test for several properties: eager JAX compiles per new shape, so
+    # sampling each generated space once keeps the suite fast.
+    sample = space.sample(key=jr.key(seed))
+    assert_leaf_types(space, sample)
+    assert bool(space.contains(sample))
+    assert sample in space
+    assert tree_all_finite(sample)
+    # Same key, same sample.
+    assert_tree_equal(space.sample(key=jr.key(seed)), sample)
+    # flatten/unflatten round-trips exactly.
+    flat = space.flatten_sample(sample)
+    assert flat.shape == (space.flat_size,)
+    assert flat.dtype == jnp.float32
+    assert_tree_equal(space.unflatten_sample(flat), sample)
+
+
+@settings(max_examples=max(EXAMPLES // 4, 1), deadline=None, database=None)
+@given(space=spaces, seed=seeds)
+def test_samples_are_contained_under_jit(space, seed):
+    sample = jax.jit(lambda key: space.sample(key=key))(jr.key(seed))
+    assert_tree_equal(sample, space.sample(key=jr.key(seed)))
+    assert bool(jax.jit(space.contains)(sample))
+
+
+@SETTINGS
+@given(space=spaces)
+def test_canonical_is_finite_and_contained(space):
+    canonical = space.canonical()
+    assert_leaf_types(space, canonical)
+    assert tree_all_finite(canonical)
+    assert canonical in space
+    assert_tree_equal(canonical, space.canonical())
+    flat = space.flatten_sample(canonical)
+    assert flat.shape == (space.flat_size,)
+    assert_tree_equal(space.unflatten_sample(flat), canonical)
+
+
+@SETTINGS
+@given(data=st.data(), space=spaces, seed=seeds)
+def test_masked_samples_respect_the_mask(data, space, seed):
+    mask = data.draw(masks_for(space))
+    sample = space.sample(key=jr.key(seed), mask=mask)
+    assert sample in space
+    assert respects_mask(space, sample, mask)
+
+
+@SETTINGS
+@given(spec=space_specs)
+def test_equal_specs_build_equal_spaces(spec):
+    a, b = build(spec), build(spec)
+    assert a is not b
+    assert a == b
+    assert hash(a) == hash(b)
+    assert repr(a) == repr(b)
+    assert not (a != b)
+
+
+@SETTINGS
+@given(data=st.data(), spec=space_specs)
+def test_different_parameters_give_different_spaces(data, spec):
+    other = data.draw(mutate(spec))
+    a, b = build(spec), build(other)
+    assert a != b
+    assert repr(a) != repr(b)
+
+
+@SETTINGS
+@given(a=spaces, b=spaces)
+def test_equality_is_consistent_with_hash(a, b):
+    if a == b:
+        assert hash(a) == hash(b)
+        assert repr(a) == repr(b)
+    assert (a == b) == (b == a)
+
+
+@SETTINGS
+@given(space=spaces)
+def test_spaces_have_no_array_leaves(space):
+    # All data is static, so spaces never become tracers under jit.
+    assert jax.tree.leaves(space) == []
+
+
+@SETTINGS
+@given(space=spaces)
+def test_flatten_is_one_hot_for_discrete_parts(space):
+    sample = space.canonical()
+    flat = np.asarray(space.flatten_sample(sample))
+    if isinstance(space, Discrete):
+        assert flat.sum() == 1
+    if isinstance(space, MultiDiscrete):
+        assert flat.sum() == space.nvec.size
+    if isinstance(space, Box):
+        np.testing.assert_array_equal(flat, np.asarray(sample, np.float32).ravel())

@@ -1,0 +1,101 @@
+"""`TimeLimit`."""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+from lerax.wrapper import TimeLimit, TimeLimitState
+
+from .toy_envs import MaskedDiscreteEnv, reset_and_run
+
+
+def test_truncates_at_exactly_max_steps_and_resets_its_counter(getkey):
+    env = TimeLimit(MaskedDiscreteEnv(length=1000), 3)
+    assert env.name == "MaskedDiscrete"
+    assert env.action_space == env.env.action_space
+    assert env.observation_space == env.env.observation_space
+    reset_obs, state, out = reset_and_run(env, jnp.ones(8, jnp.int32), getkey())
+    assert isinstance(state, TimeLimitState)
+    np.testing.assert_array_equal(reset_obs, [0.0, 0.0])
+    np.testing.assert_array_equal(out["truncated"], [0, 0, 1, 0, 0, 1, 0, 0])
+    assert not out["terminated"].any()
+    np.testing.assert_array_equal(out["state"].step_count, [1, 2, 0, 1, 2, 0, 1, 2])
+    # The inner env was restarted too.
+    np.testing.assert_array_equal(out["obs"][:, 0], [1, 2, 0, 1, 2, 0, 1, 2])
+    np.testing.assert_array_equal(
+        out["info"]["final_observation"][:, 0], [1, 2, 3, 1, 2, 3, 1, 2]
+    )
+
+
+def test_inner_termination_resets_the_counter(getkey):
+    env = TimeLimit(MaskedDiscreteEnv(length=2), 3)
+    _, _, out = reset_and_run(env, jnp.zeros(6, jnp.int32), getkey())
+    np.testing.assert_array_equal(out["terminated"], [0, 1, 0, 1, 0, 1])
+    assert not out["truncated"].any()
+    np.testing.assert_array_equal(out["state"].step_count, [1, 0, 1, 0, 1, 0])
+
+
+def test_termination_and_truncation_on_the_same_step(getkey):
+    env = TimeLimit(MaskedDiscreteEnv(length=3), 3)
+    _, _, out = reset_and_run(env, jnp.zeros(3, jnp.int32), getkey())
+    np.testing.assert_array_equal(out["terminated"], [0, 0, 1])
+    np.testing.assert_array_equal(out["truncated"], [0, 0, 1])
+
+
+def test_limit_of_one_truncates_every_step(getkey):
+    env = TimeLimit(MaskedDiscreteEnv(), 1)
+    _, _, out = reset_and_run(env, jnp.zeros(4, jnp.int32), getkey())
+    assert out["truncated"].all()
+    np.testing.assert_array_equal(out["obs"], np.zeros((4, 2)))
+
+
+def test_nested_time_limits(getkey):
+    # The inner limit truncates, which also restarts the outer counter.
+    env = TimeLimit(TimeLimit(MaskedDiscreteEnv(length=1000), 2), 5)
+    _, _, out = reset_and_run(env, jnp.zeros(6, jnp.int32), getkey())
+    np.testing.assert_array_equal(out["truncated"], [0, 1, 0, 1, 0, 1])
+    np.testing.assert_array_equal(out["state"].step_count, [1, 0, 1, 0, 1, 0])
+    env = TimeLimit(TimeLimit(MaskedDiscreteEnv(length=1000), 5), 2)
+    _, _, out = reset_and_run(env, jnp.zeros(6, jnp.int32), getkey())
+    np.testing.assert_array_equal(out["truncated"], [0, 1, 0, 1, 0, 1])
+    np.testing.assert_array_equal(out["state"].env_state.step_count, [1, 0] * 3)
+
+
+def test_forwards_masks_and_state(getkey):
+    env = TimeLimit(MaskedDiscreteEnv(length=1000), 10)
+    state, _, info = env.reset(key=getkey())
+    assert int(info["t"]) == 0
+    assert state.unwrapped is state.env_state
+    for _ in range(2):
+        state, *_ = env.step(state, 0, key=getkey())
+    np.testing.assert_array_equal(env.action_mask(state, key=getkey()), [1, 1, 1, 0])
+    assert int(state.unwrapped.t) == 2
+
+
+def test_vmapped_counters(getkey):
+    env = TimeLimit(MaskedDiscreteEnv(length=1000), 3)
+    keys = jr.split(getkey(), 2)
+    states, _, _ = jax.vmap(lambda k: env.reset(key=k))(keys)
+    step = jax.vmap(env.step)
+    # Advance only the first env's counter by restarting the second env.
+    states, *_ = step(states, jnp.zeros(2, jnp.int32), key=keys)
+    np.testing.assert_array_equal(states.step_count, [1, 1])
+    states = TimeLimitState(states.env_state, states.step_count.at[1].set(jnp.int32(2)))
+    states, _, _, _, truncated, _ = step(states, jnp.zeros(2, jnp.int32), key=keys)
+    np.testing.assert_array_equal(truncated, [False, True])
+    np.testing.assert_array_equal(states.step_count, [2, 0])
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5, True, np.int64(0), float("inf")])
+def test_bad_limit_raises_value_error(steps):
+    with pytest.raises(ValueError, match="max_episode_steps"):
+        TimeLimit(MaskedDiscreteEnv(), steps)
+
+
+def test_integral_limits_are_accepted(getkey):
+    for steps in (np.int64(2), 2.0):
+        env = TimeLimit(MaskedDiscreteEnv(length=1000), steps)
+        _, _, out = reset_and_run(env, jnp.zeros(2, jnp.int32), getkey())
+        np.testing.assert_array_equal(out["truncated"], [0, 1])
