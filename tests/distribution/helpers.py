@@ -1,11 +1,14 @@
 """Shared cases and statistical checks for the distribution tests."""
 
+import functools as ft
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import jax.random as jr
 import numpy as np
+from scipy import stats
 
 import lerax.distribution as D
 
@@ -14,14 +17,25 @@ import lerax.distribution as D
 SIGMAS = 5.0
 
 
+@ft.partial(jax.jit, static_argnums=2)
+def draw(dist: D.AbstractDistribution, key: jax.Array, n: int):
+    """`n` independent samples of `dist`, stacked on a new leading axis."""
+    return jax.vmap(dist.sample)(jr.split(key, n))
+
+
+@ft.partial(jax.jit, static_argnums=2)
+def draw_scored(dist: D.AbstractDistribution, key: jax.Array, n: int):
+    """`n` independent `sample_and_log_prob` draws, stacked on axis 0."""
+    return jax.vmap(dist.sample_and_log_prob)(jr.split(key, n))
+
+
 def assert_close_in_se(estimate, exact, standard_error, what: str) -> None:
     """Asserts `|estimate - exact| <= SIGMAS * standard_error (+ rounding)`."""
     estimate, exact = np.asarray(estimate, float), np.asarray(exact, float)
     bound = SIGMAS * np.asarray(standard_error, float) + 1e-5 * (1 + np.abs(exact))
     error = np.abs(estimate - exact)
     assert np.all(error <= bound), (
-        f"{what}: estimate {estimate} vs exact {exact} "
-        f"(error {error}, allowed {bound})"
+        f"{what}: estimate {estimate} vs exact {exact} (error {error}, allowed {bound})"
     )
 
 
@@ -151,3 +165,20 @@ CASES = [
 ]
 
 CASE_IDS = [case.name for case in CASES]
+
+
+def squash_reference(x, low, high):
+    """The squashing map as the documentation states it (float64 NumPy)."""
+    return low + (high - low) * (np.tanh(x) + 1) / 2
+
+
+def squashed_log_prob_reference(x, loc, scale, low, high):
+    """Elementwise log-density of the squashed value, from the pre-image `x`.
+
+    float64 NumPy: `log N(x) - log|dy/dx|` with
+    `dy/dx = (high - low) / 2 * (1 - tanh(x)**2)`, written with `cosh` so that it
+    stays accurate where `tanh(x)` rounds to 1.
+    """
+    x = np.asarray(x, np.float64)
+    log_jacobian = np.log((high - low) / 2) - 2 * np.log(np.cosh(x))
+    return stats.norm.logpdf(x, loc, scale) - log_jacobian

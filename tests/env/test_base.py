@@ -374,10 +374,11 @@ def test_step_does_not_retrace(getkey):
     state, *_ = env.step(state, 2, key=getkey())
     state, *_ = env.step(state, jnp.array(0, jnp.int32), key=getkey())
     state, *_ = env.step(state, np.int32(1), key=getkey())
+    state, *_ = env.step(state, np.int64(0), key=getkey())
     # An equal env (a different Python object) reuses the compilation too.
     state, *_ = CounterEnv(length=97, limit=100).step(state, 1, key=getkey())
     assert TRACES["transition"] == before + 1
-    assert int(state.t) == 5
+    assert int(state.t) == 6
 
 
 def test_reset_does_not_retrace(getkey):

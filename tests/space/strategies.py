@@ -122,6 +122,13 @@ def _extend(children: st.SearchStrategy) -> st.SearchStrategy:
 
 space_specs = st.recursive(leaf_specs, _extend, max_leaves=5)
 
+# Spaces whose leaves all take masks (Box takes none), for the mask tests.
+maskable_specs = st.recursive(
+    st.one_of(discrete_specs(), multi_discrete_specs(), multi_binary_specs()),
+    _extend,
+    max_leaves=4,
+)
+
 
 def build(spec: tuple) -> AbstractSpace:
     """Constructs the space a spec describes (a fresh object on every call)."""
@@ -151,6 +158,7 @@ def build(spec: tuple) -> AbstractSpace:
 
 
 spaces = space_specs.map(build)
+maskable_spaces = maskable_specs.map(build)
 
 
 @st.composite

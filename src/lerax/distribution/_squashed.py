@@ -76,7 +76,9 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
     open box first (so values at or beyond a bound score as if just inside
     it). `sample_and_log_prob` instead scores the draw from the pre-squash
     Gaussian sample, which stays accurate when `tanh` saturates; this is the
-    one to use for SAC-style objectives.
+    one to use for SAC-style objectives. Both `sample` and
+    `sample_and_log_prob` draw `x = loc + scale * jax.random.normal(key, shape)`,
+    so one key gives the same sample from either.
 
     `entropy()` and `mean()` have no closed form: they are computed
     deterministically by quadrature over the base Gaussian (see

@@ -167,25 +167,31 @@ class Box(AbstractSpace[Array, None]):
         compute = jnp.promote_types(self.dtype, jnp.float32)
         top = float(np.finfo(self.dtype).max)
         below, above = self.bounded_below, self.bounded_above
-        low = np.where(below, self.low, 0.0).astype(compute)
-        high = np.where(above, self.high, 0.0).astype(compute)
+        low = np.where(below, self.low, 0.0).astype(np.float64)
+        high = np.where(above, self.high, 0.0).astype(np.float64)
         k_uniform, k_normal, k_exp = jr.split(key, 3)
-        u = jr.uniform(k_uniform, self.shape, compute)
-        # mid +- half never overflows, unlike high - low for huge bounds.
-        mid = low / 2 + high / 2
-        half = high / 2 - low / 2
-        uniform = mid + (2 * u - 1) * half
-        normal = jr.normal(k_normal, self.shape, compute)
-        exponential = jr.exponential(k_exp, self.shape, compute)
-        sample = jnp.where(
-            below & above,
-            uniform,
-            jnp.where(
-                below,
-                low + exponential,
-                jnp.where(above, high - exponential, normal),
-            ),
-        )
+        # Only draw the distributions some dimension needs (the kinds of the
+        # dimensions are static).
+        parts = []
+        both = below & above
+        if both.any():
+            # mid +- half never overflows, unlike high - low for huge bounds.
+            mid = (low / 2 + high / 2).astype(compute)
+            half = (high / 2 - low / 2).astype(compute)
+            u = jr.uniform(k_uniform, self.shape, compute)
+            parts.append((both, mid + (2 * u - 1) * half))
+        one = below ^ above
+        if one.any():
+            exponential = jr.exponential(k_exp, self.shape, compute)
+            sign = np.where(below, 1.0, -1.0).astype(compute)
+            base = np.where(below, low, high).astype(compute)
+            parts.append((one, base + sign * exponential))
+        neither = ~(below | above)
+        if neither.any():
+            parts.append((neither, jr.normal(k_normal, self.shape, compute)))
+        sample = parts[0][1] if parts else jnp.zeros(self.shape, compute)
+        for where, values in parts[1:]:
+            sample = jnp.where(where, values, sample)
         # Rounding can step just outside the bounds; keep samples finite too.
         lo = np.where(below, low, -top).astype(compute)
         hi = np.where(above, high, top).astype(compute)

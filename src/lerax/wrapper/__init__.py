@@ -24,5 +24,6 @@ from ._observation import TransformObservation as TransformObservation
 from ._reward import ClipReward as ClipReward
 from ._reward import TransformReward as TransformReward
 from ._running_statistics import RunningMeanStd as RunningMeanStd
+from ._select import SelectObservation as SelectObservation
 from ._time_limit import TimeLimit as TimeLimit
 from ._time_limit import TimeLimitState as TimeLimitState

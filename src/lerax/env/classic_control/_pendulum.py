@@ -116,9 +116,8 @@ class Pendulum(AbstractClassicControlEnv):
 
     def _acceleration(self, theta: Float[Array, ""], action: Float[Array, " 1"]):
         g, m, length = self.gravity, self.mass, self.length
-        return 3 * g / (2 * length) * jnp.sin(theta) + 3.0 / (
-            m * length**2
-        ) * self._torque(action)
+        gravity_term = 3 * g / (2 * length) * jnp.sin(theta)
+        return gravity_term + 3.0 / (m * length**2) * self._torque(action)
 
     def explicit_update(self, y: Float[Array, " 2"], action: Float[Array, " 1"]):
         theta, theta_dot = y

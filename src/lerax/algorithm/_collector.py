@@ -1,0 +1,188 @@
+"""The one rollout collector every algorithm shares.
+
+`collect` runs `num_steps` steps of `num_envs` envs in one `lax.scan` over a
+`vmap`: the actor chooses an action, the env steps (auto-resetting), the
+policy state is reset where an episode ended, and undiscounted episode
+returns and lengths are tracked. What the actor computes besides the action
+(values, log-probabilities) travels in `Transition.extras`.
+"""
+
+from collections.abc import Callable
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Bool, Float, Int, Key
+
+from ..env import AbstractEnvLike
+from ..env._base import where_tree
+from ..policy import AbstractPolicy
+
+# (policy_state, observation, action_mask, key) ->
+#     (new_policy_state, stored_action, env_action, extras)
+Actor = Callable[[Any, Any, Any, Key[Array, ""]], tuple[Any, Any, Any, dict[str, Any]]]
+
+
+@final
+class ActorCarry(eqx.Module):
+    """What one env carries from step to step (batched over envs in a state).
+
+    Attributes:
+        env_state: The env's state.
+        observation: The observation to act on next.
+        policy_state: The policy's state for the next step (already reset at
+            episode starts).
+        episode_start: Whether the next step starts an episode.
+        episode_return: Undiscounted return of the running episode.
+        episode_length: Length of the running episode.
+    """
+
+    env_state: Any
+    observation: Any
+    policy_state: Any
+    episode_start: Bool[Array, ""]
+    episode_return: Float[Array, ""]
+    episode_length: Int[Array, ""]
+
+
+@final
+class Transition(eqx.Module):
+    """One step of one env, as recorded by `collect` (stacked to `[T, N]`).
+
+    Attributes:
+        observation: The observation acted on.
+        action: The action as the actor stored it.
+        reward: The env's reward.
+        terminated: Whether the episode terminated (no bootstrapping).
+        truncated: Whether the episode was cut short (bootstrap from
+            `final_observation`).
+        final_observation: The observation after the step, before any reset.
+        action_mask: The mask the action was chosen under (or None).
+        policy_state: The policy state used for the step (or None).
+        next_policy_state: The policy state after the step, before a reset.
+        episode_start: Whether the step began an episode.
+        episode_return: On steps that end an episode, its undiscounted return.
+        episode_length: On steps that end an episode, its length.
+        extras: Whatever else the actor returned (values, log-probs, ...).
+    """
+
+    observation: Any
+    action: Any
+    reward: Float[Array, ""]
+    terminated: Bool[Array, ""]
+    truncated: Bool[Array, ""]
+    final_observation: Any
+    action_mask: Any
+    policy_state: Any
+    next_policy_state: Any
+    episode_start: Bool[Array, ""]
+    episode_return: Float[Array, ""]
+    episode_length: Int[Array, ""]
+    extras: dict[str, Any]
+
+    @property
+    def done(self) -> Bool[Array, "..."]:
+        """Terminated or truncated."""
+        return self.terminated | self.truncated
+
+
+def initial_carry(
+    env: AbstractEnvLike, policy: AbstractPolicy, *, key: Key[Array, ""]
+) -> ActorCarry:
+    """A fresh carry for one env (vmap it over keys for several envs)."""
+    env_key, policy_key = jr.split(key)
+    env_state, observation, _ = env.reset(key=env_key)
+    return ActorCarry(
+        env_state,
+        observation,
+        policy.reset(key=policy_key),
+        jnp.array(True),
+        jnp.zeros((), jnp.float32),
+        jnp.zeros((), jnp.int32),
+    )
+
+
+def _step(
+    env: AbstractEnvLike,
+    policy: AbstractPolicy,
+    actor: Actor,
+    carry: ActorCarry,
+    key: Key[Array, ""],
+) -> tuple[ActorCarry, Transition]:
+    act_key, mask_key, env_key, reset_key = jr.split(key, 4)
+    mask = env.action_mask(carry.env_state, key=mask_key)
+    policy_state, action, env_action, extras = actor(
+        carry.policy_state, carry.observation, mask, act_key
+    )
+    env_state, observation, reward, terminated, truncated, info = env.step(
+        carry.env_state, env_action, key=env_key
+    )
+    done = terminated | truncated
+    if "episode" in info:  # EpisodeStatistics below reward wrappers: raw returns
+        episode_return = info["episode"]["return"]
+        episode_length = info["episode"]["length"]
+    else:
+        episode_return = carry.episode_return + reward
+        episode_length = carry.episode_length + 1
+    next_policy_state = policy_state
+    if policy_state is not None:
+        policy_state = where_tree(done, policy.reset(key=reset_key), policy_state)
+    transition = Transition(
+        observation=carry.observation,
+        action=action,
+        reward=reward,
+        terminated=terminated,
+        truncated=truncated,
+        final_observation=info["final_observation"],
+        action_mask=mask,
+        policy_state=carry.policy_state,
+        next_policy_state=next_policy_state,
+        episode_start=carry.episode_start,
+        episode_return=episode_return,
+        episode_length=episode_length,
+        extras=extras,
+    )
+    carry = ActorCarry(
+        env_state,
+        observation,
+        policy_state,
+        done,
+        jnp.where(done, 0.0, episode_return),
+        jnp.where(done, 0, episode_length),
+    )
+    return carry, transition
+
+
+def collect(
+    env: AbstractEnvLike,
+    policy: AbstractPolicy,
+    actor: Actor,
+    carry: ActorCarry,
+    *,
+    num_steps: int,
+    key: Key[Array, ""],
+    unroll: int = 1,
+) -> tuple[ActorCarry, Transition]:
+    """Runs `num_steps` steps of every env in `carry` (batched over envs).
+
+    Args:
+        env: The environment.
+        policy: The policy (used to reset its state at episode ends).
+        actor: Chooses actions, see `Actor`.
+        carry: The batched `ActorCarry`, leading axis = envs.
+        num_steps: Steps per env.
+        key: A JAX PRNG key.
+        unroll: `lax.scan` unrolling (speed only).
+
+    Returns:
+        The new carry and the `Transition`s with leading axes `[T, N]`.
+    """
+    num_envs = carry.episode_start.shape[0]
+    batched = jax.vmap(lambda c, k: _step(env, policy, actor, c, k))
+
+    def body(carry, key):
+        return batched(carry, jr.split(key, num_envs))
+
+    return jax.lax.scan(body, carry, jr.split(key, num_steps), unroll=unroll)

@@ -1,0 +1,76 @@
+"""`evaluate_policy`: compiled evaluation of a policy over whole episodes."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, Key
+
+from ..env import AbstractEnvLike
+from ..policy import AbstractPolicy
+from ._collector import _step, initial_carry
+
+
+@eqx.filter_jit
+def evaluate_policy(
+    env: AbstractEnvLike,
+    policy: AbstractPolicy,
+    *,
+    key: Key[Array, ""],
+    num_episodes: int = 32,
+    deterministic: bool = True,
+    max_steps: int = 100_000,
+) -> tuple[Float[Array, " episodes"], Float[Array, " episodes"]]:
+    """Runs `num_episodes` episodes in parallel and returns their undiscounted
+    returns and lengths.
+
+    Each episode runs in its own env copy until it ends (or `max_steps`
+    steps pass, in which case the partial return is reported), inside one
+    compiled `lax.while_loop`.
+
+    Args:
+        env: The environment (give it a time limit, e.g. via `lerax.env.make`).
+        policy: The policy.
+        key: A JAX PRNG key.
+        num_episodes: Number of episodes.
+        deterministic: Act with the policy's deterministic action (no key).
+        max_steps: Safety cap on the episode length.
+
+    Returns:
+        `(returns, lengths)`, each of shape `(num_episodes,)`.
+    """
+    carry_key, run_key = jr.split(key)
+    carries = jax.vmap(lambda k: initial_carry(env, policy, key=k))(
+        jr.split(carry_key, num_episodes)
+    )
+
+    def actor(policy_state, observation, mask, key):
+        policy_state, action = policy(
+            policy_state,
+            observation,
+            key=None if deterministic else key,
+            action_mask=mask,
+        )
+        return policy_state, action, action, {}
+
+    step = jax.vmap(lambda c, k: _step(env, policy, actor, c, k))
+
+    def cond(loop):
+        _, finished, _, _, t, _ = loop
+        return ~jnp.all(finished) & (t < max_steps)
+
+    def body(loop):
+        carries, finished, returns, lengths, t, key = loop
+        key, step_key = jr.split(key)
+        carries, transition = step(carries, jr.split(step_key, num_episodes))
+        newly = transition.done & ~finished
+        returns = jnp.where(newly, transition.episode_return, returns)
+        lengths = jnp.where(newly, transition.episode_length, lengths)
+        return carries, finished | transition.done, returns, lengths, t + 1, key
+
+    zeros = jnp.zeros((num_episodes,), jnp.float32)
+    init = (carries, jnp.zeros((num_episodes,), bool), zeros, zeros, 0, run_key)
+    carries, finished, returns, lengths, _, _ = jax.lax.while_loop(cond, body, init)
+    returns = jnp.where(finished, returns, carries.episode_return)
+    lengths = jnp.where(finished, lengths, carries.episode_length)
+    return returns, lengths.astype(jnp.float32)

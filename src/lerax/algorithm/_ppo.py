@@ -1,0 +1,131 @@
+"""Proximal policy optimisation (Schulman et al. 2017)."""
+
+from collections.abc import Callable
+from typing import Any, final
+
+import jax.numpy as jnp
+import optax
+
+from ..advantage import GAE
+from ._base import check_int, check_positive
+from ._on_policy import AbstractOnPolicyAlgorithm
+
+
+def normalize(advantages, enabled: bool):
+    """Standardises advantages within a minibatch when `enabled`."""
+    if not enabled:
+        return advantages
+    return (advantages - jnp.mean(advantages)) / (jnp.std(advantages) + 1e-8)
+
+
+@final
+class PPO(AbstractOnPolicyAlgorithm):
+    """PPO with the clipped surrogate objective (eq. 7 of the paper).
+
+    Defaults are Stable-Baselines3's: one env, 2048 steps per rollout, 10
+    epochs of 32 minibatches (batch 64), GAE(0.99, 0.95), clip 0.2, value
+    coefficient 0.5, no entropy bonus, Adam at 3e-4 (eps 1e-5), gradient
+    clipping at 0.5, advantages standardised per minibatch. The value loss is
+    the mean squared error to the GAE returns; with `clip_value_loss` it is
+    the maximum of the clipped and unclipped errors. With `target_kl`, the
+    remaining minibatch updates of an iteration are skipped once the
+    approximate KL divergence of a minibatch exceeds `1.5 * target_kl`
+    (Stable-Baselines3's rule).
+
+    Attributes:
+        num_envs: Environments stepped in parallel.
+        num_steps: Steps per env per rollout.
+        num_epochs: Passes over each rollout.
+        num_batches: Minibatches per pass.
+        gae_lambda: GAE's lambda.
+        gamma: Discount factor.
+        clip_coefficient: Clipping range of the probability ratio.
+        clip_value_loss: Also clip the value function update.
+        value_clip_coefficient: Clipping range of the value update (None: same
+            as `clip_coefficient`).
+        entropy_loss_coefficient: Weight of the entropy bonus.
+        value_loss_coefficient: Weight of the value loss.
+        max_grad_norm: Global gradient-norm clip (None: off).
+        normalize_advantages: Standardise advantages per minibatch.
+        target_kl: Early-stopping threshold on the approximate KL (None: off).
+        learning_rate: A float or an optax schedule (of optimiser updates).
+    """
+
+    num_envs: int = 1
+    num_steps: int = 2048
+    num_epochs: int = 10
+    num_batches: int = 32
+    gae_lambda: float = 0.95
+    gamma: float = 0.99
+    clip_coefficient: float = 0.2
+    clip_value_loss: bool = False
+    value_clip_coefficient: float | None = None
+    entropy_loss_coefficient: float = 0.0
+    value_loss_coefficient: float = 0.5
+    max_grad_norm: float | None = 0.5
+    normalize_advantages: bool = True
+    target_kl: float | None = None
+    learning_rate: float | Callable = 3e-4
+
+    def __check_init__(self):
+        check_int(
+            "PPO",
+            num_envs=self.num_envs,
+            num_steps=self.num_steps,
+            num_epochs=self.num_epochs,
+            num_batches=self.num_batches,
+        )
+        check_positive(
+            "PPO",
+            clip_coefficient=self.clip_coefficient,
+            learning_rate=self.learning_rate,
+        )
+        if self.max_grad_norm is not None:
+            check_positive("PPO", max_grad_norm=self.max_grad_norm)
+        if self.target_kl is not None:
+            check_positive("PPO", target_kl=self.target_kl)
+
+    def estimator(self) -> GAE:
+        return GAE(gamma=self.gamma, gae_lambda=self.gae_lambda)
+
+    def base_optimizer(self, learning_rate: Any) -> optax.GradientTransformation:
+        return optax.adam(learning_rate, eps=1e-5)
+
+    def stop_early(self, metrics):
+        if self.target_kl is None:
+            return jnp.array(False)
+        return metrics["approx_kl"] > 1.5 * self.target_kl
+
+    def objective(self, batch, values, log_probs, entropies):
+        advantages = normalize(batch["advantages"], self.normalize_advantages)
+        log_ratio = log_probs - batch["log_probs"]
+        ratio = jnp.exp(log_ratio)
+        clipped = jnp.clip(
+            ratio, 1.0 - self.clip_coefficient, 1.0 + self.clip_coefficient
+        )
+        policy_loss = -jnp.mean(jnp.minimum(ratio * advantages, clipped * advantages))
+        value_error = jnp.square(values - batch["returns"])
+        if self.clip_value_loss:
+            coefficient = self.value_clip_coefficient or self.clip_coefficient
+            clipped_values = batch["values"] + jnp.clip(
+                values - batch["values"], -coefficient, coefficient
+            )
+            value_error = jnp.maximum(
+                value_error, jnp.square(clipped_values - batch["returns"])
+            )
+        value_loss = jnp.mean(value_error)
+        entropy_loss = -jnp.mean(entropies)
+        loss = (
+            policy_loss
+            + self.value_loss_coefficient * value_loss
+            + self.entropy_loss_coefficient * entropy_loss
+        )
+        approx_kl = jnp.mean((ratio - 1.0) - log_ratio)
+        metrics = {
+            "policy_loss": policy_loss,
+            "value_loss": value_loss,
+            "entropy_loss": entropy_loss,
+            "approx_kl": approx_kl,
+            "clip_fraction": jnp.mean(jnp.abs(ratio - 1.0) > self.clip_coefficient),
+        }
+        return loss, metrics

@@ -1,0 +1,64 @@
+"""REINFORCE with a learned baseline (Williams 1992)."""
+
+from collections.abc import Callable
+from typing import Any, final
+
+import jax.numpy as jnp
+import optax
+
+from ..advantage import BootstrappedReturn
+from ._a2c import actor_critic_loss
+from ._base import check_int, check_positive
+from ._on_policy import AbstractOnPolicyAlgorithm
+
+
+@final
+class REINFORCE(AbstractOnPolicyAlgorithm):
+    """Monte-Carlo policy gradient with a value baseline.
+
+    Returns are discounted sums of rewards to the end of each episode,
+    bootstrapped with the value only where a rollout segment cuts an episode
+    (`lerax.advantage.BootstrappedReturn`); advantages are returns minus the
+    baseline, standardised. One Adam step per rollout.
+
+    Attributes:
+        num_envs: Environments stepped in parallel.
+        num_steps: Steps per env per rollout.
+        gamma: Discount factor.
+        entropy_loss_coefficient: Weight of the entropy bonus.
+        value_loss_coefficient: Weight of the baseline's loss.
+        max_grad_norm: Global gradient-norm clip (None: off).
+        normalize_advantages: Standardise advantages.
+        learning_rate: A float or an optax schedule.
+        num_epochs: Always 1.
+        num_batches: Always 1.
+    """
+
+    num_envs: int = 1
+    num_steps: int = 512
+    gamma: float = 0.99
+    entropy_loss_coefficient: float = 0.0
+    value_loss_coefficient: float = 0.5
+    max_grad_norm: float | None = 0.5
+    normalize_advantages: bool = True
+    learning_rate: float | Callable = 3e-4
+    num_epochs: int = 1
+    num_batches: int = 1
+
+    def __check_init__(self):
+        check_int("REINFORCE", num_envs=self.num_envs, num_steps=self.num_steps)
+        check_positive("REINFORCE", learning_rate=self.learning_rate)
+        if self.num_epochs != 1 or self.num_batches != 1:
+            raise ValueError("REINFORCE takes one full-batch step per rollout.")
+
+    def estimator(self) -> BootstrappedReturn:
+        return BootstrappedReturn(gamma=self.gamma)
+
+    def base_optimizer(self, learning_rate: Any) -> optax.GradientTransformation:
+        return optax.adam(learning_rate)
+
+    def stop_early(self, metrics):
+        return jnp.array(False)
+
+    def objective(self, batch, values, log_probs, entropies):
+        return actor_critic_loss(self, batch, values, log_probs, entropies)

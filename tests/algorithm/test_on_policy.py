@@ -1,0 +1,246 @@
+"""Unit-level behaviour of the on-policy machinery (fast; no learning thresholds)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import lerax.env
+from lerax.algorithm import A2C, PPO, REINFORCE, evaluate_policy
+from lerax.policy import MLPActorCriticPolicy, MLPQPolicy
+from lerax.wrapper import TimeLimit
+
+from .envs import Counter, MaskedMatch
+
+
+def constant_value_policy(env, value, key, **kwargs):
+    """An actor-critic whose critic outputs exactly `value`."""
+    policy = MLPActorCriticPolicy(env, value_width=8, action_width=8, key=key, **kwargs)
+    last = policy.critic.layers[-1]
+    policy = eqx.tree_at(
+        lambda p: p.critic.layers[-1].weight, policy, jnp.zeros_like(last.weight)
+    )
+    return eqx.tree_at(
+        lambda p: p.critic.layers[-1].bias, policy, jnp.full_like(last.bias, value)
+    )
+
+
+def rollout_buffer(algo, env, policy, key):
+    state = algo.init(env, policy, key=key)
+    from lerax.algorithm._collector import collect
+
+    def actor(ps, obs, mask, k):
+        ps, action, value, log_prob = policy.action_and_value(
+            ps, obs, key=k, action_mask=mask
+        )
+        return (
+            ps,
+            action,
+            policy.action_head.valid(action),
+            {"value": value, "log_prob": log_prob},
+        )
+
+    actors, transitions = collect(
+        env, policy, actor, state.actors, num_steps=algo.num_steps, key=key
+    )
+    return algo._buffer(policy, actors, transitions), transitions
+
+
+def test_truncation_bootstraps_and_termination_does_not(getkey):
+    gamma, c = 0.9, 5.0
+    algo = PPO(num_envs=2, num_steps=12, num_batches=1, gamma=gamma)
+    # episodes truncated by the time limit after 4 steps
+    truncating = TimeLimit(Counter(), 4)
+    policy = constant_value_policy(truncating, c, getkey())
+    buffer, transitions = rollout_buffer(algo, truncating, policy, getkey())
+    truncated = np.asarray(transitions.truncated)
+    assert truncated.sum() == 2 * 3
+    np.testing.assert_allclose(
+        np.asarray(buffer.rewards)[truncated], 1.0 + gamma * c, rtol=1e-6
+    )
+    np.testing.assert_allclose(np.asarray(buffer.rewards)[~truncated], 1.0)
+    # episodes terminating after 4 steps (no bootstrap)
+    terminating = TimeLimit(Counter(terminate_at=4), 100)
+    buffer, transitions = rollout_buffer(algo, terminating, policy, getkey())
+    assert np.asarray(transitions.terminated).sum() == 6
+    np.testing.assert_allclose(np.asarray(buffer.rewards), 1.0)
+
+
+def test_logged_returns_are_undiscounted_without_bootstrap(getkey):
+    env = TimeLimit(Counter(), 7)
+    policy = constant_value_policy(env, 100.0, getkey())
+    algo = PPO(num_envs=3, num_steps=30, num_batches=1, num_epochs=1)
+    state = algo.init(env, policy, key=getkey())
+    _, metrics = algo.train(state, 2)
+    np.testing.assert_allclose(metrics["episode_return"], 7.0)
+    np.testing.assert_allclose(metrics["episode_length"], 7.0)
+    assert (metrics["episodes"] >= 12).all()
+
+
+def test_stored_log_prob_is_that_of_the_stored_action(getkey):
+    # Box actions: samples leave [-1, 1] often with log_std_init=1; the stored
+    # action is the raw sample and its log-prob must match.
+    env = TimeLimit(Counter(), 5)
+    policy = MLPActorCriticPolicy(env, log_std_init=1.0, key=getkey())
+    algo = PPO(num_envs=4, num_steps=16, num_batches=1)
+    buffer, _ = rollout_buffer(algo, env, policy, getkey())
+    actions = np.asarray(buffer.actions)
+    assert (np.abs(actions) > 1).mean() > 0.2  # many out of bounds: test is meaningful
+    evaluate = jax.vmap(jax.vmap(lambda o, a: policy.evaluate_action(None, o, a)[2]))
+    np.testing.assert_allclose(
+        buffer.log_probs,
+        evaluate(buffer.observations, buffer.actions),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+def test_masks_are_stored_and_used_in_the_loss(getkey):
+    env = TimeLimit(MaskedMatch(), 20)
+    policy = MLPActorCriticPolicy(env, key=getkey())
+    algo = PPO(num_envs=2, num_steps=8, num_batches=1)
+    buffer, transitions = rollout_buffer(algo, env, policy, getkey())
+    masks = np.asarray(buffer.action_masks)
+    actions = np.asarray(buffer.actions)
+    assert masks.shape == (8, 2, 4)
+    assert np.take_along_axis(masks, actions[..., None], -1).all()
+    with_mask = jax.vmap(
+        jax.vmap(lambda o, a, m: policy.evaluate_action(None, o, a, action_mask=m)[2])
+    )
+    np.testing.assert_allclose(
+        buffer.log_probs,
+        with_mask(buffer.observations, buffer.actions, buffer.action_masks),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+def test_value_clipping_takes_the_maximum():
+    algo = PPO(clip_value_loss=True, clip_coefficient=0.2)
+    batch = {
+        "advantages": jnp.zeros(2),
+        "log_probs": jnp.zeros(2),
+        "values": jnp.array([0.0, 0.0]),
+        "returns": jnp.array([1.0, -1.0]),
+    }
+    values = jnp.array([2.0, -0.5])
+    _, metrics = algo.objective(batch, values, jnp.zeros(2), jnp.zeros(2))
+    # unclipped errors: (2-1)^2=1, (-0.5+1)^2=0.25; clipped values 0.2, -0.2:
+    # (0.2-1)^2=0.64, (-0.2+1)^2=0.64; max -> 1 and 0.64
+    np.testing.assert_allclose(metrics["value_loss"], (1.0 + 0.64) / 2, rtol=1e-6)
+
+
+def test_target_kl_stops_updates(getkey):
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=getkey())
+    common = dict(
+        num_envs=2, num_steps=64, num_batches=4, num_epochs=10, learning_rate=3e-3
+    )
+    _, free = PPO(**common).train(PPO(**common).init(env, policy, key=getkey()), 3)
+    algo = PPO(target_kl=1e-4, **common)
+    _, stopped = algo.train(algo.init(env, policy, key=getkey()), 3)
+    assert float(free["updates_skipped"].max()) == 0.0
+    assert float(stopped["updates_skipped"].mean()) > 0.5
+
+
+def test_learning_rate_schedule_is_logged(getkey):
+    import optax
+
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=getkey())
+    schedule = optax.linear_schedule(1e-3, 0.0, 10)
+    algo = PPO(
+        num_envs=1, num_steps=8, num_batches=1, num_epochs=1, learning_rate=schedule
+    )
+    _, metrics = algo.train(algo.init(env, policy, key=getkey()), 5)
+    # one optimiser update per iteration; the rate used by that update is logged
+    np.testing.assert_allclose(
+        metrics["learning_rate"], [1e-3 * (1 - k / 10) for k in range(5)], rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("algo_cls", [PPO, A2C, REINFORCE])
+def test_seeds_vmap_and_no_recompile(algo_cls, getkey):
+    traces = []
+
+    class Traced(Counter):
+        def initial(self, *, key):
+            traces.append(1)  # runs only while tracing
+            return Counter.initial(self, key=key)
+
+    env = TimeLimit(Traced(), 10)
+    policy = MLPActorCriticPolicy(env, value_width=8, action_width=8, key=getkey())
+    kwargs = (
+        dict(num_envs=2, num_steps=8)
+        if algo_cls is not PPO
+        else dict(num_envs=2, num_steps=8, num_batches=2, num_epochs=2)
+    )
+    learn = jax.jit(
+        jax.vmap(
+            lambda k: eqx.filter(
+                algo_cls(**kwargs).learn(env, policy, 64, key=k), eqx.is_array
+            )
+        )
+    )
+    policies = learn(jr.split(getkey(), 3))
+    weights = policies.action_head.linear.weight
+    assert weights.shape[0] == 3
+    assert not jnp.allclose(weights[0], weights[1])  # seeds differ
+    # an equal (but new) algorithm object hits the compilation cache
+    algo_cls(**kwargs).learn(env, policy, 64, key=getkey())
+    count = len(traces)
+    algo_cls(**kwargs).learn(env, policy, 64, key=getkey())
+    assert len(traces) == count
+
+
+def test_vmap_over_hyper_parameters(getkey):
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=getkey())
+
+    def run(lr, clip):
+        algo = PPO(
+            num_envs=2,
+            num_steps=16,
+            num_batches=2,
+            num_epochs=2,
+            learning_rate=lr,
+            clip_coefficient=clip,
+        )
+        return algo.learn(env, policy, 64, key=jr.key(0))
+
+    out = eqx.filter_jit(eqx.filter_vmap(run))(jnp.array([1e-4, 1e-2]), jnp.array([0.1, 0.3]))
+    delta = jax.vmap(lambda w: jnp.abs(w - policy.critic.layers[0].weight).mean())(
+        out.critic.layers[0].weight
+    )
+    assert delta[1] > delta[0] > 0
+
+
+def test_bad_input(getkey):
+    env = lerax.env.make("CartPole-v1")
+    with pytest.raises(ValueError, match="num_batches"):
+        PPO(num_envs=2, num_steps=10, num_batches=3)
+    with pytest.raises(ValueError, match="learning_rate"):
+        PPO(learning_rate=-1.0)
+    with pytest.raises(ValueError, match="num_steps"):
+        A2C(num_steps=0)
+    with pytest.raises(ValueError, match="less than one iteration"):
+        PPO(num_envs=2, num_steps=8, num_batches=1).learn(
+            env, MLPActorCriticPolicy(env, key=getkey()), 10, key=getkey()
+        )
+    with pytest.raises(TypeError, match="AbstractActorCriticPolicy"):
+        PPO().learn(env, MLPQPolicy(env, key=getkey()), 10_000, key=getkey())
+    pendulum = lerax.env.make("Pendulum-v1")
+    with pytest.raises(TypeError, match="action space"):
+        PPO().learn(
+            env, MLPActorCriticPolicy(pendulum, key=getkey()), 10_000, key=getkey()
+        )
+
+
+def test_evaluate_policy_counts_whole_episodes(getkey):
+    env = TimeLimit(Counter(), 9)
+    policy = MLPActorCriticPolicy(env, key=getkey())
+    returns, lengths = evaluate_policy(env, policy, key=getkey(), num_episodes=5)
+    np.testing.assert_allclose(returns, 9.0)
+    np.testing.assert_allclose(lengths, 9.0)

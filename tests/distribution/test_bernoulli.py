@@ -1,0 +1,98 @@
+"""`Bernoulli` against scipy, plus masking and argument checks."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from lerax.distribution import Bernoulli
+
+from .helpers import assert_moments, draw
+
+N_DRAWS = 20_000
+
+
+def test_log_prob_entropy_and_moments_match_scipy():
+    logits = np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32) * 2
+    dist = Bernoulli(logits=logits)
+    p = special.expit(logits.astype(np.float64))
+    oracle = stats.bernoulli(p)
+    outcomes = np.array([False, True])[:, None, None]
+    values = np.broadcast_to(outcomes, (2, 2, 3))
+    np.testing.assert_allclose(
+        dist.log_prob(values), oracle.logpmf(values.astype(int)), rtol=1e-5
+    )
+    np.testing.assert_allclose(dist.entropy(), oracle.entropy(), rtol=1e-5)
+    np.testing.assert_allclose(dist.probs, p, rtol=1e-6)
+    np.testing.assert_allclose(dist.mean(), oracle.mean(), rtol=1e-6)
+    np.testing.assert_array_equal(dist.mode(), p > 0.5)
+    # probs= and logits= describe the same distribution.
+    same = Bernoulli(probs=p.astype(np.float32))
+    np.testing.assert_allclose(same.logits, logits, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(same.log_prob(values), dist.log_prob(values), rtol=1e-5)
+
+
+def test_certain_outcomes():
+    dist = Bernoulli(probs=np.array([0.0, 1.0, 0.5], np.float32))
+    np.testing.assert_allclose(dist.entropy(), [0.0, 0.0, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(
+        dist.log_prob(np.array([True, True, True])), [-np.inf, 0.0, np.log(0.5)]
+    )
+    np.testing.assert_allclose(
+        dist.log_prob(np.array([False, False, False])), [0.0, -np.inf, np.log(0.5)]
+    )
+    np.testing.assert_array_equal(dist.mode(), [False, True, False])
+
+
+def test_sample_moments_match(getkey):
+    p = np.array([0.1, 0.5, 0.93], np.float32)
+    samples = draw(Bernoulli(probs=p), getkey(), N_DRAWS)
+    assert samples.shape == (N_DRAWS, 3) and samples.dtype == jnp.bool_
+    assert_moments(samples, p, p * (1 - p), "Bernoulli samples")
+
+
+def test_mask_forces_false(getkey):
+    logits = np.array([[3.0, -1.0, 0.5], [0.0, 4.0, -2.0]], np.float32)
+    mask = np.array([[False, True, True], [True, False, False]])
+    dist = Bernoulli(logits=logits).mask(mask)
+    assert isinstance(dist, Bernoulli)
+    p = np.where(mask, special.expit(logits.astype(np.float64)), 0.0)
+    np.testing.assert_allclose(dist.probs, p, rtol=1e-6)
+    true_lp = np.asarray(dist.log_prob(np.ones((2, 3), bool)))
+    false_lp = np.asarray(dist.log_prob(np.zeros((2, 3), bool)))
+    assert np.all(true_lp[~mask] == -np.inf)
+    np.testing.assert_array_equal(false_lp[~mask], 0.0)
+    np.testing.assert_allclose(dist.entropy(), stats.bernoulli(p).entropy(), atol=1e-6)
+    assert not np.any(np.asarray(dist.mode())[~mask])
+    samples = np.asarray(draw(dist, getkey(), N_DRAWS))
+    assert not np.any(samples[:, ~mask])
+    assert_moments(samples[:, mask], p[mask], p[mask] * (1 - p[mask]))
+
+
+def test_mask_gradients_are_finite():
+    logits = jnp.array([1.0, -0.5, 2.0])
+    mask = jnp.array([True, False, True])
+
+    def objective(logits):
+        dist = Bernoulli(logits=logits).mask(mask)
+        value = jnp.array([True, False, False])
+        return jnp.sum(dist.entropy()) + jnp.sum(dist.log_prob(value))
+
+    grad = np.asarray(jax.jit(jax.grad(objective))(logits))
+    assert np.all(np.isfinite(grad))
+    assert grad[1] == 0.0
+    assert np.all(np.abs(grad[[0, 2]]) > 1e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"logits": np.zeros(3), "probs": np.full(3, 0.5)}]
+)
+def test_needs_exactly_one_parameter(kwargs):
+    with pytest.raises(ValueError, match="exactly one"):
+        Bernoulli(**kwargs)
+
+
+def test_bad_mask_shape_raises():
+    with pytest.raises(ValueError, match="broadcast"):
+        Bernoulli(logits=np.zeros((2, 3))).mask(np.ones((2, 4), bool))

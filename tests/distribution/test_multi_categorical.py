@@ -1,0 +1,191 @@
+"""`MultiCategorical` as a product of scipy categoricals, plus masks and checks."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from lerax.distribution import MultiCategorical
+
+from .helpers import assert_frequencies, draw
+
+N_DRAWS = 20_000
+DIMS = (2, 4, 3)
+
+
+def _softmax(logits):
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _blocks(batch=(2,), seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=batch + (n,)).astype(np.float32) for n in DIMS]
+
+
+def test_flat_and_list_parameters_agree():
+    blocks = _blocks()
+    flat = MultiCategorical(logits=np.concatenate(blocks, axis=-1), action_dims=DIMS)
+    listed = MultiCategorical(logits=blocks)
+    listed_checked = MultiCategorical(logits=tuple(blocks), action_dims=list(DIMS))
+    weights = [np.exp(b) * 3.0 for b in blocks]
+    from_probs = MultiCategorical(probs=weights)
+    from_flat_probs = MultiCategorical(
+        probs=np.concatenate(weights, axis=-1), action_dims=np.array(DIMS)
+    )
+    expected = np.concatenate([_softmax(b.astype(np.float64)) for b in blocks], -1)
+    for dist in (flat, listed, listed_checked, from_probs, from_flat_probs):
+        assert dist.action_dims == DIMS
+        assert dist.logits.shape == (2, sum(DIMS))
+        np.testing.assert_allclose(dist.probs, expected, rtol=1e-5)
+
+
+def test_log_prob_and_entropy_are_sums_over_scipy_categoricals():
+    blocks = _blocks(batch=(2, 3))
+    dist = MultiCategorical(logits=blocks)
+    probs = [_softmax(b.astype(np.float64)) for b in blocks]
+    rng = np.random.default_rng(1)
+    values = np.stack([rng.integers(0, n, size=(5, 2, 3)) for n in DIMS], axis=-1)
+    log_prob = np.asarray(dist.log_prob(values))
+    assert log_prob.shape == (5, 2, 3)
+    expected = np.zeros((5, 2, 3))
+    entropy = np.zeros((2, 3))
+    for i in range(2):
+        for j in range(3):
+            for d, n in enumerate(DIMS):
+                oracle = stats.rv_discrete(values=(np.arange(n), probs[d][i, j]))
+                expected[:, i, j] += oracle.logpmf(values[:, i, j, d])
+                entropy[i, j] += oracle.entropy()
+    np.testing.assert_allclose(log_prob, expected, rtol=1e-5)
+    np.testing.assert_allclose(dist.entropy(), entropy, rtol=1e-5)
+    np.testing.assert_array_equal(
+        dist.mode(), np.stack([p.argmax(axis=-1) for p in probs], axis=-1)
+    )
+    # A label beyond its own dimension's size has probability zero.
+    assert dist.log_prob(np.array([0, 0, 3]))[0, 0] == -np.inf
+    assert dist.log_prob(np.array([2, 0, 0]))[0, 0] == -np.inf
+
+
+def test_sample_frequencies_match_each_dimension(getkey):
+    blocks = _blocks()
+    dist = MultiCategorical(logits=blocks)
+    samples = np.asarray(draw(dist, getkey(), N_DRAWS))
+    assert samples.shape == (N_DRAWS, 2, 3) and samples.dtype == np.int32
+    for d, block in enumerate(blocks):
+        assert_frequencies(samples[..., d], _softmax(block.astype(np.float64)))
+
+
+def _mask_layouts():
+    per_dim = [
+        np.array([True, False]),
+        np.array([False, True, True, False]),
+        np.array([True, True, True]),
+    ]
+    flat = np.concatenate(per_dim)
+    padded = np.zeros((3, 4), bool)
+    for d, m in enumerate(per_dim):
+        padded[d, : len(m)] = m
+    padded[0, 3] = True  # beyond action_dims[0]: ignored
+    return per_dim, {"list": per_dim, "flat": flat, "padded": padded}
+
+
+@pytest.mark.parametrize("layout", ["list", "flat", "padded"])
+def test_mask_layouts(layout, getkey):
+    per_dim, layouts = _mask_layouts()
+    blocks = _blocks()
+    dist = MultiCategorical(logits=blocks).mask(layouts[layout])
+    assert isinstance(dist, MultiCategorical) and dist.action_dims == DIMS
+    kept = [
+        np.where(m, _softmax(np.where(m, b, -np.inf)), 0.0)
+        for m, b in zip(per_dim, blocks)
+    ]
+    np.testing.assert_allclose(dist.probs, np.concatenate(kept, -1), atol=1e-6)
+    np.testing.assert_allclose(
+        dist.entropy(),
+        sum(stats.entropy(k, axis=-1) for k in kept),
+        rtol=1e-5,
+    )
+    mode = np.asarray(dist.mode())
+    samples = np.asarray(draw(dist, getkey(), 4_000))
+    for d, m in enumerate(per_dim):
+        assert np.all(m[mode[..., d]])
+        assert np.all(m[samples[..., d]])
+    assert np.all(np.asarray(dist.log_prob(np.array([1, 0, 0]))) == -np.inf)
+    assert np.all(np.isfinite(dist.log_prob(np.array([0, 1, 2]))))
+
+
+def test_mask_gradients_are_finite():
+    flat = jnp.asarray(np.concatenate(_blocks(batch=()), -1))
+    _, layouts = _mask_layouts()
+    mask = jnp.asarray(layouts["flat"])
+
+    def objective(flat):
+        dist = MultiCategorical(logits=flat, action_dims=DIMS).mask(mask)
+        return dist.entropy() + dist.log_prob(jnp.array([0, 2, 1]))
+
+    grad = np.asarray(jax.jit(jax.grad(objective))(flat))
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_array_equal(grad[~layouts["flat"]], 0.0)
+    assert np.all(np.abs(grad[layouts["flat"]][1:]) > 1e-4)
+
+
+def test_mask_under_vmap(getkey):
+    flat = jnp.asarray(np.random.default_rng(2).normal(size=(5, sum(DIMS))))
+    masks = jnp.asarray(np.random.default_rng(3).random((5, sum(DIMS))) < 0.5)
+    masks = masks.at[:, jnp.array([0, 2, 6])].set(True)
+
+    @jax.jit
+    @jax.vmap
+    def run(flat, mask, key):
+        dist = MultiCategorical(logits=flat, action_dims=DIMS).mask(mask)
+        return dist.sample(key)
+
+    samples = np.asarray(run(flat, masks, jax.random.split(getkey(), 5)))
+    offsets = np.array([0, 2, 6])
+    assert np.all(np.asarray(masks)[np.arange(5)[:, None], offsets + samples])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, "exactly one"),
+        ({"logits": np.zeros(3), "probs": np.ones(3)}, "exactly one"),
+        ({"logits": np.zeros(5)}, "needs `action_dims`"),
+        ({"logits": np.zeros(5), "action_dims": (2, 2)}, "sum"),
+        ({"logits": np.zeros(5), "action_dims": (5, 0)}, "positive ints"),
+        ({"logits": np.zeros(5), "action_dims": (2.5, 2.5)}, "positive ints"),
+        ({"logits": [np.zeros(2), np.zeros(3)], "action_dims": (3, 2)}, "not match"),
+        ({"logits": []}, "at least one"),
+        ({"logits": [np.zeros((2, 2)), np.zeros((3, 3))]}, "broadcast"),
+    ],
+)
+def test_bad_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MultiCategorical(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.ones(8, bool),
+        np.ones((3, 3), bool),
+        [np.ones(2, bool), np.ones(4, bool)],
+        [np.ones(2, bool), np.ones(3, bool), np.ones(3, bool)],
+    ],
+)
+def test_bad_masks_raise(mask):
+    dist = MultiCategorical(logits=np.zeros(9), action_dims=DIMS)
+    with pytest.raises(ValueError, match=r"flat mask \(\.\.\., 9\)"):
+        dist.mask(mask)
+
+
+def test_value_with_wrong_length_raises():
+    dist = MultiCategorical(logits=np.zeros(9), action_dims=DIMS)
+    with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
+        dist.log_prob(np.zeros(2, np.int32))
+
+
+def test_mean_is_not_meaningful():
+    with pytest.raises(NotImplementedError, match="not meaningful"):
+        MultiCategorical(logits=np.zeros(9), action_dims=DIMS).mean()

@@ -1,0 +1,54 @@
+"""`Normal` against scipy."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from lerax.distribution import Normal
+
+from .helpers import assert_moments, draw
+
+N_DRAWS = 20_000
+
+
+def test_log_prob_and_entropy_match_scipy():
+    rng = np.random.default_rng(0)
+    loc = rng.normal(size=(2, 3)).astype(np.float32)
+    scale = np.exp(rng.normal(size=(2, 3))).astype(np.float32)
+    values = rng.normal(size=(4, 2, 3)).astype(np.float32) * 2
+    dist = Normal(loc, scale)
+    oracle = stats.norm(loc.astype(np.float64), scale.astype(np.float64))
+    np.testing.assert_allclose(
+        dist.log_prob(values), oracle.logpdf(values), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(dist.entropy(), oracle.entropy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(dist.mean(), loc)
+    np.testing.assert_array_equal(dist.mode(), loc)
+
+
+def test_parameters_broadcast():
+    dist = Normal(np.zeros((2, 1), np.float32), np.array([1.0, 2.0, 3.0]))
+    assert dist.loc.shape == dist.scale.shape == (2, 3)
+    np.testing.assert_allclose(
+        dist.log_prob(1.0),
+        np.broadcast_to(stats.norm(0, [1, 2, 3]).logpdf(1.0), (2, 3)),
+        rtol=1e-6,
+    )
+    scalar = Normal(1.0, 2.0)
+    assert scalar.loc.dtype == jnp.float32 and scalar.loc.shape == ()
+
+
+def test_sample_moments_match(getkey):
+    loc = np.array([-1.0, 0.0, 3.0], np.float32)
+    scale = np.array([0.5, 1.0, 4.0], np.float32)
+    samples = draw(Normal(loc, scale), getkey(), N_DRAWS)
+    assert samples.shape == (N_DRAWS, 3) and samples.dtype == jnp.float32
+    assert_moments(samples, loc, scale**2, "Normal samples")
+
+
+def test_shapes_that_do_not_broadcast_raise():
+    with pytest.raises(ValueError, match="must broadcast"):
+        Normal(np.zeros(3), np.ones(4))
+    with pytest.raises(ValueError, match="must broadcast"):
+        Normal(np.zeros(3), np.ones(3)).log_prob(np.zeros(2))
