@@ -15,7 +15,7 @@ $(PY):
 
 # One stamp per set of extras; reinstalled only when pyproject.toml changes.
 $(VENV)/.stamp-core: pyproject.toml | $(PY)
-	$(PIP) install -e .
+	$(PIP) install -e ".[plot]"
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(PY)

@@ -210,7 +210,9 @@ def test_vmap_over_hyper_parameters(getkey):
         )
         return algo.learn(env, policy, 64, key=jr.key(0))
 
-    out = eqx.filter_jit(eqx.filter_vmap(run))(jnp.array([1e-4, 1e-2]), jnp.array([0.1, 0.3]))
+    out = eqx.filter_jit(eqx.filter_vmap(run))(
+        jnp.array([1e-4, 1e-2]), jnp.array([0.1, 0.3])
+    )
     delta = jax.vmap(lambda w: jnp.abs(w - policy.critic.layers[0].weight).mean())(
         out.critic.layers[0].weight
     )

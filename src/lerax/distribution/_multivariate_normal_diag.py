@@ -39,8 +39,8 @@ class MultivariateNormalDiag(AbstractDistribution[Float[Array, "*batch d"]]):
                 of `loc`'s shape if None.
 
         Raises:
-            ValueError: If both are None, either has no event axis, or their
-                shapes do not broadcast.
+            ValueError: If both are None, or their shapes do not broadcast or
+                broadcast to a scalar (no event axis).
         """
         if loc is None and scale_diag is None:
             raise ValueError(
@@ -57,15 +57,14 @@ class MultivariateNormalDiag(AbstractDistribution[Float[Array, "*batch d"]]):
             loc = jnp.zeros_like(scale_diag)
         if scale_diag is None:
             scale_diag = jnp.ones_like(loc)
-        for name, array in (("loc", loc), ("scale_diag", scale_diag)):
-            if array.ndim == 0:
-                raise ValueError(
-                    f"`MultivariateNormalDiag({name}=...)` needs an event axis, "
-                    "shape (..., d), got a scalar; use `Normal` for scalars."
-                )
         self.loc, self.scale_diag = broadcast_all(
             loc, scale_diag, what="`MultivariateNormalDiag(loc=..., scale_diag=...)`"
         )
+        if self.loc.ndim == 0:
+            raise ValueError(
+                "`MultivariateNormalDiag(loc=..., scale_diag=...)` needs an event "
+                "axis, shape (..., d), got scalars; use `Normal` for scalars."
+            )
 
     def _check_value(self, value: ArrayLike) -> Array:
         value = jnp.asarray(value)

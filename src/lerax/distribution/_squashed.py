@@ -72,9 +72,9 @@ def check_bounds(
 class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
     """A diagonal Gaussian pushed through `tanh` and rescaled onto `[low, high]`.
 
-    `log_prob(y)` inverts the squashing with `atanh`, clipping `y` into the
-    open box first (so values at or beyond a bound score as if just inside
-    it). `sample_and_log_prob` instead scores the draw from the pre-squash
+    `log_prob(y)` inverts the squashing with a clipped `atanh` (values at or
+    beyond a bound score as if `(y - centre) / half_width` were `+-(1 - eps)`,
+    with `eps` the float32 spacing below 1). `sample_and_log_prob` instead scores the draw from the pre-squash
     Gaussian sample, which stays accurate when `tanh` saturates; this is the
     one to use for SAC-style objectives. Both `sample` and
     `sample_and_log_prob` draw `x = loc + scale * jax.random.normal(key, shape)`,
@@ -102,12 +102,16 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
     def _scale(self) -> Float[Array, "*batch"]:
         """The base Gaussian's standard deviations, shaped like `loc`."""
 
-    def _centre_and_half_width(self) -> tuple[Array, Array]:
-        return (self.high + self.low) / 2, (self.high - self.low) / 2
+    def _half_width(self) -> Array:
+        return (self.high - self.low) / 2
 
     def _squash(self, x: Array) -> Array:
-        centre, half = self._centre_and_half_width()
-        return jnp.clip(centre + half * jnp.tanh(x), self.low, self.high)
+        # (tanh(x) + 1) / 2 = sigmoid(2x). Measuring from the nearer bound
+        # keeps values close to a bound accurate to float32 relative precision.
+        width = self.high - self.low
+        from_low = self.low + width * jax.nn.sigmoid(2 * x)
+        from_high = self.high - width * jax.nn.sigmoid(-2 * x)
+        return jnp.clip(jnp.where(x < 0, from_low, from_high), self.low, self.high)
 
     def _log_det(self, x: Array, half: Array) -> Array:
         return jnp.log(half) + _quadrature.log_dtanh(x)
@@ -127,13 +131,20 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
             self.event_ndim,
             f"`{type(self).__name__}.log_prob(value)` and the batch shape",
         )
-        centre, half = (
-            jnp.broadcast_to(a, value.shape) for a in self._centre_and_half_width()
+        low, high, loc, scale = (
+            jnp.broadcast_to(a, value.shape)
+            for a in (self.low, self.high, self.loc, self._scale())
         )
-        loc = jnp.broadcast_to(self.loc, value.shape)
-        scale = jnp.broadcast_to(self._scale(), value.shape)
-        bound = 1.0 - jnp.finfo(loc.dtype).epsneg
-        x = jnp.arctanh(jnp.clip((value - centre) / half, -bound, bound))
+        half = (high - low) / 2
+        # x = atanh(u) for u = (value - centre) / half, written as
+        # 0.5 log((value - low) / (high - value)) to avoid the cancellation in
+        # 1 -+ u. Clipping the distances at eps * half is clipping u to
+        # [-1 + eps, 1 - eps].
+        value = jnp.clip(value, low, high)
+        floor = jnp.finfo(value.dtype).epsneg * half
+        to_low = jnp.maximum(value - low, floor)
+        to_high = jnp.maximum(high - value, floor)
+        x = 0.5 * (jnp.log(to_low) - jnp.log(to_high))
         log_prob = _gaussian.log_density(x, loc, scale) - self._log_det(x, half)
         return sum_last(log_prob, self.event_ndim)
 
@@ -147,14 +158,14 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
         noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
         scale = self._scale()
         x = self.loc + scale * noise
-        _, half = self._centre_and_half_width()
+        half = self._half_width()
         log_prob = _gaussian.log_density_of_noise(noise, scale) - self._log_det(x, half)
         return self._squash(x), sum_last(log_prob, self.event_ndim)
 
     def entropy(self) -> Float[Array, "*batch"]:
         # H[y] = H[x] + E[log |dy/dx|], as the squashing is a bijection.
         scale = self._scale()
-        _, half = self._centre_and_half_width()
+        half = self._half_width()
         elementwise = (
             _gaussian.entropy(scale)
             + jnp.log(half)
@@ -163,8 +174,10 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
         return sum_last(elementwise, self.event_ndim)
 
     def mean(self) -> Float[Array, "*batch"]:
-        centre, half = self._centre_and_half_width()
-        return centre + half * _quadrature.expected_tanh(self.loc, self._scale())
+        centre = (self.high + self.low) / 2
+        return centre + self._half_width() * _quadrature.expected_tanh(
+            self.loc, self._scale()
+        )
 
     def mode(self) -> Float[Array, "*batch"]:
         return self._squash(self.loc)

@@ -42,28 +42,28 @@ class SquashedMultivariateNormalDiag(AbstractSquashedGaussian):
 
         Args:
             loc: Means of the base Gaussian, shape `(..., d)`.
-            scale_diag: Positive standard deviations, broadcasting with `loc`.
+            scale_diag: Positive standard deviations, broadcasting with `loc`
+                (a scalar is shared by every coordinate).
             high: Upper bounds, broadcasting to the parameters' shape (e.g. a
                 `Box`'s `high` of shape `(d,)`).
             low: Lower bounds, broadcasting to the parameters' shape.
 
         Raises:
-            ValueError: If `loc` or `scale_diag` has no event axis, the shapes
-                do not broadcast, or concrete bounds are not finite with
+            ValueError: If the shapes do not broadcast, or broadcast to a
+                scalar (no event axis), or concrete bounds are not finite with
                 `low < high` (traced bounds are checked with `eqx.error_if`).
         """
         cls = "SquashedMultivariateNormalDiag"
         loc = as_float(loc, f"`{cls}(loc=...)`")
         scale_diag = as_float(scale_diag, f"`{cls}(scale_diag=...)`")
-        for name, array in (("loc", loc), ("scale_diag", scale_diag)):
-            if array.ndim == 0:
-                raise ValueError(
-                    f"`{cls}({name}=...)` needs an event axis, shape (..., d), got "
-                    "a scalar; use `SquashedNormal` for scalars."
-                )
         self.loc, self.scale_diag = broadcast_all(
             loc, scale_diag, what=f"`{cls}(loc=..., scale_diag=...)`"
         )
+        if self.loc.ndim == 0:
+            raise ValueError(
+                f"`{cls}(loc=..., scale_diag=...)` needs an event axis, shape "
+                "(..., d), got scalars; use `SquashedNormal` for scalars."
+            )
         self.low, self.high = check_bounds(low, high, self.loc, cls)
 
     def _scale(self) -> Float[Array, "*batch d"]:

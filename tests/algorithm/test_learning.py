@@ -1,0 +1,122 @@
+"""Learning tests: absolute returns at fixed budgets with fixed seeds.
+
+Each trains once (seconds on 2 CPU cores) and evaluates the greedy policy on
+32 episodes. Configurations follow the RL Zoo's tuned ones where they exist.
+"""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import optax
+import pytest
+
+import lerax.env
+from lerax.algorithm import A2C, PPO, REINFORCE, evaluate_policy
+from lerax.policy import MLPActorCriticPolicy, RecurrentActorCriticPolicy
+from lerax.wrapper import (
+    EpisodeStatistics,
+    NormalizeObservation,
+    NormalizeReward,
+    SelectObservation,
+    TimeLimit,
+)
+
+from .envs import MaskedMatch
+
+
+def train_and_evaluate(algo, env, policy, total, *, seed=0, eval_env=None):
+    state = algo.init(env, policy, key=jr.key(seed))
+    state, metrics = algo.train(state, algo.num_iterations(total))
+    returns, _ = evaluate_policy(
+        eval_env or env, state.policy, key=jr.key(1234), num_episodes=32
+    )
+    return state, metrics, float(jnp.mean(returns))
+
+
+CARTPOLE = lerax.env.make("CartPole-v1")
+
+
+def test_ppo_cartpole_solves_in_100k_steps():
+    # RL Zoo: 8 envs x 32 steps, 20 epochs, full batch, gamma 0.98, lambda 0.8,
+    # learning rate decaying linearly from 1e-3.
+    total = 100_000
+    iterations = total // 256
+    algo = PPO(
+        num_envs=8,
+        num_steps=32,
+        num_epochs=20,
+        num_batches=1,
+        gamma=0.98,
+        gae_lambda=0.8,
+        learning_rate=optax.linear_schedule(1e-3, 0.0, 20 * iterations),
+    )
+    policy = MLPActorCriticPolicy(CARTPOLE, key=jr.key(0))
+    _, _, mean_return = train_and_evaluate(algo, CARTPOLE, policy, total)
+    assert mean_return >= 475, mean_return
+
+
+def test_a2c_cartpole_solves_in_500k_steps():
+    algo = A2C(num_envs=8)  # RL Zoo: 8 envs, SB3 defaults otherwise
+    policy = MLPActorCriticPolicy(CARTPOLE, key=jr.key(0))
+    _, _, mean_return = train_and_evaluate(algo, CARTPOLE, policy, 500_000, seed=100)
+    assert mean_return >= 475, mean_return
+
+
+def test_reinforce_cartpole_reaches_400_in_500k_steps():
+    algo = REINFORCE(num_envs=8, num_steps=128, learning_rate=1e-3)
+    policy = MLPActorCriticPolicy(CARTPOLE, key=jr.key(0))
+    _, _, mean_return = train_and_evaluate(algo, CARTPOLE, policy, 500_000, seed=100)
+    assert mean_return >= 400, mean_return
+
+
+def test_masked_actions_are_never_taken_and_the_task_is_solved():
+    env = TimeLimit(MaskedMatch(), 20)
+    algo = PPO(
+        num_envs=8, num_steps=32, num_epochs=4, num_batches=4, learning_rate=1e-3
+    )
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    state, metrics, mean_return = train_and_evaluate(algo, env, policy, 40_000)
+    assert mean_return >= 19.5, mean_return  # 20 is perfect
+    # no episode ever ended through an illegal (masked) action during training
+    assert float(jnp.nanmin(metrics["episode_length"])) == 20.0
+
+
+PENDULUM = lerax.env.make("Pendulum-v1")
+
+
+@pytest.mark.skip(reason="configuration being tuned")
+def test_ppo_pendulum_with_normalisation():
+    env = NormalizeReward(NormalizeObservation(EpisodeStatistics(PENDULUM)), gamma=0.9)
+    algo = PPO(
+        num_envs=4,
+        num_steps=1024,
+        num_epochs=10,
+        num_batches=64,
+        gamma=0.9,
+        learning_rate=1e-3,
+    )
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    state, _, _ = train_and_evaluate(algo, env, policy, 500_000, eval_env=env)
+    statistics = jax.tree.map(
+        lambda x: x[0], state.actors.env_state.env_state.statistics
+    )
+    eval_env = NormalizeObservation(EpisodeStatistics(PENDULUM)).frozen(statistics)
+    returns, _ = evaluate_policy(eval_env, state.policy, key=jr.key(5), num_episodes=32)
+    assert float(jnp.mean(returns)) >= -250
+
+
+def test_recurrent_ppo_remembers_what_it_cannot_see():
+    # CartPole with only positions observed: velocities must be inferred from
+    # memory. A GRU policy beats an MLP at the same budget.
+    env = SelectObservation(CARTPOLE, (0, 2))
+    algo = PPO(
+        num_envs=16, num_steps=64, num_epochs=4, num_batches=4, learning_rate=1e-3
+    )
+    _, _, gru = train_and_evaluate(
+        algo, env, RecurrentActorCriticPolicy(env, key=jr.key(0)), 300_000, seed=1
+    )
+    _, _, mlp = train_and_evaluate(
+        algo, env, MLPActorCriticPolicy(env, key=jr.key(0)), 300_000, seed=1
+    )
+    assert gru >= 400, (gru, mlp)
+    assert mlp <= 150, (gru, mlp)
