@@ -41,7 +41,9 @@ def lerax_program(env_id: str, width: int, num_steps: int):
             )(states, actions, jr.split(step_key, width))
             return (states, total + jnp.sum(obs) + jnp.sum(reward)), None
 
-        (_, total), _ = jax.lax.scan(body, (states, jnp.float32(0)), jr.split(run_key, num_steps))
+        (_, total), _ = jax.lax.scan(
+            body, (states, jnp.float32(0)), jr.split(run_key, num_steps)
+        )
         return total
 
     return run
@@ -66,7 +68,9 @@ def gymnax_program(env_id: str, width: int, num_steps: int):
             )(jr.split(step_key, width), states, actions)
             return (states, total + jnp.sum(obs) + jnp.sum(reward)), None
 
-        (_, total), _ = jax.lax.scan(body, (states, jnp.float32(0)), jr.split(run_key, num_steps))
+        (_, total), _ = jax.lax.scan(
+            body, (states, jnp.float32(0)), jr.split(run_key, num_steps)
+        )
         return total
 
     return run
@@ -93,7 +97,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {args.repeats} repeats")
+    print(
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, {args.repeats} repeats"
+    )
     header = (
         "| env | envs | lerax steps/s (min time) | gymnax steps/s (min time) | ratio "
         "| lerax median | gymnax median | lerax compile s | gymnax compile s |"

@@ -70,7 +70,7 @@ def test_samples_are_contained_and_round_trip(space, seed):
 @given(space=spaces, seed=seeds)
 def test_samples_are_contained_under_jit(space, seed):
     sample = jax.jit(lambda key: space.sample(key=key))(jr.key(seed))
-    assert_tree_equal(sample, space.sample(key=jr.key(seed)))
+    assert_tree_equal(sample, space.sample(key=jr.key(seed)), exact=False)
     assert bool(jax.jit(space.contains)(sample))
 
 

@@ -11,6 +11,29 @@ from ._base import AbstractMaskableDistribution
 from ._utils import as_float, broadcast_all
 
 
+@jax.jit
+def _log_prob(value: Array, logits: Array) -> Array:
+    # log p = -softplus(-l) and log(1 - p) = -softplus(l); both stay finite
+    # (with finite gradients) on the branch not taken.
+    return jnp.where(value, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits))
+
+
+@jax.jit
+def _entropy(logits: Array) -> Array:
+    # H = p softplus(-l) + (1 - p) softplus(l), which is 0 for l = +-inf.
+    finite = jnp.isfinite(logits)
+    safe = jnp.where(finite, logits, 0.0)
+    p = jax.nn.sigmoid(safe)
+    value = p * jax.nn.softplus(-safe) + (1 - p) * jax.nn.softplus(safe)
+    return jnp.where(finite, value, 0.0)
+
+
+@jax.jit
+def _sample(key: Array, logits: Array) -> Array:
+    uniform = jr.uniform(key, logits.shape, dtype=logits.dtype)
+    return uniform < jax.nn.sigmoid(logits)
+
+
 @final
 class Bernoulli(
     AbstractMaskableDistribution[Bool[Array, "*batch"], Bool[Array, "*batch"]]
@@ -60,36 +83,25 @@ class Bernoulli(
         """The probabilities of `True`."""
         return jax.nn.sigmoid(self.logits)
 
-    def _log_prob(self, value: Array, logits: Array) -> Float[Array, "*batch"]:
-        # log p = -softplus(-l) and log(1 - p) = -softplus(l); both stay
-        # finite (with finite gradients) on the branch not taken.
-        return jnp.where(value, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits))
-
     def log_prob(self, value: Bool[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
         value, logits = broadcast_all(
             jnp.asarray(value).astype(bool),
             self.logits,
             what="`Bernoulli.log_prob(value)` and the batch shape",
         )
-        return self._log_prob(value, logits)
+        return _log_prob(value, logits)
 
     def sample(self, key: Key[Array, ""]) -> Bool[Array, "*batch"]:
-        uniform = jr.uniform(key, self.logits.shape, dtype=self.logits.dtype)
-        return uniform < self.probs
+        return _sample(key, self.logits)
 
     def sample_and_log_prob(
         self, key: Key[Array, ""]
     ) -> tuple[Bool[Array, "*batch"], Float[Array, "*batch"]]:
         value = self.sample(key)
-        return value, self._log_prob(value, self.logits)
+        return value, _log_prob(value, self.logits)
 
     def entropy(self) -> Float[Array, "*batch"]:
-        # H = p softplus(-l) + (1 - p) softplus(l), which is 0 for l = +-inf.
-        finite = jnp.isfinite(self.logits)
-        safe = jnp.where(finite, self.logits, 0.0)
-        p = jax.nn.sigmoid(safe)
-        value = p * jax.nn.softplus(-safe) + (1 - p) * jax.nn.softplus(safe)
-        return jnp.where(finite, value, 0.0)
+        return _entropy(self.logits)
 
     def mean(self) -> Float[Array, "*batch"]:
         return self.probs

@@ -3,6 +3,9 @@
 Zero-probability entries are stored as `-inf`. Every function here keeps
 values *and gradients* finite in their presence: `0 * log 0` is taken as 0
 through a double `where`, so that no `0 * inf` reaches the backward pass.
+
+Each function is jitted, so eager use compiles it once per shape instead of
+once per primitive; inside an outer `jax.jit` it is simply inlined.
 """
 
 import jax
@@ -10,17 +13,20 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 
+@jax.jit
 def logits_from_probs(probs: Float[Array, "*batch n"]) -> Float[Array, "*batch n"]:
     """`log(probs)`, with `-inf` (and a zero gradient) where `probs == 0`."""
     positive = probs > 0
     return jnp.where(positive, jnp.log(jnp.where(positive, probs, 1.0)), -jnp.inf)
 
 
+@jax.jit
 def normalise(logits: Float[Array, "*batch n"]) -> Float[Array, "*batch n"]:
     """Shifts logits so that they are normalised log-probabilities."""
     return logits - jax.nn.logsumexp(logits, axis=-1, keepdims=True)
 
 
+@jax.jit
 def apply_mask(
     logits: Float[Array, "*batch n"], mask: Bool[Array, "*batch n"]
 ) -> Float[Array, "*batch n"]:
@@ -36,6 +42,7 @@ def apply_mask(
     return normalise(jnp.where(usable, masked, logits))
 
 
+@jax.jit
 def entropy(logits: Float[Array, "*batch n"]) -> Float[Array, "*batch"]:
     """Entropy of normalised log-probabilities, skipping zero-probability entries."""
     finite = logits > -jnp.inf
@@ -43,6 +50,7 @@ def entropy(logits: Float[Array, "*batch n"]) -> Float[Array, "*batch"]:
     return -jnp.sum(jnp.where(finite, jnp.exp(safe) * safe, 0.0), axis=-1)
 
 
+@jax.jit
 def pick(
     logits: Float[Array, "*batch n"], index: Int[Array, "*batch"]
 ) -> Float[Array, "*batch"]:

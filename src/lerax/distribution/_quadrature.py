@@ -25,6 +25,7 @@ smaller away from `scale ~ 1`; in float32 it is at rounding level.
 
 import math
 
+import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
 import numpy as np
@@ -48,6 +49,7 @@ _LAGUERRE_W_Q = 0.5 * _laguerre_w * 2.0 / (1.0 + np.exp(-_laguerre_s))
 _LAGUERRE_W_R = 0.5 * _laguerre_w * np.log1p(np.exp(-_laguerre_s)) * np.exp(_laguerre_s)
 
 
+@jax.jit
 def log_dtanh(x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     """`log(1 - tanh(x)**2)`, stable for large `|x|`: `2 (log 2 - x - softplus(-2x))`."""
     return 2.0 * (_LOG_TWO - x - jnp.logaddexp(0.0, -2.0 * x))
@@ -77,6 +79,7 @@ def _laguerre_parts(loc: Array, scale: Array) -> tuple[Array, Array, Array]:
     return folded_mean, signed_q, r
 
 
+@jax.jit
 def expected_tanh(
     loc: Float[Array, "*shape"], scale: Float[Array, "*shape"]
 ) -> Float[Array, "*shape"]:
@@ -88,6 +91,7 @@ def expected_tanh(
     return jnp.where(wide, sign_mean - signed_q, _hermite(jnp.tanh, loc, scale))
 
 
+@jax.jit
 def expected_log_dtanh(
     loc: Float[Array, "*shape"], scale: Float[Array, "*shape"]
 ) -> Float[Array, "*shape"]:

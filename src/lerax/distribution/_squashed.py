@@ -69,16 +69,75 @@ def check_bounds(
     return eqx.error_if((low_j, high_j), bad, f"{message}.")
 
 
+# The elementwise maths, jitted so that eager use compiles each function once
+# per shape rather than once per primitive. All arrays share one shape.
+
+
+@jax.jit
+def _squash(x: Array, low: Array, high: Array) -> Array:
+    # (tanh(x) + 1) / 2 = sigmoid(2x). Measuring from the nearer bound keeps
+    # values close to a bound accurate to float32 relative precision.
+    width = high - low
+    from_low = low + width * jax.nn.sigmoid(2 * x)
+    from_high = high - width * jax.nn.sigmoid(-2 * x)
+    return jnp.clip(jnp.where(x < 0, from_low, from_high), low, high)
+
+
+def _log_det(x: Array, low: Array, high: Array) -> Array:
+    """`log |dy/dx|` at the pre-image `x`."""
+    return jnp.log((high - low) / 2) + _quadrature.log_dtanh(x)
+
+
+@jax.jit
+def _log_prob(value: Array, loc: Array, scale: Array, low: Array, high: Array):
+    # x = atanh(u) for u = (value - centre) / half_width, written as
+    # 0.5 log((value - low) / (high - value)) to avoid the cancellation in
+    # 1 -+ u. Clipping both distances at eps * half_width is clipping u to
+    # [-1 + eps, 1 - eps].
+    value = jnp.clip(value, low, high)
+    floor = jnp.finfo(value.dtype).epsneg * (high - low) / 2
+    to_low = jnp.maximum(value - low, floor)
+    to_high = jnp.maximum(high - value, floor)
+    x = 0.5 * (jnp.log(to_low) - jnp.log(to_high))
+    return _gaussian.log_density(x, loc, scale) - _log_det(x, low, high)
+
+
+@jax.jit
+def _sample_and_log_prob(
+    noise: Array, loc: Array, scale: Array, low: Array, high: Array
+) -> tuple[Array, Array]:
+    x = loc + scale * noise
+    log_prob = _gaussian.log_density_of_noise(noise, scale) - _log_det(x, low, high)
+    return _squash(x, low, high), log_prob
+
+
+@jax.jit
+def _entropy(loc: Array, scale: Array, low: Array, high: Array) -> Array:
+    # H[y] = H[x] + E[log |dy/dx|], as the squashing is a bijection.
+    return (
+        _gaussian.entropy(scale)
+        + jnp.log((high - low) / 2)
+        + _quadrature.expected_log_dtanh(loc, scale)
+    )
+
+
+@jax.jit
+def _mean(loc: Array, scale: Array, low: Array, high: Array) -> Array:
+    expected_tanh = _quadrature.expected_tanh(loc, scale)
+    return (high + low) / 2 + (high - low) / 2 * expected_tanh
+
+
 class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
     """A diagonal Gaussian pushed through `tanh` and rescaled onto `[low, high]`.
 
     `log_prob(y)` inverts the squashing with a clipped `atanh` (values at or
     beyond a bound score as if `(y - centre) / half_width` were `+-(1 - eps)`,
-    with `eps` the float32 spacing below 1). `sample_and_log_prob` instead scores the draw from the pre-squash
-    Gaussian sample, which stays accurate when `tanh` saturates; this is the
-    one to use for SAC-style objectives. Both `sample` and
-    `sample_and_log_prob` draw `x = loc + scale * jax.random.normal(key, shape)`,
-    so one key gives the same sample from either.
+    with `eps` the float32 spacing below 1). `sample_and_log_prob` instead
+    scores the draw from the pre-squash Gaussian sample, which stays accurate
+    when `tanh` saturates; this is the one to use for SAC-style objectives.
+    Both `sample` and `sample_and_log_prob` draw
+    `x = loc + scale * jax.random.normal(key, loc.shape)`, so one key gives
+    the same sample from either.
 
     `entropy()` and `mean()` have no closed form: they are computed
     deterministically by quadrature over the base Gaussian (see
@@ -102,19 +161,8 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
     def _scale(self) -> Float[Array, "*batch"]:
         """The base Gaussian's standard deviations, shaped like `loc`."""
 
-    def _half_width(self) -> Array:
-        return (self.high - self.low) / 2
-
-    def _squash(self, x: Array) -> Array:
-        # (tanh(x) + 1) / 2 = sigmoid(2x). Measuring from the nearer bound
-        # keeps values close to a bound accurate to float32 relative precision.
-        width = self.high - self.low
-        from_low = self.low + width * jax.nn.sigmoid(2 * x)
-        from_high = self.high - width * jax.nn.sigmoid(-2 * x)
-        return jnp.clip(jnp.where(x < 0, from_low, from_high), self.low, self.high)
-
-    def _log_det(self, x: Array, half: Array) -> Array:
-        return jnp.log(half) + _quadrature.log_dtanh(x)
+    def _params(self) -> tuple[Array, Array, Array, Array]:
+        return self.loc, self._scale(), self.low, self.high
 
     def log_prob(self, value: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
         value = jnp.asarray(value)
@@ -131,53 +179,25 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
             self.event_ndim,
             f"`{type(self).__name__}.log_prob(value)` and the batch shape",
         )
-        low, high, loc, scale = (
-            jnp.broadcast_to(a, value.shape)
-            for a in (self.low, self.high, self.loc, self._scale())
-        )
-        half = (high - low) / 2
-        # x = atanh(u) for u = (value - centre) / half, written as
-        # 0.5 log((value - low) / (high - value)) to avoid the cancellation in
-        # 1 -+ u. Clipping the distances at eps * half is clipping u to
-        # [-1 + eps, 1 - eps].
-        value = jnp.clip(value, low, high)
-        floor = jnp.finfo(value.dtype).epsneg * half
-        to_low = jnp.maximum(value - low, floor)
-        to_high = jnp.maximum(high - value, floor)
-        x = 0.5 * (jnp.log(to_low) - jnp.log(to_high))
-        log_prob = _gaussian.log_density(x, loc, scale) - self._log_det(x, half)
-        return sum_last(log_prob, self.event_ndim)
+        params = (jnp.broadcast_to(a, value.shape) for a in self._params())
+        return sum_last(_log_prob(value, *params), self.event_ndim)
 
     def sample(self, key: Key[Array, ""]) -> Float[Array, "*batch"]:
-        noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
-        return self._squash(self.loc + self._scale() * noise)
+        sample, _ = self.sample_and_log_prob(key)
+        return sample
 
     def sample_and_log_prob(
         self, key: Key[Array, ""]
     ) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
         noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
-        scale = self._scale()
-        x = self.loc + scale * noise
-        half = self._half_width()
-        log_prob = _gaussian.log_density_of_noise(noise, scale) - self._log_det(x, half)
-        return self._squash(x), sum_last(log_prob, self.event_ndim)
+        sample, log_prob = _sample_and_log_prob(noise, *self._params())
+        return sample, sum_last(log_prob, self.event_ndim)
 
     def entropy(self) -> Float[Array, "*batch"]:
-        # H[y] = H[x] + E[log |dy/dx|], as the squashing is a bijection.
-        scale = self._scale()
-        half = self._half_width()
-        elementwise = (
-            _gaussian.entropy(scale)
-            + jnp.log(half)
-            + _quadrature.expected_log_dtanh(self.loc, scale)
-        )
-        return sum_last(elementwise, self.event_ndim)
+        return sum_last(_entropy(*self._params()), self.event_ndim)
 
     def mean(self) -> Float[Array, "*batch"]:
-        centre = (self.high + self.low) / 2
-        return centre + self._half_width() * _quadrature.expected_tanh(
-            self.loc, self._scale()
-        )
+        return _mean(*self._params())
 
     def mode(self) -> Float[Array, "*batch"]:
-        return self._squash(self.loc)
+        return _squash(self.loc, self.low, self.high)

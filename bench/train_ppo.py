@@ -1,0 +1,189 @@
+"""PPO training on CartPole-v1: lerax vs rejax vs Stable-Baselines3, same run.
+
+All three use the same hyper-parameters: 4 envs x 128 steps, 4 epochs of 4
+minibatches, 64x64 tanh networks, Adam 2.5e-4, gamma 0.99, GAE 0.95, clip
+0.2, entropy 0.01, value 0.5, gradient clip 0.5. Measured:
+
+1. throughput over 500k steps (compile time reported separately);
+2. time to solve: wall clock, compilation included, until the mean return of
+   a periodic evaluation (every 8192 steps) reaches 475;
+3. eight seeds in one `vmap`: aggregate steps/s over single-seed steps/s.
+
+rejax and SB3 run in a separate environment (`.venv-peers`, made by
+`make bench`) because rejax needs gymnax < 1.0 and SB3 needs torch.
+
+Usage: ``python bench/train_ppo.py [--timesteps 500000] [--skip-peers]``
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+import lerax.env
+from lerax.algorithm import PPO, evaluate_policy
+from lerax.policy import MLPActorCriticPolicy
+
+PEERS = Path(__file__).resolve().parent / "peers"
+PEER_PYTHON = Path(__file__).resolve().parent.parent / ".venv-peers" / "bin" / "python"
+
+ALGO = PPO(
+    num_envs=4,
+    num_steps=128,
+    num_epochs=4,
+    num_batches=4,
+    learning_rate=2.5e-4,
+    gamma=0.99,
+    gae_lambda=0.95,
+    clip_coefficient=0.2,
+    entropy_loss_coefficient=0.01,
+    value_loss_coefficient=0.5,
+    max_grad_norm=0.5,
+)
+
+
+def lerax_results(total: int, seeds: int) -> dict:
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    result = {}
+
+    learn = eqx.filter_jit(lambda k: ALGO.learn(env, policy, total, key=k))
+    start = time.perf_counter()
+    compiled = learn.lower(jr.key(0)).compile()
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    trained = jax.block_until_ready(compiled(jr.key(0)))
+    run_s = time.perf_counter() - start
+    returns, _ = evaluate_policy(env, trained, key=jr.key(9), num_episodes=32)
+    result["throughput"] = {
+        "compile_s": compile_s,
+        "run_s": run_s,
+        "steps": total,
+        "final_return": float(jnp.mean(returns)),
+    }
+
+    keys = jr.split(jr.key(1), seeds)
+    many = eqx.filter_jit(
+        eqx.filter_vmap(lambda k: ALGO.learn(env, policy, total, key=k))
+    )
+    start = time.perf_counter()
+    compiled = many.lower(keys).compile()
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    jax.block_until_ready(compiled(keys))
+    result["seeds"] = {
+        "compile_s": compile_s,
+        "run_s": time.perf_counter() - start,
+        "steps": total * seeds,
+    }
+
+    # time to solve: train in chunks of 8192 steps (16 iterations), evaluate
+    start = time.perf_counter()
+    state = ALGO.init(env, policy, key=jr.key(2))
+    chunk = 8192 // ALGO.steps_per_iteration
+    solved_at = None
+    for i in range(total // 8192):
+        state, _ = ALGO.train(state, chunk)
+        returns, _ = evaluate_policy(env, state.policy, key=jr.key(i), num_episodes=32)
+        if float(jnp.mean(returns)) >= 475:
+            solved_at = (i + 1) * 8192
+            break
+    seconds = time.perf_counter() - start
+    result["solve"] = {"seconds": seconds if solved_at else None, "steps": solved_at}
+    return result
+
+
+def peer(script: str, *args: str) -> dict | None:
+    if not PEER_PYTHON.exists():
+        print(f"(skipping {script}: {PEER_PYTHON} missing; `make bench` creates it)")
+        return None
+    out = subprocess.run(
+        [str(PEER_PYTHON), str(PEERS / script), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        print(f"({script} failed:\n{out.stderr[-2000:]})")
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def rate(r: dict | None, key: str) -> float:
+    if not r or key not in r:
+        return float("nan")
+    return r[key]["steps"] / r[key]["run_s"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timesteps", type=int, default=500_000)
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--skip-peers", action="store_true")
+    args = parser.parse_args()
+
+    ours = lerax_results(args.timesteps, args.seeds)
+    rejax = sb3 = None
+    if not args.skip_peers:
+        rejax = peer(
+            "rejax_ppo.py",
+            "--timesteps",
+            str(args.timesteps),
+            "--seeds",
+            str(args.seeds),
+        )
+        sb3 = peer("sb3_ppo.py", "--timesteps", str(args.timesteps))
+
+    def fmt(x, spec=",.0f"):
+        return (
+            "n/a"
+            if x is None or (isinstance(x, float) and np.isnan(x))
+            else format(x, spec)
+        )
+
+    print(
+        f"\njax {jax.__version__} on {jax.devices()[0].platform}; {args.timesteps:,} steps"
+    )
+    print("| measure | lerax | rejax | SB3 | lerax / rejax | SB3 / lerax |")
+    print("|---|---|---|---|---|---|")
+    lx, r, s = (
+        rate(ours, "throughput"),
+        rate(rejax, "throughput"),
+        rate(sb3, "throughput"),
+    )
+    print(
+        f"| PPO steps/s (1 seed) | {fmt(lx)} | {fmt(r)} | {fmt(s)} | {fmt(lx / r, '.2f')} | {fmt(lx / s, '.1f')}x faster |"
+    )
+    lc = ours["throughput"]["compile_s"]
+    rc = rejax["throughput"]["compile_s"] if rejax else None
+    print(
+        f"| compile s | {fmt(lc, '.1f')} | {fmt(rc, '.1f')} | - | {fmt(lc / rc if rc else None, '.2f')} | - |"
+    )
+    ls, rs, ss = (x["solve"]["seconds"] if x else None for x in (ours, rejax, sb3))
+    print(
+        f"| time to solve s (incl. compile) | {fmt(ls, '.1f')} | {fmt(rs, '.1f')} | {fmt(ss, '.1f')} "
+        f"| {fmt(ls / rs if ls and rs else None, '.2f')} | {fmt(ss / ls if ls and ss else None, '.1f')}x |"
+    )
+    lv, rv = rate(ours, "seeds"), rate(rejax, "seeds")
+    print(
+        f"| {args.seeds} seeds vmap: aggregate steps/s | {fmt(lv)} | {fmt(rv)} | - | {fmt(lv / rv, '.2f')} | - |"
+    )
+    print(
+        f"| {args.seeds} seeds / 1 seed throughput | {fmt(lv / lx, '.2f')} | {fmt(rv / r, '.2f')} | - | - | - |"
+    )
+    print(
+        f"| final greedy return (500k) | {fmt(ours['throughput']['final_return'], '.1f')} | "
+        f"{fmt(rejax['throughput']['final_return'] if rejax else None, '.1f')} | - | - | - |"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
