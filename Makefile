@@ -32,8 +32,16 @@ demo: $(VENV)/.stamp-core
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest -n auto -q -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: $(VENV)/.stamp-bench
+# Peers (rejax needs gymnax<1.0, SB3 needs torch) live in their own venv.
+PEERS ?= .venv-peers
+$(PEERS)/.stamp: bench/peers/requirements.txt
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip --disable-pip-version-check -q install -r bench/peers/requirements.txt
+	@touch $@
+
+bench: $(VENV)/.stamp-bench $(PEERS)/.stamp
 	$(PY) bench/env_throughput.py
+	$(PY) bench/train_ppo.py
 
 lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check src tests bench examples

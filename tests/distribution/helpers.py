@@ -17,13 +17,27 @@ import lerax.distribution as D
 SIGMAS = 5.0
 
 
-@ft.partial(jax.jit, static_argnums=2)
+# The tests compile many small programs; LLVM's optimisations dominate their
+# compile time on CPU and buy nothing here, so the tests' own `jit`s skip them
+# (same semantics, 5-10x faster compiles). Eager calls and the library's own
+# jitted helpers are compiled as usual.
+FAST_COMPILE = {"xla_backend_optimization_level": 0}
+
+
+def jit(fun=None, **kwargs):
+    """`jax.jit` with `FAST_COMPILE`; usable as `@jit` or `jit(f, ...)`."""
+    if fun is None:
+        return ft.partial(jit, **kwargs)
+    return jax.jit(fun, compiler_options=FAST_COMPILE, **kwargs)
+
+
+@jit(static_argnums=2)
 def draw(dist: D.AbstractDistribution, key: jax.Array, n: int):
     """`n` independent samples of `dist`, stacked on a new leading axis."""
     return jax.vmap(dist.sample)(jr.split(key, n))
 
 
-@ft.partial(jax.jit, static_argnums=2)
+@jit(static_argnums=2)
 def draw_scored(dist: D.AbstractDistribution, key: jax.Array, n: int):
     """`n` independent `sample_and_log_prob` draws, stacked on axis 0."""
     return jax.vmap(dist.sample_and_log_prob)(jr.split(key, n))
@@ -51,23 +65,23 @@ def assert_frequencies(samples, probs, what: str = "frequencies") -> None:
     assert_close_in_se(counts, probs, se, what)
 
 
-def assert_moments(samples, mean, var, what: str = "samples") -> None:
+def assert_moments(samples, mean, var, what: str = "samples", fourth=None) -> None:
     """Checks the sample mean and variance along axis 0.
 
-    The variance's standard error uses the Gaussian fourth moment, so this
-    is meant for (near-)Gaussian samples or, with `var` as an upper bound,
-    for bounded ones.
+    The variance's standard error is `sqrt((mu4 - var**2) / n)`, with `mu4`
+    the fourth central moment: `fourth` if given, else the Gaussian `3 var**2`.
     """
     samples = np.asarray(samples, float)
     n_draws = samples.shape[0]
     mean, var = np.asarray(mean, float), np.asarray(var, float)
+    fourth = 3 * var**2 if fourth is None else np.asarray(fourth, float)
     assert_close_in_se(
         samples.mean(axis=0), mean, np.sqrt(var / n_draws), f"{what} mean"
     )
     assert_close_in_se(
         samples.var(axis=0, ddof=1),
         var,
-        var * np.sqrt(2.0 / (n_draws - 1)),
+        np.sqrt((fourth - var**2) / n_draws),
         f"{what} variance",
     )
 

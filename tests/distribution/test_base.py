@@ -7,12 +7,13 @@ case is checked eagerly once and otherwise inside a single `jax.jit`.
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import jax.tree_util as jtu
 import numpy as np
 import pytest
 
 import lerax.distribution as D
 
-from .helpers import CASE_IDS, CASES, theta_for
+from .helpers import CASE_IDS, CASES, jit, theta_for
 
 _DTYPES = {
     "Categorical": jnp.int32,
@@ -45,8 +46,7 @@ def _interior(case, dist, samples):
 def test_contract(case):
     thetas = jnp.stack([theta_for(case, seed) for seed in range(4)])
     values = jnp.stack([case.value()] * 4)
-    keys = jr.split(jr.key(5), 4)
-    many_keys = jr.split(jr.key(7), 200)
+    key = jr.key(5)
     discrete = case.name in _DTYPES
     labels = case.name in ("Categorical", "MultiCategorical")
 
@@ -58,31 +58,34 @@ def test_contract(case):
         sample, log_prob = case.build(theta).sample_and_log_prob(key)
         return jnp.sum(sample) + jnp.sum(log_prob)
 
-    @jax.jit
-    def run(thetas, values, keys, first):
+    @jit
+    def run(thetas, values, key, first):
         out = {}
         # Modules built inside the trace (by vmap) and passed to vmap as pytrees.
         dists = jax.vmap(case.build)(thetas)
-        out["batched"] = jax.vmap(_summary)(dists, values, keys)
+        out["batched"] = jax.vmap(_summary, in_axes=(0, 0, None))(dists, values, key)
         out["prob"] = first.prob(values[0])
         out["stacked"] = first.log_prob(values[:2])
         out["grads"] = jax.vmap(jax.grad(objective))(thetas, values)
-        samples, joint = jax.vmap(first.sample_and_log_prob)(many_keys)
+        # 200 draws through the batch semantics: parameters broadcast to a
+        # leading axis of 200, one key.
+        many = jtu.tree_map(lambda x: jnp.broadcast_to(x, (200,) + x.shape), first)
+        samples, joint = many.sample_and_log_prob(key)
         out["samples"], out["joint"] = samples, joint
-        out["alone"] = jax.vmap(first.sample)(many_keys)
+        out["alone"] = many.sample(key)
         out["scored"] = first.log_prob(samples)
         if not labels:
             out["mean"] = first.mean()
         if not discrete:
-            out["reparam_grad"] = jax.grad(reparameterised)(thetas[0], keys[0])
+            out["reparam_grad"] = jax.grad(reparameterised)(thetas[0], key)
         return out
 
     first = case.build(thetas[0])
     assert isinstance(first, D.AbstractDistribution)
-    out = run(thetas, values, keys, first)
+    out = run(thetas, values, key, first)
 
     # Eager results: shapes, dtypes, finiteness.
-    eager = _summary(first, values[0], keys[0])
+    eager = _summary(first, values[0], key)
     log_prob, entropy, sample, mode = eager
     full = case.batch_shape + case.event_shape
     assert sample.shape == mode.shape == full
@@ -100,7 +103,7 @@ def test_contract(case):
     for a, b in zip(eager, out["batched"]):
         np.testing.assert_allclose(a, b[0], rtol=1e-5, atol=1e-5)
     assert not np.allclose(out["batched"][0][0], out["batched"][0][1])
-    second = _summary(case.build(thetas[1]), values[1], keys[1])
+    second = _summary(case.build(thetas[1]), values[1], key)
     np.testing.assert_allclose(second[0], out["batched"][0][1], rtol=1e-5, atol=1e-5)
 
     # prob = exp(log_prob); leading sample axes broadcast.
@@ -114,7 +117,9 @@ def test_contract(case):
 
     # sample_and_log_prob draws what sample draws and scores it as log_prob
     # does (squashed: away from the bounds, where inverting tanh is accurate).
-    np.testing.assert_array_equal(out["samples"], out["alone"])
+    np.testing.assert_allclose(out["samples"], out["alone"], rtol=1e-6)
+    # Independent draws along the broadcast axis.
+    assert len(np.unique(np.asarray(out["samples"]).reshape(200, -1), axis=0)) > 5
     assert out["joint"].shape == out["scored"].shape == (200,) + case.batch_shape
     keep = _interior(case, first, out["samples"])
     assert keep.mean() > 0.5

@@ -8,7 +8,7 @@ from scipy import special, stats
 
 from lerax.distribution import Bernoulli
 
-from .helpers import assert_moments, draw
+from .helpers import assert_moments, draw, jit
 
 N_DRAWS = 20_000
 
@@ -46,10 +46,12 @@ def test_certain_outcomes():
 
 
 def test_sample_moments_match(getkey):
-    p = np.array([0.1, 0.5, 0.93], np.float32)
+    # Same shape as in the masking test, so `draw` compiles once.
+    p = np.array([[0.1, 0.5, 0.93], [0.01, 0.7, 0.3]], np.float32)
     samples = draw(Bernoulli(probs=p), getkey(), N_DRAWS)
-    assert samples.shape == (N_DRAWS, 3) and samples.dtype == jnp.bool_
-    assert_moments(samples, p, p * (1 - p), "Bernoulli samples")
+    assert samples.shape == (N_DRAWS, 2, 3) and samples.dtype == jnp.bool_
+    var, fourth = p * (1 - p), p * (1 - p) * (1 - 3 * p + 3 * p**2)
+    assert_moments(samples, p, var, "Bernoulli samples", fourth)
 
 
 def test_mask_forces_false(getkey):
@@ -67,7 +69,10 @@ def test_mask_forces_false(getkey):
     assert not np.any(np.asarray(dist.mode())[~mask])
     samples = np.asarray(draw(dist, getkey(), N_DRAWS))
     assert not np.any(samples[:, ~mask])
-    assert_moments(samples[:, mask], p[mask], p[mask] * (1 - p[mask]))
+    q = p[mask]
+    assert_moments(
+        samples[:, mask], q, q * (1 - q), fourth=q * (1 - q) * (1 - 3 * q + 3 * q**2)
+    )
 
 
 def test_mask_gradients_are_finite():
@@ -79,7 +84,7 @@ def test_mask_gradients_are_finite():
         value = jnp.array([True, False, False])
         return jnp.sum(dist.entropy()) + jnp.sum(dist.log_prob(value))
 
-    grad = np.asarray(jax.jit(jax.grad(objective))(logits))
+    grad = np.asarray(jit(jax.grad(objective))(logits))
     assert np.all(np.isfinite(grad))
     assert grad[1] == 0.0
     assert np.all(np.abs(grad[[0, 2]]) > 1e-3)

@@ -9,7 +9,7 @@ from scipy import stats
 
 from lerax.distribution import Categorical
 
-from .helpers import assert_frequencies, draw
+from .helpers import assert_frequencies, draw, jit
 
 N_DRAWS = 20_000
 
@@ -107,7 +107,7 @@ def test_mask_gradients_are_finite():
         return Categorical(logits=logits).mask(mask).log_prob(2)
 
     for f in (entropy, log_prob):
-        grad = jax.jit(jax.grad(f))(logits)
+        grad = jit(jax.grad(f))(logits)
         assert np.all(np.isfinite(grad))
         np.testing.assert_array_equal(np.asarray(grad)[~np.asarray(mask)], 0.0)
         assert np.all(np.abs(np.asarray(grad)[np.asarray(mask)]) > 1e-3)
@@ -137,7 +137,7 @@ def test_mask_works_under_jit_and_vmap(getkey):
         jnp.asarray(np.random.default_rng(1).random((6, 4)) < 0.5).at[:, 0].set(True)
     )
 
-    @jax.jit
+    @jit
     def run(logits, mask, key):
         dist = Categorical(logits=logits).mask(mask)
         return dist.sample(key), dist.log_prob(dist.mode()), dist.entropy()

@@ -10,8 +10,8 @@ from lerax.distribution import SquashedNormal
 
 from .helpers import (
     assert_close_in_se,
-    draw,
     draw_scored,
+    jit,
     squash_reference,
     squashed_log_prob_reference,
 )
@@ -84,16 +84,20 @@ def test_entropy_and_mean_match_monte_carlo(getkey):
 
 
 def test_mode_and_bounds(getkey):
-    loc = np.array([-30.0, 0.0, 30.0, 0.5], np.float32)
-    scale = np.array([1.0, 50.0, 1.0, 0.2], np.float32)
+    loc = np.array([-30.0, 0.0, 30.0, 0.5, 40.0, -0.3], np.float32)
+    scale = np.array([1.0, 50.0, 1.0, 0.2, 0.01, 1.0], np.float32)
     dist = SquashedNormal(loc, scale, high=2.0, low=0.5)
-    samples = np.asarray(draw(dist, getkey(), 5_000))
+    # Shapes as in the Monte-Carlo test, so `draw_scored` compiles once.
+    samples, log_probs = draw_scored(dist, getkey(), 100_000)
+    samples = np.asarray(samples)
     assert samples.min() >= 0.5 and samples.max() <= 2.0
-    assert np.all(np.isfinite(dist.log_prob(samples)))
+    assert np.any(samples == 0.5) and np.any(samples == 2.0)
+    assert np.all(np.isfinite(log_probs))
+    assert np.all(np.isfinite(dist.log_prob(dist.mode())))
     np.testing.assert_allclose(
         dist.mode(), squash_reference(loc.astype(float), 0.5, 2.0), rtol=1e-6
     )
-    np.testing.assert_allclose(np.asarray(dist.mode())[[0, 2]], [0.5, 2.0])
+    np.testing.assert_allclose(np.asarray(dist.mode())[[0, 2, 4]], [0.5, 2.0, 2.0])
 
 
 def test_bounds_broadcast_to_loc():
@@ -108,7 +112,7 @@ def test_entropy_gradient_is_finite_across_the_quadrature_switch():
         return jnp.sum(SquashedNormal(0.3, jnp.exp(log_scale)).entropy())
 
     log_scale = jnp.log(jnp.array([0.5, 0.999, 1.0, 1.001, 4.0]))
-    grad = np.asarray(jax.jit(jax.grad(entropy))(log_scale))
+    grad = np.asarray(jit(jax.grad(entropy))(log_scale))
     assert np.all(np.isfinite(grad))
     # The entropy is continuous (and smooth) where the rules switch.
     values = jax.vmap(lambda s: SquashedNormal(0.3, s).entropy())(jnp.exp(log_scale))
@@ -132,7 +136,7 @@ def test_bad_bounds_raise(high, low, match):
 
 
 def test_traced_bad_bounds_are_caught_at_run_time():
-    @jax.jit
+    @jit
     def entropy(low):
         return SquashedNormal(jnp.zeros(3), jnp.ones(3), high=1.0, low=low).entropy()
 

@@ -276,6 +276,11 @@ class TestContains:
             result = box.contains(x)
             assert isinstance(result, np.ndarray) and not result
 
+    def test_huge_python_ints(self):
+        assert 2**40 in Box(-np.inf, np.inf, ())
+        assert [2**40, 0] not in Box(0.0, 1.0, (2,))
+        assert 2**40 not in Box(-np.inf, np.inf, (), dtype=np.int32)
+
     def test_integer_values_in_float_box(self):
         assert np.array([0, 1], dtype=np.int32) in Box(0.0, 1.0, (2,))
 

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lerax.space import AbstractSpace, Box, Dict, Discrete, MultiDiscrete, Tuple
+from lerax.space import AbstractSpace, Dict, Discrete, MultiDiscrete, Tuple
 
 from .strategies import (
     assert_tree_equal,
@@ -47,11 +47,36 @@ def assert_leaf_types(space: AbstractSpace, sample) -> None:
         assert sample.dtype == space.dtype
 
 
+def assert_flat_layout(space: AbstractSpace, value, flat: np.ndarray) -> None:
+    """Discrete parts are one-hot, Box/MultiBinary parts the values themselves,
+    composites the concatenation of their parts in order."""
+    assert flat.shape == (space.flat_size,)
+    if isinstance(space, Dict | Tuple):
+        items = space.items() if isinstance(space, Dict) else enumerate(space)
+        offset = 0
+        for index, sub in items:
+            assert_flat_layout(sub, value[index], flat[offset : offset + sub.flat_size])
+            offset += sub.flat_size
+    elif isinstance(space, Discrete):
+        expected = np.zeros(space.n, np.float32)
+        expected[int(value) - space.start] = 1.0
+        np.testing.assert_array_equal(flat, expected)
+    elif isinstance(space, MultiDiscrete):
+        index = (np.asarray(value) - space.start).ravel()
+        offsets = np.concatenate([[0], np.cumsum(space.nvec.ravel())[:-1]])
+        expected = np.zeros(space.flat_size, np.float32)
+        expected[offsets + index] = 1.0
+        np.testing.assert_array_equal(flat, expected)
+    else:
+        expected = np.asarray(value).astype(np.float32).ravel()
+        np.testing.assert_array_equal(flat, expected)
+
+
 @SETTINGS
 @given(space=spaces, seed=seeds)
-def test_samples_are_contained_and_round_trip(space, seed):
+def test_samples_and_canonical_are_contained_and_round_trip(space, seed):
     # One test for several properties: eager JAX compiles per new shape, so
-    # sampling each generated space once keeps the suite fast.
+    # exercising each generated space once keeps the suite fast.
     sample = space.sample(key=jr.key(seed))
     assert_leaf_types(space, sample)
     assert bool(space.contains(sample))
@@ -59,11 +84,19 @@ def test_samples_are_contained_and_round_trip(space, seed):
     assert tree_all_finite(sample)
     # Same key, same sample.
     assert_tree_equal(space.sample(key=jr.key(seed)), sample)
-    # flatten/unflatten round-trips exactly.
-    flat = space.flatten_sample(sample)
-    assert flat.shape == (space.flat_size,)
-    assert flat.dtype == jnp.float32
-    assert_tree_equal(space.unflatten_sample(flat), sample)
+    # canonical() is a fixed, finite element.
+    canonical = space.canonical()
+    assert_leaf_types(space, canonical)
+    assert tree_all_finite(canonical)
+    assert canonical in space
+    assert_tree_equal(canonical, space.canonical())
+    # flatten/unflatten round-trips exactly, with the documented layout.
+    for value in (sample, canonical):
+        flat = space.flatten_sample(value)
+        assert flat.shape == (space.flat_size,)
+        assert flat.dtype == jnp.float32
+        assert_flat_layout(space, value, np.asarray(flat))
+        assert_tree_equal(space.unflatten_sample(flat), value)
 
 
 @settings(max_examples=max(EXAMPLES // 4, 1), deadline=None, database=None)
@@ -72,27 +105,6 @@ def test_samples_are_contained_under_jit(space, seed):
     sample = jax.jit(lambda key: space.sample(key=key))(jr.key(seed))
     assert_tree_equal(sample, space.sample(key=jr.key(seed)), exact=False)
     assert bool(jax.jit(space.contains)(sample))
-
-
-@SETTINGS
-@given(space=spaces)
-def test_canonical_is_finite_and_contained(space):
-    canonical = space.canonical()
-    assert_leaf_types(space, canonical)
-    assert tree_all_finite(canonical)
-    assert canonical in space
-    assert_tree_equal(canonical, space.canonical())
-    flat = space.flatten_sample(canonical)
-    assert flat.shape == (space.flat_size,)
-    assert_tree_equal(space.unflatten_sample(flat), canonical)
-    # Discrete parts are one-hot, Box parts are the values themselves.
-    if isinstance(space, Discrete):
-        assert float(flat.sum()) == 1.0
-    if isinstance(space, MultiDiscrete):
-        assert float(flat.sum()) == space.nvec.size
-    if isinstance(space, Box):
-        expected = np.asarray(canonical, np.float32).ravel()
-        np.testing.assert_array_equal(np.asarray(flat), expected)
 
 
 @SETTINGS

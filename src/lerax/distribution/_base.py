@@ -1,7 +1,7 @@
 """The abstract distributions every lerax distribution derives from."""
 
 import abc
-from typing import Generic, Self
+from typing import Generic
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -109,7 +109,9 @@ class AbstractMaskableDistribution(
     """
 
     @abc.abstractmethod
-    def mask(self, mask: MaskType) -> Self:
+    def mask(
+        self, mask: MaskType
+    ) -> "AbstractMaskableDistribution[SampleType, MaskType]":
         """Returns a copy of the distribution restricted by `mask`.
 
         Args:
@@ -117,7 +119,7 @@ class AbstractMaskableDistribution(
                 Each subclass documents the layout it accepts.
 
         Returns:
-            A new distribution of the same type.
+            A new distribution of the same type as `self`.
 
         Raises:
             ValueError: If the mask's shape does not fit the distribution.

@@ -5,10 +5,10 @@ from typing import final
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-from jaxtyping import Array, ArrayLike, Bool, Float, Key
+from jaxtyping import Array, Bool, Float, Key
 
 from ._base import AbstractMaskableDistribution
-from ._utils import as_float, broadcast_all
+from ._utils import BoolInput, IntInput, RealInput, as_float, broadcast_all
 
 
 @jax.jit
@@ -55,8 +55,8 @@ class Bernoulli(
 
     def __init__(
         self,
-        logits: Float[ArrayLike, "*batch"] | None = None,
-        probs: Float[ArrayLike, "*batch"] | None = None,
+        logits: RealInput | None = None,
+        probs: RealInput | None = None,
     ):
         """Builds the distribution from exactly one of `logits` and `probs`.
 
@@ -83,7 +83,7 @@ class Bernoulli(
         """The probabilities of `True`."""
         return jax.nn.sigmoid(self.logits)
 
-    def log_prob(self, value: Bool[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+    def log_prob(self, value: BoolInput | IntInput) -> Float[Array, "*batch"]:
         value, logits = broadcast_all(
             jnp.asarray(value).astype(bool),
             self.logits,
@@ -109,7 +109,7 @@ class Bernoulli(
     def mode(self) -> Bool[Array, "*batch"]:
         return self.logits > 0
 
-    def mask(self, mask: Bool[ArrayLike, "*batch"]) -> "Bernoulli":
+    def mask(self, mask: BoolInput) -> "Bernoulli":
         """Returns the distribution with `True` forbidden where `mask` is `False`.
 
         Args:

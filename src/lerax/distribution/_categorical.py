@@ -4,11 +4,18 @@ from typing import final
 
 import jax.numpy as jnp
 import jax.random as jr
-from jaxtyping import Array, ArrayLike, Bool, Float, Int, Key
+from jaxtyping import Array, Bool, Float, Int, Key
 
 from . import _logits
 from ._base import AbstractMaskableDistribution
-from ._utils import as_float, broadcast_all, broadcast_batch
+from ._utils import (
+    BoolInput,
+    IntInput,
+    RealInput,
+    as_float,
+    broadcast_all,
+    broadcast_batch,
+)
 
 
 @final
@@ -33,8 +40,8 @@ class Categorical(
 
     def __init__(
         self,
-        logits: Float[ArrayLike, "*batch n"] | None = None,
-        probs: Float[ArrayLike, "*batch n"] | None = None,
+        logits: RealInput | None = None,
+        probs: RealInput | None = None,
     ):
         """Builds the distribution from exactly one of `logits` and `probs`.
 
@@ -70,7 +77,7 @@ class Categorical(
         """The probabilities, shape `batch_shape + (n,)`."""
         return jnp.exp(self.logits)
 
-    def log_prob(self, value: Int[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+    def log_prob(self, value: IntInput) -> Float[Array, "*batch"]:
         value, logits = broadcast_batch(
             jnp.asarray(value)[..., None],
             self.logits,
@@ -100,7 +107,7 @@ class Categorical(
     def mode(self) -> Int[Array, "*batch"]:
         return jnp.argmax(self.logits, axis=-1).astype(jnp.int32)
 
-    def mask(self, mask: Bool[ArrayLike, "*batch n"]) -> "Categorical":
+    def mask(self, mask: BoolInput) -> "Categorical":
         """Returns the distribution restricted to the labels `mask` keeps.
 
         Args:

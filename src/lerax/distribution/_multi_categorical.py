@@ -11,10 +11,18 @@ from jaxtyping import Array, ArrayLike, Bool, Float, Int, Key
 
 from . import _logits
 from ._base import AbstractMaskableDistribution
-from ._utils import as_float, broadcast_all, broadcast_batch, broadcast_shape
+from ._utils import (
+    BoolInput,
+    IntInput,
+    RealInput,
+    as_float,
+    broadcast_all,
+    broadcast_batch,
+    broadcast_shape,
+)
 
-_Params = Float[ArrayLike, "*batch total"] | Sequence[Float[ArrayLike, "*batch _"]]
-_Mask = Bool[ArrayLike, "*batch total"] | Sequence[Bool[ArrayLike, "*batch _"]]
+_Params = RealInput | Sequence[RealInput]
+_Mask = BoolInput | Sequence[BoolInput]
 
 
 def _check_dims(action_dims: object) -> tuple[int, ...]:
@@ -63,14 +71,14 @@ class MultiCategorical(
         action_dims: Number of labels of each dimension.
     """
 
-    _logits: Float[Array, "*batch k width"]
+    _padded_logits: Float[Array, "*batch k width"]
     action_dims: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(
         self,
         logits: _Params | None = None,
         probs: _Params | None = None,
-        action_dims: Sequence[int] | None = None,
+        action_dims: Sequence[int] | ArrayLike | None = None,
     ):
         """Builds the distribution.
 
@@ -136,7 +144,7 @@ class MultiCategorical(
                 block = _logits.logits_from_probs(block)
             pad = [(0, 0)] * len(batch) + [(0, width - n)]
             rows.append(jnp.pad(block, pad, constant_values=-jnp.inf))
-        self._logits = _logits.normalise(jnp.stack(rows, axis=-2))
+        self._padded_logits = _logits.normalise(jnp.stack(rows, axis=-2))
         self.action_dims = dims
 
     def _flat_index(self) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +156,7 @@ class MultiCategorical(
     def logits(self) -> Float[Array, "*batch total"]:
         """Normalised log-probabilities, the `k` blocks concatenated."""
         rows, cols = self._flat_index()
-        return self._logits[..., rows, cols]
+        return self._padded_logits[..., rows, cols]
 
     @property
     def probs(self) -> Float[Array, "*batch total"]:
@@ -165,26 +173,26 @@ class MultiCategorical(
             )
         return value
 
-    def log_prob(self, value: Int[ArrayLike, "*batch k"]) -> Float[Array, "*batch"]:
+    def log_prob(self, value: IntInput) -> Float[Array, "*batch"]:
         value, logits = broadcast_batch(
             self._check_value(value)[..., None],
-            self._logits,
+            self._padded_logits,
             2,
             "`MultiCategorical.log_prob(value)` and the batch shape",
         )
         return jnp.sum(_logits.pick(logits, value[..., 0]), axis=-1)
 
     def sample(self, key: Key[Array, ""]) -> Int[Array, "*batch k"]:
-        return jr.categorical(key, self._logits, axis=-1).astype(jnp.int32)
+        return jr.categorical(key, self._padded_logits, axis=-1).astype(jnp.int32)
 
     def sample_and_log_prob(
         self, key: Key[Array, ""]
     ) -> tuple[Int[Array, "*batch k"], Float[Array, "*batch"]]:
         value = self.sample(key)
-        return value, jnp.sum(_logits.pick(self._logits, value), axis=-1)
+        return value, jnp.sum(_logits.pick(self._padded_logits, value), axis=-1)
 
     def entropy(self) -> Float[Array, "*batch"]:
-        return jnp.sum(_logits.entropy(self._logits), axis=-1)
+        return jnp.sum(_logits.entropy(self._padded_logits), axis=-1)
 
     def mean(self) -> Array:
         raise NotImplementedError(
@@ -193,7 +201,7 @@ class MultiCategorical(
         )
 
     def mode(self) -> Int[Array, "*batch k"]:
-        return jnp.argmax(self._logits, axis=-1).astype(jnp.int32)
+        return jnp.argmax(self._padded_logits, axis=-1).astype(jnp.int32)
 
     def _padded_mask(self, mask: _Mask) -> Bool[Array, "*batch k width"]:
         dims = self.action_dims
@@ -253,8 +261,10 @@ class MultiCategorical(
         """
         padded = self._padded_mask(mask)
         logits, padded = broadcast_all(
-            self._logits, padded, what="`MultiCategorical.mask(mask)` and the logits"
+            self._padded_logits,
+            padded,
+            what="`MultiCategorical.mask(mask)` and the logits",
         )
         return eqx.tree_at(
-            lambda d: d._logits, self, _logits.apply_mask(logits, padded)
+            lambda d: d._padded_logits, self, _logits.apply_mask(logits, padded)
         )

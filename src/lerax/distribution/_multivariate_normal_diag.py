@@ -8,7 +8,7 @@ from jaxtyping import Array, ArrayLike, Float, Key
 
 from . import _gaussian
 from ._base import AbstractDistribution
-from ._utils import as_float, broadcast_all, broadcast_batch
+from ._utils import RealInput, as_float, broadcast_all, broadcast_batch
 
 
 @final
@@ -28,8 +28,8 @@ class MultivariateNormalDiag(AbstractDistribution[Float[Array, "*batch d"]]):
 
     def __init__(
         self,
-        loc: Float[ArrayLike, "*batch d"] | None = None,
-        scale_diag: Float[ArrayLike, "*batch d"] | None = None,
+        loc: RealInput | None = None,
+        scale_diag: RealInput | None = None,
     ):
         """Builds the distribution.
 
@@ -76,7 +76,7 @@ class MultivariateNormalDiag(AbstractDistribution[Float[Array, "*batch d"]]):
             )
         return value
 
-    def log_prob(self, value: Float[ArrayLike, "*batch d"]) -> Float[Array, "*batch"]:
+    def log_prob(self, value: RealInput) -> Float[Array, "*batch"]:
         what = "`MultivariateNormalDiag.log_prob(value)` and the batch shape"
         value, loc = broadcast_batch(self._check_value(value), self.loc, 1, what)
         _, scale = broadcast_batch(value, self.scale_diag, 1, what)

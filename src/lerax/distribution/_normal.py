@@ -4,11 +4,11 @@ from typing import final
 
 import jax.numpy as jnp
 import jax.random as jr
-from jaxtyping import Array, ArrayLike, Float, Key
+from jaxtyping import Array, Float, Key
 
 from . import _gaussian
 from ._base import AbstractDistribution
-from ._utils import as_float, broadcast_all
+from ._utils import RealInput, as_float, broadcast_all
 
 
 @final
@@ -26,9 +26,7 @@ class Normal(AbstractDistribution[Float[Array, "*batch"]]):
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
 
-    def __init__(
-        self, loc: Float[ArrayLike, "*batch"], scale: Float[ArrayLike, "*batch"]
-    ):
+    def __init__(self, loc: RealInput, scale: RealInput):
         """Builds the distribution.
 
         Args:
@@ -44,7 +42,7 @@ class Normal(AbstractDistribution[Float[Array, "*batch"]]):
             what="`Normal(loc=..., scale=...)`",
         )
 
-    def log_prob(self, value: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+    def log_prob(self, value: RealInput) -> Float[Array, "*batch"]:
         value, loc, scale = broadcast_all(
             jnp.asarray(value),
             self.loc,

@@ -21,7 +21,7 @@ from jaxtyping import Array, ArrayLike, Float, Key
 
 from . import _gaussian, _quadrature
 from ._base import AbstractDistribution
-from ._utils import broadcast_batch, sum_last
+from ._utils import RealInput, broadcast_batch, sum_last
 
 
 def check_bounds(
@@ -127,7 +127,7 @@ def _mean(loc: Array, scale: Array, low: Array, high: Array) -> Array:
     return (high + low) / 2 + (high - low) / 2 * expected_tanh
 
 
-class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
+class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*sample"]]):
     """A diagonal Gaussian pushed through `tanh` and rescaled onto `[low, high]`.
 
     `log_prob(y)` inverts the squashing with a clipped `atanh` (values at or
@@ -152,19 +152,19 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
         event_ndim: Number of trailing event axes (0 or 1).
     """
 
-    loc: eqx.AbstractVar[Float[Array, "*batch"]]
-    low: eqx.AbstractVar[Float[Array, "*batch"]]
-    high: eqx.AbstractVar[Float[Array, "*batch"]]
+    loc: eqx.AbstractVar[Float[Array, "*sample"]]
+    low: eqx.AbstractVar[Float[Array, "*sample"]]
+    high: eqx.AbstractVar[Float[Array, "*sample"]]
     event_ndim: eqx.AbstractClassVar[int]
 
     @abc.abstractmethod
-    def _scale(self) -> Float[Array, "*batch"]:
+    def _scale(self) -> Float[Array, "*sample"]:
         """The base Gaussian's standard deviations, shaped like `loc`."""
 
     def _params(self) -> tuple[Array, Array, Array, Array]:
         return self.loc, self._scale(), self.low, self.high
 
-    def log_prob(self, value: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+    def log_prob(self, value: RealInput) -> Float[Array, "*batch"]:
         value = jnp.asarray(value)
         if self.event_ndim and (
             value.ndim == 0 or value.shape[-1] != self.loc.shape[-1]
@@ -182,13 +182,13 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
         params = (jnp.broadcast_to(a, value.shape) for a in self._params())
         return sum_last(_log_prob(value, *params), self.event_ndim)
 
-    def sample(self, key: Key[Array, ""]) -> Float[Array, "*batch"]:
+    def sample(self, key: Key[Array, ""]) -> Float[Array, "*sample"]:
         sample, _ = self.sample_and_log_prob(key)
         return sample
 
     def sample_and_log_prob(
         self, key: Key[Array, ""]
-    ) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
+    ) -> tuple[Float[Array, "*sample"], Float[Array, "*batch"]]:
         noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
         sample, log_prob = _sample_and_log_prob(noise, *self._params())
         return sample, sum_last(log_prob, self.event_ndim)
@@ -196,8 +196,8 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*batch"]]):
     def entropy(self) -> Float[Array, "*batch"]:
         return sum_last(_entropy(*self._params()), self.event_ndim)
 
-    def mean(self) -> Float[Array, "*batch"]:
+    def mean(self) -> Float[Array, "*sample"]:
         return _mean(*self._params())
 
-    def mode(self) -> Float[Array, "*batch"]:
+    def mode(self) -> Float[Array, "*sample"]:
         return _squash(self.loc, self.low, self.high)

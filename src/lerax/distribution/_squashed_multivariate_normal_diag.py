@@ -2,10 +2,10 @@
 
 from typing import ClassVar, final
 
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, Float
 
 from ._squashed import AbstractSquashedGaussian, check_bounds
-from ._utils import as_float, broadcast_all
+from ._utils import RealInput, as_float, broadcast_all
 
 
 @final
@@ -33,10 +33,10 @@ class SquashedMultivariateNormalDiag(AbstractSquashedGaussian):
 
     def __init__(
         self,
-        loc: Float[ArrayLike, "*batch d"],
-        scale_diag: Float[ArrayLike, "*batch d"],
-        high: Float[ArrayLike, "*#batch #d"] = 1.0,
-        low: Float[ArrayLike, "*#batch #d"] = -1.0,
+        loc: RealInput,
+        scale_diag: RealInput,
+        high: RealInput = 1.0,
+        low: RealInput = -1.0,
     ):
         """Builds the distribution.
 

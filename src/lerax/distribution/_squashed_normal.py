@@ -2,10 +2,10 @@
 
 from typing import ClassVar, final
 
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, Float
 
 from ._squashed import AbstractSquashedGaussian, check_bounds
-from ._utils import as_float, broadcast_all
+from ._utils import RealInput, as_float, broadcast_all
 
 
 @final
@@ -31,10 +31,10 @@ class SquashedNormal(AbstractSquashedGaussian):
 
     def __init__(
         self,
-        loc: Float[ArrayLike, "*batch"],
-        scale: Float[ArrayLike, "*batch"],
-        high: Float[ArrayLike, "*batch"] = 1.0,
-        low: Float[ArrayLike, "*batch"] = -1.0,
+        loc: RealInput,
+        scale: RealInput,
+        high: RealInput = 1.0,
+        low: RealInput = -1.0,
     ):
         """Builds the distribution.
 

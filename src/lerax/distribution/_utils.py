@@ -4,12 +4,16 @@ The test-suite runs with `jax_numpy_rank_promotion="raise"`, so every helper
 here broadcasts explicitly instead of relying on implicit rank promotion.
 """
 
-from typing import Any
-
-import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Bool, Float, Int, Real
+
+# Types of user-supplied arrays. Their shapes are validated by the classes
+# themselves (with messages that name the argument), so the annotations only
+# state the dtype kind; each docstring gives the expected shape.
+RealInput = Real[ArrayLike, "..."]
+IntInput = Int[ArrayLike, "..."]
+BoolInput = Bool[ArrayLike, "..."]
 
 
 def as_float(x: ArrayLike, name: str) -> Float[Array, "..."]:
@@ -95,11 +99,6 @@ def trailing(x: ArrayLike, ndim: int) -> Array:
     """Reshapes a 1-D array so it broadcasts along the last axis of `ndim` axes."""
     x = jnp.asarray(x)
     return jnp.reshape(x, (1,) * (ndim - 1) + x.shape)
-
-
-def is_traced_or_device(x: Any) -> bool:
-    """Whether `x` is a JAX array (traced or not) rather than a host value."""
-    return isinstance(x, jax.Array)
 
 
 def sum_last(x: Array, ndim: int) -> Array:

@@ -28,7 +28,8 @@ class Tuple(AbstractSpace[tuple, None]):
         """Builds the space.
 
         Raises:
-            TypeError: If an entry is not a lerax space.
+            TypeError: If `spaces` is not a sequence, or an entry is not a lerax
+                space.
         """
         if isinstance(spaces, (AbstractSpace, str, bytes)) or not isinstance(
             spaces, Iterable

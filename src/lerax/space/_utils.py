@@ -58,14 +58,20 @@ class StaticArray:
 def as_array(x: Any) -> jax.Array | None:
     """Converts `x` to a JAX array, or returns None if it is not array-like.
 
-    Python containers other than lists/tuples, strings, None, ragged lists and
-    Python ints too large for JAX all give None.
+    Python containers other than lists/tuples, strings, None and ragged lists
+    give None. Python ints too large for JAX's integers become floats.
     """
     if x is None or isinstance(x, (dict, str, bytes)):
         return None
     try:
         return jnp.asarray(x)
-    except (TypeError, ValueError, OverflowError):
+    except OverflowError:
+        # Python ints beyond int32/int64: only a float box can hold them.
+        try:
+            return jnp.asarray(np.asarray(x, dtype=np.float64))
+        except (TypeError, ValueError, OverflowError):
+            return None
+    except (TypeError, ValueError):
         return None
 
 
