@@ -59,9 +59,11 @@ def lerax_results(total: int, seeds: int) -> dict:
     start = time.perf_counter()
     compiled = learn.lower(jr.key(0)).compile()
     compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    trained = jax.block_until_ready(compiled(jr.key(0)))
-    run_s = time.perf_counter() - start
+    run_s = float("inf")
+    for repeat in range(3):  # minimum of three runs (the machine is shared)
+        start = time.perf_counter()
+        trained = jax.block_until_ready(compiled(jr.key(repeat)))
+        run_s = min(run_s, time.perf_counter() - start)
     returns, _ = evaluate_policy(env, trained, key=jr.key(9), num_episodes=32)
     result["throughput"] = {
         "compile_s": compile_s,

@@ -483,3 +483,21 @@ def test_state_layout_mismatch_raises_value_error(getkey):
     state, _, _ = env.reset(key=getkey())
     with pytest.raises(ValueError, match="same structure, shapes and dtypes"):
         env.step(state, 0, key=getkey())
+
+
+def test_unchecked_step_skips_only_the_run_time_value_check(getkey):
+    env = PointEnv()
+    state, _, _ = env.reset(key=getkey())
+    key = getkey()
+    # out of range: no error without the check, same dynamics as the env gives
+    unchecked = env.step(state, jnp.array([0.0, 1.5]), key=key, check=False)
+    jax.block_until_ready(unchecked)
+    with pytest.raises(eqx.EquinoxRuntimeError):
+        jax.block_until_ready(env.step(state, jnp.array([0.0, 1.5]), key=key))
+    # in range: identical results either way
+    a = env.step(state, jnp.array([0.5, -0.5]), key=key, check=False)
+    b = env.step(state, jnp.array([0.5, -0.5]), key=key)
+    np.testing.assert_array_equal(a[1], b[1])
+    # structure is still checked at trace time
+    with pytest.raises(ValueError, match="action space"):
+        env.step(state, jnp.zeros((3,)), key=key, check=False)

@@ -86,7 +86,7 @@ class A2C(AbstractOnPolicyAlgorithm):
         return optax.adam(learning_rate)
 
     def stop_early(self, metrics):
-        return jnp.array(False)
+        return False
 
     def objective(self, batch, values, log_probs, entropies):
         return actor_critic_loss(self, batch, values, log_probs, entropies)

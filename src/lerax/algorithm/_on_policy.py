@@ -104,7 +104,8 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
     @abc.abstractmethod
     def stop_early(self, metrics: dict[str, Float[Array, ""]]) -> Any:
         """Whether a minibatch's metrics end the iteration's updates (this
-        minibatch's update included), e.g. PPO's target-KL rule."""
+        minibatch's update included), e.g. PPO's target-KL rule. Return the
+        Python value `False` when the rule is off, so no check is compiled."""
 
     def __check_init__(self):
         if isinstance(self.num_batches, int) and isinstance(self.num_envs, int):
@@ -274,14 +275,18 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         def minibatch(carry, batch):
             params, opt_state, stopped = carry
             (loss, metrics), grads = grad_fn(params, batch)
-            stopped = stopped | self.stop_early(metrics)
+            stop = self.stop_early(metrics)
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
             new_params = optax.apply_updates(params, updates)
-            params, opt_state = jax.tree.map(
-                lambda old, new: jnp.where(stopped, old, new),
-                (params, opt_state),
-                (new_params, new_opt_state),
-            )
+            if stop is False:  # statically never: no per-update select
+                params, opt_state = new_params, new_opt_state
+            else:
+                stopped = stopped | stop
+                params, opt_state = jax.tree.map(
+                    lambda old, new: jnp.where(stopped, old, new),
+                    (params, opt_state),
+                    (new_params, new_opt_state),
+                )
             metrics = dict(
                 metrics, loss=loss, updates_skipped=stopped.astype(jnp.float32)
             )

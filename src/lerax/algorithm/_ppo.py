@@ -93,7 +93,7 @@ class PPO(AbstractOnPolicyAlgorithm):
 
     def stop_early(self, metrics):
         if self.target_kl is None:
-            return jnp.array(False)
+            return False
         return metrics["approx_kl"] > 1.5 * self.target_kl
 
     def objective(self, batch, values, log_probs, entropies):

@@ -3,7 +3,6 @@
 from collections.abc import Callable
 from typing import Any, final
 
-import jax.numpy as jnp
 import optax
 
 from ..advantage import BootstrappedReturn
@@ -58,7 +57,7 @@ class REINFORCE(AbstractOnPolicyAlgorithm):
         return optax.adam(learning_rate)
 
     def stop_early(self, metrics):
-        return jnp.array(False)
+        return False
 
     def objective(self, batch, values, log_probs, entropies):
         return actor_critic_loss(self, batch, values, log_probs, entropies)

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, final
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 from jaxtyping import Array, Float, Key
 
 from ..space import AbstractSpace
@@ -48,9 +49,10 @@ class AbstractActorCriticPolicy(AbstractPolicy):
         """
         state, features, value = self.forward(state, observation)
         distribution = self.action_head.distribution(features, action_mask)
-        raw, _ = distribution.sample_and_log_prob(key)
-        action = self.action_head.decode(raw)
-        return state, action, value, self.action_head.log_prob(distribution, action)
+        raw, log_prob = distribution.sample_and_log_prob(key)
+        # decode only reshapes and shifts, so the raw value's log-probability
+        # is the action's (summed over its components)
+        return state, self.action_head.decode(raw), value, jnp.sum(log_prob)
 
     def evaluate_action(
         self, state: Any, observation: Any, action: Any, *, action_mask: Any = None

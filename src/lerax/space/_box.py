@@ -169,24 +169,29 @@ class Box(AbstractSpace[Array, None]):
         below, above = self.bounded_below, self.bounded_above
         low = np.where(below, self.low, 0.0).astype(np.float64)
         high = np.where(above, self.high, 0.0).astype(np.float64)
-        k_uniform, k_normal, k_exp = jr.split(key, 3)
         # Only draw the distributions some dimension needs (the kinds of the
-        # dimensions are static).
-        parts = []
+        # dimensions are static); a box of one kind uses `key` itself, which
+        # spares a key split on hot paths such as random-action rollouts.
         both = below & above
+        one = below ^ above
+        neither = ~(below | above)
+        kinds = int(both.any()) + int(one.any()) + int(neither.any())
+        if kinds == 1:
+            k_uniform = k_normal = k_exp = key
+        else:
+            k_uniform, k_normal, k_exp = (jr.fold_in(key, i) for i in range(3))
+        parts = []
         if both.any():
             # mid +- half never overflows, unlike high - low for huge bounds.
             mid = (low / 2 + high / 2).astype(compute)
             half = (high / 2 - low / 2).astype(compute)
             u = jr.uniform(k_uniform, self.shape, compute)
             parts.append((both, mid + (2 * u - 1) * half))
-        one = below ^ above
         if one.any():
             exponential = jr.exponential(k_exp, self.shape, compute)
             sign = np.where(below, 1.0, -1.0).astype(compute)
             base = np.where(below, low, high).astype(compute)
             parts.append((one, base + sign * exponential))
-        neither = ~(below | above)
         if neither.any():
             parts.append((neither, jr.normal(k_normal, self.shape, compute)))
         sample = parts[0][1] if parts else jnp.zeros(self.shape, compute)
