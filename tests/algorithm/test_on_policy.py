@@ -246,3 +246,16 @@ def test_evaluate_policy_counts_whole_episodes(getkey):
     returns, lengths = evaluate_policy(env, policy, key=getkey(), num_episodes=5)
     np.testing.assert_allclose(returns, 9.0)
     np.testing.assert_allclose(lengths, 9.0)
+
+
+def test_non_finite_loss_raises_naming_the_quantity(getkey):
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=getkey())
+    broken = eqx.tree_at(
+        lambda p: p.critic.layers[-1].bias, policy, jnp.full((1,), jnp.nan)
+    )
+    algo = PPO(
+        num_envs=2, num_steps=8, num_batches=1, num_epochs=1, check_numerics=True
+    )
+    with pytest.raises(eqx.EquinoxRuntimeError, match="value_loss"):
+        jax.block_until_ready(algo.train(algo.init(env, broken, key=getkey()), 1))

@@ -51,6 +51,7 @@ class A2C(AbstractOnPolicyAlgorithm):
         max_grad_norm: Global gradient-norm clip (None: off).
         normalize_advantages: Standardise advantages.
         use_rms_prop: RMSprop (True) or Adam (False).
+        check_numerics: Raise naming the quantity when a loss term is not finite.
         learning_rate: A float or an optax schedule.
         num_epochs: Always 1.
         num_batches: Always 1.
@@ -66,6 +67,7 @@ class A2C(AbstractOnPolicyAlgorithm):
     normalize_advantages: bool = False
     use_rms_prop: bool = True
     learning_rate: float | Callable = 7e-4
+    check_numerics: bool = False
     num_epochs: int = 1
     num_batches: int = 1
 

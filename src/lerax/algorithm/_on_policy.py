@@ -64,6 +64,9 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         normalize_advantages: Standardise advantages per minibatch.
         value_loss_coefficient: Weight of the value loss.
         entropy_loss_coefficient: Weight of the entropy bonus.
+        check_numerics: Raise a run-time error naming the quantity when a
+            loss term is NaN or infinite (off by default: it costs a check
+            per minibatch).
     """
 
     num_epochs: eqx.AbstractVar[int]
@@ -74,6 +77,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
     normalize_advantages: eqx.AbstractVar[bool]
     value_loss_coefficient: eqx.AbstractVar[float]
     entropy_loss_coefficient: eqx.AbstractVar[float]
+    check_numerics: eqx.AbstractVar[bool]
 
     @abc.abstractmethod
     def estimator(self) -> AbstractAdvantageEstimator:
@@ -275,6 +279,8 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         def minibatch(carry, batch):
             params, opt_state, stopped = carry
             (loss, metrics), grads = grad_fn(params, batch)
+            if self.check_numerics:
+                loss, metrics = _check_finite(type(self).__name__, loss, metrics)
             stop = self.stop_early(metrics)
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
             new_params = optax.apply_updates(params, updates)
@@ -304,6 +310,18 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         )
         metrics = jax.tree.map(jnp.mean, metrics)
         return eqx.combine(params, static), opt_state, metrics
+
+
+def _check_finite(owner: str, loss, metrics):
+    for name in sorted(metrics):
+        metrics[name] = eqx.error_if(
+            metrics[name],
+            ~jnp.isfinite(metrics[name]),
+            f"{owner}: `{name}` is not finite (NaN or inf). Lower the learning "
+            "rate, normalise rewards/observations, or check the env for NaNs.",
+        )
+    loss = eqx.error_if(loss, ~jnp.isfinite(loss), f"{owner}: the loss is not finite.")
+    return loss, metrics
 
 
 def _check_spaces(env: AbstractEnvLike, policy: Any) -> None:

@@ -48,6 +48,7 @@ class PPO(AbstractOnPolicyAlgorithm):
         max_grad_norm: Global gradient-norm clip (None: off).
         normalize_advantages: Standardise advantages per minibatch.
         target_kl: Early-stopping threshold on the approximate KL (None: off).
+        check_numerics: Raise naming the quantity when a loss term is not finite.
         learning_rate: A float or an optax schedule (of optimiser updates).
     """
 
@@ -66,6 +67,7 @@ class PPO(AbstractOnPolicyAlgorithm):
     normalize_advantages: bool = True
     target_kl: float | None = None
     learning_rate: float | Callable = 3e-4
+    check_numerics: bool = False
 
     def __check_init__(self):
         check_int(

@@ -28,6 +28,7 @@ class REINFORCE(AbstractOnPolicyAlgorithm):
         value_loss_coefficient: Weight of the baseline's loss.
         max_grad_norm: Global gradient-norm clip (None: off).
         normalize_advantages: Standardise advantages.
+        check_numerics: Raise naming the quantity when a loss term is not finite.
         learning_rate: A float or an optax schedule.
         num_epochs: Always 1.
         num_batches: Always 1.
@@ -41,6 +42,7 @@ class REINFORCE(AbstractOnPolicyAlgorithm):
     max_grad_norm: float | None = 0.5
     normalize_advantages: bool = True
     learning_rate: float | Callable = 3e-4
+    check_numerics: bool = False
     num_epochs: int = 1
     num_batches: int = 1
 
