@@ -48,9 +48,15 @@ class AbstractAlgorithm(eqx.Module):
 
     @abc.abstractmethod
     def init(
-        self, env: AbstractEnvLike, policy: AbstractPolicy, *, key: Key[Array, ""]
+        self,
+        env: AbstractEnvLike,
+        policy: AbstractPolicy,
+        *,
+        key: Key[Array, ""],
+        total_timesteps: int | None = None,
     ) -> Any:
-        """Builds the initial training state.
+        """Builds the initial training state (`total_timesteps`, the planned
+        budget, drives exploration schedules where an algorithm has one).
 
         Raises:
             TypeError: If the policy does not fit the algorithm or the env.
@@ -129,7 +135,7 @@ class AbstractAlgorithm(eqx.Module):
                 "Callbacks are not available yet; pass `callback=None`."
             )
         num_iterations = self.num_iterations(total_timesteps)
-        state = self.init(env, policy, key=key)
+        state = self.init(env, policy, key=key, total_timesteps=total_timesteps)
         state, _ = self.train(state, num_iterations)
         return state.policy
 

@@ -131,7 +131,12 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         return optax.chain(optax.clip_by_global_norm(self.max_grad_norm), inner)
 
     def init(
-        self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
+        self,
+        env: AbstractEnvLike,
+        policy: Any,
+        *,
+        key: Key[Array, ""],
+        total_timesteps: int | None = None,
     ) -> OnPolicyState:
         if not isinstance(policy, AbstractActorCriticPolicy):
             raise TypeError(

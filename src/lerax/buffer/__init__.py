@@ -1,3 +1,4 @@
 """Buffers: on-policy rollouts and off-policy replay."""
 
+from ._replay import ReplayBuffer as ReplayBuffer
 from ._rollout import RolloutBuffer as RolloutBuffer

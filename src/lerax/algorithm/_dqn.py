@@ -1,0 +1,159 @@
+"""Deep Q-learning (Mnih et al. 2015), optionally Double DQN (van Hasselt et al. 2016)."""
+
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, Int, Key
+
+from ..env import AbstractEnvLike
+from ..policy import AbstractQPolicy
+from ._base import check_int, check_positive
+from ._off_policy import AbstractOffPolicyAlgorithm
+
+
+@final
+class DQNLearner(eqx.Module):
+    """What DQN trains.
+
+    Attributes:
+        policy: The Q-policy (online network).
+        target_policy: The target network (copied every
+            `target_update_interval` env steps).
+        opt_state: The optimiser state.
+    """
+
+    policy: AbstractQPolicy
+    target_policy: AbstractQPolicy
+    opt_state: Any
+
+
+@final
+class DQN(AbstractOffPolicyAlgorithm):
+    """DQN as in Stable-Baselines3: epsilon-greedy exploration with uniformly
+    random actions and a linear schedule from `exploration_initial_eps` to
+    `exploration_final_eps` over `exploration_fraction` of the budget, Huber
+    loss, Adam, gradient clipping at 10, a hard target copy every
+    `target_update_interval` env steps; `double_q` selects next actions with
+    the online network and evaluates them with the target network.
+
+    Attributes:
+        num_envs: Environments stepped in parallel.
+        num_steps: Env steps per env per iteration (SB3's `train_freq`).
+        buffer_size: Replay capacity.
+        learning_starts: Uniformly random steps before learning.
+        batch_size: Transitions per gradient step.
+        gradient_steps: Gradient steps per iteration (None: one per env step).
+        gamma: Discount factor.
+        learning_rate: Adam learning rate.
+        target_update_interval: Env steps between target copies.
+        exploration_fraction: Fraction of the budget over which epsilon decays.
+        exploration_initial_eps: Initial epsilon.
+        exploration_final_eps: Final epsilon.
+        max_grad_norm: Gradient-norm clip (None: off).
+        double_q: Use Double DQN targets.
+    """
+
+    num_envs: int = 1
+    num_steps: int = 4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 100
+    batch_size: int = 32
+    gradient_steps: int | None = 1
+    gamma: float = 0.99
+    learning_rate: float = 1e-4
+    target_update_interval: int = 10_000
+    exploration_fraction: float = 0.1
+    exploration_initial_eps: float = 1.0
+    exploration_final_eps: float = 0.05
+    max_grad_norm: float | None = 10.0
+    double_q: bool = False
+
+    def __check_init__(self):
+        check_int(
+            "DQN",
+            num_envs=self.num_envs,
+            num_steps=self.num_steps,
+            target_update_interval=self.target_update_interval,
+        )
+        check_positive("DQN", learning_rate=self.learning_rate)
+
+    def _optimizer(self) -> optax.GradientTransformation:
+        adam = optax.adam(self.learning_rate)
+        if self.max_grad_norm is None:
+            return adam
+        return optax.chain(optax.clip_by_global_norm(self.max_grad_norm), adam)
+
+    def init_learner(
+        self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
+    ) -> DQNLearner:
+        if not isinstance(policy, AbstractQPolicy):
+            raise TypeError(
+                f"`DQN` trains an `AbstractQPolicy` (e.g. `MLPQPolicy`), got {type(policy).__name__}."
+            )
+        params = eqx.filter(policy, eqx.is_inexact_array)
+        return DQNLearner(policy, policy, self._optimizer().init(params))
+
+    def epsilon(self, step: Array, total: Array) -> Array:
+        """The exploration rate after `step` env steps of a `total`-step run."""
+        span = jnp.maximum(self.exploration_fraction * total, 1.0)
+        progress = jnp.minimum(step / span, 1.0)
+        return self.exploration_initial_eps + progress * (
+            self.exploration_final_eps - self.exploration_initial_eps
+        )
+
+    def explore(self, learner: DQNLearner, observation, mask, *, key, step, total):
+        _, q = learner.policy.q_values(None, observation)
+        return learner.policy.select(
+            q, key=key, action_mask=mask, epsilon=self.epsilon(step, total)
+        )
+
+    def update(self, learner: DQNLearner, batch, *, key, step: Int[Array, ""]):
+        policy, target = learner.policy, learner.target_policy
+        start = policy.action_space.start
+        next_q_target = jax.vmap(lambda o: target.q_values(None, o)[1])(
+            batch["next_observations"]
+        )
+        if self.double_q:
+            next_q_online = jax.vmap(lambda o: policy.q_values(None, o)[1])(
+                batch["next_observations"]
+            )
+            best = jnp.argmax(next_q_online, axis=-1)
+            next_value = jnp.take_along_axis(next_q_target, best[:, None], axis=-1)[
+                :, 0
+            ]
+        else:
+            next_value = jnp.max(next_q_target, axis=-1)
+        y = (
+            batch["rewards"]
+            + self.gamma * (1.0 - batch["terminated"].astype(jnp.float32)) * next_value
+        )
+        y = jax.lax.stop_gradient(y)
+        actions = batch["actions"] - start
+
+        def loss_fn(policy):
+            q = jax.vmap(lambda o: policy.q_values(None, o)[1])(batch["observations"])
+            chosen = jnp.take_along_axis(q, actions[:, None], axis=-1)[:, 0]
+            return jnp.mean(optax.huber_loss(chosen, y, delta=1.0)), jnp.mean(chosen)
+
+        (loss, mean_q), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(policy)
+        updates, opt_state = self._optimizer().update(
+            grads, learner.opt_state, eqx.filter(policy, eqx.is_inexact_array)
+        )
+        policy = eqx.apply_updates(policy, updates)
+        return DQNLearner(policy, target, opt_state), {"loss": loss, "q_values": mean_q}
+
+    def after_iteration(self, learner: DQNLearner, *, step, done_steps):
+        crossed = (done_steps // self.target_update_interval) > (
+            step // self.target_update_interval
+        )
+        target = jax.tree.map(
+            lambda online, old: (
+                jnp.where(crossed, online, old) if eqx.is_array(online) else online
+            ),
+            learner.policy,
+            learner.target_policy,
+        )
+        return DQNLearner(learner.policy, target, learner.opt_state)

@@ -1,0 +1,252 @@
+"""The off-policy skeleton shared by DQN and SAC (and their relatives).
+
+One iteration: `collect` `num_steps` steps per env (uniformly random actions
+from the action space until `learning_starts` env steps have been taken,
+then the algorithm's exploration policy), write them to the replay buffer
+(with the true next observation and termination kept apart from
+truncation), then run `gradient_steps` updates on uniformly sampled batches.
+Algorithms supply the learner (networks, targets, optimiser states), the
+exploration rule and one gradient step.
+"""
+
+import abc
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Int, Key
+
+from ..buffer import ReplayBuffer
+from ..env import AbstractEnvLike
+from ._base import AbstractAlgorithm, AbstractTrainingState
+from ._collector import ActorCarry, collect, initial_carry
+from ._on_policy import _check_spaces, _episode_metrics
+
+
+@final
+class OffPolicyState(AbstractTrainingState):
+    """Training state of an off-policy algorithm.
+
+    Attributes:
+        env: The environment.
+        learner: The algorithm's networks, target networks and optimiser
+            states (the policy is `learner.policy`).
+        buffer: The replay buffer.
+        actors: Per-env carries, leading axis = envs.
+        iteration: Iterations done.
+        key: PRNG key for the next iteration.
+        total_timesteps: The planned budget (for exploration schedules).
+    """
+
+    env: AbstractEnvLike
+    learner: Any
+    buffer: ReplayBuffer
+    actors: ActorCarry
+    iteration: Int[Array, ""]
+    key: Key[Array, ""]
+    total_timesteps: Int[Array, ""]
+
+    @property
+    def policy(self) -> Any:
+        return self.learner.policy
+
+
+class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
+    """Replay-based training written once.
+
+    Attributes:
+        num_envs: Environments stepped in parallel.
+        num_steps: Steps per env per iteration.
+        buffer_size: Replay capacity (transitions).
+        learning_starts: Env steps of uniformly random actions before
+            learning starts.
+        batch_size: Transitions per gradient step.
+        gradient_steps: Gradient steps per iteration (None: one per env step).
+        gamma: Discount factor.
+    """
+
+    buffer_size: eqx.AbstractVar[int]
+    learning_starts: eqx.AbstractVar[int]
+    batch_size: eqx.AbstractVar[int]
+    gradient_steps: eqx.AbstractVar[int | None]
+    gamma: eqx.AbstractVar[float]
+
+    @abc.abstractmethod
+    def init_learner(
+        self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
+    ) -> Any:
+        """Builds the learner (raises `TypeError` for a policy of the wrong family)."""
+
+    @abc.abstractmethod
+    def explore(
+        self,
+        learner: Any,
+        observation: Any,
+        mask: Any,
+        *,
+        key: Key[Array, ""],
+        step: Array,
+        total: Array,
+    ) -> Any:
+        """The behaviour action once learning has started."""
+
+    @abc.abstractmethod
+    def update(
+        self, learner: Any, batch: dict[str, Any], *, key: Key[Array, ""], step: Array
+    ) -> tuple[Any, dict[str, Array]]:
+        """One gradient step (target updates included)."""
+
+    def __check_init__(self):
+        for name in ("buffer_size", "learning_starts", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (
+                0 if name == "learning_starts" else 1
+            ):
+                raise ValueError(
+                    f"`{type(self).__name__}({name}=...)` must be a positive int, got {value!r}."
+                )
+        if self.batch_size > self.buffer_size:
+            raise ValueError(
+                f"`{type(self).__name__}(batch_size={self.batch_size})` exceeds "
+                f"`buffer_size={self.buffer_size}`."
+            )
+        if self.learning_starts < self.batch_size:
+            raise ValueError(
+                f"`{type(self).__name__}(learning_starts={self.learning_starts})` must be "
+                f">= `batch_size={self.batch_size}` so the first batch has enough data."
+            )
+
+    @property
+    def updates_per_iteration(self) -> int:
+        """Gradient steps per iteration."""
+        return (
+            self.gradient_steps
+            if self.gradient_steps is not None
+            else self.steps_per_iteration
+        )
+
+    def init(
+        self,
+        env: AbstractEnvLike,
+        policy: Any,
+        *,
+        key: Key[Array, ""],
+        total_timesteps: int | None = None,
+    ) -> OffPolicyState:
+        learner_key, carry_key, next_key = jr.split(key, 3)
+        learner = self.init_learner(env, policy, key=learner_key)
+        _check_spaces(env, policy)
+        if policy.reset(key=jr.key(0)) is not None:
+            raise TypeError(
+                f"`{type(self).__name__}` supports stateless policies only."
+            )
+        actors = jax.vmap(lambda k: initial_carry(env, policy, key=k))(
+            jr.split(carry_key, self.num_envs)
+        )
+        buffer = ReplayBuffer.create(
+            self.buffer_size, env.observation_space, env.action_space
+        )
+        total = total_timesteps if total_timesteps is not None else 0
+        return OffPolicyState(
+            env,
+            learner,
+            buffer,
+            actors,
+            jnp.zeros((), jnp.int32),
+            next_key,
+            jnp.asarray(total, jnp.int32),
+        )
+
+    def iteration(
+        self, state: OffPolicyState
+    ) -> tuple[OffPolicyState, dict[str, Array]]:
+        rollout_key, update_key, next_key = jr.split(state.key, 3)
+        learner = state.learner
+        space = state.env.action_space
+        step = state.iteration * self.steps_per_iteration
+
+        def actor(policy_state, observation, mask, key):
+            random_key, explore_key = jr.split(key)
+            random = space.sample(key=random_key, mask=mask)
+            chosen = self.explore(
+                learner,
+                observation,
+                mask,
+                key=explore_key,
+                step=step,
+                total=state.total_timesteps,
+            )
+            action = jax.tree.map(
+                lambda r, c: jnp.where(step < self.learning_starts, r, c),
+                random,
+                chosen,
+            )
+            return policy_state, action, action, {}
+
+        actors, transitions = collect(
+            state.env,
+            learner.policy,
+            actor,
+            state.actors,
+            num_steps=self.num_steps,
+            key=rollout_key,
+        )
+        flat = lambda x: jnp.reshape(x, (-1,) + x.shape[2:])  # noqa: E731
+        buffer = state.buffer.add(
+            jax.tree.map(flat, transitions.observation),
+            jax.tree.map(flat, transitions.action),
+            flat(transitions.reward),
+            jax.tree.map(flat, transitions.final_observation),
+            flat(transitions.terminated),
+        )
+        done_steps = step + self.steps_per_iteration
+
+        def gradient_step(learner, inputs):
+            index, key = inputs
+            batch_key, step_key = jr.split(key)
+            batch = buffer.sample(self.batch_size, key=batch_key)
+            return self.update(learner, batch, key=step_key, step=index)
+
+        params, static = eqx.partition(learner, eqx.is_array)
+
+        def scanned(params, inputs):
+            new, metrics = gradient_step(eqx.combine(params, static), inputs)
+            return eqx.filter(new, eqx.is_array), metrics
+
+        n = self.updates_per_iteration
+        indices = state.iteration * n + jnp.arange(n)
+        keys = jr.split(update_key, n)
+
+        def learn(params):
+            return jax.lax.scan(scanned, params, (indices, keys))
+
+        def wait(params):
+            # same outputs as `learn`, without the work (before learning_starts)
+            shapes = jax.eval_shape(learn, params)[1]
+            zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+            return params, zeros
+
+        learning = done_steps >= self.learning_starts
+        params, metrics = jax.lax.cond(learning, learn, wait, params)
+        learner = self.after_iteration(
+            eqx.combine(params, static), step=step, done_steps=done_steps
+        )
+        metrics = jax.tree.map(jnp.mean, metrics)
+        metrics.update(_episode_metrics(transitions))
+        state = OffPolicyState(
+            state.env,
+            learner,
+            buffer,
+            actors,
+            state.iteration + 1,
+            next_key,
+            state.total_timesteps,
+        )
+        return state, metrics
+
+    @abc.abstractmethod
+    def after_iteration(self, learner: Any, *, step: Array, done_steps: Array) -> Any:
+        """Per-iteration bookkeeping (e.g. DQN's target copy every
+        `target_update_interval` env steps)."""

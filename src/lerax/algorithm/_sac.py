@@ -1,0 +1,223 @@
+"""Soft actor-critic (Haarnoja et al. 2018) with automatic entropy tuning."""
+
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import optax
+from jaxtyping import Array, Float, Int, Key
+
+from ..env import AbstractEnvLike
+from ..policy import AbstractSACPolicy
+from ..space import Box
+from ..target import polyak_average
+from ._base import check_int, check_positive
+from ._critics import QNetwork, twin_q, twin_values
+from ._off_policy import AbstractOffPolicyAlgorithm
+
+
+@final
+class SACLearner(eqx.Module):
+    """What SAC trains: the policy, twin critics and their targets, the
+    entropy coefficient, and the optimiser states.
+
+    Attributes:
+        policy: The squashed-Gaussian policy.
+        critics: Two Q-networks (stacked).
+        target_critics: Polyak-averaged copies of `critics`.
+        log_alpha: Log of the entropy coefficient.
+        target_entropy: Entropy target (-|A| by default).
+        policy_opt_state: Actor optimiser state.
+        critic_opt_state: Critic optimiser state.
+        alpha_opt_state: Entropy-coefficient optimiser state.
+    """
+
+    policy: AbstractSACPolicy
+    critics: QNetwork
+    target_critics: QNetwork
+    log_alpha: Float[Array, ""]
+    target_entropy: Float[Array, ""]
+    policy_opt_state: Any
+    critic_opt_state: Any
+    alpha_opt_state: Any
+
+
+@final
+class SAC(AbstractOffPolicyAlgorithm):
+    """SAC with twin critics, Polyak-averaged targets and automatic entropy
+    tuning towards `-|A|`.
+
+    Defaults are Stable-Baselines3's (except `learning_starts`, 256 rather
+    than 100, so the first batch never repeats transitions): one env, one
+    gradient step per env step, buffer 1M, batch 256, tau 0.005, Adam 3e-4 for
+    all three optimisers, entropy coefficient starting at 1.0, critics of
+    two 256-unit ReLU layers.
+
+    Attributes:
+        num_envs: Environments stepped in parallel.
+        num_steps: Env steps per env per iteration.
+        buffer_size: Replay capacity.
+        learning_starts: Uniformly random steps before learning.
+        batch_size: Transitions per gradient step.
+        gradient_steps: Gradient steps per iteration (None: one per env step).
+        gamma: Discount factor.
+        tau: Polyak rate of the target critics.
+        policy_lr: Actor learning rate.
+        q_lr: Critic learning rate.
+        alpha_lr: Entropy-coefficient learning rate (None: `q_lr`).
+        autotune: Learn the entropy coefficient.
+        initial_alpha: Initial (or fixed) entropy coefficient.
+        q_width_size: Critic hidden width.
+        q_depth: Critic hidden layers.
+    """
+
+    num_envs: int = 1
+    num_steps: int = 1
+    buffer_size: int = 1_000_000
+    learning_starts: int = 256
+    batch_size: int = 256
+    gradient_steps: int | None = None
+    gamma: float = 0.99
+    tau: float = 0.005
+    policy_lr: float = 3e-4
+    q_lr: float = 3e-4
+    alpha_lr: float | None = None
+    autotune: bool = True
+    initial_alpha: float = 1.0
+    q_width_size: int = 256
+    q_depth: int = 2
+
+    def __check_init__(self):
+        check_int("SAC", num_envs=self.num_envs, num_steps=self.num_steps)
+        check_positive(
+            "SAC",
+            policy_lr=self.policy_lr,
+            q_lr=self.q_lr,
+            initial_alpha=self.initial_alpha,
+        )
+
+    def _optimizers(self):
+        return (
+            optax.adam(self.policy_lr),
+            optax.adam(self.q_lr),
+            optax.adam(self.alpha_lr if self.alpha_lr is not None else self.q_lr),
+        )
+
+    def init_learner(
+        self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
+    ) -> SACLearner:
+        if not isinstance(policy, AbstractSACPolicy) or not isinstance(
+            env.action_space, Box
+        ):
+            raise TypeError(
+                "`SAC` trains an `AbstractSACPolicy` with Box actions (e.g. "
+                f"`MLPSACPolicy`) on a Box-action env; got {type(policy).__name__} and "
+                f"{env.action_space!r}. For Discrete actions use `SACDiscrete` or `DQN`."
+            )
+        critics = twin_q(
+            env.observation_space,
+            env.action_space,
+            width_size=self.q_width_size,
+            depth=self.q_depth,
+            key=key,
+        )
+        policy_opt, critic_opt, alpha_opt = self._optimizers()
+        log_alpha = jnp.log(jnp.asarray(self.initial_alpha, jnp.float32))
+        return SACLearner(
+            policy=policy,
+            critics=critics,
+            target_critics=critics,
+            log_alpha=log_alpha,
+            target_entropy=jnp.asarray(-float(env.action_space.flat_size), jnp.float32),
+            policy_opt_state=policy_opt.init(eqx.filter(policy, eqx.is_inexact_array)),
+            critic_opt_state=critic_opt.init(eqx.filter(critics, eqx.is_inexact_array)),
+            alpha_opt_state=alpha_opt.init(log_alpha),
+        )
+
+    def explore(self, learner: SACLearner, observation, mask, *, key, step, total):
+        return learner.policy(None, observation, key=key)[1]
+
+    def update(self, learner: SACLearner, batch, *, key, step: Int[Array, ""]):
+        policy_opt, critic_opt, alpha_opt = self._optimizers()
+        next_key, actor_key = jr.split(key)
+        size = self.batch_size
+        alpha = jnp.exp(learner.log_alpha)
+        policy = learner.policy
+
+        def sample(policy, observations, keys):
+            act = lambda o, k: policy.action_and_log_prob(None, o, key=k)[1:]  # noqa: E731
+            return jax.vmap(act)(observations, keys)
+
+        next_actions, next_log_probs = sample(
+            policy, batch["next_observations"], jr.split(next_key, size)
+        )
+        target_q = jax.vmap(lambda o, a: twin_values(learner.target_critics, o, a))(
+            batch["next_observations"], next_actions
+        )
+        target = batch["rewards"] + self.gamma * (
+            1.0 - batch["terminated"].astype(jnp.float32)
+        ) * (jnp.min(target_q, axis=-1) - alpha * next_log_probs)
+        target = jax.lax.stop_gradient(target)
+
+        def critic_loss(critics):
+            q = jax.vmap(lambda o, a: twin_values(critics, o, a))(
+                batch["observations"], batch["actions"]
+            )
+            return 0.5 * jnp.sum(jnp.mean(jnp.square(q - target[:, None]), axis=0))
+
+        critic_params = eqx.filter(learner.critics, eqx.is_inexact_array)
+        q_loss, grads = eqx.filter_value_and_grad(critic_loss)(learner.critics)
+        updates, critic_opt_state = critic_opt.update(
+            grads, learner.critic_opt_state, critic_params
+        )
+        critics = eqx.apply_updates(learner.critics, updates)
+
+        actor_keys = jr.split(actor_key, size)
+
+        def actor_loss(policy):
+            actions, log_probs = sample(policy, batch["observations"], actor_keys)
+            q = jax.vmap(lambda o, a: twin_values(critics, o, a))(
+                batch["observations"], actions
+            )
+            return jnp.mean(alpha * log_probs - jnp.min(q, axis=-1)), log_probs
+
+        (pi_loss, log_probs), grads = eqx.filter_value_and_grad(
+            actor_loss, has_aux=True
+        )(policy)
+        policy_params = eqx.filter(policy, eqx.is_inexact_array)
+        updates, policy_opt_state = policy_opt.update(
+            grads, learner.policy_opt_state, policy_params
+        )
+        policy = eqx.apply_updates(policy, updates)
+
+        log_alpha, alpha_opt_state = learner.log_alpha, learner.alpha_opt_state
+        entropy_gap = jax.lax.stop_gradient(log_probs + learner.target_entropy)
+        if self.autotune:
+            alpha_grad = jax.grad(lambda la: -jnp.mean(la * entropy_gap))(log_alpha)
+            alpha_update, alpha_opt_state = alpha_opt.update(
+                alpha_grad, alpha_opt_state, log_alpha
+            )
+            log_alpha = optax.apply_updates(log_alpha, alpha_update)
+
+        learner = SACLearner(
+            policy=policy,
+            critics=critics,
+            target_critics=polyak_average(critics, learner.target_critics, self.tau),
+            log_alpha=log_alpha,
+            target_entropy=learner.target_entropy,
+            policy_opt_state=policy_opt_state,
+            critic_opt_state=critic_opt_state,
+            alpha_opt_state=alpha_opt_state,
+        )
+        metrics = {
+            "q_loss": q_loss,
+            "policy_loss": pi_loss,
+            "alpha": alpha,
+            "entropy": -jnp.mean(log_probs),
+        }
+        return learner, metrics
+
+    def after_iteration(self, learner, *, step, done_steps):
+        return learner

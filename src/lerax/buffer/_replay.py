@@ -1,0 +1,114 @@
+"""`ReplayBuffer`: a pre-allocated ring buffer living in the training state."""
+
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Bool, Float, Int, Key
+
+from ..space import AbstractSpace
+
+
+@final
+class ReplayBuffer(eqx.Module):
+    """Transitions stored in fixed-size arrays, overwritten oldest first.
+
+    Every field has a leading `capacity` axis. `next_observations` holds the
+    true next observation (the pre-reset one at episode ends) and
+    `terminated` is kept apart from truncation, so time-limited steps are
+    bootstrapped. Sampling draws indices uniformly with replacement, so its
+    cost depends on the batch size, not on the capacity.
+
+    Attributes:
+        observations: Observations.
+        actions: Actions taken.
+        rewards: Rewards.
+        next_observations: Observations after the step (before any reset).
+        terminated: Whether the step terminated the episode.
+        position: Next row to write.
+        size: Rows filled so far (at most `capacity`).
+    """
+
+    observations: Any
+    actions: Any
+    rewards: Float[Array, " capacity"]
+    next_observations: Any
+    terminated: Bool[Array, " capacity"]
+    position: Int[Array, ""]
+    size: Int[Array, ""]
+
+    @staticmethod
+    def create(
+        capacity: int, observation_space: AbstractSpace, action_space: AbstractSpace
+    ) -> "ReplayBuffer":
+        """An empty buffer for `capacity` transitions of the given spaces.
+
+        Raises:
+            ValueError: If `capacity` is not a positive int.
+        """
+        if not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"`buffer_size` must be a positive int, got {capacity!r}.")
+
+        def rows(example):
+            return jax.tree.map(
+                lambda x: jnp.zeros((capacity,) + jnp.shape(x), jnp.result_type(x)),
+                example,
+            )
+
+        observation = observation_space.canonical()
+        return ReplayBuffer(
+            observations=rows(observation),
+            actions=rows(action_space.canonical()),
+            rewards=jnp.zeros((capacity,), jnp.float32),
+            next_observations=rows(observation),
+            terminated=jnp.zeros((capacity,), bool),
+            position=jnp.zeros((), jnp.int32),
+            size=jnp.zeros((), jnp.int32),
+        )
+
+    @property
+    def capacity(self) -> int:
+        """The number of rows."""
+        return self.rewards.shape[0]
+
+    def add(
+        self,
+        observations: Any,
+        actions: Any,
+        rewards: Float[Array, " n"],
+        next_observations: Any,
+        terminated: Bool[Array, " n"],
+    ) -> "ReplayBuffer":
+        """Writes a batch of `n` transitions (leading axis `n` on every leaf)."""
+        n = rewards.shape[0]
+        index = (self.position + jnp.arange(n)) % self.capacity
+
+        def write(store, new):
+            return store.at[index].set(new.astype(store.dtype))
+
+        return ReplayBuffer(
+            observations=jax.tree.map(write, self.observations, observations),
+            actions=jax.tree.map(write, self.actions, actions),
+            rewards=write(self.rewards, rewards),
+            next_observations=jax.tree.map(
+                write, self.next_observations, next_observations
+            ),
+            terminated=write(self.terminated, terminated),
+            position=(self.position + n) % self.capacity,
+            size=jnp.minimum(self.size + n, self.capacity),
+        )
+
+    def sample(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
+        """`batch_size` transitions drawn uniformly (with replacement) from the
+        filled rows."""
+        index = jr.randint(key, (batch_size,), 0, jnp.maximum(self.size, 1))
+        take = lambda x: x[index]  # noqa: E731
+        return {
+            "observations": jax.tree.map(take, self.observations),
+            "actions": jax.tree.map(take, self.actions),
+            "rewards": self.rewards[index],
+            "next_observations": jax.tree.map(take, self.next_observations),
+            "terminated": self.terminated[index],
+        }

@@ -1,0 +1,135 @@
+"""Replay machinery, target updates, DQN and SAC."""
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import lerax.env
+from lerax.algorithm import DQN, SAC, evaluate_policy
+from lerax.buffer import ReplayBuffer
+from lerax.policy import MLPActorCriticPolicy, MLPQPolicy, MLPSACPolicy
+from lerax.space import Box, Discrete
+from lerax.target import HardUpdate, SoftUpdate, polyak_average
+from lerax.wrapper import TimeLimit
+
+from .envs import Counter
+
+
+def test_replay_buffer_ring_and_sampling(getkey):
+    buffer = ReplayBuffer.create(5, Box(-1.0, 1.0, (2,)), Discrete(3))
+    for start in (0, 3, 6):
+        n = 3
+        values = jnp.arange(start, start + n, dtype=jnp.float32)
+        buffer = buffer.add(
+            jnp.stack([values, values], -1),
+            jnp.arange(n, dtype=jnp.int32),
+            values,
+            jnp.stack([values + 0.5, values + 0.5], -1),
+            values > 100,
+        )
+    assert int(buffer.size) == 5 and int(buffer.position) == 9 % 5
+    # rows hold the 5 most recent transitions 4..8
+    assert sorted(np.asarray(buffer.rewards).tolist()) == [4.0, 5.0, 6.0, 7.0, 8.0]
+    batch = buffer.sample(1000, key=getkey())
+    assert set(np.asarray(batch["rewards"]).tolist()) == {4.0, 5.0, 6.0, 7.0, 8.0}
+    np.testing.assert_allclose(batch["next_observations"][:, 0], batch["rewards"] + 0.5)
+    # partially filled: only filled rows are drawn
+    fresh = ReplayBuffer.create(100, Box(-1.0, 1.0, (2,)), Discrete(3))
+    fresh = fresh.add(
+        jnp.ones((2, 2)),
+        jnp.zeros(2, jnp.int32),
+        jnp.array([1.0, 2.0]),
+        jnp.ones((2, 2)),
+        jnp.zeros(2, bool),
+    )
+    assert set(np.asarray(fresh.sample(500, key=getkey())["rewards"]).tolist()) == {
+        1.0,
+        2.0,
+    }
+
+
+def test_target_updates():
+    online = {"w": jnp.ones(3), "n": 3}
+    target = {"w": jnp.zeros(3), "n": 3}
+    np.testing.assert_allclose(polyak_average(online, target, 0.25)["w"], 0.25)
+    np.testing.assert_allclose(SoftUpdate(tau=0.5)(online, target)["w"], 0.5)
+    np.testing.assert_allclose(HardUpdate()(online, target)["w"], 1.0)
+    with pytest.raises(ValueError, match="tau"):
+        SoftUpdate(tau=2.0)
+
+
+def test_buffer_stores_true_next_observation_and_termination(getkey):
+    env = TimeLimit(Counter(), 3)
+    policy = MLPSACPolicy(env, feature_size=8, width_size=8, key=getkey())
+    algo = SAC(buffer_size=64, batch_size=4, learning_starts=4, q_width_size=8)
+    state = algo.init(env, policy, key=getkey(), total_timesteps=7)
+    state, _ = algo.train(state, 7)
+    obs = np.asarray(state.buffer.observations[:7, 0])
+    nxt = np.asarray(state.buffer.next_observations[:7, 0])
+    np.testing.assert_allclose(obs, [0, 1, 2, 0, 1, 2, 0])
+    np.testing.assert_allclose(nxt, [1, 2, 3, 1, 2, 3, 1])  # 3: pre-reset, not 0
+    assert not np.asarray(state.buffer.terminated[:7]).any()  # truncation only
+
+
+def test_dqn_epsilon_schedule():
+    algo = DQN(
+        exploration_fraction=0.5, exploration_initial_eps=1.0, exploration_final_eps=0.1
+    )
+    np.testing.assert_allclose(algo.epsilon(jnp.array(0), jnp.array(1000)), 1.0)
+    np.testing.assert_allclose(
+        algo.epsilon(jnp.array(250), jnp.array(1000)), 0.55, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        algo.epsilon(jnp.array(900), jnp.array(1000)), 0.1, rtol=1e-6
+    )
+
+
+def test_bad_input(getkey):
+    cartpole = lerax.env.make("CartPole-v1")
+    pendulum = lerax.env.make("Pendulum-v1")
+    with pytest.raises(TypeError, match="AbstractQPolicy"):
+        DQN().learn(
+            cartpole, MLPActorCriticPolicy(cartpole, key=getkey()), 1000, key=getkey()
+        )
+    with pytest.raises(TypeError, match="Box"):
+        SAC().learn(cartpole, MLPQPolicy(cartpole, key=getkey()), 1000, key=getkey())
+    with pytest.raises(ValueError, match="exceeds"):
+        SAC(buffer_size=100, batch_size=256)
+    with pytest.raises(ValueError, match="learning_starts"):
+        DQN(batch_size=64, learning_starts=10)
+    del pendulum
+
+
+def test_dqn_cartpole_solves_in_100k_steps():
+    # RL Zoo's DQN configuration for CartPole-v1.
+    env = lerax.env.make("CartPole-v1")
+    algo = DQN(
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        target_update_interval=10,
+        num_steps=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+    )
+    policy = MLPQPolicy(env, width_size=256, key=jr.key(0))
+    state = algo.init(env, policy, key=jr.key(1), total_timesteps=100_000)
+    state, _ = algo.train(state, algo.num_iterations(100_000))
+    returns, _ = evaluate_policy(env, state.policy, key=jr.key(1234), num_episodes=32)
+    assert float(jnp.mean(returns)) >= 475, returns
+
+
+def test_sac_pendulum_reaches_minus_200_in_20k_steps():
+    # RL Zoo's SAC Pendulum-v1 configuration (learning rate 1e-3) with 64-unit
+    # networks to keep the test short; measured -116 for seeds 0 and 1.
+    env = lerax.env.make("Pendulum-v1")
+    algo = SAC(policy_lr=1e-3, q_lr=1e-3, buffer_size=20_000, q_width_size=64)
+    policy = MLPSACPolicy(env, feature_size=64, width_size=64, key=jr.key(0))
+    state = algo.init(env, policy, key=jr.key(1), total_timesteps=20_000)
+    state, metrics = algo.train(state, 20_000)
+    returns, _ = evaluate_policy(env, state.policy, key=jr.key(1234), num_episodes=32)
+    assert float(jnp.mean(returns)) >= -200, returns
+    assert float(metrics["alpha"][-1]) < 1.0  # entropy tuning moved alpha
