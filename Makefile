@@ -42,6 +42,7 @@ $(PEERS)/.stamp: bench/peers/requirements.txt
 bench: $(VENV)/.stamp-bench $(PEERS)/.stamp
 	$(PY) bench/env_throughput.py
 	$(PY) bench/train_ppo.py
+	$(PY) bench/replay_sampling.py
 
 lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check src tests bench examples
