@@ -16,3 +16,5 @@ from ._on_policy import OnPolicyState as OnPolicyState
 from ._ppo import PPO as PPO
 from ._reinforce import REINFORCE as REINFORCE
 from ._sac import SAC as SAC
+from ._td3 import DDPG as DDPG
+from ._td3 import TD3 as TD3

@@ -59,15 +59,16 @@ def twin_q(
     width_size: int,
     depth: int,
     key: Key[Array, ""],
+    count: int = 2,
 ) -> QNetwork:
-    """Two independent `QNetwork`s stacked along a leading axis of their arrays
-    (evaluate with `twin_values`)."""
+    """`count` independent `QNetwork`s stacked along a leading axis of their
+    arrays (evaluate with `twin_values`)."""
     build = lambda k: QNetwork(  # noqa: E731
         observation_space, action_space, width_size=width_size, depth=depth, key=k
     )
-    return eqx.filter_vmap(build)(jr.split(key, 2))
+    return eqx.filter_vmap(build)(jr.split(key, count))
 
 
-def twin_values(critics: QNetwork, observation: Any, action: Any) -> Float[Array, " 2"]:
-    """Both critics' values for one `(observation, action)`."""
+def twin_values(critics: QNetwork, observation: Any, action: Any) -> Float[Array, " n"]:
+    """Every stacked critic's value for one `(observation, action)`."""
     return eqx.filter_vmap(lambda c: c(observation, action))(critics)
