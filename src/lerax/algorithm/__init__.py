@@ -16,5 +16,6 @@ from ._on_policy import OnPolicyState as OnPolicyState
 from ._ppo import PPO as PPO
 from ._reinforce import REINFORCE as REINFORCE
 from ._sac import SAC as SAC
+from ._sac_discrete import SACDiscrete as SACDiscrete
 from ._td3 import DDPG as DDPG
 from ._td3 import TD3 as TD3

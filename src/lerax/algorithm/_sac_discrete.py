@@ -1,0 +1,260 @@
+"""SAC for discrete actions (Christodoulou 2019): expectations over the
+categorical policy instead of reparameterised samples."""
+
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import optax
+from jaxtyping import Array, Float, Key
+
+from ..env import AbstractEnvLike
+from ..policy import MLPDiscreteSACPolicy
+from ..policy._networks import mlp
+from ..space import AbstractSpace, Discrete
+from ..target import polyak_average
+from ._base import check_int, check_positive
+from ._off_policy import AbstractOffPolicyAlgorithm
+
+
+@final
+class DiscreteQNetwork(eqx.Module):
+    """`Q(s, .)`: one value per action from the flattened observation.
+
+    Attributes:
+        observation_space: The observation space.
+        network: The MLP.
+    """
+
+    observation_space: AbstractSpace
+    network: eqx.nn.MLP
+
+    def __init__(
+        self,
+        observation_space: AbstractSpace,
+        num_actions: int,
+        *,
+        width_size: int,
+        depth: int,
+        key: Key[Array, ""],
+    ):
+        self.observation_space = observation_space
+        self.network = mlp(
+            observation_space.flat_size,
+            num_actions,
+            width_size,
+            depth,
+            jax.nn.relu,
+            out_gain=1.0,
+            key=key,
+        )
+
+    def __call__(self, observation: Any) -> Float[Array, " n"]:
+        return self.network(self.observation_space.flatten_sample(observation))
+
+
+@final
+class SACDiscreteLearner(eqx.Module):
+    """What SAC-Discrete trains (see `SACLearner`)."""
+
+    policy: MLPDiscreteSACPolicy
+    critics: DiscreteQNetwork
+    target_critics: DiscreteQNetwork
+    log_alpha: Float[Array, ""]
+    target_entropy: Float[Array, ""]
+    policy_opt_state: Any
+    critic_opt_state: Any
+    alpha_opt_state: Any
+
+
+def _expect(probs, values):
+    """`sum(probs * values)` with masked (probability 0, value -inf) terms dropped."""
+    return jnp.sum(jnp.where(probs > 0, probs * values, 0.0), axis=-1)
+
+
+@final
+class SACDiscrete(AbstractOffPolicyAlgorithm):
+    """SAC-Discrete: twin critics over all actions, soft state values as
+    expectations under the policy, automatic entropy tuning towards
+    `target_entropy_scale * log(n)`, Polyak-averaged target critics (a real
+    target network: `tau` well below 1).
+
+    Attributes:
+        num_envs: Environments stepped in parallel.
+        num_steps: Env steps per env per iteration.
+        buffer_size: Replay capacity.
+        learning_starts: Uniformly random steps before learning.
+        batch_size: Transitions per gradient step.
+        gradient_steps: Gradient steps per iteration (None: one per env step).
+        gamma: Discount factor.
+        tau: Polyak rate of the target critics.
+        policy_lr: Actor learning rate.
+        q_lr: Critic learning rate.
+        alpha_lr: Entropy-coefficient learning rate (None: `q_lr`).
+        autotune: Learn the entropy coefficient.
+        initial_alpha: Initial (or fixed) entropy coefficient.
+        target_entropy_scale: Target entropy as a fraction of `log(n)`.
+        q_width_size: Critic hidden width.
+        q_depth: Critic hidden layers.
+    """
+
+    num_envs: int = 1
+    num_steps: int = 4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 1000
+    batch_size: int = 64
+    gradient_steps: int | None = 1
+    gamma: float = 0.99
+    tau: float = 0.005
+    policy_lr: float = 3e-4
+    q_lr: float = 3e-4
+    alpha_lr: float | None = None
+    autotune: bool = True
+    initial_alpha: float = 0.2
+    target_entropy_scale: float = 0.89
+    q_width_size: int = 256
+    q_depth: int = 2
+
+    def __check_init__(self):
+        check_int("SACDiscrete", num_envs=self.num_envs, num_steps=self.num_steps)
+        check_positive(
+            "SACDiscrete",
+            policy_lr=self.policy_lr,
+            q_lr=self.q_lr,
+            initial_alpha=self.initial_alpha,
+        )
+
+    def _optimizers(self):
+        return (
+            optax.adam(self.policy_lr),
+            optax.adam(self.q_lr),
+            optax.adam(self.alpha_lr if self.alpha_lr is not None else self.q_lr),
+        )
+
+    def init_learner(
+        self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
+    ) -> SACDiscreteLearner:
+        if not isinstance(policy, MLPDiscreteSACPolicy) or not isinstance(
+            env.action_space, Discrete
+        ):
+            raise TypeError(
+                "`SACDiscrete` trains an `MLPDiscreteSACPolicy` on a Discrete-action env; got "
+                f"{type(policy).__name__} and {env.action_space!r}."
+            )
+        n = env.action_space.n
+        build = lambda k: DiscreteQNetwork(
+            env.observation_space,
+            n,
+            width_size=self.q_width_size,
+            depth=self.q_depth,
+            key=k,
+        )  # noqa: E731
+        critics = eqx.filter_vmap(build)(jr.split(key, 2))
+        policy_opt, critic_opt, alpha_opt = self._optimizers()
+        log_alpha = jnp.log(jnp.asarray(self.initial_alpha, jnp.float32))
+        return SACDiscreteLearner(
+            policy=policy,
+            critics=critics,
+            target_critics=critics,
+            log_alpha=log_alpha,
+            target_entropy=jnp.asarray(
+                self.target_entropy_scale * jnp.log(n), jnp.float32
+            ),
+            policy_opt_state=policy_opt.init(eqx.filter(policy, eqx.is_inexact_array)),
+            critic_opt_state=critic_opt.init(eqx.filter(critics, eqx.is_inexact_array)),
+            alpha_opt_state=alpha_opt.init(log_alpha),
+        )
+
+    def explore(self, learner, observation, mask, *, key, step, total):
+        return learner.policy(None, observation, key=key, action_mask=mask)[1]
+
+    def update(self, learner: SACDiscreteLearner, batch, *, key, step):
+        policy_opt, critic_opt, alpha_opt = self._optimizers()
+        alpha = jnp.exp(learner.log_alpha)
+        start = learner.policy.action_space.start
+
+        def distribution(policy, observations):
+            return jax.vmap(lambda o: policy.action_probs_and_log_probs(None, o)[1:])(
+                observations
+            )
+
+        def values(critics, observations):
+            return jax.vmap(lambda o: eqx.filter_vmap(lambda c: c(o))(critics))(
+                observations
+            )  # [B, 2, n]
+
+        next_probs, next_log_probs = distribution(
+            learner.policy, batch["next_observations"]
+        )
+        next_q = jnp.min(
+            values(learner.target_critics, batch["next_observations"]), axis=1
+        )
+        next_v = _expect(next_probs, next_q - alpha * next_log_probs)
+        not_done = 1.0 - batch["terminated"].astype(jnp.float32)
+        y = jax.lax.stop_gradient(batch["rewards"] + self.gamma * not_done * next_v)
+        actions = (batch["actions"] - start)[:, None, None]
+
+        def critic_loss(critics):
+            q = values(critics, batch["observations"])
+            chosen = jnp.take_along_axis(
+                q, jnp.broadcast_to(actions, q.shape[:2] + (1,)), axis=-1
+            )[..., 0]
+            return jnp.sum(jnp.mean(jnp.square(chosen - y[:, None]), axis=0))
+
+        q_loss, grads = eqx.filter_value_and_grad(critic_loss)(learner.critics)
+        updates, critic_opt_state = critic_opt.update(
+            grads,
+            learner.critic_opt_state,
+            eqx.filter(learner.critics, eqx.is_inexact_array),
+        )
+        critics = eqx.apply_updates(learner.critics, updates)
+        q_now = jax.lax.stop_gradient(
+            jnp.min(values(critics, batch["observations"]), axis=1)
+        )
+
+        def actor_loss(policy):
+            probs, log_probs = distribution(policy, batch["observations"])
+            return jnp.mean(_expect(probs, alpha * log_probs - q_now)), (
+                probs,
+                log_probs,
+            )
+
+        (pi_loss, (probs, log_probs)), grads = eqx.filter_value_and_grad(
+            actor_loss, has_aux=True
+        )(learner.policy)
+        updates, policy_opt_state = policy_opt.update(
+            grads,
+            learner.policy_opt_state,
+            eqx.filter(learner.policy, eqx.is_inexact_array),
+        )
+        policy = eqx.apply_updates(learner.policy, updates)
+
+        entropy = -_expect(probs, log_probs)
+        log_alpha, alpha_opt_state = learner.log_alpha, learner.alpha_opt_state
+        if self.autotune:
+            gap = jax.lax.stop_gradient(learner.target_entropy - entropy)
+            # d/d(log alpha) of log_alpha * (H - target): alpha grows when H < target
+            grad = jax.grad(lambda la: jnp.mean(la * -gap))(log_alpha)
+            update, alpha_opt_state = alpha_opt.update(grad, alpha_opt_state, log_alpha)
+            log_alpha = optax.apply_updates(log_alpha, update)
+        learner = SACDiscreteLearner(
+            policy=policy,
+            critics=critics,
+            target_critics=polyak_average(critics, learner.target_critics, self.tau),
+            log_alpha=log_alpha,
+            target_entropy=learner.target_entropy,
+            policy_opt_state=policy_opt_state,
+            critic_opt_state=critic_opt_state,
+            alpha_opt_state=alpha_opt_state,
+        )
+        return learner, {
+            "q_loss": q_loss,
+            "policy_loss": pi_loss,
+            "alpha": alpha,
+            "entropy": jnp.mean(entropy),
+        }
+
+    def after_iteration(self, learner, *, step, done_steps):
+        return learner
