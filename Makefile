@@ -43,6 +43,7 @@ bench: $(VENV)/.stamp-bench $(PEERS)/.stamp
 	$(PY) bench/env_throughput.py
 	$(PY) bench/train_ppo.py
 	$(PY) bench/replay_sampling.py
+	$(PY) bench/off_policy.py
 
 lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check src tests bench examples

@@ -18,6 +18,28 @@ from ._critics import QNetwork, twin_q, twin_values
 from ._off_policy import AbstractOffPolicyAlgorithm
 
 
+def sac_optimizers(algo: Any):
+    """Adam for the actor, the critics and the entropy coefficient
+    (`alpha_lr` defaults to `q_lr`); shared by SAC and SAC-Discrete."""
+    alpha_lr = algo.alpha_lr if algo.alpha_lr is not None else algo.q_lr
+    return optax.adam(algo.policy_lr), optax.adam(algo.q_lr), optax.adam(alpha_lr)
+
+
+def tune_alpha(
+    log_alpha: Float[Array, ""],
+    opt_state: Any,
+    entropy: Float[Array, " B"],
+    target_entropy: Float[Array, ""],
+    optimizer: optax.GradientTransformation,
+) -> tuple[Float[Array, ""], Any]:
+    """One step on `log_alpha * (entropy - target)`: alpha grows while the
+    policy's entropy is below the target and shrinks above it."""
+    gap = jax.lax.stop_gradient(entropy - target_entropy)
+    grad = jax.grad(lambda la: jnp.mean(la * gap))(log_alpha)
+    update, opt_state = optimizer.update(grad, opt_state, log_alpha)
+    return optax.apply_updates(log_alpha, update), opt_state
+
+
 @final
 class SACLearner(eqx.Module):
     """What SAC trains: the policy, twin critics and their targets, the
@@ -98,13 +120,6 @@ class SAC(AbstractOffPolicyAlgorithm):
             initial_alpha=self.initial_alpha,
         )
 
-    def _optimizers(self):
-        return (
-            optax.adam(self.policy_lr),
-            optax.adam(self.q_lr),
-            optax.adam(self.alpha_lr if self.alpha_lr is not None else self.q_lr),
-        )
-
     def init_learner(
         self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
     ) -> SACLearner:
@@ -123,7 +138,7 @@ class SAC(AbstractOffPolicyAlgorithm):
             depth=self.q_depth,
             key=key,
         )
-        policy_opt, critic_opt, alpha_opt = self._optimizers()
+        policy_opt, critic_opt, alpha_opt = sac_optimizers(self)
         log_alpha = jnp.log(jnp.asarray(self.initial_alpha, jnp.float32))
         return SACLearner(
             policy=policy,
@@ -140,7 +155,7 @@ class SAC(AbstractOffPolicyAlgorithm):
         return learner.policy(None, observation, key=key)[1]
 
     def update(self, learner: SACLearner, batch, *, key, step: Int[Array, ""]):
-        policy_opt, critic_opt, alpha_opt = self._optimizers()
+        policy_opt, critic_opt, alpha_opt = sac_optimizers(self)
         next_key, actor_key = jr.split(key)
         size = self.batch_size
         alpha = jnp.exp(learner.log_alpha)
@@ -193,13 +208,14 @@ class SAC(AbstractOffPolicyAlgorithm):
         policy = eqx.apply_updates(policy, updates)
 
         log_alpha, alpha_opt_state = learner.log_alpha, learner.alpha_opt_state
-        entropy_gap = jax.lax.stop_gradient(log_probs + learner.target_entropy)
         if self.autotune:
-            alpha_grad = jax.grad(lambda la: -jnp.mean(la * entropy_gap))(log_alpha)
-            alpha_update, alpha_opt_state = alpha_opt.update(
-                alpha_grad, alpha_opt_state, log_alpha
+            log_alpha, alpha_opt_state = tune_alpha(
+                log_alpha,
+                alpha_opt_state,
+                -log_probs,
+                learner.target_entropy,
+                alpha_opt,
             )
-            log_alpha = optax.apply_updates(log_alpha, alpha_update)
 
         learner = SACLearner(
             policy=policy,

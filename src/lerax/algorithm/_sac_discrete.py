@@ -7,7 +7,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import optax
 from jaxtyping import Array, Float, Key
 
 from ..env import AbstractEnvLike
@@ -17,6 +16,7 @@ from ..space import AbstractSpace, Discrete
 from ..target import polyak_average
 from ._base import check_int, check_positive
 from ._off_policy import AbstractOffPolicyAlgorithm
+from ._sac import sac_optimizers, tune_alpha
 
 
 @final
@@ -126,13 +126,6 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
             initial_alpha=self.initial_alpha,
         )
 
-    def _optimizers(self):
-        return (
-            optax.adam(self.policy_lr),
-            optax.adam(self.q_lr),
-            optax.adam(self.alpha_lr if self.alpha_lr is not None else self.q_lr),
-        )
-
     def init_learner(
         self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
     ) -> SACDiscreteLearner:
@@ -152,7 +145,7 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
             key=k,
         )  # noqa: E731
         critics = eqx.filter_vmap(build)(jr.split(key, 2))
-        policy_opt, critic_opt, alpha_opt = self._optimizers()
+        policy_opt, critic_opt, alpha_opt = sac_optimizers(self)
         log_alpha = jnp.log(jnp.asarray(self.initial_alpha, jnp.float32))
         return SACDiscreteLearner(
             policy=policy,
@@ -171,7 +164,7 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         return learner.policy(None, observation, key=key, action_mask=mask)[1]
 
     def update(self, learner: SACDiscreteLearner, batch, *, key, step):
-        policy_opt, critic_opt, alpha_opt = self._optimizers()
+        policy_opt, critic_opt, alpha_opt = sac_optimizers(self)
         alpha = jnp.exp(learner.log_alpha)
         start = learner.policy.action_space.start
 
@@ -234,11 +227,9 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         entropy = -_expect(probs, log_probs)
         log_alpha, alpha_opt_state = learner.log_alpha, learner.alpha_opt_state
         if self.autotune:
-            gap = jax.lax.stop_gradient(learner.target_entropy - entropy)
-            # d/d(log alpha) of log_alpha * (H - target): alpha grows when H < target
-            grad = jax.grad(lambda la: jnp.mean(la * -gap))(log_alpha)
-            update, alpha_opt_state = alpha_opt.update(grad, alpha_opt_state, log_alpha)
-            log_alpha = optax.apply_updates(log_alpha, update)
+            log_alpha, alpha_opt_state = tune_alpha(
+                log_alpha, alpha_opt_state, entropy, learner.target_entropy, alpha_opt
+            )
         learner = SACDiscreteLearner(
             policy=policy,
             critics=critics,

@@ -1,0 +1,91 @@
+"""Off-policy training: lerax vs Stable-Baselines3, sbx and rejax, same run.
+
+SAC on Pendulum-v1 for 20k steps (learning rate 1e-3, batch 256, 64x64
+networks) and DQN on CartPole-v1 for 100k steps (the RL Zoo configuration,
+256x256). Wall time includes compilation; returns are the mean of 32 greedy
+episodes. Peers run in `.venv-peers` (see `bench/train_ppo.py`).
+
+Usage: ``python bench/off_policy.py``
+"""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+
+import lerax.env
+from lerax.algorithm import DQN, SAC, evaluate_policy
+from lerax.policy import MLPQPolicy, MLPSACPolicy
+
+HERE = Path(__file__).resolve().parent
+PEER_PYTHON = HERE.parent / ".venv-peers" / "bin" / "python"
+
+
+def timed(algo, env, policy, total):
+    start = time.perf_counter()
+    state = algo.init(env, policy, key=jr.key(1), total_timesteps=total)
+    state, _ = algo.train(state, algo.num_iterations(total))
+    jax.block_until_ready(state)
+    seconds = time.perf_counter() - start
+    returns, _ = evaluate_policy(env, state.policy, key=jr.key(1234), num_episodes=32)
+    return {"seconds": seconds, "return": float(jnp.mean(returns))}
+
+
+def main() -> None:
+    pendulum = lerax.env.make("Pendulum-v1")
+    cartpole = lerax.env.make("CartPole-v1")
+    ours = {
+        "sac_pendulum": timed(
+            SAC(policy_lr=1e-3, q_lr=1e-3, buffer_size=20_000, q_width_size=64),
+            pendulum,
+            MLPSACPolicy(pendulum, feature_size=64, width_size=64, key=jr.key(0)),
+            20_000,
+        ),
+        "dqn_cartpole": timed(
+            DQN(
+                learning_rate=2.3e-3,
+                batch_size=64,
+                buffer_size=100_000,
+                learning_starts=1000,
+                target_update_interval=10,
+                num_steps=256,
+                gradient_steps=128,
+                exploration_fraction=0.16,
+                exploration_final_eps=0.04,
+            ),
+            cartpole,
+            MLPQPolicy(cartpole, width_size=256, key=jr.key(0)),
+            100_000,
+        ),
+    }
+    peers = {}
+    if PEER_PYTHON.exists():
+        out = subprocess.run(
+            [str(PEER_PYTHON), str(HERE / "peers" / "off_policy.py")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode == 0:
+            peers = json.loads(out.stdout.strip().splitlines()[-1])
+        else:
+            print(out.stderr[-2000:])
+    print("| task | library | wall time s (incl. compile) | greedy return |")
+    print("|---|---|---|---|")
+    for task in ("sac_pendulum", "dqn_cartpole"):
+        rows = [("lerax", ours[task])] + [
+            (k, (v or {}).get(task)) for k, v in peers.items()
+        ]
+        for name, r in rows:
+            if not r or r.get("seconds") is None:
+                print(f"| {task} | {name} | n/a | n/a |")
+            else:
+                print(f"| {task} | {name} | {r['seconds']:.1f} | {r['return']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

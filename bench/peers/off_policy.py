@@ -1,0 +1,152 @@
+"""SAC on Pendulum-v1 (20k steps) and DQN on CartPole-v1 (100k steps) with
+Stable-Baselines3, sbx and rejax, for `bench/off_policy.py` (peers venv).
+
+Prints one JSON line: {library: {task: {"seconds": ..., "return": ...}}}.
+Wall time includes compilation; returns are the mean of 32 greedy episodes.
+"""
+
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+SAC_KW = dict(
+    learning_rate=1e-3,
+    buffer_size=20_000,
+    batch_size=256,
+    learning_starts=256,
+    tau=0.005,
+    gamma=0.99,
+)
+DQN_KW = dict(
+    learning_rate=2.3e-3,
+    batch_size=64,
+    buffer_size=100_000,
+    learning_starts=1000,
+    gamma=0.99,
+    target_update_interval=10,
+    train_freq=256,
+    gradient_steps=128,
+    exploration_fraction=0.16,
+    exploration_final_eps=0.04,
+)
+
+
+def sb3_like(module):
+    import gymnasium as gym
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    out = {}
+    start = time.perf_counter()
+    model = module.SAC(
+        "MlpPolicy",
+        gym.make("Pendulum-v1"),
+        policy_kwargs={"net_arch": [64, 64]},
+        seed=0,
+        verbose=0,
+        **SAC_KW,
+    )
+    model.learn(20_000)
+    seconds = time.perf_counter() - start
+    mean, _ = evaluate_policy(
+        model, gym.make("Pendulum-v1"), n_eval_episodes=32, deterministic=True
+    )
+    out["sac_pendulum"] = {"seconds": seconds, "return": float(mean)}
+    start = time.perf_counter()
+    model = module.DQN(
+        "MlpPolicy",
+        gym.make("CartPole-v1"),
+        policy_kwargs={"net_arch": [256, 256]},
+        seed=0,
+        verbose=0,
+        **DQN_KW,
+    )
+    model.learn(100_000)
+    seconds = time.perf_counter() - start
+    mean, _ = evaluate_policy(
+        model, gym.make("CartPole-v1"), n_eval_episodes=32, deterministic=True
+    )
+    out["dqn_cartpole"] = {"seconds": seconds, "return": float(mean)}
+    return out
+
+
+def rejax_results():
+    import jax
+    from rejax import DQN, SAC
+
+    out = {}
+    for name, cls, config, total in [
+        (
+            "sac_pendulum",
+            SAC,
+            dict(
+                env="Pendulum-v1",
+                learning_rate=1e-3,
+                buffer_size=20_000,
+                batch_size=256,
+                fill_buffer=256,
+                tau=0.005,
+                gamma=0.99,
+                hidden_layer_sizes=(64, 64),
+            ),
+            20_000,
+        ),
+        (
+            "dqn_cartpole",
+            DQN,
+            dict(
+                env="CartPole-v1",
+                learning_rate=2.3e-3,
+                batch_size=64,
+                buffer_size=100_000,
+                fill_buffer=1000,
+                gamma=0.99,
+                target_update_freq=10,
+                num_envs=1,
+                hidden_layer_sizes=(256, 256),
+                eps_end=0.04,
+                exploration_fraction=0.16,
+            ),
+            100_000,
+        ),
+    ]:
+        try:
+            algo = cls.create(
+                total_timesteps=total,
+                eval_freq=total,
+                skip_initial_evaluation=True,
+                **config,
+            )
+        except TypeError as error:  # configuration names differ between versions
+            out[name] = {"seconds": None, "return": None, "error": str(error)[:200]}
+            continue
+        start = time.perf_counter()
+        _, evaluation = jax.block_until_ready(jax.jit(algo.train)(jax.random.key(0)))
+        out[name] = {
+            "seconds": time.perf_counter() - start,
+            "return": float(np.mean(evaluation[1][-1])),
+        }
+    return out
+
+
+def main() -> None:
+    result = {}
+    import stable_baselines3
+
+    result["SB3"] = sb3_like(stable_baselines3)
+    try:
+        import sbx
+
+        result["sbx"] = sb3_like(sbx)
+    except ImportError:
+        result["sbx"] = None
+    result["rejax"] = rejax_results()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
