@@ -207,3 +207,46 @@ def test_sac_discrete_rejects_continuous_envs(getkey):
         SACDiscrete().learn(
             pendulum, MLPSACPolicy(pendulum, key=getkey()), 2000, key=getkey()
         )
+
+
+def test_next_state_masks_are_stored_and_respected_by_the_dqn_target(getkey):
+    import equinox as eqx
+
+    from .envs import MaskedMatch
+
+    env = TimeLimit(MaskedMatch(), 5)
+    policy = MLPQPolicy(env, width_size=8, key=getkey())
+    algo = DQN(buffer_size=64, batch_size=4, learning_starts=4)
+    state = algo.init(env, policy, key=getkey(), total_timesteps=20)
+    state, _ = algo.train(state, 3)  # 12 steps, including a truncation
+    buffer = state.buffer
+    # MaskedMatch shows its mask in observation[4:]: the stored next masks are
+    # those of the (pre-reset) next states
+    np.testing.assert_array_equal(
+        np.asarray(buffer.next_action_masks[:12]),
+        np.asarray(buffer.next_observations[:12, 4:]) > 0.5,
+    )
+    # a Q-network valuing the masked action 0 at 100 and the rest at 0
+    last = policy.q_network.layers[-1]
+    policy = eqx.tree_at(
+        lambda p: p.q_network.layers[-1].weight, policy, jnp.zeros_like(last.weight)
+    )
+    policy = eqx.tree_at(
+        lambda p: p.q_network.layers[-1].bias, policy, jnp.array([100.0, 0.0, 0.0, 0.0])
+    )
+    learner = algo.init_learner(env, policy, key=getkey())
+    batch = {
+        "observations": jnp.zeros((4, 8)),
+        "actions": jnp.ones((4,), jnp.int32),
+        "rewards": jnp.zeros((4,)),
+        "next_observations": jnp.zeros((4, 8)),
+        "terminated": jnp.zeros((4,), bool),
+        "next_action_masks": jnp.array([[False, True, True, False]] * 4),
+    }
+    for double in (False, True):
+        algo_d = DQN(buffer_size=64, batch_size=4, learning_starts=4, double_q=double)
+        _, metrics = algo_d.update(learner, batch, key=getkey(), step=jnp.array(0))
+        assert float(metrics["loss"]) == 0.0  # target 0: action 0 is not allowed
+    unmasked = dict(batch, next_action_masks=None)
+    _, metrics = algo.update(learner, unmasked, key=getkey(), step=jnp.array(0))
+    assert float(metrics["loss"]) > 90.0

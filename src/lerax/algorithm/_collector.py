@@ -60,6 +60,8 @@ class Transition(eqx.Module):
             `final_observation`).
         final_observation: The observation after the step, before any reset.
         action_mask: The mask the action was chosen under (or None).
+        final_action_mask: The mask of the state after the step, before any
+            reset (or None).
         policy_state: The policy state used for the step (or None).
         next_policy_state: The policy state after the step, before a reset.
         episode_start: Whether the step began an episode.
@@ -75,6 +77,7 @@ class Transition(eqx.Module):
     truncated: Bool[Array, ""]
     final_observation: Any
     action_mask: Any
+    final_action_mask: Any
     policy_state: Any
     next_policy_state: Any
     episode_start: Bool[Array, ""]
@@ -139,6 +142,7 @@ def _step(
         truncated=truncated,
         final_observation=info["final_observation"],
         action_mask=mask,
+        final_action_mask=info.get("final_action_mask"),
         policy_state=carry.policy_state,
         next_policy_state=next_policy_state,
         episode_start=carry.episode_start,

@@ -116,16 +116,23 @@ class DQN(AbstractOffPolicyAlgorithm):
         next_q_target = jax.vmap(lambda o: target.q_values(None, o)[1])(
             batch["next_observations"]
         )
+        next_masks = batch["next_action_masks"]
+        if next_masks is not None:  # the max runs over allowed actions only
+            next_q_target = jnp.where(next_masks, next_q_target, -jnp.inf)
         if self.double_q:
             next_q_online = jax.vmap(lambda o: policy.q_values(None, o)[1])(
                 batch["next_observations"]
             )
+            if next_masks is not None:
+                next_q_online = jnp.where(next_masks, next_q_online, -jnp.inf)
             best = jnp.argmax(next_q_online, axis=-1)
             next_value = jnp.take_along_axis(next_q_target, best[:, None], axis=-1)[
                 :, 0
             ]
         else:
             next_value = jnp.max(next_q_target, axis=-1)
+        # a state with no allowed action (only after termination) adds nothing
+        next_value = jnp.where(jnp.isfinite(next_value), next_value, 0.0)
         y = (
             batch["rewards"]
             + self.gamma * (1.0 - batch["terminated"].astype(jnp.float32)) * next_value

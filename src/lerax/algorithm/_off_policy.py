@@ -145,8 +145,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         actors = jax.vmap(lambda k: initial_carry(env, policy, key=k))(
             jr.split(carry_key, self.num_envs)
         )
+        mask_key, state_key = jr.split(carry_key)
+        mask_example = env.action_mask(env.initial(key=state_key), key=mask_key)
         buffer = ReplayBuffer.create(
-            self.buffer_size, env.observation_space, env.action_space
+            self.buffer_size, env.observation_space, env.action_space, mask_example
         )
         total = total_timesteps if total_timesteps is not None else 0
         return OffPolicyState(
@@ -200,6 +202,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             flat(transitions.reward),
             jax.tree.map(flat, transitions.final_observation),
             flat(transitions.terminated),
+            jax.tree.map(flat, transitions.final_action_mask),
         )
         done_steps = step + self.steps_per_iteration
 

@@ -168,10 +168,15 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         alpha = jnp.exp(learner.log_alpha)
         start = learner.policy.action_space.start
 
-        def distribution(policy, observations):
-            return jax.vmap(lambda o: policy.action_probs_and_log_probs(None, o)[1:])(
-                observations
-            )
+        def distribution(policy, observations, masks=None):
+            if masks is None:
+                return jax.vmap(
+                    lambda o: policy.action_probs_and_log_probs(None, o)[1:]
+                )(observations)
+            probs = lambda o, m: policy.action_probs_and_log_probs(
+                None, o, action_mask=m
+            )  # noqa: E731
+            return jax.vmap(lambda o, m: probs(o, m)[1:])(observations, masks)
 
         def values(critics, observations):
             return jax.vmap(lambda o: eqx.filter_vmap(lambda c: c(o))(critics))(
@@ -179,7 +184,7 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
             )  # [B, 2, n]
 
         next_probs, next_log_probs = distribution(
-            learner.policy, batch["next_observations"]
+            learner.policy, batch["next_observations"], batch["next_action_masks"]
         )
         next_q = jnp.min(
             values(learner.target_critics, batch["next_observations"]), axis=1

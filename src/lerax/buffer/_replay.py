@@ -27,6 +27,8 @@ class ReplayBuffer(eqx.Module):
         rewards: Rewards.
         next_observations: Observations after the step (before any reset).
         terminated: Whether the step terminated the episode.
+        next_action_masks: Action masks of the next states (None for envs
+            without masks).
         position: Next row to write.
         size: Rows filled so far (at most `capacity`).
     """
@@ -36,14 +38,19 @@ class ReplayBuffer(eqx.Module):
     rewards: Float[Array, " capacity"]
     next_observations: Any
     terminated: Bool[Array, " capacity"]
+    next_action_masks: Any
     position: Int[Array, ""]
     size: Int[Array, ""]
 
     @staticmethod
     def create(
-        capacity: int, observation_space: AbstractSpace, action_space: AbstractSpace
+        capacity: int,
+        observation_space: AbstractSpace,
+        action_space: AbstractSpace,
+        mask_example: Any = None,
     ) -> "ReplayBuffer":
-        """An empty buffer for `capacity` transitions of the given spaces.
+        """An empty buffer for `capacity` transitions of the given spaces
+        (and, given an example mask, of next-state action masks).
 
         Raises:
             ValueError: If `capacity` is not a positive int.
@@ -64,6 +71,7 @@ class ReplayBuffer(eqx.Module):
             rewards=jnp.zeros((capacity,), jnp.float32),
             next_observations=rows(observation),
             terminated=jnp.zeros((capacity,), bool),
+            next_action_masks=None if mask_example is None else rows(mask_example),
             position=jnp.zeros((), jnp.int32),
             size=jnp.zeros((), jnp.int32),
         )
@@ -80,6 +88,7 @@ class ReplayBuffer(eqx.Module):
         rewards: Float[Array, " n"],
         next_observations: Any,
         terminated: Bool[Array, " n"],
+        next_action_masks: Any = None,
     ) -> "ReplayBuffer":
         """Writes a batch of `n` transitions (leading axis `n` on every leaf)."""
         n = rewards.shape[0]
@@ -96,6 +105,9 @@ class ReplayBuffer(eqx.Module):
                 write, self.next_observations, next_observations
             ),
             terminated=write(self.terminated, terminated),
+            next_action_masks=None
+            if self.next_action_masks is None
+            else jax.tree.map(write, self.next_action_masks, next_action_masks),
             position=(self.position + n) % self.capacity,
             size=jnp.minimum(self.size + n, self.capacity),
         )
@@ -111,4 +123,7 @@ class ReplayBuffer(eqx.Module):
             "rewards": self.rewards[index],
             "next_observations": jax.tree.map(take, self.next_observations),
             "terminated": self.terminated[index],
+            "next_action_masks": None
+            if self.next_action_masks is None
+            else jax.tree.map(take, self.next_action_masks),
         }

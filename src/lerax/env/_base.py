@@ -120,7 +120,9 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
         one (Gymnasium/gymnax-1.0 semantics), so a truncated episode can be
         bootstrapped. `info["final_observation"]` is present on every step
         (equal to the observation when the episode goes on) so `info` has a
-        fixed structure under `jax.lax.scan`.
+        fixed structure under `jax.lax.scan`. Envs with action masks also put
+        the mask of that state in `info["final_action_mask"]` (for targets
+        such as DQN's max over allowed next actions).
 
         Args:
             state: The current state.
@@ -277,6 +279,9 @@ def _step(
         done, env.observation(restart_state, key=reset_obs_key), final_observation
     )
     info["final_observation"] = final_observation
+    final_mask = env.action_mask(next_state, key=jr.fold_in(key, 6))
+    if final_mask is not None:  # masked envs only: the mask that goes with it
+        info["final_action_mask"] = final_mask
     return new_state, observation, reward, terminated, truncated, info
 
 
