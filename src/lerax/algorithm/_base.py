@@ -1,34 +1,55 @@
 """`AbstractAlgorithm`: `init`, `train` and `learn`, written once."""
 
 import abc
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Int, Key
+import jax.random as jr
+from jaxtyping import Array, Bool, Int, Key
 
+from ..callback._base import (
+    IterationContext,
+    ResetContext,
+    TrainingContext,
+    as_callback,
+    overrides,
+)
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
-from ..utils import filter_scan
+from ..utils import filter_cond, filter_scan
 
 
 class AbstractTrainingState(eqx.Module):
     """Everything a training run carries between iterations.
 
     It is an ordinary value: inspect it, keep it, pass it back to `train` to
-    continue, or save it.
+    continue, or checkpoint it (`lerax.callback.save_checkpoint`).
 
     Attributes:
         env: The environment (curricula may change its constants).
         policy: The policy being trained.
         iteration: Iterations done so far.
         key: The PRNG key for the next iteration.
+        callback_state: The training callback's iteration-level state (its
+            per-env step states live with the env states).
+        stopped: Whether a callback's `continue_training` stopped training.
     """
 
     env: eqx.AbstractVar[AbstractEnvLike]
     policy: eqx.AbstractVar[AbstractPolicy]
     iteration: eqx.AbstractVar[Int[Array, ""]]
     key: eqx.AbstractVar[Key[Array, ""]]
+    callback_state: eqx.AbstractVar[Any]
+    stopped: eqx.AbstractVar[Bool[Array, ""]]
+
+
+# Callback keys are derived from the iteration's key with this salt and never
+# consume it, so callbacks cannot change what is learned.
+_CALLBACK_SALT = 0x6C62
 
 
 class AbstractAlgorithm(eqx.Module):
@@ -54,17 +75,31 @@ class AbstractAlgorithm(eqx.Module):
         *,
         key: Key[Array, ""],
         total_timesteps: int | None = None,
+        callback: Any = None,
     ) -> Any:
-        """Builds the initial training state (`total_timesteps`, the planned
-        budget, drives exploration schedules where an algorithm has one).
+        """Builds the initial training state.
+
+        Args:
+            env: The environment.
+            policy: The initial policy.
+            key: A JAX PRNG key.
+            total_timesteps: The planned budget (drives exploration schedules
+                where an algorithm has one).
+            callback: The callback(s) whose states the training state should
+                carry (they can also be attached later by `train`).
 
         Raises:
             TypeError: If the policy does not fit the algorithm or the env.
         """
 
     @abc.abstractmethod
-    def iteration(self, state: Any) -> tuple[Any, dict[str, Array]]:
-        """One iteration: collect experience, update; returns `(state, metrics)`."""
+    def iteration(self, state: Any, callback: Any = None) -> tuple[Any, dict, Any]:
+        """One iteration: collect experience, update.
+
+        Returns:
+            `(state, metrics, rollout)`: the new state, scalar metrics and the
+            iteration's transitions (leading axes `[num_steps, num_envs]`).
+        """
 
     @property
     def steps_per_iteration(self) -> int:
@@ -90,21 +125,142 @@ class AbstractAlgorithm(eqx.Module):
             )
         return iterations
 
+    def attach_callback(self, state: Any, callback: Any) -> Any:
+        """Gives `state` the initial states of `callback` if it has none yet.
+
+        Raises:
+            ValueError: If `state` already carries states of a different
+                callback.
+        """
+        callback = as_callback(callback)
+        ctx = ResetContext(env=state.env, policy=state.policy, algorithm=self)
+        key = jr.fold_in(state.key, _CALLBACK_SALT)
+        reset_key, step_key = jr.split(key)
+
+        def fresh():
+            callback_state = (
+                callback.reset(ctx, key=reset_key)
+                if overrides(callback, "reset")
+                else None
+            )
+            step_states = None
+            if overrides(callback, "step_reset"):
+                step_states = jax.vmap(lambda k: callback.step_reset(ctx, key=k))(
+                    jr.split(step_key, self.num_envs)
+                )
+            return callback_state, step_states
+
+        expected = eqx.filter_eval_shape(fresh)
+        current = (state.callback_state, state.actors.callback_state)
+        if _same_shapes(current, expected):
+            return state
+        if jax.tree.leaves(current):
+            raise ValueError(
+                "This training state carries the states of a different callback "
+                "than the one passed; pass the same callback(s) to `init` and "
+                "`train` (or none to `init`)."
+            )
+        callback_state, step_states = fresh()
+        actors = dataclasses.replace(state.actors, callback_state=step_states)
+        return dataclasses.replace(state, callback_state=callback_state, actors=actors)
+
     @eqx.filter_jit
-    def train(self, state: Any, num_iterations: int) -> tuple[Any, dict[str, Array]]:
+    def train(
+        self, state: Any, num_iterations: int, *, callback: Any = None
+    ) -> tuple[Any, dict[str, Array]]:
         """Runs `num_iterations` iterations as one compiled `lax.scan`.
 
         Args:
             state: A training state from `init` or a previous `train`.
             num_iterations: How many iterations to run (static).
+            callback: A callback, a list of callbacks, or None. If a
+                callback's `continue_training` returns False, the remaining
+                iterations do no work (their metrics are NaN).
 
         Returns:
             The new state and the metrics of every iteration, each an array
             with a leading `num_iterations` axis.
         """
-        return filter_scan(lambda s, _: self.iteration(s), state, length=num_iterations)
+        callback = as_callback(callback)
+        state = self.attach_callback(state, callback)
+        spi = self.steps_per_iteration
+        end = (state.iteration + num_iterations) * spi
+        hook_key = jr.fold_in(state.key, _CALLBACK_SALT + 1)
 
-    @eqx.filter_jit
+        def training_context(state):
+            return TrainingContext(
+                state=state,
+                callback_state=state.callback_state,
+                algorithm=self,
+                num_iterations=num_iterations,
+                total_timesteps=end,
+            )
+
+        if overrides(callback, "on_training_start"):
+            callback_state = callback.on_training_start(
+                training_context(state), key=jr.fold_in(hook_key, 0)
+            )
+            state = dataclasses.replace(state, callback_state=callback_state)
+
+        def run(state):
+            key = jr.fold_in(state.key, _CALLBACK_SALT)
+            state, metrics, rollout = self.iteration(state, callback)
+            ctx = IterationContext(
+                state=state,
+                metrics=metrics,
+                rollout=rollout,
+                step_states=state.actors.callback_state,
+                callback_state=state.callback_state,
+                algorithm=self,
+                total_timesteps=end,
+            )
+            if overrides(callback, "on_iteration"):
+                callback_state = callback.on_iteration(ctx, key=jr.fold_in(key, 0))
+                state = dataclasses.replace(state, callback_state=callback_state)
+                ctx = dataclasses.replace(
+                    ctx, state=state, callback_state=callback_state
+                )
+            if overrides(callback, "continue_training"):
+                keep = callback.continue_training(ctx, key=jr.fold_in(key, 1))
+                stopped = ~jnp.asarray(keep, bool)
+                state = dataclasses.replace(state, stopped=stopped)
+                ctx = dataclasses.replace(ctx, state=state)
+            if overrides(callback, "apply_curriculum"):
+                state, callback_state = callback.apply_curriculum(
+                    ctx, key=jr.fold_in(key, 2)
+                )
+                state = dataclasses.replace(state, callback_state=callback_state)
+            return state, metrics
+
+        if overrides(callback, "continue_training"):
+            shapes = eqx.filter_eval_shape(run, state)[1]
+
+            def skip(state):
+                return state, jax.tree.map(
+                    lambda s: (
+                        jnp.full(s.shape, jnp.nan, s.dtype)
+                        if jnp.issubdtype(s.dtype, jnp.floating)
+                        else jnp.zeros(s.shape, s.dtype)
+                    ),
+                    shapes,
+                )
+
+            def body(state, _):
+                return filter_cond(state.stopped, skip, run, state)
+
+        else:
+
+            def body(state, _):
+                return run(state)
+
+        state, metrics = filter_scan(body, state, length=num_iterations)
+        if overrides(callback, "on_training_end"):
+            callback_state = callback.on_training_end(
+                training_context(state), key=jr.fold_in(hook_key, 1)
+            )
+            state = dataclasses.replace(state, callback_state=callback_state)
+        return state, metrics
+
     def learn(
         self,
         env: AbstractEnvLike,
@@ -113,6 +269,7 @@ class AbstractAlgorithm(eqx.Module):
         *,
         key: Key[Array, ""],
         callback: Any = None,
+        resume_from: str | Path | None = None,
     ) -> AbstractPolicy:
         """Trains `policy` on `env` for `total_timesteps` env steps.
 
@@ -125,19 +282,54 @@ class AbstractAlgorithm(eqx.Module):
             policy: The initial policy.
             total_timesteps: The step budget (rounded down to whole iterations).
             key: A JAX PRNG key.
-            callback: Reserved for callbacks (must be None for now).
+            callback: A callback, a list of callbacks, or None.
+            resume_from: A checkpoint written by `CheckpointCallback` (or
+                `lerax.callback.save_checkpoint`) for the same algorithm, env,
+                policy, key and callbacks: training continues from it up to
+                `total_timesteps`, and the result equals that of an
+                uninterrupted run.
 
         Returns:
             The trained policy.
         """
-        if callback is not None:
-            raise NotImplementedError(
-                "Callbacks are not available yet; pass `callback=None`."
-            )
         num_iterations = self.num_iterations(total_timesteps)
-        state = self.init(env, policy, key=key, total_timesteps=total_timesteps)
-        state, _ = self.train(state, num_iterations)
+        callback = as_callback(callback)
+        if resume_from is None:
+            return self._learn(env, policy, total_timesteps, key, callback)
+        from ..callback._checkpoint import load_checkpoint
+
+        like = eqx.filter_eval_shape(
+            lambda: self.init(
+                env, policy, key=key, total_timesteps=total_timesteps, callback=callback
+            )
+        )
+        state = load_checkpoint(resume_from, like)
+        done = int(state.iteration)
+        if done > num_iterations:
+            raise ValueError(
+                f"The checkpoint {str(resume_from)!r} is at iteration {done}, beyond "
+                f"the {num_iterations} iterations of `total_timesteps={total_timesteps}`."
+            )
+        if done < num_iterations:
+            state, _ = self.train(state, num_iterations - done, callback=callback)
         return state.policy
+
+    @eqx.filter_jit
+    def _learn(self, env, policy, total_timesteps, key, callback):
+        num_iterations = self.num_iterations(total_timesteps)
+        state = self.init(
+            env, policy, key=key, total_timesteps=total_timesteps, callback=callback
+        )
+        state, _ = self.train(state, num_iterations, callback=callback)
+        return state.policy
+
+
+def _same_shapes(a: Any, b: Any) -> bool:
+    leaves_a, tree_a = jax.tree.flatten(a)
+    leaves_b, tree_b = jax.tree.flatten(b)
+    return tree_a == tree_b and all(
+        x.shape == y.shape and x.dtype == y.dtype for x, y in zip(leaves_a, leaves_b)
+    )
 
 
 def explained_variance(predictions: Array, targets: Array) -> Array:

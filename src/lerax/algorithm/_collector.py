@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Float, Int, Key
 
+from ..callback._base import StepContext, overrides
 from ..env import AbstractEnvLike
 from ..env._base import where_tree
 from ..policy import AbstractPolicy
@@ -37,6 +38,8 @@ class ActorCarry(eqx.Module):
         episode_start: Whether the next step starts an episode.
         episode_return: Undiscounted return of the running episode.
         episode_length: Length of the running episode.
+        callback_state: The per-env step state of the training callback
+            (None without one).
     """
 
     env_state: Any
@@ -45,6 +48,7 @@ class ActorCarry(eqx.Module):
     episode_start: Bool[Array, ""]
     episode_return: Float[Array, ""]
     episode_length: Int[Array, ""]
+    callback_state: Any = None
 
 
 @final
@@ -113,6 +117,7 @@ def _step(
     actor: Actor,
     carry: ActorCarry,
     key: Key[Array, ""],
+    callback: Any = None,
 ) -> tuple[ActorCarry, Transition]:
     # fold_in per use: keys nobody draws from (no masks, stateless policy)
     # cost nothing, unlike one split into four.
@@ -150,6 +155,25 @@ def _step(
         episode_length=episode_length,
         extras=extras,
     )
+    callback_state = carry.callback_state
+    if callback is not None:
+        callback_state = callback.on_step(
+            StepContext(
+                env=env,
+                policy=policy,
+                env_state=env_state,
+                observation=carry.observation,
+                action=env_action,
+                reward=reward,
+                terminated=terminated,
+                truncated=truncated,
+                info=info,
+                episode_return=episode_return,
+                episode_length=episode_length,
+                callback_state=callback_state,
+            ),
+            key=jr.fold_in(key, 4),
+        )
     carry = ActorCarry(
         env_state,
         observation,
@@ -157,6 +181,7 @@ def _step(
         done,
         jnp.where(done, 0.0, episode_return),
         jnp.where(done, 0, episode_length),
+        callback_state,
     )
     return carry, transition
 
@@ -170,6 +195,7 @@ def collect(
     num_steps: int,
     key: Key[Array, ""],
     unroll: int = 1,
+    callback: Any = None,
 ) -> tuple[ActorCarry, Transition]:
     """Runs `num_steps` steps of every env in `carry` (batched over envs).
 
@@ -181,12 +207,16 @@ def collect(
         num_steps: Steps per env.
         key: A JAX PRNG key.
         unroll: `lax.scan` unrolling (speed only).
+        callback: A training callback whose `on_step` runs after every step
+            (its step states live in `carry.callback_state`), or None.
 
     Returns:
         The new carry and the `Transition`s with leading axes `[T, N]`.
     """
     num_envs = carry.episode_start.shape[0]
-    batched = jax.vmap(lambda c, k: _step(env, policy, actor, c, k))
+    if callback is not None and not overrides(callback, "on_step"):
+        callback = None
+    batched = jax.vmap(lambda c, k: _step(env, policy, actor, c, k, callback))
 
     def body(carry, key):
         return batched(carry, jr.split(key, num_envs))

@@ -10,13 +10,14 @@ exploration rule and one gradient step.
 """
 
 import abc
+import dataclasses
 from typing import Any, final
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-from jaxtyping import Array, Int, Key
+from jaxtyping import Array, Bool, Int, Key
 
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
@@ -38,6 +39,8 @@ class OffPolicyState(AbstractTrainingState):
         iteration: Iterations done.
         key: PRNG key for the next iteration.
         total_timesteps: The planned budget (for exploration schedules).
+        callback_state: The training callback's iteration-level state.
+        stopped: Whether a callback stopped training.
     """
 
     env: AbstractEnvLike
@@ -47,6 +50,8 @@ class OffPolicyState(AbstractTrainingState):
     iteration: Int[Array, ""]
     key: Key[Array, ""]
     total_timesteps: Int[Array, ""]
+    callback_state: Any
+    stopped: Bool[Array, ""]
 
     @property
     def policy(self) -> Any:
@@ -134,6 +139,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         *,
         key: Key[Array, ""],
         total_timesteps: int | None = None,
+        callback: Any = None,
     ) -> OffPolicyState:
         learner_key, carry_key, next_key = jr.split(key, 3)
         learner = self.init_learner(env, policy, key=learner_key)
@@ -151,7 +157,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             self.buffer_size, env.observation_space, env.action_space, mask_example
         )
         total = total_timesteps if total_timesteps is not None else 0
-        return OffPolicyState(
+        state = OffPolicyState(
             env,
             learner,
             buffer,
@@ -159,11 +165,14 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             jnp.zeros((), jnp.int32),
             next_key,
             jnp.asarray(total, jnp.int32),
+            None,
+            jnp.array(False),
         )
+        return self.attach_callback(state, callback)
 
     def iteration(
-        self, state: OffPolicyState
-    ) -> tuple[OffPolicyState, dict[str, Array]]:
+        self, state: OffPolicyState, callback: Any = None
+    ) -> tuple[OffPolicyState, dict[str, Array], Any]:
         rollout_key, update_key, next_key = jr.split(state.key, 3)
         learner = state.learner
         space = state.env.action_space
@@ -194,6 +203,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             state.actors,
             num_steps=self.num_steps,
             key=rollout_key,
+            callback=callback,
         )
         flat = lambda x: jnp.reshape(x, (-1,) + x.shape[2:])  # noqa: E731
         buffer = state.buffer.add(
@@ -238,16 +248,15 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         )
         metrics = jax.tree.map(jnp.mean, metrics)
         metrics.update(_episode_metrics(transitions))
-        state = OffPolicyState(
-            state.env,
-            learner,
-            buffer,
-            actors,
-            state.iteration + 1,
-            next_key,
-            state.total_timesteps,
+        state = dataclasses.replace(
+            state,
+            learner=learner,
+            buffer=buffer,
+            actors=actors,
+            iteration=state.iteration + 1,
+            key=next_key,
         )
-        return state, metrics
+        return state, metrics, transitions
 
     @abc.abstractmethod
     def after_iteration(self, learner: Any, *, step: Array, done_steps: Array) -> Any:

@@ -7,6 +7,7 @@ objective. Algorithms choose the estimator, the optimiser and the objective.
 """
 
 import abc
+import dataclasses
 from collections.abc import Callable
 from typing import Any, final
 
@@ -15,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import optax
-from jaxtyping import Array, Float, Int, Key
+from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..advantage import AbstractAdvantageEstimator
 from ..buffer import RolloutBuffer
@@ -38,6 +39,8 @@ class OnPolicyState(AbstractTrainingState):
             env states of normalising wrappers), leading axis = envs.
         iteration: Iterations done.
         key: PRNG key for the next iteration.
+        callback_state: The training callback's iteration-level state.
+        stopped: Whether a callback stopped training.
     """
 
     env: AbstractEnvLike
@@ -46,6 +49,8 @@ class OnPolicyState(AbstractTrainingState):
     actors: ActorCarry
     iteration: Int[Array, ""]
     key: Key[Array, ""]
+    callback_state: Any
+    stopped: Bool[Array, ""]
 
 
 class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
@@ -137,6 +142,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         *,
         key: Key[Array, ""],
         total_timesteps: int | None = None,
+        callback: Any = None,
     ) -> OnPolicyState:
         if not isinstance(policy, AbstractActorCriticPolicy):
             raise TypeError(
@@ -154,11 +160,21 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             jr.split(carry_key, self.num_envs)
         )
         opt_state = self.optimizer().init(eqx.filter(policy, eqx.is_inexact_array))
-        return OnPolicyState(
-            env, policy, opt_state, actors, jnp.zeros((), jnp.int32), next_key
+        state = OnPolicyState(
+            env,
+            policy,
+            opt_state,
+            actors,
+            jnp.zeros((), jnp.int32),
+            next_key,
+            None,
+            jnp.array(False),
         )
+        return self.attach_callback(state, callback)
 
-    def iteration(self, state: OnPolicyState) -> tuple[OnPolicyState, dict[str, Array]]:
+    def iteration(
+        self, state: OnPolicyState, callback: Any = None
+    ) -> tuple[OnPolicyState, dict[str, Array], Transition]:
         rollout_key, update_key, next_key = jr.split(state.key, 3)
         policy = state.policy
 
@@ -181,6 +197,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             state.actors,
             num_steps=self.num_steps,
             key=rollout_key,
+            callback=callback,
         )
         buffer = self._buffer(policy, actors, transitions)
         policy, opt_state, metrics = self._update(
@@ -191,10 +208,15 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             buffer.values, buffer.returns
         )
         metrics["learning_rate"] = _learning_rate(opt_state)
-        state = OnPolicyState(
-            state.env, policy, opt_state, actors, state.iteration + 1, next_key
+        state = dataclasses.replace(
+            state,
+            policy=policy,
+            opt_state=opt_state,
+            actors=actors,
+            iteration=state.iteration + 1,
+            key=next_key,
         )
-        return state, metrics
+        return state, metrics, transitions
 
     def _buffer(
         self, policy, actors: ActorCarry, transitions: Transition

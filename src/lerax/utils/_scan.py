@@ -44,3 +44,30 @@ def _same_static(a: Any, b: Any) -> bool:
         )
     except Exception:  # noqa: BLE001 - incomparable leaves count as different
         return False
+
+
+def filter_cond(
+    predicate: Any,
+    true_fn: Callable[[Any], Any],
+    false_fn: Callable[[Any], Any],
+    operand: Any,
+) -> Any:
+    """`jax.lax.cond` whose operand and outputs may contain non-array leaves.
+
+    Both branches must return the same non-array parts (the non-array part
+    of `true_fn`'s output is the one returned).
+    """
+    dynamic, static = eqx.partition(operand, eqx.is_array)
+    out_static = []
+
+    def wrap(fn):
+        def branch(dynamic):
+            out = fn(eqx.combine(dynamic, static))
+            out_dynamic, static_part = eqx.partition(out, eqx.is_array)
+            out_static.append(static_part)
+            return out_dynamic
+
+        return branch
+
+    out_dynamic = jax.lax.cond(predicate, wrap(true_fn), wrap(false_fn), dynamic)
+    return eqx.combine(out_dynamic, out_static[0])

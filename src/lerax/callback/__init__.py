@@ -1,0 +1,18 @@
+"""Callbacks: hooks the compiled training loop calls (progress, logging,
+evaluation, checkpoints, early stopping, curricula)."""
+
+from ._base import AbstractCallback as AbstractCallback
+from ._base import (
+    AbstractContinueTrainingCallback as AbstractContinueTrainingCallback,
+)
+from ._base import AbstractIterationCallback as AbstractIterationCallback
+from ._base import AbstractStatelessCallback as AbstractStatelessCallback
+from ._base import AbstractStepCallback as AbstractStepCallback
+from ._base import AbstractTrainingCallback as AbstractTrainingCallback
+from ._base import CallbackList as CallbackList
+from ._base import EmptyCallback as EmptyCallback
+from ._base import IterationContext as IterationContext
+from ._base import ResetContext as ResetContext
+from ._base import StepContext as StepContext
+from ._base import TrainingContext as TrainingContext
+from ._base import as_callback as as_callback
