@@ -296,14 +296,17 @@ class AbstractAlgorithm(eqx.Module):
         callback = as_callback(callback)
         if resume_from is None:
             return self._learn(env, policy, total_timesteps, key, callback)
-        from ..callback._checkpoint import load_checkpoint
+        from ..callback._checkpoint import load_checkpoint, read_header, resolve
 
-        like = eqx.filter_eval_shape(
-            lambda: self.init(
+        resume_from = resolve(resume_from)
+
+        def init():
+            return self.init(
                 env, policy, key=key, total_timesteps=total_timesteps, callback=callback
             )
-        )
-        state = load_checkpoint(resume_from, like)
+
+        fill = None if read_header(resume_from).get("include_buffer", True) else init()
+        state = load_checkpoint(resume_from, eqx.filter_eval_shape(init), fill=fill)
         done = int(state.iteration)
         if done > num_iterations:
             raise ValueError(

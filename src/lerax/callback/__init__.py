@@ -16,3 +16,10 @@ from ._base import ResetContext as ResetContext
 from ._base import StepContext as StepContext
 from ._base import TrainingContext as TrainingContext
 from ._base import as_callback as as_callback
+from ._checkpoint import CheckpointCallback as CheckpointCallback
+from ._checkpoint import CheckpointError as CheckpointError
+from ._checkpoint import latest_checkpoint as latest_checkpoint
+from ._checkpoint import list_checkpoints as list_checkpoints
+from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import read_header as read_header
+from ._checkpoint import save_checkpoint as save_checkpoint

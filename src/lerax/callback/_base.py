@@ -237,6 +237,16 @@ def _with_state(ctx: Any, **fields: Any) -> Any:
     return dataclasses.replace(ctx, **fields)
 
 
+def _split(states: Any, n: int) -> tuple[Any, ...]:
+    # A list whose children have no state of some kind carries None for it.
+    return (None,) * n if states is None else tuple(states)
+
+
+def _join(states: Any) -> tuple[Any, ...] | None:
+    states = tuple(states)
+    return None if all(state is None for state in states) else states
+
+
 def _child_keys(key: Key[Array, ""], n: int) -> list[Key[Array, ""]]:
     return [jr.fold_in(key, i) for i in range(n)]
 
@@ -265,34 +275,38 @@ class CallbackList(AbstractCallback):
 
     def reset(self, ctx, *, key):
         keys = _child_keys(key, len(self.callbacks))
-        return tuple(c.reset(ctx, key=k) for c, k in zip(self.callbacks, keys))
+        return _join(c.reset(ctx, key=k) for c, k in zip(self.callbacks, keys))
 
     def step_reset(self, ctx, *, key):
         keys = _child_keys(key, len(self.callbacks))
-        return tuple(c.step_reset(ctx, key=k) for c, k in zip(self.callbacks, keys))
+        return _join(c.step_reset(ctx, key=k) for c, k in zip(self.callbacks, keys))
 
     def on_step(self, ctx, *, key):
         keys = _child_keys(key, len(self.callbacks))
-        return tuple(
+        return _join(
             c.on_step(_with_state(ctx, callback_state=s), key=k)
-            for c, s, k in zip(self.callbacks, ctx.callback_state, keys)
+            for c, s, k in zip(
+                self.callbacks, _split(ctx.callback_state, len(self.callbacks)), keys
+            )
         )
 
     def _each(self, hook, ctx, key):
         keys = _child_keys(key, len(self.callbacks))
-        step_states = ctx.step_states
+        step_states = _split(ctx.step_states, len(self.callbacks))
         out = []
-        for i, (c, s, k) in enumerate(zip(self.callbacks, ctx.callback_state, keys)):
+        for i, (c, s, k) in enumerate(
+            zip(self.callbacks, _split(ctx.callback_state, len(self.callbacks)), keys)
+        ):
             sub = _with_state(
                 ctx,
                 callback_state=s,
-                step_states=None if step_states is None else step_states[i],
+                step_states=step_states[i],
             )
             out.append(getattr(c, hook)(sub, key=k))
         return out
 
     def on_iteration(self, ctx, *, key):
-        return tuple(self._each("on_iteration", ctx, key))
+        return _join(self._each("on_iteration", ctx, key))
 
     def continue_training(self, ctx, *, key):
         result = jnp.array(True)
@@ -304,23 +318,27 @@ class CallbackList(AbstractCallback):
         keys = _child_keys(key, len(self.callbacks))
         state = ctx.state
         new_states = []
-        step_states = ctx.step_states
-        for i, (c, s, k) in enumerate(zip(self.callbacks, ctx.callback_state, keys)):
+        step_states = _split(ctx.step_states, len(self.callbacks))
+        for i, (c, s, k) in enumerate(
+            zip(self.callbacks, _split(ctx.callback_state, len(self.callbacks)), keys)
+        ):
             sub = _with_state(
                 ctx,
                 state=state,
                 callback_state=s,
-                step_states=None if step_states is None else step_states[i],
+                step_states=step_states[i],
             )
             state, s = c.apply_curriculum(sub, key=k)
             new_states.append(s)
-        return state, tuple(new_states)
+        return state, _join(new_states)
 
     def _around(self, hook, ctx, key):
         keys = _child_keys(key, len(self.callbacks))
-        return tuple(
+        return _join(
             getattr(c, hook)(_with_state(ctx, callback_state=s), key=k)
-            for c, s, k in zip(self.callbacks, ctx.callback_state, keys)
+            for c, s, k in zip(
+                self.callbacks, _split(ctx.callback_state, len(self.callbacks)), keys
+            )
         )
 
     def on_training_start(self, ctx, *, key):

@@ -1,0 +1,364 @@
+"""Checkpoints of the full training state, and the callback that writes them.
+
+A checkpoint holds every array of a training state (policy, critics, target
+networks, optimiser states, replay buffer, env states with normaliser
+statistics, callback states, PRNG key, counters). The non-array parts
+(network structure, activation functions, env constants that are Python
+values) are rebuilt by `algo.init` from the same arguments, and the arrays are
+then filled in, so a resumed run continues exactly where the checkpoint was
+taken.
+
+File layout: the magic line `LERAXCKPT1\\n`, an 8-byte little-endian header
+length, a UTF-8 JSON header (format, lerax version, iteration, the path,
+shape and dtype of every array, a SHA-256 of the payload), then Equinox's
+leaf stream of the arrays. Files are written atomically.
+"""
+
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Key
+
+from ..utils import atomic_write
+from ._base import AbstractCallback, IterationContext
+
+MAGIC = b"LERAXCKPT1\n"
+SUFFIX = ".ckpt"
+_NAME = re.compile(r"^(?P<prefix>.+)_(?P<steps>\d+)\.ckpt$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is corrupted, not a checkpoint, or does not match the
+    run it is loaded into."""
+
+
+def _is_key(x: Any) -> bool:
+    return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _is_array_like(x: Any) -> bool:
+    return isinstance(x, (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct))
+
+
+def _raw(state: Any, *, include_buffer: bool = True) -> Any:
+    """The arrays of `state` (keys as raw key data), everything else None."""
+    arrays = eqx.filter(state, _is_array_like)
+    if not include_buffer and hasattr(state, "buffer"):
+        arrays = eqx.tree_at(
+            lambda s: s.buffer,
+            arrays,
+            replace_fn=lambda b: jax.tree.map(lambda _: None, b),
+        )
+    return jax.tree.map(lambda x: jr.key_data(x) if _is_key(x) else x, arrays)
+
+
+def _raw_like(like: Any, *, include_buffer: bool = True) -> Any:
+    def convert(x):
+        if _is_key(x):
+            return eqx.filter_eval_shape(jr.key_data, x)
+        return x
+
+    arrays = eqx.filter(like, _is_array_like)
+    if not include_buffer and hasattr(like, "buffer"):
+        arrays = eqx.tree_at(
+            lambda s: s.buffer,
+            arrays,
+            replace_fn=lambda b: jax.tree.map(lambda _: None, b),
+        )
+    return jax.tree.map(convert, arrays)
+
+
+def _layout(tree: Any) -> list[list[Any]]:
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return [
+        [
+            jax.tree_util.keystr(path),
+            [int(d) for d in np.shape(x)],
+            np.dtype(x.dtype).str,
+        ]
+        for path, x in leaves
+    ]
+
+
+def save_checkpoint(
+    path: str | Path, state: Any, *, include_buffer: bool = True
+) -> Path:
+    """Writes the arrays of a training state to `path` atomically.
+
+    Args:
+        path: The file to write (`.ckpt` is appended when it has no suffix).
+        state: A training state (from `algo.init`/`algo.train`), or the tree
+            of its arrays as a host callback receives it.
+        include_buffer: Whether to store an off-policy replay buffer (a
+            resumed run without it refills the buffer from scratch and is no
+            longer identical to an uninterrupted one).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_name(path.name + SUFFIX)
+    arrays = jax.tree.map(np.asarray, _raw(state, include_buffer=include_buffer))
+    payload = io.BytesIO()
+    eqx.tree_serialise_leaves(payload, arrays)
+    data = payload.getvalue()
+    from .. import __version__
+
+    header = {
+        "format": 1,
+        "lerax_version": __version__,
+        "iteration": int(np.asarray(arrays.iteration))
+        if hasattr(arrays, "iteration")
+        else None,
+        "include_buffer": include_buffer,
+        "layout": _layout(arrays),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    encoded = json.dumps(header).encode()
+
+    def write(file):
+        file.write(MAGIC)
+        file.write(len(encoded).to_bytes(8, "little"))
+        file.write(encoded)
+        file.write(data)
+
+    atomic_write(path, write)
+    return path
+
+
+def resolve(path: str | Path) -> Path:
+    """`path` itself, or for a folder its newest checkpoint.
+
+    Raises:
+        FileNotFoundError: If there is no such file or no checkpoint in the folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        newest = latest_checkpoint(path)
+        if newest is None:
+            raise FileNotFoundError(f"No checkpoints in the folder {str(path)!r}.")
+        return newest
+    if not path.exists():
+        raise FileNotFoundError(f"No checkpoint at {str(path)!r}.")
+    return path
+
+
+def read_header(path: str | Path) -> dict[str, Any]:
+    """The JSON header of a checkpoint file.
+
+    Raises:
+        CheckpointError: If the file is not a lerax checkpoint.
+    """
+    return _read(Path(path))[0]
+
+
+def _read(path: Path) -> tuple[dict[str, Any], bytes]:
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {str(path)!r}.")
+    blob = path.read_bytes()
+    if not blob.startswith(MAGIC):
+        raise CheckpointError(
+            f"{str(path)!r} is not a lerax checkpoint (bad magic bytes); pass a "
+            "file written by `CheckpointCallback` or `save_checkpoint`."
+        )
+    start = len(MAGIC)
+    try:
+        size = int.from_bytes(blob[start : start + 8], "little")
+        header = json.loads(blob[start + 8 : start + 8 + size].decode())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CheckpointError(
+            f"The checkpoint {str(path)!r} is corrupted (unreadable header)."
+        ) from error
+    data = blob[start + 8 + size :]
+    if hashlib.sha256(data).hexdigest() != header.get("sha256"):
+        raise CheckpointError(
+            f"The checkpoint {str(path)!r} is corrupted (checksum mismatch: "
+            "truncated or modified); use an older checkpoint."
+        )
+    return header, data
+
+
+def load_checkpoint(path: str | Path, like: Any, *, fill: Any = None) -> Any:
+    """Loads a checkpoint into the skeleton `like`.
+
+    Args:
+        path: A checkpoint file, or a folder (its newest checkpoint is used).
+        like: A training state of the same run (e.g. from
+            `eqx.filter_eval_shape(algo.init, ...)`): supplies the non-array
+            parts and the expected shapes.
+        fill: A concrete training state whose replay buffer is used when the
+            checkpoint was written without one.
+
+    Returns:
+        The training state.
+
+    Raises:
+        CheckpointError: If the file is corrupted or belongs to a different
+            run (algorithm, env, policy, callbacks or hyper-parameters that
+            change shapes).
+    """
+    path = resolve(path)
+    header, data = _read(path)
+    include_buffer = header.get("include_buffer", True)
+    skeleton = _raw_like(like, include_buffer=include_buffer)
+    expected = _layout(skeleton)
+    if header.get("layout") != expected:
+        raise CheckpointError(_mismatch(path, header.get("layout") or [], expected))
+    skeleton = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), skeleton)
+    try:
+        arrays = eqx.tree_deserialise_leaves(io.BytesIO(data), skeleton)
+    except Exception as error:  # noqa: BLE001
+        raise CheckpointError(
+            f"The checkpoint {str(path)!r} is corrupted ({error})."
+        ) from error
+
+    like_arrays = eqx.filter(like, _is_array_like)
+    if not include_buffer and hasattr(like, "buffer"):
+        if fill is None:
+            raise CheckpointError(
+                f"{str(path)!r} has no replay buffer; pass `fill=` a fresh state."
+            )
+        like_arrays = eqx.tree_at(
+            lambda s: s.buffer,
+            like_arrays,
+            replace_fn=lambda b: jax.tree.map(lambda _: None, b),
+        )
+
+    def restore(template, value):
+        if _is_key(template):
+            return jr.wrap_key_data(jnp.asarray(value), impl=template.dtype._impl)
+        return jnp.asarray(value, dtype=template.dtype)
+
+    restored = jax.tree.map(restore, like_arrays, arrays)
+    state = eqx.combine(restored, like, is_leaf=lambda x: x is None)
+    if not include_buffer and hasattr(like, "buffer"):
+        state = eqx.tree_at(lambda s: s.buffer, state, fill.buffer)
+    return state
+
+
+def _mismatch(path: Path, found: list, expected: list) -> str:
+    found_map = {p: (s, d) for p, s, d in found}
+    expected_map = {p: (s, d) for p, s, d in expected}
+    problems = []
+    for name in expected_map:
+        if name not in found_map:
+            problems.append(f"missing {name}")
+        elif found_map[name] != expected_map[name]:
+            problems.append(
+                f"{name}: checkpoint {found_map[name]} vs run {expected_map[name]}"
+            )
+    problems += [f"unexpected {name}" for name in found_map if name not in expected_map]
+    listed = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+    return (
+        f"The checkpoint {str(path)!r} does not match this run ({listed}). Resume "
+        "with the same algorithm hyper-parameters, env, policy and callbacks it "
+        "was written with."
+    )
+
+
+def checkpoint_path(
+    directory: str | Path, steps: int, prefix: str = "checkpoint"
+) -> Path:
+    """The file name a `CheckpointCallback` uses after `steps` env steps."""
+    return Path(directory) / f"{prefix}_{steps:012d}{SUFFIX}"
+
+
+def list_checkpoints(directory: str | Path, prefix: str = "checkpoint") -> list[Path]:
+    """Checkpoints in `directory`, oldest first (by env steps)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        match = _NAME.match(path.name)
+        if match and match["prefix"] == prefix:
+            found.append((int(match["steps"]), path))
+    return [path for _, path in sorted(found)]
+
+
+def latest_checkpoint(directory: str | Path, prefix: str = "checkpoint") -> Path | None:
+    """The newest checkpoint in `directory`, or None."""
+    found = list_checkpoints(directory, prefix)
+    return found[-1] if found else None
+
+
+class CheckpointCallback(AbstractCallback):
+    """Writes the full training state every `save_freq` env steps.
+
+    Each checkpoint goes to `directory/<prefix>_<steps>.ckpt` (atomically);
+    only the newest `keep` are kept. Continue a run with
+    `algo.learn(env, policy, total_timesteps, key=key, callback=...,
+    resume_from=directory)` using the same arguments (the key included): the
+    result equals an uninterrupted run's.
+
+    Writing happens on the host through `jax.debug.callback`, only on
+    iterations where a checkpoint is due. Checkpointing a run that is
+    `vmap`-ed over seeds is not supported (each seed would write the same
+    file).
+
+    Attributes:
+        directory: Folder for the checkpoints.
+        save_freq: Env steps (summed over envs) between checkpoints; a
+            checkpoint is written on the first iteration at or past each
+            multiple.
+        keep: How many checkpoints to keep (None: all).
+        include_buffer: Whether to store an off-policy replay buffer.
+        prefix: File name prefix.
+    """
+
+    directory: str = eqx.field(static=True)
+    save_freq: int = eqx.field(static=True)
+    keep: int | None = eqx.field(static=True, default=3)
+    include_buffer: bool = eqx.field(static=True, default=True)
+    prefix: str = eqx.field(static=True, default="checkpoint")
+
+    def __check_init__(self):
+        if (
+            not isinstance(self.save_freq, int)
+            or isinstance(self.save_freq, bool)
+            or self.save_freq < 1
+        ):
+            raise ValueError(
+                f"`CheckpointCallback(save_freq=...)` must be an int >= 1 (env "
+                f"steps), got {self.save_freq!r}."
+            )
+        if self.keep is not None and (not isinstance(self.keep, int) or self.keep < 1):
+            raise ValueError(
+                f"`CheckpointCallback(keep=...)` must be an int >= 1 or None, got "
+                f"{self.keep!r}."
+            )
+
+    def on_iteration(self, ctx: IterationContext, *, key: Key[Array, ""]) -> Any:
+        del key
+        steps = ctx.num_timesteps
+        spi = ctx.algorithm.steps_per_iteration
+        due = (steps // self.save_freq) > ((steps - spi) // self.save_freq)
+        arrays = _raw(ctx.state, include_buffer=self.include_buffer)
+
+        def write(operands):
+            jax.debug.callback(self._write, *operands)
+
+        jax.lax.cond(due, write, lambda _: None, (steps, arrays))
+        return ctx.callback_state
+
+    def _write(self, steps: Any, arrays: Any) -> None:
+        directory = Path(self.directory)
+        path = save_checkpoint(
+            checkpoint_path(directory, int(np.asarray(steps)), self.prefix),
+            arrays,
+            include_buffer=self.include_buffer,
+        )
+        if self.keep is not None:
+            for old in list_checkpoints(directory, self.prefix)[: -self.keep]:
+                if old != path:
+                    old.unlink(missing_ok=True)

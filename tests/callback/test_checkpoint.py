@@ -1,0 +1,171 @@
+"""Checkpoints: exact resume (also after SIGKILL), corruption and mismatch errors."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import pytest
+
+import lerax.env
+from lerax.algorithm import DQN, PPO
+from lerax.callback import (
+    CheckpointCallback,
+    CheckpointError,
+    list_checkpoints,
+    load_checkpoint,
+    read_header,
+    save_checkpoint,
+)
+from lerax.policy import MLPActorCriticPolicy, MLPQPolicy
+from lerax.wrapper import NormalizeObservation
+
+ALGO = PPO(num_envs=2, num_steps=32, num_batches=2, num_epochs=2)
+TOTAL = ALGO.steps_per_iteration * 12
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def setup(width=64):
+    env = NormalizeObservation(lerax.env.make("CartPole-v1"))
+    return env, MLPActorCriticPolicy(
+        env, action_width=width, value_width=width, key=jr.key(0)
+    )
+
+
+def identical(a, b):
+    a, b = eqx.filter(a, eqx.is_array), eqx.filter(b, eqx.is_array)
+    same = jax.tree.map(lambda x, y: bool(jnp.array_equal(x, y)), a, b)
+    return jax.tree.structure(a) == jax.tree.structure(b) and all(jax.tree.leaves(same))
+
+
+def test_resume_after_sigkill_is_bitwise_identical(tmp_path):
+    directory = tmp_path / "checkpoints"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.callback.checkpoint_run", str(directory)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output = process.stdout
+    try:
+        deadline = time.monotonic() + 240
+        while len(list_checkpoints(directory)) < 2:
+            assert process.poll() is None, output.read().decode()
+            assert time.monotonic() < deadline, "no checkpoint written in time"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output.close()
+    assert process.returncode == -signal.SIGKILL
+    latest = list_checkpoints(directory)[-1]
+    done = read_header(latest)["iteration"]
+    assert 2 <= done < TOTAL // ALGO.steps_per_iteration  # killed part-way
+
+    env, policy = setup()
+    callback = CheckpointCallback(
+        str(directory), save_freq=ALGO.steps_per_iteration, keep=2
+    )
+    resumed = ALGO.learn(
+        env, policy, TOTAL, key=jr.key(7), callback=callback, resume_from=directory
+    )
+    uninterrupted = ALGO.learn(env, policy, TOTAL, key=jr.key(7))
+    assert identical(resumed, uninterrupted)
+    assert len(list_checkpoints(directory)) == 2  # keep=2
+
+
+def test_full_state_round_trip_with_replay_buffer(tmp_path, getkey):
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPQPolicy(env, key=getkey())
+    algo = DQN(num_envs=2, num_steps=4, learning_starts=16, batch_size=8)
+    state, _ = algo.train(algo.init(env, policy, key=getkey()), 6)
+    path = save_checkpoint(tmp_path / "dqn", state)
+    assert path.suffix == ".ckpt"
+    like = eqx.filter_eval_shape(algo.init, env, policy, key=getkey())
+    loaded = load_checkpoint(path, like)
+    assert identical(loaded, state)
+    continued, _ = algo.train(state, 3)
+    assert identical(algo.train(loaded, 3)[0], continued)
+
+
+def test_checkpoint_without_buffer(tmp_path, getkey):
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPQPolicy(env, key=getkey())
+    algo = DQN(num_envs=1, num_steps=4, learning_starts=8, batch_size=8)
+    state, _ = algo.train(algo.init(env, policy, key=getkey()), 4)
+    full = save_checkpoint(tmp_path / "full", state)
+    small = save_checkpoint(tmp_path / "small", state, include_buffer=False)
+    assert small.stat().st_size < full.stat().st_size
+    fresh = algo.init(env, policy, key=getkey())
+    like = eqx.filter_eval_shape(lambda: fresh)
+    with pytest.raises(CheckpointError, match="no replay buffer"):
+        load_checkpoint(small, like)
+    loaded = load_checkpoint(small, like, fill=fresh)
+    assert identical(loaded.policy, state.policy)
+    assert int(loaded.buffer.size) == 0
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    env, policy = setup()
+    state = ALGO.init(env, policy, key=jr.key(0))
+    return save_checkpoint(tmp_path / "state.ckpt", state), state
+
+
+def test_corrupted_checkpoints_raise(checkpoint):
+    path, state = checkpoint
+    like = eqx.filter_eval_shape(lambda: state)
+    blob = bytearray(path.read_bytes())
+    blob[-10] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(CheckpointError, match="corrupted"):
+        load_checkpoint(path, like)
+    path.write_bytes(bytes(blob[: len(blob) // 2]))
+    with pytest.raises(CheckpointError, match="corrupted"):
+        load_checkpoint(path, like)
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="not a lerax checkpoint"):
+        load_checkpoint(path, like)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(path.with_name("missing.ckpt"), like)
+
+
+def test_mismatched_checkpoint_names_the_difference(checkpoint):
+    path, _ = checkpoint
+    env, policy = setup(width=32)
+    like = eqx.filter_eval_shape(ALGO.init, env, policy, key=jr.key(0))
+    with pytest.raises(CheckpointError, match=r"does not match this run.*actor"):
+        load_checkpoint(path, like)
+    other = PPO(num_envs=4, num_steps=32, num_batches=2, num_epochs=2)
+    env, policy = setup()
+    with pytest.raises(CheckpointError, match="same algorithm hyper-parameters"):
+        other.learn(env, policy, 4 * 32 * 2, key=jr.key(0), resume_from=path)
+
+
+def test_failed_write_keeps_the_previous_file(checkpoint, monkeypatch):
+    path, state = checkpoint
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(eqx, "tree_serialise_leaves", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, state)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="save_freq"):
+        CheckpointCallback("dir", save_freq=0)
+    with pytest.raises(ValueError, match="keep"):
+        CheckpointCallback("dir", save_freq=10, keep=0)
