@@ -242,6 +242,7 @@ class PygameRenderer(AbstractPygameRenderer):
         *,
         title: str = "lerax",
     ):
+        import_pygame()  # fail early, naming the extra, if pygame is missing
         self.width, self.height = _check_size(width, height, "PygameRenderer")
         self.transform = Transform() if transform is None else transform
         self.title = title
@@ -293,6 +294,7 @@ class HeadlessPygameRenderer(AbstractPygameRenderer):
     def __init__(
         self, width: int = 600, height: int = 400, transform: Transform | None = None
     ):
+        import_pygame()  # fail early, naming the extra, if pygame is missing
         self.width, self.height = _check_size(width, height, "HeadlessPygameRenderer")
         self.transform = Transform() if transform is None else transform
         self.canvas = _Canvas()

@@ -138,7 +138,8 @@ def write_video(
     An ``.mp4`` path is encoded with H.264 through imageio-ffmpeg (odd sizes
     are padded by one pixel). If ffmpeg is missing or fails, a GIF is written
     next to it instead (same name, ``.gif``) with a warning. A ``.gif`` path
-    is written as an animated GIF with imageio. The file appears complete or
+    is written as an animated GIF with imageio (Pillow merges pixel-identical
+    consecutive frames into one longer frame). The file appears complete or
     not at all: frames go to a temporary file that replaces `path` at the end.
 
     Args:
