@@ -294,14 +294,15 @@ class HeadlessPygameRenderer(AbstractPygameRenderer):
     def __init__(
         self, width: int = 600, height: int = 400, transform: Transform | None = None
     ):
+        if not has_display():
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         import_pygame()  # fail early, naming the extra, if pygame is missing
         self.width, self.height = _check_size(width, height, "HeadlessPygameRenderer")
         self.transform = Transform() if transform is None else transform
         self.canvas = _Canvas()
 
     def start_output(self) -> None:
-        if not has_display():
-            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        pass
 
     def show(self, image: Any) -> None:
         del image
