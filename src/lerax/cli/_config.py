@@ -88,7 +88,10 @@ EMBEDDED: dict[str, dict[str, Any]] = {
             "target_update_interval": 10,
             "exploration_fraction": 0.16,
             "exploration_final_eps": 0.04,
+            "num_steps": 256,
+            "gradient_steps": 128,
         },
+        "policy": {"width_size": 256},
     },
     "DDPG": {"run": {"total_timesteps": 20_000}, "algorithm": dict(_OFF_POLICY)},
     "TD3": {"run": {"total_timesteps": 20_000}, "algorithm": dict(_OFF_POLICY)},
@@ -196,6 +199,7 @@ def default_config(algorithm: str, env_id: str | None = None) -> dict[str, dict]
     algo = {f.name: f.default for f in dataclasses.fields(cls)}
     algo |= embedded.get("algorithm", {})
     _, policy = policy_types(DEFAULT_POLICY[algorithm])
+    policy |= embedded.get("policy", {})
     return {"run": run, "algorithm": algo, "policy": policy}
 
 
@@ -248,7 +252,6 @@ def build_config(
     chosen = chosen or from_file.get("run", {}).get("algorithm", "PPO")
     chosen = canonical(chosen, ALGORITHMS, "algorithm")
     config = default_config(chosen)
-    env_given = env_id or _lookup_run(sets, "env") or from_file.get("run", {}).get("env")
     policy_given = from_file.get("policy", {}).get("class")
     for key, value in sets:
         if key in ("policy.class", "class"):
@@ -265,8 +268,8 @@ def build_config(
     for key, value in overrides.items():
         _assign(config, "run", key, value, f"in `--{key.replace('_', '-')}`")
     config["run"]["algorithm"] = chosen
-    if env_given is None:
-        config["run"]["env"] = DEFAULT_ENV[chosen]
+    if env_id is not None:
+        config["run"]["env"] = env_id
     check_env(config["run"]["env"])
     return config
 

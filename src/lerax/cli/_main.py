@@ -112,13 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command is None:
         args = parser().parse_args(["train", *(argv or sys.argv[1:])])
+    from rich.markup import escape
+
     console = _console()
     try:
         return _dispatch(args, console)
     except CLIError as error:
         if args.debug:
             raise
-        console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+        console.print(f"[bold red]error:[/] {escape(str(error))}")
         return error.code
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -127,9 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         console.print(
-            f"[bold red]error:[/] {type(error).__name__}: {error}\n"
-            "(run `lerax --debug ...` for the traceback)",
-            highlight=False,
+            f"[bold red]error:[/] {type(error).__name__}: {escape(str(error))}\n"
+            "(run `lerax --debug ...` for the traceback)"
         )
         return 1
 
@@ -137,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def _dispatch(args: argparse.Namespace, console: Any) -> int:

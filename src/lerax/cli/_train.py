@@ -126,9 +126,12 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         title=f"{run['algorithm']} on {run['env']}",
     )
 
+    trained = (iterations - done) * spi
     console.print(
-        f"Trained {(iterations - done) * spi:,} steps in {seconds:.1f} s "
-        f"({(iterations - done) * spi / seconds:,.0f} steps/s, compilation included)."
+        f"Trained {trained:,} steps"
+        + (f" x {num_seeds} seeds" if num_seeds > 1 else "")
+        + f" in {seconds:.1f} s ({trained * num_seeds / max(seconds, 1e-9):,.0f} "
+        "steps/s, compilation included)."
     )
     episodes = run["eval_episodes"]
     if num_seeds > 1:
@@ -215,7 +218,7 @@ def _train(algo, state, done, iterations, callback, num_seeds, host_bar, console
     )
 
     spi = algo.steps_per_iteration
-    chunk = max(1, -(-remaining // CHUNKS))
+    chunk = _chunk_size(remaining)
     columns = (
         BarColumn(),
         TextColumn("{task.completed:,.0f}/{task.total:,.0f} steps"),
@@ -249,6 +252,17 @@ def _train(algo, state, done, iterations, callback, num_seeds, host_bar, console
     axis = 1 if num_seeds > 1 else 0
     metrics = {k: np.concatenate([p[k] for p in parts], axis=axis) for k in parts[0]}
     return state, metrics
+
+
+def _chunk_size(remaining: int) -> int:
+    # About CHUNKS chunks; a divisor of `remaining` when one is near, so that
+    # every chunk has the same length and compiles once.
+    target = max(1, -(-remaining // CHUNKS))
+    for delta in range(target // 2 + 1):
+        for size in (target + delta, target - delta):
+            if size >= 1 and remaining % size == 0:
+                return size
+    return target
 
 
 def _evaluate(setup: Setup, policy: Any, run: dict, num_seeds: int) -> np.ndarray:
