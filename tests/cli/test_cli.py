@@ -56,7 +56,9 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("train") / "run"
-    result = run_cli("train", "PPO", "CartPole-v1", "--seed", "3", "--out", str(out), *TINY)
+    result = run_cli(
+        "train", "PPO", "CartPole-v1", "--seed", "3", "--out", str(out), *TINY
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out, result
 
@@ -76,7 +78,9 @@ def test_train_writes_policy_config_metrics_and_plot(run_dir):
     assert saved["algorithm"]["num_envs"] == 8  # embedded default
     assert saved["algorithm"]["target_kl"] == "none"
     assert {"lerax", "jax"} <= set(saved["versions"])
-    assert saved["result"]["mean_return"] == pytest.approx(float(match.group(1)), abs=0.06)
+    assert saved["result"]["mean_return"] == pytest.approx(
+        float(match.group(1)), abs=0.06
+    )
     rebuilt = build_config(file=out / "config.toml")
     for section in ("run", "algorithm", "policy"):
         assert rebuilt[section] == saved[section] | (
@@ -88,7 +92,9 @@ def test_train_writes_policy_config_metrics_and_plot(run_dir):
     # metrics.csv: one row per iteration, timesteps column
     columns, rows = read_csv(out / "metrics.csv")
     assert columns[:3] == ["seed", "iteration", "timesteps"]
-    assert {"episode_return", "policy_loss", "value_loss", "learning_rate"} <= set(columns)
+    assert {"episode_return", "policy_loss", "value_loss", "learning_rate"} <= set(
+        columns
+    )
     assert len(rows) == 8
     assert [int(r["timesteps"]) for r in rows] == [128 * i for i in range(1, 9)]
     assert {r["seed"] for r in rows} == {"3"}
@@ -110,7 +116,9 @@ def test_evaluate_prints_a_return(run_dir):
     out, _ = run_dir
     result = run_cli("evaluate", str(out), "--episodes", "3")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"return -?[\d.]+ ± [\d.]+ .* over 3 deterministic episodes", result.stdout)
+    assert re.search(
+        r"return -?[\d.]+ ± [\d.]+ .* over 3 deterministic episodes", result.stdout
+    )
 
 
 def test_list_shows_algorithms_and_envs():
@@ -198,10 +206,25 @@ def test_record_without_render_is_a_clean_error(run_dir):
 
 def test_parsing_and_precedence_in_process(tmp_path):
     args = parser().parse_args(
-        ["train", "SAC", "Pendulum-v1", "--set", "gamma=0.9", "--set", "tau=0.01",
-         "--num-seeds", "3", "--logger", "tensorboard"]
+        [
+            "train",
+            "SAC",
+            "Pendulum-v1",
+            "--set",
+            "gamma=0.9",
+            "--set",
+            "tau=0.01",
+            "--num-seeds",
+            "3",
+            "--logger",
+            "tensorboard",
+        ]
     )
-    assert (args.command, args.algorithm, args.env_id) == ("train", "SAC", "Pendulum-v1")
+    assert (args.command, args.algorithm, args.env_id) == (
+        "train",
+        "SAC",
+        "Pendulum-v1",
+    )
     assert args.set == ["gamma=0.9", "tau=0.01"]
     assert args.num_seeds == 3 and args.logger == "tensorboard"
     assert parser().parse_args(["evaluate", "d"]).episodes == 32
@@ -210,10 +233,11 @@ def test_parsing_and_precedence_in_process(tmp_path):
     file = tmp_path / "c.toml"
     file.write_text(
         '[run]\nalgorithm = "ppo"\nseed = 5\ntotal_timesteps = 4096\n'
-        "[algorithm]\nnum_envs = 4\ngamma = 0.9\n[policy]\nactivation = \"relu\"\n"
+        '[algorithm]\nnum_envs = 4\ngamma = 0.9\n[policy]\nactivation = "relu"\n'
     )
     config = build_config(
-        file=file, assignments=["gamma=0.95", "max_grad_norm=none"],
+        file=file,
+        assignments=["gamma=0.95", "max_grad_norm=none"],
         overrides={"seed": 7, "num_seeds": None},
     )
     assert config["run"]["algorithm"] == "PPO"

@@ -211,7 +211,9 @@ def read_toml(path: str | Path) -> dict[str, dict]:
     except FileNotFoundError:
         raise CLIError(f"Config file {str(path)!r} does not exist.") from None
     except tomllib.TOMLDecodeError as error:
-        raise CLIError(f"Config file {str(path)!r} is not valid TOML: {error}") from None
+        raise CLIError(
+            f"Config file {str(path)!r} is not valid TOML: {error}"
+        ) from None
     data.pop("versions", None)  # written for the record, not read back
     data.pop("result", None)
     for section, values in data.items():

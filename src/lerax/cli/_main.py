@@ -32,7 +32,10 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", metavar="COMMAND")
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
     )
 
     train = sub.add_parser(
@@ -78,7 +81,9 @@ def parser() -> argparse.ArgumentParser:
         "is used unless --config is given)",
     )
 
-    evaluate = sub.add_parser("evaluate", parents=[debug], help="evaluate a trained policy")
+    evaluate = sub.add_parser(
+        "evaluate", parents=[debug], help="evaluate a trained policy"
+    )
     evaluate.add_argument("directory", metavar="DIR", help="a `lerax train` folder")
     evaluate.add_argument("--episodes", type=int, default=32, metavar="N")
     evaluate.add_argument("--seed", type=int, default=0)
@@ -86,7 +91,9 @@ def parser() -> argparse.ArgumentParser:
         "--stochastic", action="store_true", help="sample actions instead"
     )
 
-    record = sub.add_parser("record", parents=[debug], help="record a video of a trained policy")
+    record = sub.add_parser(
+        "record", parents=[debug], help="record a video of a trained policy"
+    )
     record.add_argument("directory", metavar="DIR", help="a `lerax train` folder")
     record.add_argument("--out", required=True, metavar="VIDEO", help="e.g. run.mp4")
     record.add_argument("--fps", type=int, default=30)
@@ -95,7 +102,9 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", parents=[debug], help="list algorithms and environment ids")
 
-    bench = sub.add_parser("benchmark", parents=[debug], help="time a PPO run (env steps per second)")
+    bench = sub.add_parser(
+        "benchmark", parents=[debug], help="time a PPO run (env steps per second)"
+    )
     bench.add_argument("env_id", nargs="?", default="CartPole-v1", metavar="ENV_ID")
     bench.add_argument("--total-timesteps", type=int, default=262_144, metavar="N")
     bench.add_argument("--num-envs", type=int, default=64, metavar="N")

@@ -146,9 +146,10 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         f"[bold green]Evaluation: return {means[best]:.1f} ± "
         f"{returns[best].std():.1f}[/] ({episodes} deterministic episodes)"
     )
-    console.print(f"Wrote {policy_path}, config.toml, metrics.csv" + (
-        ", learning_curve.png" if plot else " (no plot: matplotlib missing)"
-    ))
+    console.print(
+        f"Wrote {policy_path}, config.toml, metrics.csv"
+        + (", learning_curve.png" if plot else " (no plot: matplotlib missing)")
+    )
     return 0
 
 
@@ -188,7 +189,9 @@ def _initial_state(
         keys = jax.vmap(jr.key)(jnp.asarray(seeds))
         return eqx.filter_jit(eqx.filter_vmap(init))(keys)
     except TypeError as error:
-        raise CLIError(f"{run['algorithm']} cannot train on {run['env']}: {error}")
+        raise CLIError(
+            f"{run['algorithm']} cannot train on {run['env']}: {error}"
+        ) from None
 
 
 def _train(algo, state, done, iterations, callback, num_seeds, host_bar, console):
@@ -307,8 +310,10 @@ def _write_csv(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["seed", "iteration", "timesteps", *names])
     columns = {
-        k: np.asarray(v).reshape(len(seeds), -1) if len(seeds) > 1 else
-        np.asarray(v)[None] for k, v in metrics.items()
+        k: np.asarray(v).reshape(len(seeds), -1)
+        if len(seeds) > 1
+        else np.asarray(v)[None]
+        for k, v in metrics.items()
     }
     length = next(iter(columns.values())).shape[1] if columns else 0
     for s, seed in enumerate(seeds):
