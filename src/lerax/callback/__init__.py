@@ -1,6 +1,7 @@
 """Callbacks: hooks the compiled training loop calls (progress, logging,
 evaluation, checkpoints, early stopping, curricula)."""
 
+from ._backend import AbstractLoggingBackend as AbstractLoggingBackend
 from ._base import AbstractCallback as AbstractCallback
 from ._base import (
     AbstractContinueTrainingCallback as AbstractContinueTrainingCallback,
@@ -16,3 +17,11 @@ from ._base import ResetContext as ResetContext
 from ._base import StepContext as StepContext
 from ._base import TrainingContext as TrainingContext
 from ._base import as_callback as as_callback
+from ._console import ConsoleBackend as ConsoleBackend
+from ._episodes import EpisodeAccumulator as EpisodeAccumulator
+from ._evaluation import EvalCallback as EvalCallback
+from ._evaluation import EvalState as EvalState
+from ._logging import LoggingCallback as LoggingCallback
+from ._progress import ProgressBarCallback as ProgressBarCallback
+from ._tensorboard import TensorBoardBackend as TensorBoardBackend
+from ._wandb import WandbBackend as WandbBackend
