@@ -149,7 +149,9 @@ def test_bad_input_exits_2_with_a_suggestion(args, expected):
 
 def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     out = tmp_path / "seeds"
-    result = run_cli("train", "--num-seeds", "2", "--out", str(out), *TINY)
+    result = run_cli(
+        "train", "--num-seeds", "2", "--logger", "tensorboard", "--out", str(out), *TINY
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Mean over 2 seeds" in result.stdout
     _, rows = read_csv(out / "metrics.csv")
@@ -158,6 +160,7 @@ def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     assert (out / "policies" / "seed_0.eqx").is_file()
     assert (out / "policies" / "seed_1.eqx").is_file()
     assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert any("tfevents" in p.name for p in (out / "tb").rglob("*"))
     best = tomllib.loads((out / "config.toml").read_text())["result"]["best_seed"]
     policy = (out / "policy.eqx").read_bytes()
     assert policy == (out / "policies" / f"seed_{best}.eqx").read_bytes()

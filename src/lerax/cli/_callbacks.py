@@ -21,14 +21,16 @@ def _callback_module() -> Any:
     return lerax.callback
 
 
-def progress_bar() -> Any | None:
-    """A `ProgressBarCallback`, or None when this lerax has none (the caller
-    then drives a host-side bar)."""
+def progress_bar(total_timesteps: int, description: str, console: Any) -> Any | None:
+    """A `ProgressBarCallback` spanning the whole run, or None when this
+    lerax has none (the caller then drives a host-side bar)."""
     cls = getattr(_callback_module(), "ProgressBarCallback", None)
-    return None if cls is None else cls()
+    if cls is None:
+        return None
+    return cls(total_timesteps, description=description, console=console)
 
 
-def logger(kind: str, out: Path, config: dict) -> Any:
+def logger(kind: str, out: Path, config: dict, log_interval: int = 1) -> Any:
     """A `LoggingCallback` with the backend `kind` writing under `out`."""
     module = _callback_module()
     if not hasattr(module, "LoggingCallback"):
@@ -41,19 +43,22 @@ def logger(kind: str, out: Path, config: dict) -> Any:
         if kind == "console":
             backend = module.ConsoleBackend()
         elif kind == "tensorboard":
-            backend = module.TensorBoardBackend(log_dir=str(out / "tb"))
+            backend = module.TensorBoardBackend(log_dir=out / "tb")
         elif kind == "wandb":
             backend = module.WandbBackend(
-                project="lerax",
-                name=out.name,
-                dir=str(out),
-                config=flat_config(config),
+                project="lerax", dir=out, config=flat_config(config)
             )
         else:  # argparse restricts the choices
             raise CLIError(f"Unknown logger {kind!r}; use one of {LOGGERS}.")
     except ImportError as error:
         raise CLIError(str(error), 1) from None
-    return module.LoggingCallback(backend)
+    run = config["run"]
+    return module.LoggingCallback(
+        backend,
+        log_interval=log_interval,
+        name=out.name,
+        hparams={"seed": run["seed"], "num_seeds": run["num_seeds"], "env": run["env"]},
+    )
 
 
 def checkpoint(directory: Path, every: int, keep: int = 3) -> Any:

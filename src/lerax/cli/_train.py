@@ -61,10 +61,13 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     out.mkdir(parents=True, exist_ok=True)
     spi = algo.steps_per_iteration
 
-    bar = _callbacks.progress_bar()
+    description = f"{run['algorithm']} on {run['env']}"
+    bar = _callbacks.progress_bar(iterations * spi, description, console)
     callbacks = [] if bar is None else [bar]
+    log = None
     if args.logger:
-        callbacks.append(_callbacks.logger(args.logger, out, config))
+        log = _callbacks.logger(args.logger, out, config, max(1, iterations // 200))
+        callbacks.append(log)
     if args.checkpoint_every:
         callbacks.append(
             _callbacks.checkpoint(out / "checkpoints", args.checkpoint_every)
@@ -85,10 +88,14 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         console.print(f"Resuming from {resume} at iteration {done}.")
 
     start = time.perf_counter()
-    state, metrics = _train(
-        algo, state, done, iterations, callback, num_seeds, bar is None, console
-    )
-    jax.block_until_ready(jax.tree.leaves(eqx.filter(state, eqx.is_array)))
+    try:
+        state, metrics = _train(
+            algo, state, done, iterations, callback, num_seeds, bar is None, console
+        )
+        jax.block_until_ready(jax.tree.leaves(eqx.filter(state, eqx.is_array)))
+    finally:
+        if log is not None:
+            log.close()
     seconds = time.perf_counter() - start
 
     returns = _evaluate(setup, state.policy, run, num_seeds)
