@@ -13,7 +13,6 @@ from rich.console import Console
 
 from lerax.algorithm import evaluate_policy
 from lerax.callback import (
-    AbstractLoggingBackend,
     CallbackList,
     ConsoleBackend,
     EvalCallback,
@@ -24,43 +23,10 @@ from lerax.callback import (
 )
 from lerax.policy import MLPActorCriticPolicy
 
-from .helpers import ALGO, CARTPOLE, STEPS, policy
+from .helpers import ALGO, CARTPOLE, STEPS, Recorder, policy
 from .wandb_reader import read_offline_run
 
 ITERATIONS, LOG_INTERVAL, EVAL_EVERY = 12, 3, 4
-
-
-class Recorder(AbstractLoggingBackend):
-    """Keeps every call."""
-
-    def __init__(self):
-        self.names, self.hparams, self.scalars = [], [], []
-        self.flushes = self.closes = 0
-        self.name = None
-
-    @property
-    def is_open(self):
-        return self.name is not None
-
-    def open(self, name):
-        self.name = name
-        self.names.append(name)
-
-    def log_hparams(self, hparams):
-        self.hparams.append(hparams)
-
-    def log_scalars(self, scalars, step):
-        self.scalars.append((step, scalars))
-
-    def log_video(self, tag, frames, step, fps):
-        pass
-
-    def flush(self):
-        self.flushes += 1
-
-    def close(self):
-        self.closes += 1
-        self.name = None
 
 
 def pooled(metrics, start, stop, axis=None):
@@ -84,7 +50,12 @@ def run(tmp_path_factory):
         tensorboard = TensorBoardBackend(log_dir=tmp / "tb")
         wandb = WandbBackend(project="lerax-test", mode="offline", dir=tmp)
         logger = LoggingCallback(
-            [recorder, ConsoleBackend(Console(file=console, width=400)), tensorboard, wandb],
+            [
+                recorder,
+                ConsoleBackend(Console(file=console, width=400)),
+                tensorboard,
+                wandb,
+            ],
             log_interval=LOG_INTERVAL,
             name="test-run",
             hparams={"seed": 1},
@@ -124,7 +95,7 @@ LOG_STEPS = [i * STEPS for i in range(LOG_INTERVAL, ITERATIONS + 1, LOG_INTERVAL
 def test_logs_once_per_interval_with_pooled_episode_means(run):
     rows = run.recorder.scalars
     assert [step for step, _ in rows] == LOG_STEPS
-    for k, (step, scalars) in enumerate(rows):
+    for step, scalars in rows:
         stop = step // STEPS
         ret, length = pooled(run.metrics, stop - LOG_INTERVAL, stop)
         np.testing.assert_allclose(scalars["episode/return"], ret, rtol=1e-5)
@@ -182,9 +153,7 @@ def test_console_prints_one_line_per_log_and_hparams(run):
     assert "Run test-run" in run.console
     assert "Hyper-parameters" in run.console and "algorithm.num_steps" in run.console
     lines = [line for line in run.console.splitlines() if line.startswith("step ")]
-    assert [line.split(" |")[0] for line in lines] == [
-        f"step {s:,}" for s in LOG_STEPS
-    ]
+    assert [line.split(" |")[0] for line in lines] == [f"step {s:,}" for s in LOG_STEPS]
     assert all("episode/return" in line for line in lines)
 
 
@@ -198,7 +167,10 @@ def test_eval_best_policy_matches_independent_evaluation(run):
     best = max(s["eval/mean_return"] for _, s in rows)
     np.testing.assert_allclose(float(evaluation.best_return), best, rtol=1e-6)
     returns, _ = evaluate_policy(
-        CARTPOLE, evaluation.best_policy(run.state.policy), key=jr.key(0), num_episodes=4
+        CARTPOLE,
+        evaluation.best_policy(run.state.policy),
+        key=jr.key(0),
+        num_episodes=4,
     )
     np.testing.assert_allclose(float(np.mean(returns)), best, rtol=1e-5)
     saved = MLPActorCriticPolicy.deserialize(

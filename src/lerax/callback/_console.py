@@ -98,7 +98,10 @@ class ConsoleBackend(AbstractLoggingBackend):
                 f"{k} {format_number(scalars[k])}" for k in sorted(scalars)
             )
             console.print(
-                f"step {step:,} | {fields}", markup=False, highlight=False, soft_wrap=True
+                f"step {step:,} | {fields}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )
             return
         renderable = self._table(scalars, step)

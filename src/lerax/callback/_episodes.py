@@ -35,9 +35,7 @@ class EpisodeAccumulator(eqx.Module):
         done = rollout.done
         return EpisodeAccumulator(
             self.return_sum
-            + jnp.sum(jnp.where(done, rollout.episode_return, 0.0)).astype(
-                jnp.float32
-            ),
+            + jnp.sum(jnp.where(done, rollout.episode_return, 0.0)).astype(jnp.float32),
             self.length_sum
             + jnp.sum(jnp.where(done, rollout.episode_length, 0)).astype(jnp.float32),
             self.episodes + jnp.sum(done).astype(jnp.float32),

@@ -51,7 +51,9 @@ class EvalState(eqx.Module):
     def best_policy(self, like: Any) -> Any:
         """The best policy, with the non-array parts (activations, ...) of
         `like` (e.g. the trained policy)."""
-        return eqx.combine(self.best_params, eqx.filter(like, eqx.is_array, inverse=True))
+        return eqx.combine(
+            self.best_params, eqx.filter(like, eqx.is_array, inverse=True)
+        )
 
 
 @final
@@ -270,7 +272,9 @@ class EvalCallback(AbstractCallback):
 
         return filter_cond(due, run, lambda s: s, ctx.callback_state)
 
-    def _record(self, policy: Any, key: Key[Array, ""]) -> tuple[Any, Bool[Array, " T"]]:
+    def _record(
+        self, policy: Any, key: Key[Array, ""]
+    ) -> tuple[Any, Bool[Array, " T"]]:
         from ..algorithm._collector import _step, initial_carry
 
         carry_key, run_key = jr.split(key)

@@ -25,9 +25,7 @@ _EPISODE_METRICS = ("episode_return", "episode_length", "episodes")
 
 def as_backends(backend: Any, owner: str) -> tuple[AbstractLoggingBackend, ...]:
     """One backend or a sequence of them, checked."""
-    backends = (
-        tuple(backend) if isinstance(backend, Sequence) else (backend,)
-    )
+    backends = tuple(backend) if isinstance(backend, Sequence) else (backend,)
     for b in backends:
         if not isinstance(b, AbstractLoggingBackend):
             raise TypeError(
@@ -206,8 +204,10 @@ class LoggingCallback(AbstractCallback):
             TypeError: If a backend is not an `AbstractLoggingBackend`.
             ValueError: If `log_interval` is not an int >= 1.
         """
-        if not isinstance(log_interval, int) or isinstance(log_interval, bool) or (
-            log_interval < 1
+        if (
+            not isinstance(log_interval, int)
+            or isinstance(log_interval, bool)
+            or (log_interval < 1)
         ):
             raise ValueError(
                 f"`LoggingCallback(log_interval=...)` must be an int >= 1, got "
@@ -235,7 +235,10 @@ class LoggingCallback(AbstractCallback):
     def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
         # Trace time: Python values only; the host call runs at every run.
-        hparams = {**extract_hparams(ctx.algorithm, ctx.state.policy), **dict(self.hparams)}
+        hparams = {
+            **extract_hparams(ctx.algorithm, ctx.state.policy),
+            **dict(self.hparams),
+        }
         name = default_name(ctx.algorithm, ctx.state.env)
         jax.debug.callback(
             functools.partial(self.sink.start, name, hparams),
@@ -259,7 +262,9 @@ class LoggingCallback(AbstractCallback):
                 "episode/count": episodes.episodes,
                 "time/steps_per_second": 0.0,
             }
-            jax.debug.callback(self.sink.report, ctx.num_timesteps, values, ordered=True)
+            jax.debug.callback(
+                self.sink.report, ctx.num_timesteps, values, ordered=True
+            )
             return EpisodeAccumulator.zeros()
 
         return jax.lax.cond(

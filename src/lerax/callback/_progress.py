@@ -78,7 +78,10 @@ class ProgressBarCallback(AbstractCallback):
         Raises:
             ValueError: If `total_timesteps` or `interval` is not a positive int.
         """
-        for name, value in (("total_timesteps", total_timesteps), ("interval", interval)):
+        for name, value in (
+            ("total_timesteps", total_timesteps),
+            ("interval", interval),
+        ):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 1
             ):
@@ -97,10 +100,12 @@ class ProgressBarCallback(AbstractCallback):
 
     def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
-        description = self.description or run_description(
-            ctx.algorithm, ctx.state.env
+        description = self.description or run_description(ctx.algorithm, ctx.state.env)
+        total = (
+            ctx.total_timesteps
+            if self.total_timesteps is None
+            else self.total_timesteps
         )
-        total = ctx.total_timesteps if self.total_timesteps is None else self.total_timesteps
         jax.debug.callback(
             functools.partial(self.host.start, description),
             ctx.num_timesteps,
@@ -124,9 +129,7 @@ class ProgressBarCallback(AbstractCallback):
             )
             return EpisodeAccumulator.zeros()
 
-        return jax.lax.cond(
-            report_due(ctx, interval), report, lambda e: e, episodes
-        )
+        return jax.lax.cond(report_due(ctx, interval), report, lambda e: e, episodes)
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key

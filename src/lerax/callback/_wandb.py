@@ -81,7 +81,10 @@ class WandbBackend(AbstractLoggingBackend):
 
         video = np.transpose(np.asarray(frames), (0, 3, 1, 2))
         self.run.log(
-            {tag: wandb.Video(video, fps=int(round(fps)), format="mp4"), "global_step": step}
+            {
+                tag: wandb.Video(video, fps=int(round(fps)), format="mp4"),
+                "global_step": step,
+            }
         )
 
     def flush(self) -> None:
