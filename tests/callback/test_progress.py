@@ -76,16 +76,20 @@ def test_vmap_over_seeds_one_bar_and_pooled_logs():
     logger.close()
 
 
+def pack(step, return_sum, episodes):
+    return np.array([step // 65536, step % 65536, return_sum, episodes], np.float32)
+
+
 def test_terminal_bar_host_finishes_once_and_ignores_stale_updates():
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=160)
     host = ProgressBarCallback(console=console).host
     host.start("demo", 0, 1000)
-    host.update(500, 10.0, 1.0)
-    host.update(200, 99.0, 1.0)  # stale: ignored
-    host.finish(1000, 30.0, 1.0)
-    host.finish(1000, 30.0, 1.0)  # the other seed's end: ignored
-    host.update(1000, 99.0, 1.0)  # after the end: ignored
+    host.update(pack(500, 10.0, 1.0))
+    host.update(pack(200, 99.0, 1.0))  # stale: ignored
+    host.finish(pack(1000, 30.0, 1.0))
+    host.finish(pack(1000, 30.0, 1.0))  # the other seed's end: ignored
+    host.update(pack(1000, 99.0, 1.0))  # after the end: ignored
     text = buffer.getvalue()
     assert "demo" in text and "100%" in text and "30.00" in text
     assert "99.00" not in text
