@@ -33,8 +33,10 @@ class EvalState(eqx.Module):
         mean_length: Mean episode length of the latest evaluation.
         best_return: Best mean return so far (-inf before the first).
         best_step: Env step at which the best policy was evaluated.
-        best_policy: The policy that scored `best_return` (the initial
-            policy before the first evaluation).
+        best_params: The arrays of the policy that scored `best_return`
+            (the initial policy's before the first evaluation), as
+            `equinox.filter(policy, equinox.is_array)`; `best_policy(...)`
+            rebuilds the policy.
     """
 
     num_evals: Int[Array, ""]
@@ -44,7 +46,14 @@ class EvalState(eqx.Module):
     mean_length: Float[Array, ""]
     best_return: Float[Array, ""]
     best_step: Int[Array, ""]
-    best_policy: Any
+    best_params: Any
+
+    def best_policy(self, like: Any) -> Any:
+        """The best policy, with the non-array parts (activations, ...) of
+        `like` (e.g. the trained policy)."""
+        return eqx.combine(
+            self.best_params, eqx.filter(like, eqx.is_array, inverse=True)
+        )
 
 
 @final
@@ -55,9 +64,9 @@ class EvalCallback(AbstractCallback):
     The evaluation runs inside the compiled program with
     `lerax.algorithm.evaluate_policy` (`num_episodes` episodes in parallel,
     deterministic actions by default). Its results and the best policy live
-    in the callback state: after `algo.train(...)`, read
-    `state.callback_state.best_policy` (inside a `CallbackList`, the
-    matching element). Optionally the best policy is also saved (atomically,
+    in the callback state: after `algo.train(...)`,
+    `state.callback_state.best_policy(state.policy)` (inside a
+    `CallbackList`, use the matching element of `state.callback_state`). Optionally the best policy is also saved (atomically,
     with the policy's `serialize`) to `best_model_path` each time it
     improves, the results are logged (`eval/mean_return`,
     `eval/std_return`, `eval/mean_length`, `eval/best_return`) to logging
@@ -75,6 +84,11 @@ class EvalCallback(AbstractCallback):
         num_episodes: Episodes per evaluation.
         deterministic: Act deterministically.
         max_steps: Step cap of an evaluation episode.
+        seed: Seed of the evaluation episodes. Every evaluation uses the
+            same episodes (common random numbers), so policies are compared
+            on equal terms and `evaluate_policy(env, best_policy,
+            key=jax.random.key(seed), num_episodes=...)` reproduces
+            `best_return`.
         best_model_path: Where to save the best policy (None: don't).
         video_dir: Folder for one video per evaluation (None: no video).
     """
@@ -84,6 +98,7 @@ class EvalCallback(AbstractCallback):
     num_episodes: int = eqx.field(static=True)
     deterministic: bool = eqx.field(static=True)
     max_steps: int = eqx.field(static=True)
+    seed: int = eqx.field(static=True)
     best_model_path: str | None = eqx.field(static=True)
     video_dir: str | None = eqx.field(static=True)
     video_fps: float = eqx.field(static=True)
@@ -97,6 +112,7 @@ class EvalCallback(AbstractCallback):
         num_episodes: int = 10,
         deterministic: bool = True,
         max_steps: int = 10_000,
+        seed: int = 0,
         best_model_path: str | Path | None = None,
         backend: AbstractLoggingBackend | Sequence[AbstractLoggingBackend] = (),
         video_dir: str | Path | None = None,
@@ -108,6 +124,7 @@ class EvalCallback(AbstractCallback):
         num_episodes: See `num_episodes` above (int >= 1).
         deterministic: See `deterministic` above.
         max_steps: See `max_steps` above; also the longest video.
+        seed: See `seed` above.
         best_model_path: See `best_model_path` above (`.eqx` is appended
             when missing).
         backend: Logging backends for the results (e.g. the ones of a
@@ -143,6 +160,7 @@ class EvalCallback(AbstractCallback):
         self.num_episodes = num_episodes
         self.deterministic = deterministic
         self.max_steps = max_steps
+        self.seed = int(seed)
         self.best_model_path = None if best_model_path is None else str(best_model_path)
         self.video_dir = None if video_dir is None else str(video_dir)
         self.video_fps = float(video_fps)
@@ -165,7 +183,7 @@ class EvalCallback(AbstractCallback):
             mean_length=nan,
             best_return=jnp.array(-jnp.inf, jnp.float32),
             best_step=jnp.array(-1, jnp.int32),
-            best_policy=ctx.policy,
+            best_params=eqx.filter(ctx.policy, eqx.is_array),
         )
 
     def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
@@ -206,17 +224,18 @@ class EvalCallback(AbstractCallback):
         step = ctx.num_timesteps
         previous = step - ctx.algorithm.steps_per_iteration
         due = step // self.eval_freq > previous // self.eval_freq
+        del key
         policy = ctx.state.policy
-        eval_key, video_key = jr.split(key)
+        eval_key = jr.key(self.seed)
+        video_key = jr.fold_in(eval_key, 1)
 
         def run(state: EvalState) -> EvalState:
             returns, lengths = self.evaluate(policy, key=eval_key)
             mean = jnp.mean(returns)
             better = mean > state.best_return
             new_arrays, static = eqx.partition(policy, eqx.is_array)
-            old_arrays = eqx.filter(state.best_policy, eqx.is_array)
             best = jax.tree.map(
-                lambda n, o: jnp.where(better, n, o), new_arrays, old_arrays
+                lambda n, o: jnp.where(better, n, o), new_arrays, state.best_params
             )
             state = EvalState(
                 num_evals=state.num_evals + 1,
@@ -226,7 +245,7 @@ class EvalCallback(AbstractCallback):
                 mean_length=jnp.mean(lengths),
                 best_return=jnp.where(better, mean, state.best_return),
                 best_step=jnp.where(better, step, state.best_step).astype(jnp.int32),
-                best_policy=eqx.combine(best, static),
+                best_params=best,
             )
             saved = new_arrays if self.best_model_path is not None else None
             jax.debug.callback(

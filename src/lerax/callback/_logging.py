@@ -10,6 +10,7 @@ from typing import Any, final
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Key
 
@@ -104,6 +105,10 @@ class LogSink:
                 call_safely("log hyper-parameters", backend.log_hparams, hparams)
             self._hparams_logged = True
         self._last = (step, time.perf_counter())
+
+    def report_packed(self, names: tuple[str, ...], step: Any, packed: Any) -> None:
+        """`report` with the values packed in one vector (in `names` order)."""
+        self.report(step, dict(zip(names, np.asarray(packed).tolist())))
 
     def report(self, step: Any, values: dict[str, Any]) -> None:
         self._fresh_start = None
@@ -262,8 +267,14 @@ class LoggingCallback(AbstractCallback):
                 "episode/count": episodes.episodes,
                 "time/steps_per_second": 0.0,
             }
+            # One packed vector: a single host transfer per log.
+            names = tuple(values)
+            packed = jnp.stack([jnp.asarray(values[k], jnp.float32) for k in names])
             jax.debug.callback(
-                self.sink.report, ctx.num_timesteps, values, ordered=True
+                functools.partial(self.sink.report_packed, names),
+                ctx.num_timesteps,
+                packed,
+                ordered=True,
             )
             return EpisodeAccumulator.zeros()
 

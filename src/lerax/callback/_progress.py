@@ -8,6 +8,7 @@ from typing import Any, final
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Int, Key
 
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
@@ -32,6 +33,26 @@ def run_description(algorithm: Any, env: Any) -> str:
     return f"{type(algorithm).__name__} on {getattr(env, 'name', type(env).__name__)}"
 
 
+def _pack(step: Any, episodes: EpisodeAccumulator) -> Any:
+    # One float64-free vector, one host transfer: the step is split in two
+    # exact float32 halves (steps beyond 2**24 would lose precision).
+    step = jnp.asarray(step, jnp.int32)
+    high, low = step // 65536, step % 65536
+    return jnp.stack(
+        [
+            high.astype(jnp.float32),
+            low.astype(jnp.float32),
+            episodes.return_sum,
+            episodes.episodes,
+        ]
+    )
+
+
+def _unpack(packed: Any) -> tuple[int, float, float]:
+    high, low, return_sum, episodes = np.asarray(packed).tolist()
+    return int(high) * 65536 + int(low), return_sum, episodes
+
+
 @final
 class ProgressBarCallback(AbstractCallback):
     """A progress bar for training: steps done/total, steps per second,
@@ -50,7 +71,7 @@ class ProgressBarCallback(AbstractCallback):
             current `train`/`learn` call). Set it to span several `train`
             calls with one bar.
         description: The bar's label (None: `"<algorithm> on <env>"`).
-        interval: Iterations between updates (None: about 200 updates per
+        interval: Iterations between updates (None: about 100 updates per
             run).
     """
 
@@ -117,15 +138,11 @@ class ProgressBarCallback(AbstractCallback):
     def on_iteration(self, ctx: IterationContext, *, key: Key[Array, ""]) -> Any:
         del key
         episodes = ctx.callback_state.add(ctx.rollout)
-        interval = auto_interval(ctx, 200) if self.interval is None else self.interval
+        interval = auto_interval(ctx, 100) if self.interval is None else self.interval
 
         def report(episodes):
             jax.debug.callback(
-                self.host.update,
-                ctx.num_timesteps,
-                episodes.return_sum,
-                episodes.episodes,
-                ordered=True,
+                self.host.update, _pack(ctx.num_timesteps, episodes), ordered=True
             )
             return EpisodeAccumulator.zeros()
 
@@ -135,11 +152,7 @@ class ProgressBarCallback(AbstractCallback):
         del key
         episodes = ctx.callback_state
         jax.debug.callback(
-            self.host.finish,
-            ctx.num_timesteps,
-            episodes.return_sum,
-            episodes.episodes,
-            ordered=True,
+            self.host.finish, _pack(ctx.num_timesteps, episodes), ordered=True
         )
         return EpisodeAccumulator.zeros()
 
@@ -230,7 +243,8 @@ class ProgressHost:
         self._step = step
         return True
 
-    def update(self, step: Any, return_sum: Any, episodes: Any) -> None:
+    def update(self, packed: Any) -> None:
+        step, return_sum, episodes = _unpack(packed)
         if not self._open or not self._add(int(step), return_sum, episodes):
             return
         now = time.perf_counter()
@@ -246,7 +260,8 @@ class ProgressHost:
                     self._line(now)
                 self._last_decile = decile
 
-    def finish(self, step: Any, return_sum: Any, episodes: Any) -> None:
+    def finish(self, packed: Any) -> None:
+        step, return_sum, episodes = _unpack(packed)
         if not self._open:
             return
         self._add(int(step), return_sum, episodes)
