@@ -43,7 +43,6 @@ def randomize(policy, key):
     return eqx.combine(jax.tree.unflatten(tree, leaves), static, is_leaf=is_space)
 
 
-@eqx.filter_jit
 def observations(space, key, n=BATCH):
     return jax.vmap(lambda k: space.sample(key=k))(jr.split(key, n))
 
@@ -58,7 +57,6 @@ def assert_matches(onnx_out, jax_out, name):
         np.testing.assert_array_equal(onnx_out, jax_out, err_msg=name)
 
 
-@eqx.filter_jit
 def jax_outputs(policy, state, obs, mask=None):
     """The JAX reference for a batch: action, and value / q_values / next state."""
     kwargs = {} if mask is None else {"action_mask": mask}
@@ -113,7 +111,12 @@ def test_onnxruntime_matches_jax(obs_name, entry):
 def test_recurrent_state_round_trip(cell):
     """Feeding `next_state.hidden` back reproduces a JAX rollout step by step."""
     policy = RecurrentActorCriticPolicy(
-        (BOX, Discrete(3)), cell=cell, hidden_size=8, feature_width=8, key=jr.key(0)
+        (BOX, Discrete(3)),
+        cell=cell,
+        hidden_size=8,
+        feature_width=8,
+        value_width=8,
+        key=jr.key(0),
     )
     policy = randomize(policy, jr.key(1))
     run = onnx_policy_fn(to_onnx(policy))
@@ -136,20 +139,35 @@ def random_mask(shape, key):
     return mask.at[..., 0].set(True)  # keep one choice allowed everywhere
 
 
+AC = dict(value_width=8, action_width=8)
 MASKED = [
-    ("actor_critic-discrete", MLPActorCriticPolicy, Discrete(5, start=2), (5,)),
-    ("actor_critic-multi_discrete", MLPActorCriticPolicy, MultiDiscrete([3, 4]), (2, 4)),
-    ("actor_critic-multi_binary", MLPActorCriticPolicy, MultiBinary(4), (4,)),
-    ("q-discrete", MLPQPolicy, Discrete(5, start=-1), (5,)),
-    ("discrete_sac-discrete", MLPDiscreteSACPolicy, Discrete(5), (5,)),
+    ("actor_critic-discrete", MLPActorCriticPolicy, Discrete(5, start=2), (5,), AC),
+    (
+        "actor_critic-multi_discrete",
+        MLPActorCriticPolicy,
+        MultiDiscrete([3, 4]),
+        (2, 4),
+        AC,
+    ),
+    ("actor_critic-multi_binary", MLPActorCriticPolicy, MultiBinary(4), (4,), AC),
+    ("q-discrete", MLPQPolicy, Discrete(5, start=-1), (5,), dict(width_size=8)),
+    (
+        "discrete_sac-discrete",
+        MLPDiscreteSACPolicy,
+        Discrete(5),
+        (5,),
+        dict(width_size=8),
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    "cls,action_space,mask_shape", [m[1:] for m in MASKED], ids=[m[0] for m in MASKED]
+    "cls,action_space,mask_shape,sizes",
+    [m[1:] for m in MASKED],
+    ids=[m[0] for m in MASKED],
 )
-def test_action_mask_input(cls, action_space, mask_shape):
-    policy = randomize(cls((BOX, action_space), key=jr.key(0)), jr.key(1))
+def test_action_mask_input(cls, action_space, mask_shape, sizes):
+    policy = randomize(cls((BOX, action_space), key=jr.key(0), **sizes), jr.key(1))
     model = to_onnx(policy, action_mask=True)
     mask_input = [i for i in model.graph.input if i.name == "action_mask"]
     assert len(mask_input) == 1
@@ -167,7 +185,7 @@ def test_action_mask_input(cls, action_space, mask_shape):
 
 
 def test_dynamic_batch_axis_and_io_names():
-    policy = MLPActorCriticPolicy((BOX, Discrete(3)), key=jr.key(0))
+    policy = MLPActorCriticPolicy((BOX, Discrete(3)), **AC, key=jr.key(0))
     model = to_onnx(policy, model_name="cartpole_actor")
     assert model.graph.name == "cartpole_actor"
     assert model.opset_import[0].version == DEFAULT_OPSET
@@ -186,7 +204,9 @@ def test_dynamic_batch_axis_and_io_names():
 
 def test_written_atomically_and_reloadable(tmp_path):
     policy = randomize(
-        MLPDeterministicPolicy((BOX, Box(-1.0, 1.0, (2,))), width_size=8, key=jr.key(0)),
+        MLPDeterministicPolicy(
+            (BOX, Box(-1.0, 1.0, (2,))), width_size=8, key=jr.key(0)
+        ),
         jr.key(1),
     )
     model = to_onnx(policy, output_path=tmp_path / "sub" / "actor")
@@ -228,7 +248,9 @@ def test_errors(tmp_path):
         to_onnx(eqx.nn.Linear(2, 2, key=jr.key(0)))
     with pytest.raises(TypeError, match="lerax policies"):
         to_onnx(lambda x: x)
-    box_policy = MLPDeterministicPolicy((BOX, Box(-1.0, 1.0, (2,))), key=jr.key(0))
+    box_policy = MLPDeterministicPolicy(
+        (BOX, Box(-1.0, 1.0, (2,))), width_size=8, key=jr.key(0)
+    )
     with pytest.raises(ValueError, match="action_mask"):
         to_onnx(box_policy, action_mask=True)
     with pytest.raises(ValueError, match="opset"):
@@ -241,7 +263,7 @@ def test_errors(tmp_path):
     with pytest.raises(ValueError, match="unexpected.*action_mask"):
         run(np.zeros((2, 3)), action_mask=np.ones((2, 2), bool))
     recurrent = RecurrentActorCriticPolicy(
-        (BOX, Discrete(2)), hidden_size=4, feature_width=4, key=jr.key(0)
+        (BOX, Discrete(2)), hidden_size=8, feature_width=8, value_width=8, key=jr.key(0)
     )
     with pytest.raises(ValueError, match=r"missing \['state.hidden'\]"):
         onnx_policy_fn(to_onnx(recurrent))(np.zeros((2, 3)))
