@@ -1,0 +1,34 @@
+"""Names of ONNX inputs and outputs for the leaves of a pytree."""
+
+from typing import Any
+
+import jax.tree_util as jtu
+
+
+def _key_name(key: Any) -> str:
+    if isinstance(key, jtu.DictKey):
+        return str(key.key)
+    if isinstance(key, jtu.SequenceKey):
+        return str(key.idx)
+    if isinstance(key, jtu.GetAttrKey):
+        return key.name
+    if isinstance(key, jtu.FlattenedIndexKey):
+        return str(key.key)
+    return str(key)
+
+
+def named_leaves(prefix: str, tree: Any) -> list[tuple[str, Any]]:
+    """`(name, leaf)` pairs: `prefix` for a lone array, else `prefix.path`.
+
+    For example the leaves of `{"pos": a, "vel": b}` under `"observation"`
+    are named `"observation.pos"` and `"observation.vel"`; the leaves of a
+    tuple `(a, b)` are `"observation.0"` and `"observation.1"`; and a
+    `RecurrentPolicyState(hidden=h)` under `"state"` is `"state.hidden"`.
+    An empty `prefix` names leaves by their paths alone.
+    """
+    leaves = jtu.tree_flatten_with_path(tree)[0]
+    named = []
+    for path, leaf in leaves:
+        parts = [prefix] if prefix else []
+        named.append((".".join(parts + [_key_name(key) for key in path]), leaf))
+    return named

@@ -1,0 +1,279 @@
+"""`lerax.export`: onnxruntime outputs equal the JAX policy's, files, errors."""
+
+import os
+import subprocess
+import sys
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+from lerax.export import DEFAULT_OPSET, onnx_policy_fn, to_onnx
+from lerax.policy import (
+    MLPActorCriticPolicy,
+    MLPDeterministicPolicy,
+    MLPDiscreteSACPolicy,
+    MLPQPolicy,
+    RecurrentActorCriticPolicy,
+    RecurrentPolicyState,
+)
+from lerax.space import AbstractSpace, Box, Discrete, MultiBinary, MultiDiscrete
+from tests.policy.helpers import OBSERVATION_SPACES, build, small_policies
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("jax2onnx")
+
+ATOL = 1e-5
+BATCH = 16
+BOX = OBSERVATION_SPACES["box"]
+
+
+def randomize(policy, key):
+    """Replaces every float weight by N(0, 0.5^2) noise, so discrete actions are
+    decided by clear margins (fresh heads have near-tied logits, gain 0.01)."""
+    is_space = lambda x: isinstance(x, AbstractSpace)  # noqa: E731
+    params, static = eqx.partition(policy, eqx.is_inexact_array, is_leaf=is_space)
+    leaves, tree = jax.tree.flatten(params)
+    keys = jr.split(key, len(leaves))
+    leaves = [0.5 * jr.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)]
+    return eqx.combine(jax.tree.unflatten(tree, leaves), static, is_leaf=is_space)
+
+
+def observations(space, key, n=BATCH):
+    return jax.vmap(lambda k: space.sample(key=k))(jr.split(key, n))
+
+
+def assert_matches(onnx_out, jax_out, name):
+    onnx_out, jax_out = np.asarray(onnx_out), np.asarray(jax_out)
+    assert onnx_out.shape == jax_out.shape, name
+    assert onnx_out.dtype == jax_out.dtype, name
+    if np.issubdtype(jax_out.dtype, np.floating):
+        np.testing.assert_allclose(onnx_out, jax_out, atol=ATOL, rtol=0, err_msg=name)
+    else:  # discrete actions: exactly the argmax
+        np.testing.assert_array_equal(onnx_out, jax_out, err_msg=name)
+
+
+def jax_outputs(policy, state, obs, mask=None):
+    """The JAX reference for a batch: action, and value / q_values / next state."""
+    kwargs = {} if mask is None else {"action_mask": mask}
+
+    def one(state, obs, kwargs):
+        next_state, action = policy(state, obs, **kwargs)
+        out = {"action": action}
+        if isinstance(policy, (MLPActorCriticPolicy, RecurrentActorCriticPolicy)):
+            out["value"] = policy.value(state, obs)[1]
+        if isinstance(policy, MLPQPolicy):
+            out["q_values"] = policy.q_values(state, obs)[1]
+        if next_state is not None:
+            out["next_state.hidden"] = next_state.hidden
+        return out
+
+    return jax.vmap(one)(state, obs, kwargs)
+
+
+def batch_state(policy, n=BATCH):
+    state = jax.vmap(lambda k: policy.reset(key=k))(jr.split(jr.key(0), n))
+    # a non-trivial state, so the state input is really used
+    return jax.tree.map(lambda x: x + 0.3 * jr.normal(jr.key(1), x.shape), state)
+
+
+# every policy on every action space it supports, with a Box observation; and
+# a few with a Dict observation (Box, Discrete and Tuple leaves: one input each)
+ENTRIES = [("box", entry) for entry in small_policies(BOX)] + [
+    ("dict", entry)
+    for entry in small_policies(OBSERVATION_SPACES["dict"])
+    if entry[0] in ("actor_critic-multi_discrete", "q-discrete", "recurrent_lstm-box")
+]
+
+
+@pytest.mark.parametrize(
+    "obs_name,entry", ENTRIES, ids=[f"{o}-{e[0]}" for o, e in ENTRIES]
+)
+def test_onnxruntime_matches_jax(obs_name, entry):
+    policy = randomize(build(entry, jr.key(0)), jr.key(1))
+    model = to_onnx(policy)
+    onnx.checker.check_model(model)
+    run = onnx_policy_fn(model)
+    obs = observations(policy.observation_space, jr.key(2))
+    state = batch_state(policy)
+    expected = jax_outputs(policy, state, obs)
+    got = run(obs, state=state)
+    assert set(got) == set(expected)
+    for name in expected:
+        assert_matches(got[name], expected[name], name)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_recurrent_state_round_trip(cell):
+    """Feeding `next_state.hidden` back reproduces a JAX rollout step by step."""
+    policy = RecurrentActorCriticPolicy(
+        (BOX, Discrete(3)),
+        cell=cell,
+        hidden_size=8,
+        feature_width=8,
+        value_width=8,
+        key=jr.key(0),
+    )
+    policy = randomize(policy, jr.key(1))
+    run = onnx_policy_fn(to_onnx(policy))
+    state = jax.vmap(lambda k: policy.reset(key=k))(jr.split(jr.key(0), 4))
+    onnx_hidden = np.zeros(state.hidden.shape, np.float32)
+    for t in range(3):
+        obs = observations(BOX, jr.key(10 + t), n=4)
+        state, action = jax.vmap(lambda s, o: policy(s, o))(state, obs)
+        out = run(obs, state={"hidden": onnx_hidden})
+        assert_matches(out["action"], action, "action")
+        assert_matches(out["next_state.hidden"], state.hidden, "hidden")
+        onnx_hidden = out["next_state.hidden"]
+    # the state pytree itself is accepted too
+    out = run(obs, state=RecurrentPolicyState(onnx_hidden))
+    assert out["action"].shape == (4,)
+
+
+def random_mask(shape, key):
+    mask = jr.bernoulli(key, 0.5, shape)
+    return mask.at[..., 0].set(True)  # keep one choice allowed everywhere
+
+
+AC = dict(value_width=8, action_width=8)
+MASKED = [
+    ("actor_critic-discrete", MLPActorCriticPolicy, Discrete(5, start=2), (5,), AC),
+    (
+        "actor_critic-multi_discrete",
+        MLPActorCriticPolicy,
+        MultiDiscrete([3, 4]),
+        (2, 4),
+        AC,
+    ),
+    ("actor_critic-multi_binary", MLPActorCriticPolicy, MultiBinary(4), (4,), AC),
+    ("q-discrete", MLPQPolicy, Discrete(5, start=-1), (5,), dict(width_size=8)),
+    (
+        "discrete_sac-discrete",
+        MLPDiscreteSACPolicy,
+        Discrete(5),
+        (5,),
+        dict(width_size=8),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "cls,action_space,mask_shape,sizes",
+    [m[1:] for m in MASKED],
+    ids=[m[0] for m in MASKED],
+)
+def test_action_mask_input(cls, action_space, mask_shape, sizes):
+    policy = randomize(cls((BOX, action_space), key=jr.key(0), **sizes), jr.key(1))
+    model = to_onnx(policy, action_mask=True)
+    mask_input = [i for i in model.graph.input if i.name == "action_mask"]
+    assert len(mask_input) == 1
+    assert mask_input[0].type.tensor_type.elem_type == onnx.TensorProto.BOOL
+    obs = observations(BOX, jr.key(2))
+    mask = random_mask((BATCH, *mask_shape), jr.key(3))
+    if isinstance(action_space, MultiDiscrete):  # padding slots are never allowed
+        mask = mask & action_space.padded_mask(jnp.ones(mask_shape, bool))[None]
+    got = onnx_policy_fn(model)(obs, action_mask=mask)
+    expected = jax_outputs(policy, None, obs, mask)
+    for name in expected:
+        assert_matches(got[name], expected[name], name)
+    unmasked = jax_outputs(policy, None, obs)["action"]
+    assert not np.array_equal(np.asarray(unmasked), got["action"])  # mask mattered
+
+
+def test_dynamic_batch_axis_and_io_names():
+    policy = MLPActorCriticPolicy((BOX, Discrete(3)), **AC, key=jr.key(0))
+    model = to_onnx(policy, model_name="cartpole_actor")
+    assert model.graph.name == "cartpole_actor"
+    assert model.opset_import[0].version == DEFAULT_OPSET
+    assert [i.name for i in model.graph.input] == ["observation"]
+    assert [o.name for o in model.graph.output] == ["action", "value"]
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param and dims[1].dim_value == 3
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["lerax.policy"] == "MLPActorCriticPolicy"
+    run = onnx_policy_fn(model)
+    for n in (1, 9):
+        obs = observations(BOX, jr.key(n), n=n)
+        assert run(obs)["action"].shape == (n,)
+        assert run(obs)["value"].shape == (n,)
+
+
+def test_written_atomically_and_reloadable(tmp_path):
+    policy = randomize(
+        MLPDeterministicPolicy(
+            (BOX, Box(-1.0, 1.0, (2,))), width_size=8, key=jr.key(0)
+        ),
+        jr.key(1),
+    )
+    model = to_onnx(policy, output_path=tmp_path / "sub" / "actor")
+    path = tmp_path / "sub" / "actor.onnx"  # suffix added, folder created
+    assert path.is_file()
+    assert sorted(os.listdir(path.parent)) == ["actor.onnx"]  # no temp files left
+    assert onnx.load(path) == model
+    obs = observations(BOX, jr.key(2))
+    expected = jax_outputs(policy, None, obs)["action"]
+    assert_matches(onnx_policy_fn(path)(obs)["action"], expected, "action")
+    assert_matches(onnx_policy_fn(str(path))(obs)["action"], expected, "action")
+    # an existing file is replaced; an explicit suffix is kept
+    other = randomize(policy, jr.key(5))
+    to_onnx(other, output_path=path)
+    assert onnx.load(path) != model
+    to_onnx(other, output_path=tmp_path / "actor.v2.bin")
+    assert (tmp_path / "actor.v2.bin").is_file()
+
+
+def test_failed_write_leaves_old_file(tmp_path, monkeypatch):
+    policy = MLPQPolicy((BOX, Discrete(2)), width_size=8, key=jr.key(0))
+    path = tmp_path / "q.onnx"
+    to_onnx(policy, output_path=path)
+    before = path.read_bytes()
+
+    def broken(self):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(onnx.ModelProto, "SerializeToString", broken)
+    with pytest.raises(OSError, match="disk full"):
+        to_onnx(randomize(policy, jr.key(1)), output_path=path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["q.onnx"]
+
+
+def test_errors(tmp_path):
+    with pytest.raises(TypeError, match="MLPActorCriticPolicy.*MLPQPolicy"):
+        to_onnx(eqx.nn.Linear(2, 2, key=jr.key(0)))
+    with pytest.raises(TypeError, match="lerax policies"):
+        to_onnx(lambda x: x)
+    box_policy = MLPDeterministicPolicy(
+        (BOX, Box(-1.0, 1.0, (2,))), width_size=8, key=jr.key(0)
+    )
+    with pytest.raises(ValueError, match="action_mask"):
+        to_onnx(box_policy, action_mask=True)
+    with pytest.raises(ValueError, match="opset"):
+        to_onnx(box_policy, opset=0)
+    with pytest.raises(ValueError, match="model_name"):
+        to_onnx(box_policy, model_name="")
+    with pytest.raises(FileNotFoundError, match="to_onnx"):
+        onnx_policy_fn(tmp_path / "missing.onnx")
+    run = onnx_policy_fn(to_onnx(box_policy))
+    with pytest.raises(ValueError, match="unexpected.*action_mask"):
+        run(np.zeros((2, 3)), action_mask=np.ones((2, 2), bool))
+    recurrent = RecurrentActorCriticPolicy(
+        (BOX, Discrete(2)), hidden_size=8, feature_width=8, value_width=8, key=jr.key(0)
+    )
+    with pytest.raises(ValueError, match=r"missing \['state.hidden'\]"):
+        onnx_policy_fn(to_onnx(recurrent))(np.zeros((2, 3)))
+
+
+def test_import_is_lazy():
+    """`import lerax.export` pulls in neither jax2onnx nor onnxruntime."""
+    code = (
+        "import sys, lerax.export; "
+        "assert not {'jax2onnx', 'onnx', 'onnxruntime'} & set(sys.modules), "
+        "sorted({'jax2onnx', 'onnx', 'onnxruntime'} & set(sys.modules))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ))
