@@ -89,9 +89,9 @@ def rejax_results():
                 buffer_size=20_000,
                 batch_size=256,
                 fill_buffer=256,
-                tau=0.005,
+                polyak=0.995,  # tau = 0.005
                 gamma=0.99,
-                hidden_layer_sizes=(64, 64),
+                agent_kwargs={"hidden_layer_sizes": (64, 64), "activation": "relu"},
             ),
             20_000,
         ),
@@ -107,7 +107,8 @@ def rejax_results():
                 gamma=0.99,
                 target_update_freq=10,
                 num_envs=1,
-                hidden_layer_sizes=(256, 256),
+                # rejax fixes the Q-network at 64x64 (the others use 256x256)
+                agent_kwargs={"activation": "relu"},
                 eps_end=0.04,
                 exploration_fraction=0.16,
             ),
