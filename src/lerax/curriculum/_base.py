@@ -74,7 +74,7 @@ def write_env_field(
         ) from error
     try:
         return eqx.tree_at(where, env, value)
-    except ValueError as error:
+    except (TypeError, ValueError) as error:
         raise ValueError(
             f"`{owner}(where=...)` must select an ordinary field of the env; a "
             "static field (`eqx.field(static=True)`) is part of the compiled "

@@ -78,7 +78,7 @@ class LevelCurriculum(AbstractAdaptiveCurriculum):
                 )
         try:
             levels_ = jnp.asarray(levels)
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise TypeError(
                 "`LevelCurriculum(levels=...)` must be a sequence of numbers or an "
                 f"array, got {type(levels).__name__}."

@@ -40,7 +40,7 @@ def _check_value(owner: str, name: str, value: Any) -> Array:
         raise TypeError(f"`{owner}({name}=...)` must be a number, got {value!r}.")
     try:
         array = jnp.asarray(value, dtype=jnp.float32)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise TypeError(
             f"`{owner}({name}=...)` must be a number or an array of numbers, got "
             f"{type(value).__name__}."
