@@ -171,3 +171,34 @@ def test_constructor_checks(kwargs, error, match):
     )
     with pytest.raises(error, match=match):
         LevelCurriculum(**{**args, **kwargs})
+
+
+def test_resume_from_checkpoint_continues_the_curriculum(tmp_path):
+    from lerax.callback import save_checkpoint
+
+    env = Counter(terminate_at=3)
+    curriculum = LevelCurriculum(
+        terminate_at, levels=[3, 100, 1], metric_fn=episode_return, threshold=2.5
+    )
+    policy = MLPActorCriticPolicy(
+        env, key=jr.key(3), feature_width=8, value_width=8, action_width=8
+    )
+    total = ITERATIONS * ALGO.steps_per_iteration
+    key = jr.key(4)
+    full = ALGO.learn(env, policy, total, key=key, callback=curriculum)
+
+    state = ALGO.init(env, policy, key=key, total_timesteps=total, callback=curriculum)
+    # Half way, so the resumed `train` reuses this call's compilation.
+    state, _ = ALGO.train(state, ITERATIONS // 2, callback=curriculum)
+    assert int(state.callback_state.level) == 1 and int(state.env.terminate_at) == 100
+    path = save_checkpoint(tmp_path / "curriculum", state)
+    resumed = ALGO.learn(
+        env, policy, total, key=key, callback=curriculum, resume_from=path
+    )
+    assert all(
+        bool(jnp.all(a == b))
+        for a, b in zip(
+            jax.tree.leaves(eqx.filter(full, eqx.is_array)),
+            jax.tree.leaves(eqx.filter(resumed, eqx.is_array)),
+        )
+    )
