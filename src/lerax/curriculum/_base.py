@@ -22,7 +22,7 @@ from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Float, Int, Key
 
 from ..callback._base import AbstractIterationCallback, IterationContext, ResetContext
 
@@ -130,13 +130,17 @@ class AbstractAdaptiveCurriculum(AbstractIterationCallback):
     metric_fn: eqx.AbstractVar[Callable[[Any], Array]]
     smoothing: eqx.AbstractVar[float]
 
-    def reset(self, ctx: ResetContext, *, key: Any) -> AdaptiveCurriculumState:
+    def reset(
+        self, ctx: ResetContext, *, key: Key[Array, ""]
+    ) -> AdaptiveCurriculumState:
+        """Level 0, no episodes seen (running metric NaN)."""
         del ctx, key
         return _fresh_state()
 
     def on_iteration(
-        self, ctx: IterationContext, *, key: Any
+        self, ctx: IterationContext, *, key: Key[Array, ""]
     ) -> AdaptiveCurriculumState:
+        """Folds the episodes this iteration completed into the running metric."""
         del key
         state: AdaptiveCurriculumState = ctx.callback_state
         rollout = ctx.rollout
@@ -162,7 +166,7 @@ class AbstractAdaptiveCurriculum(AbstractIterationCallback):
 
     @abc.abstractmethod
     def apply_curriculum(
-        self, ctx: IterationContext, *, key: Any
+        self, ctx: IterationContext, *, key: Key[Array, ""]
     ) -> tuple[Any, AdaptiveCurriculumState]:
         """Returns the training state (env edited for the next iteration) and
         the new `AdaptiveCurriculumState`."""

@@ -6,7 +6,7 @@ from typing import Any, final
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Key
 
 from ..callback._base import IterationContext
 from ._base import (
@@ -126,7 +126,7 @@ class LevelCurriculum(AbstractAdaptiveCurriculum):
         return self._write(state, callback_state.level)
 
     def apply_curriculum(
-        self, ctx: IterationContext, *, key: Any
+        self, ctx: IterationContext, *, key: Key[Array, ""]
     ) -> tuple[Any, AdaptiveCurriculumState]:
         del key
         s: AdaptiveCurriculumState = ctx.callback_state

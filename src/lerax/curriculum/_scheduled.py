@@ -4,7 +4,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, final
 
-from jaxtyping import Array
+from jaxtyping import Array, Key
 
 from ..callback._base import AbstractStatelessCallback, IterationContext
 from ._base import write_env_field
@@ -59,6 +59,8 @@ class ScheduledCurriculum(AbstractStatelessCallback):
         del callback_state
         return self._write(state)
 
-    def apply_curriculum(self, ctx: IterationContext, *, key: Any) -> tuple[Any, Any]:
+    def apply_curriculum(
+        self, ctx: IterationContext, *, key: Key[Array, ""]
+    ) -> tuple[Any, Any]:
         del key
         return self._write(ctx.state), ctx.callback_state
