@@ -27,7 +27,7 @@ $(VENV)/.stamp-bench: pyproject.toml | $(PY)
 	@touch $@
 
 demo: $(VENV)/.stamp-core
-	$(PY) examples/demo.py
+	$(PY) -m lerax train --out out/demo
 
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest -n auto -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -250,3 +250,31 @@ def test_next_state_masks_are_stored_and_respected_by_the_dqn_target(getkey):
     unmasked = dict(batch, next_action_masks=None)
     _, metrics = algo.update(learner, unmasked, key=getkey(), step=jnp.array(0))
     assert float(metrics["loss"]) > 90.0
+
+
+def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
+    from .envs import MaskedMatch
+
+    env = TimeLimit(MaskedMatch(), 5)
+    policy = MLPDiscreteSACPolicy(env, key=getkey())
+    algo = SACDiscrete(buffer_size=64, batch_size=4, learning_starts=4)
+    state, _ = algo.train(algo.init(env, policy, key=getkey()), 12)
+    buffer = state.buffer
+    np.testing.assert_array_equal(
+        np.asarray(buffer.action_masks[:12]),
+        np.asarray(buffer.observations[:12, 4:]) > 0.5,
+    )
+    batch = buffer.sample(4, key=getkey())
+    only_one = jnp.array([[False, True, False, False]] * 4)
+    batch = dict(batch, action_masks=only_one, next_action_masks=only_one)
+    learner = algo.init_learner(env, policy, key=getkey())  # untrained: uniform
+    _, metrics = algo.update(learner, batch, key=getkey(), step=jnp.array(9))
+    # one allowed action: the actor's distribution is certain, entropy 0
+    assert abs(float(metrics["entropy"])) < 1e-6
+    _, metrics = algo.update(
+        learner,
+        dict(batch, action_masks=jnp.ones((4, 4), bool)),
+        key=getkey(),
+        step=jnp.array(9),
+    )
+    np.testing.assert_allclose(float(metrics["entropy"]), np.log(4), rtol=1e-3)

@@ -336,11 +336,18 @@ class AbstractAlgorithm(eqx.Module):
 
 
 def _same_shapes(a: Any, b: Any) -> bool:
+    # Array leaves must agree in shape and dtype; other leaves (functions,
+    # Python values) are rebuilt by the callback itself and are not compared.
     leaves_a, tree_a = jax.tree.flatten(a)
     leaves_b, tree_b = jax.tree.flatten(b)
-    return tree_a == tree_b and all(
-        x.shape == y.shape and x.dtype == y.dtype for x, y in zip(leaves_a, leaves_b)
-    )
+
+    def same(x, y):
+        shaped = hasattr(x, "shape") and hasattr(x, "dtype")
+        if shaped != (hasattr(y, "shape") and hasattr(y, "dtype")):
+            return False
+        return not shaped or (x.shape == y.shape and x.dtype == y.dtype)
+
+    return tree_a == tree_b and all(same(x, y) for x, y in zip(leaves_a, leaves_b))
 
 
 def explained_variance(predictions: Array, targets: Array) -> Array:

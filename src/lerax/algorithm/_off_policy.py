@@ -213,6 +213,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             jax.tree.map(flat, transitions.final_observation),
             flat(transitions.terminated),
             jax.tree.map(flat, transitions.final_action_mask),
+            jax.tree.map(flat, transitions.action_mask),
         )
         done_steps = step + self.steps_per_iteration
 

@@ -213,7 +213,9 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         )
 
         def actor_loss(policy):
-            probs, log_probs = distribution(policy, batch["observations"])
+            probs, log_probs = distribution(
+                policy, batch["observations"], batch["action_masks"]
+            )
             return jnp.mean(_expect(probs, alpha * log_probs - q_now)), (
                 probs,
                 log_probs,

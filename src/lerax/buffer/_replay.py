@@ -27,6 +27,8 @@ class ReplayBuffer(eqx.Module):
         rewards: Rewards.
         next_observations: Observations after the step (before any reset).
         terminated: Whether the step terminated the episode.
+        action_masks: Action masks of the states acted in (None for envs
+            without masks).
         next_action_masks: Action masks of the next states (None for envs
             without masks).
         position: Next row to write.
@@ -38,6 +40,7 @@ class ReplayBuffer(eqx.Module):
     rewards: Float[Array, " capacity"]
     next_observations: Any
     terminated: Bool[Array, " capacity"]
+    action_masks: Any
     next_action_masks: Any
     position: Int[Array, ""]
     size: Int[Array, ""]
@@ -50,7 +53,7 @@ class ReplayBuffer(eqx.Module):
         mask_example: Any = None,
     ) -> "ReplayBuffer":
         """An empty buffer for `capacity` transitions of the given spaces
-        (and, given an example mask, of next-state action masks).
+        (and, given an example mask, of the action masks of both states).
 
         Raises:
             ValueError: If `capacity` is not a positive int.
@@ -71,6 +74,7 @@ class ReplayBuffer(eqx.Module):
             rewards=jnp.zeros((capacity,), jnp.float32),
             next_observations=rows(observation),
             terminated=jnp.zeros((capacity,), bool),
+            action_masks=None if mask_example is None else rows(mask_example),
             next_action_masks=None if mask_example is None else rows(mask_example),
             position=jnp.zeros((), jnp.int32),
             size=jnp.zeros((), jnp.int32),
@@ -89,8 +93,20 @@ class ReplayBuffer(eqx.Module):
         next_observations: Any,
         terminated: Bool[Array, " n"],
         next_action_masks: Any = None,
+        action_masks: Any = None,
     ) -> "ReplayBuffer":
-        """Writes a batch of `n` transitions (leading axis `n` on every leaf)."""
+        """Writes a batch of `n` transitions (leading axis `n` on every leaf).
+
+        Raises:
+            ValueError: If the buffer stores masks and none are given.
+        """
+        if self.next_action_masks is not None and (
+            next_action_masks is None or action_masks is None
+        ):
+            raise ValueError(
+                "This replay buffer stores action masks: pass `action_masks` and "
+                "`next_action_masks` to `add`."
+            )
         n = rewards.shape[0]
         index = (self.position + jnp.arange(n)) % self.capacity
 
@@ -105,6 +121,9 @@ class ReplayBuffer(eqx.Module):
                 write, self.next_observations, next_observations
             ),
             terminated=write(self.terminated, terminated),
+            action_masks=None
+            if self.action_masks is None
+            else jax.tree.map(write, self.action_masks, action_masks),
             next_action_masks=None
             if self.next_action_masks is None
             else jax.tree.map(write, self.next_action_masks, next_action_masks),
@@ -123,6 +142,9 @@ class ReplayBuffer(eqx.Module):
             "rewards": self.rewards[index],
             "next_observations": jax.tree.map(take, self.next_observations),
             "terminated": self.terminated[index],
+            "action_masks": None
+            if self.action_masks is None
+            else jax.tree.map(take, self.action_masks),
             "next_action_masks": None
             if self.next_action_masks is None
             else jax.tree.map(take, self.next_action_masks),

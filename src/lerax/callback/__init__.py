@@ -1,6 +1,7 @@
 """Callbacks: hooks the compiled training loop calls (progress, logging,
 evaluation, checkpoints, early stopping, curricula)."""
 
+from ._backend import AbstractLoggingBackend as AbstractLoggingBackend
 from ._base import AbstractCallback as AbstractCallback
 from ._base import (
     AbstractContinueTrainingCallback as AbstractContinueTrainingCallback,
@@ -23,3 +24,11 @@ from ._checkpoint import list_checkpoints as list_checkpoints
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import read_header as read_header
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._console import ConsoleBackend as ConsoleBackend
+from ._episodes import EpisodeAccumulator as EpisodeAccumulator
+from ._evaluation import EvalCallback as EvalCallback
+from ._evaluation import EvalState as EvalState
+from ._logging import LoggingCallback as LoggingCallback
+from ._progress import ProgressBarCallback as ProgressBarCallback
+from ._tensorboard import TensorBoardBackend as TensorBoardBackend
+from ._wandb import WandbBackend as WandbBackend

@@ -1,0 +1,364 @@
+"""`EvalCallback`: periodic evaluation on a separate env, keeping the best policy."""
+
+import functools
+import importlib.util
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int, Key
+
+from ..utils import filter_cond
+from ._backend import AbstractLoggingBackend
+from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
+from ._host import to_float
+
+
+@final
+class EvalState(eqx.Module):
+    """`EvalCallback`'s state (part of the training state, so checkpointed).
+
+    Attributes:
+        num_evals: Evaluations done.
+        last_step: Env step of the latest evaluation (-1 before the first).
+        mean_return: Mean return of the latest evaluation (NaN before).
+        std_return: Standard deviation of its returns.
+        mean_length: Mean episode length of the latest evaluation.
+        best_return: Best mean return so far (-inf before the first).
+        best_step: Env step at which the best policy was evaluated.
+        best_params: The arrays of the policy that scored `best_return`
+            (the initial policy's before the first evaluation), as
+            `equinox.filter(policy, equinox.is_array)`; `best_policy(...)`
+            rebuilds the policy.
+    """
+
+    num_evals: Int[Array, ""]
+    last_step: Int[Array, ""]
+    mean_return: Float[Array, ""]
+    std_return: Float[Array, ""]
+    mean_length: Float[Array, ""]
+    best_return: Float[Array, ""]
+    best_step: Int[Array, ""]
+    best_params: Any
+
+    def best_policy(self, like: Any) -> Any:
+        """The best policy, with the non-array parts (activations, ...) of
+        `like` (e.g. the trained policy)."""
+        return eqx.combine(
+            self.best_params, eqx.filter(like, eqx.is_array, inverse=True)
+        )
+
+
+@final
+class EvalCallback(AbstractCallback):
+    """Every `eval_freq` env steps, evaluates the current policy on a
+    separate env and keeps the best one.
+
+    The evaluation runs inside the compiled program with
+    `lerax.algorithm.evaluate_policy` (`num_episodes` episodes in parallel,
+    deterministic actions by default). Its results and the best policy live
+    in the callback state: after `algo.train(...)`,
+    `state.callback_state.best_policy(state.policy)` (inside a
+    `CallbackList`, use the matching element of `state.callback_state`). Optionally the best policy is also saved (atomically,
+    with the policy's `serialize`) to `best_model_path` each time it
+    improves, the results are logged (`eval/mean_return`,
+    `eval/std_return`, `eval/mean_length`, `eval/best_return`) to logging
+    backends, and one episode per evaluation is recorded to a video with
+    `lerax.render` (needs the `render` extra; skipped with a warning when it
+    is missing).
+
+    Under `jax.vmap` over seeds each seed keeps its own best policy;
+    `best_model_path` then holds the best over all seeds.
+
+    Attributes:
+        env: The evaluation env (give it a time limit).
+        eval_freq: Env steps between evaluations (summed over training envs;
+            an evaluation runs after each iteration that crosses a multiple).
+        num_episodes: Episodes per evaluation.
+        deterministic: Act deterministically.
+        max_steps: Step cap of an evaluation episode.
+        seed: Seed of the evaluation episodes. Every evaluation uses the
+            same episodes (common random numbers), so policies are compared
+            on equal terms and `evaluate_policy(env, best_policy,
+            key=jax.random.key(seed), num_episodes=...)` reproduces
+            `best_return`.
+        best_model_path: Where to save the best policy (None: don't).
+        video_dir: Folder for one video per evaluation (None: no video).
+    """
+
+    env: Any
+    eval_freq: int = eqx.field(static=True)
+    num_episodes: int = eqx.field(static=True)
+    deterministic: bool = eqx.field(static=True)
+    max_steps: int = eqx.field(static=True)
+    seed: int = eqx.field(static=True)
+    best_model_path: str | None = eqx.field(static=True)
+    video_dir: str | None = eqx.field(static=True)
+    video_fps: float = eqx.field(static=True)
+    host: "EvalHost" = eqx.field(static=True)
+
+    def __init__(
+        self,
+        env: Any,
+        *,
+        eval_freq: int,
+        num_episodes: int = 10,
+        deterministic: bool = True,
+        max_steps: int = 10_000,
+        seed: int = 0,
+        best_model_path: str | Path | None = None,
+        backend: AbstractLoggingBackend | Sequence[AbstractLoggingBackend] = (),
+        video_dir: str | Path | None = None,
+        video_fps: float = 30.0,
+    ):
+        """Args:
+        env: See `env` above.
+        eval_freq: See `eval_freq` above (int >= 1).
+        num_episodes: See `num_episodes` above (int >= 1).
+        deterministic: See `deterministic` above.
+        max_steps: See `max_steps` above; also the longest video.
+        seed: See `seed` above.
+        best_model_path: See `best_model_path` above (`.eqx` is appended
+            when missing).
+        backend: Logging backends for the results (e.g. the ones of a
+            `LoggingCallback`; opened here if not yet open).
+        video_dir: See `video_dir` above.
+        video_fps: Frames per second of the videos.
+
+        Raises:
+            ValueError: If `eval_freq`, `num_episodes` or `max_steps` is not
+                an int >= 1.
+            TypeError: If a backend is not an `AbstractLoggingBackend`.
+        """
+        from ._logging import LogSink, as_backends
+
+        for name, value in (
+            ("eval_freq", eval_freq),
+            ("num_episodes", num_episodes),
+            ("max_steps", max_steps),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"`EvalCallback({name}=...)` must be an int >= 1, got {value!r}."
+                )
+        if video_dir is not None and importlib.util.find_spec("lerax.render") is None:
+            warnings.warn(
+                "`EvalCallback(video_dir=...)` needs `lerax.render`, which is not "
+                "available; no videos will be recorded.",
+                stacklevel=2,
+            )
+            video_dir = None
+        self.env = env
+        self.eval_freq = eval_freq
+        self.num_episodes = num_episodes
+        self.deterministic = deterministic
+        self.max_steps = max_steps
+        self.seed = int(seed)
+        self.best_model_path = None if best_model_path is None else str(best_model_path)
+        self.video_dir = None if video_dir is None else str(video_dir)
+        self.video_fps = float(video_fps)
+        backends = as_backends(backend, "EvalCallback")
+        self.host = EvalHost(
+            LogSink(backends, None) if backends else None,
+            self.best_model_path,
+            self.video_dir,
+            self.video_fps,
+        )
+
+    def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> EvalState:
+        del key
+        nan = jnp.array(jnp.nan, jnp.float32)
+        return EvalState(
+            num_evals=jnp.zeros((), jnp.int32),
+            last_step=jnp.array(-1, jnp.int32),
+            mean_return=nan,
+            std_return=nan,
+            mean_length=nan,
+            best_return=jnp.array(-jnp.inf, jnp.float32),
+            best_step=jnp.array(-1, jnp.int32),
+            best_params=eqx.filter(ctx.policy, eqx.is_array),
+        )
+
+    def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
+        del key
+        if self.host.sink is not None:
+            from ._logging import default_name
+
+            name = default_name(ctx.algorithm, ctx.state.env)
+            jax.debug.callback(
+                functools.partial(self.host.sink.start, name, {}),
+                ctx.num_timesteps,
+                ordered=True,
+            )
+        return ctx.callback_state
+
+    def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
+        del key
+        if self.host.sink is not None:
+            jax.debug.callback(self.host.sink.end, ctx.num_timesteps, ordered=True)
+        return ctx.callback_state
+
+    def evaluate(
+        self, policy: Any, *, key: Key[Array, ""]
+    ) -> tuple[Float[Array, " episodes"], Float[Array, " episodes"]]:
+        """One evaluation of `policy`: `(returns, lengths)` of the episodes."""
+        from ..algorithm import evaluate_policy
+
+        return evaluate_policy(
+            self.env,
+            policy,
+            key=key,
+            num_episodes=self.num_episodes,
+            deterministic=self.deterministic,
+            max_steps=self.max_steps,
+        )
+
+    def on_iteration(self, ctx: IterationContext, *, key: Key[Array, ""]) -> Any:
+        step = ctx.num_timesteps
+        previous = step - ctx.algorithm.steps_per_iteration
+        due = step // self.eval_freq > previous // self.eval_freq
+        del key
+        policy = ctx.state.policy
+        eval_key = jr.key(self.seed)
+        video_key = jr.fold_in(eval_key, 1)
+
+        def run(state: EvalState) -> EvalState:
+            returns, lengths = self.evaluate(policy, key=eval_key)
+            mean = jnp.mean(returns)
+            better = mean > state.best_return
+            new_arrays, static = eqx.partition(policy, eqx.is_array)
+            best = jax.tree.map(
+                lambda n, o: jnp.where(better, n, o), new_arrays, state.best_params
+            )
+            state = EvalState(
+                num_evals=state.num_evals + 1,
+                last_step=jnp.asarray(step, jnp.int32),
+                mean_return=mean,
+                std_return=jnp.std(returns),
+                mean_length=jnp.mean(lengths),
+                best_return=jnp.where(better, mean, state.best_return),
+                best_step=jnp.where(better, step, state.best_step).astype(jnp.int32),
+                best_params=best,
+            )
+            saved = new_arrays if self.best_model_path is not None else None
+            jax.debug.callback(
+                functools.partial(self.host.report, static),
+                step,
+                state.mean_return,
+                state.std_return,
+                state.mean_length,
+                state.best_return,
+                better,
+                saved,
+                ordered=True,
+            )
+            if self.video_dir is not None:
+                states, dones = self._record(policy, video_key)
+                jax.debug.callback(
+                    functools.partial(self.host.video, self.env),
+                    step,
+                    states,
+                    dones,
+                    ordered=True,
+                )
+            return state
+
+        return filter_cond(due, run, lambda s: s, ctx.callback_state)
+
+    def _record(
+        self, policy: Any, key: Key[Array, ""]
+    ) -> tuple[Any, Bool[Array, " T"]]:
+        from ..algorithm._collector import _step, initial_carry
+
+        carry_key, run_key = jr.split(key)
+        carry = initial_carry(self.env, policy, key=carry_key)
+
+        def actor(policy_state, observation, mask, key):
+            policy_state, action = policy(
+                policy_state,
+                observation,
+                key=None if self.deterministic else key,
+                action_mask=mask,
+            )
+            return policy_state, action, action, {}
+
+        def body(carry, k):
+            env_state = carry.env_state
+            carry, transition = _step(self.env, policy, actor, carry, k)
+            return carry, (env_state, transition.done)
+
+        _, (states, dones) = jax.lax.scan(
+            body, carry, jr.split(run_key, self.max_steps)
+        )
+        return states, dones
+
+
+class EvalHost:
+    """The host side of `EvalCallback` (mutable, never traced)."""
+
+    def __init__(
+        self,
+        sink: Any,
+        best_model_path: str | None,
+        video_dir: str | None,
+        video_fps: float,
+    ) -> None:
+        self.sink = sink
+        self.best_model_path = best_model_path
+        self.video_dir = video_dir
+        self.video_fps = video_fps
+        self.saved_return = -math.inf
+        self._video_failed = False
+
+    def report(
+        self,
+        static: Any,
+        step: Any,
+        mean: Any,
+        std: Any,
+        length: Any,
+        best: Any,
+        better: Any,
+        arrays: Any,
+    ) -> None:
+        mean = to_float(mean)
+        if self.sink is not None:
+            self.sink.report(
+                step,
+                {
+                    "eval/mean_return": mean,
+                    "eval/std_return": std,
+                    "eval/mean_length": length,
+                    "eval/best_return": best,
+                },
+            )
+        if arrays is not None and bool(better) and mean > self.saved_return:
+            policy = eqx.combine(jax.tree.map(np.asarray, arrays), static)
+            policy.serialize(self.best_model_path)
+            self.saved_return = mean
+
+    def video(self, env: Any, step: Any, states: Any, dones: Any) -> None:
+        if self._video_failed:
+            return
+        dones = np.asarray(dones)
+        length = int(np.argmax(dones)) + 1 if dones.any() else len(dones)
+        states = jax.tree.map(lambda x: np.asarray(x)[:length], states)
+        path = Path(self.video_dir) / f"eval_{int(step):012d}.mp4"
+        try:
+            from ..render import record_video  # type: ignore[attr-defined]
+
+            record_video(env, states, path, fps=self.video_fps)
+        except Exception as error:  # noqa: BLE001
+            self._video_failed = True
+            warnings.warn(
+                f"`EvalCallback` could not record a video ({error!r}); videos are "
+                'off for this run (install the extra: `pip install "lerax[render]"`).',
+                stacklevel=2,
+            )

@@ -1,0 +1,288 @@
+"""`LoggingCallback`: training metrics to one or more logging backends."""
+
+import dataclasses
+import datetime
+import functools
+import math
+import time
+from collections.abc import Sequence
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Key
+
+from ._backend import AbstractLoggingBackend, call_safely, finite_scalars
+from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
+from ._episodes import EpisodeAccumulator
+from ._host import StepGroups, ratio, to_float
+from ._progress import report_due, run_description
+
+# Metrics reported under `episode/` rather than `train/`.
+_EPISODE_METRICS = ("episode_return", "episode_length", "episodes")
+
+
+def as_backends(backend: Any, owner: str) -> tuple[AbstractLoggingBackend, ...]:
+    """One backend or a sequence of them, checked."""
+    backends = tuple(backend) if isinstance(backend, Sequence) else (backend,)
+    for b in backends:
+        if not isinstance(b, AbstractLoggingBackend):
+            raise TypeError(
+                f"`{owner}(backend=...)` takes logging backends (`ConsoleBackend()`, "
+                f"`TensorBoardBackend(log_dir=...)`, `WandbBackend(project=...)`), "
+                f"got {type(b).__name__}."
+            )
+    return backends
+
+
+def _plain(value: Any) -> Any:
+    """A hyper-parameter as a loggable Python value, or None to skip it."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.ndarray, jax.Array)) and not isinstance(
+        value, jax.core.Tracer
+    ):
+        if value.size == 1:
+            return np.asarray(value).item()
+        return None
+    if callable(value):
+        return getattr(value, "__qualname__", type(value).__name__)
+    return None
+
+
+def extract_hparams(algorithm: Any, policy: Any) -> dict[str, Any]:
+    """The algorithm's scalar fields and a short description of the policy
+    (class, scalar fields, parameter count)."""
+    out: dict[str, Any] = {"algorithm": type(algorithm).__name__}
+    for field in dataclasses.fields(algorithm):
+        value = _plain(getattr(algorithm, field.name))
+        if value is not None:
+            out[f"algorithm.{field.name}"] = value
+    out["policy"] = type(policy).__name__
+    for field in dataclasses.fields(policy):
+        value = _plain(getattr(policy, field.name))
+        if value is not None and not callable(getattr(policy, field.name)):
+            out[f"policy.{field.name}"] = value
+    leaves = jax.tree.leaves(eqx.filter(policy, eqx.is_inexact_array))
+    out["policy.num_parameters"] = int(sum(np.prod(x.shape) for x in leaves))
+    return out
+
+
+def default_name(algorithm: Any, env: Any) -> str:
+    """`"PPO_CartPole-v1_20260101_120000"`."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+    return run_description(algorithm, env).replace(" on ", "_") + "_" + stamp
+
+
+class LogSink:
+    """Host side shared by `LoggingCallback` and `EvalCallback`: opens the
+    backends, logs hyper-parameters once, pools per-seed reports of one step
+    and writes them."""
+
+    def __init__(self, backends: tuple[AbstractLoggingBackend, ...], name: Any):
+        self.backends = backends
+        self.name = name
+        self._groups = StepGroups()
+        self._hparams_logged = False
+        self._last: tuple[int, float] | None = None
+        self._fresh_start: int | None = None
+
+    def start(self, name: str, hparams: dict[str, Any], step: Any) -> None:
+        step = int(step)
+        if self._fresh_start == step:
+            return  # the same start from another seed under vmap
+        self._fresh_start = step
+        self._groups.reset()
+        self.name = self.name or name
+        for backend in self.backends:
+            if not backend.is_open:
+                call_safely("open", backend.open, self.name)
+                self._hparams_logged = False
+        if not self._hparams_logged and hparams:
+            for backend in self.backends:
+                call_safely("log hyper-parameters", backend.log_hparams, hparams)
+            self._hparams_logged = True
+        self._last = (step, time.perf_counter())
+
+    def report_packed(self, names: tuple[str, ...], step: Any, packed: Any) -> None:
+        """`report` with the values packed in one vector (in `names` order)."""
+        self.report(step, dict(zip(names, np.asarray(packed).tolist())))
+
+    def report(self, step: Any, values: dict[str, Any]) -> None:
+        self._fresh_start = None
+        values = {k: to_float(v) for k, v in values.items()}
+        done = self._groups.add(int(step), values)
+        if done is not None:
+            self._write(*done)
+
+    def _write(self, step: int, means: dict[str, float], runs: int, at: float) -> None:
+        scalars = dict(means)
+        count = scalars.pop("episode/count", math.nan)
+        for name in ("return", "length"):
+            total = scalars.pop(f"episode/{name}_sum", math.nan)
+            if math.isfinite(count):
+                scalars[f"episode/{name}"] = ratio(total, count)
+        if math.isfinite(count):
+            scalars["episode/count"] = count * runs
+        if self._last is not None and "time/steps_per_second" in scalars:
+            last_step, last_time = self._last
+            if at > last_time and step > last_step:
+                scalars["time/steps_per_second"] = (
+                    (step - last_step) / (at - last_time) * runs
+                )
+            else:
+                del scalars["time/steps_per_second"]
+            self._last = (step, at)
+        scalars = finite_scalars(scalars)
+        for backend in self.backends:
+            if backend.is_open:
+                call_safely("log scalars", backend.log_scalars, scalars, step)
+
+    def end(self, step: Any) -> None:
+        del step
+        self._fresh_start = None
+        done = self._groups.flush()
+        if done is not None:
+            self._write(*done)
+        for backend in self.backends:
+            if backend.is_open:
+                call_safely("flush", backend.flush)
+
+    def close(self) -> None:
+        self.end(0)
+        for backend in self.backends:
+            call_safely("close", backend.close)
+        self._hparams_logged = False
+
+
+@final
+class LoggingCallback(AbstractCallback):
+    """Logs training metrics to one or more backends (`ConsoleBackend`,
+    `TensorBoardBackend`, `WandbBackend`, or your own
+    `AbstractLoggingBackend`).
+
+    Every `log_interval` iterations (and at the last iteration of each
+    `train`/`learn` call) it logs, against the env-step count:
+
+    - `episode/return`, `episode/length`: undiscounted, mean over all
+      episodes finished since the previous log (sums are kept in the
+      callback state in between), and `episode/count`;
+    - `train/<name>` for every metric of the algorithm (each loss term,
+      `learning_rate`, `explained_variance`, `alpha`, ...), as of the
+      logging iteration;
+    - `time/steps_per_second` (wall clock, host side);
+
+    and once per run the hyper-parameters (the algorithm's scalar fields, a
+    description of the policy, and `hparams`). Under `jax.vmap` over seeds,
+    each log pools all seeds (means over seeds and their episodes).
+
+    Backends are opened at the first training start and stay open across
+    `learn`/`train` calls until `close()` (or the end of a `with` block).
+
+    Attributes:
+        backends: The backends.
+        log_interval: Iterations between logs.
+    """
+
+    backends: tuple[AbstractLoggingBackend, ...] = eqx.field(static=True)
+    log_interval: int = eqx.field(static=True)
+    sink: LogSink = eqx.field(static=True)
+    hparams: tuple[tuple[str, Any], ...] = eqx.field(static=True)
+
+    def __init__(
+        self,
+        backend: AbstractLoggingBackend | Sequence[AbstractLoggingBackend],
+        *,
+        log_interval: int = 1,
+        name: str | None = None,
+        hparams: dict[str, Any] | None = None,
+    ):
+        """Args:
+        backend: A backend or a sequence of backends.
+        log_interval: Iterations between logs (int >= 1).
+        name: The run name (default `"<algorithm>_<env>_<date>_<time>"`).
+        hparams: Extra hyper-parameters to record (e.g. a seed).
+
+        Raises:
+            TypeError: If a backend is not an `AbstractLoggingBackend`.
+            ValueError: If `log_interval` is not an int >= 1.
+        """
+        if (
+            not isinstance(log_interval, int)
+            or isinstance(log_interval, bool)
+            or (log_interval < 1)
+        ):
+            raise ValueError(
+                f"`LoggingCallback(log_interval=...)` must be an int >= 1, got "
+                f"{log_interval!r}."
+            )
+        self.backends = as_backends(backend, "LoggingCallback")
+        self.log_interval = log_interval
+        self.sink = LogSink(self.backends, name)
+        self.hparams = tuple((hparams or {}).items())
+
+    def close(self) -> None:
+        """Writes what is pending and closes every backend."""
+        self.sink.close()
+
+    def __enter__(self) -> "LoggingCallback":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> EpisodeAccumulator:
+        del ctx, key
+        return EpisodeAccumulator.zeros()
+
+    def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
+        del key
+        # Trace time: Python values only; the host call runs at every run.
+        hparams = {
+            **extract_hparams(ctx.algorithm, ctx.state.policy),
+            **dict(self.hparams),
+        }
+        name = default_name(ctx.algorithm, ctx.state.env)
+        jax.debug.callback(
+            functools.partial(self.sink.start, name, hparams),
+            ctx.num_timesteps,
+            ordered=True,
+        )
+        return ctx.callback_state
+
+    def on_iteration(self, ctx: IterationContext, *, key: Key[Array, ""]) -> Any:
+        del key
+        episodes = ctx.callback_state.add(ctx.rollout)
+        train = {
+            f"train/{k}": v for k, v in ctx.metrics.items() if k not in _EPISODE_METRICS
+        }
+
+        def log(episodes):
+            values = {
+                **train,
+                "episode/return_sum": episodes.return_sum,
+                "episode/length_sum": episodes.length_sum,
+                "episode/count": episodes.episodes,
+                "time/steps_per_second": 0.0,
+            }
+            # One packed vector: a single host transfer per log.
+            names = tuple(values)
+            packed = jnp.stack([jnp.asarray(values[k], jnp.float32) for k in names])
+            jax.debug.callback(
+                functools.partial(self.sink.report_packed, names),
+                ctx.num_timesteps,
+                packed,
+                ordered=True,
+            )
+            return EpisodeAccumulator.zeros()
+
+        return jax.lax.cond(
+            report_due(ctx, self.log_interval), log, lambda e: e, episodes
+        )
+
+    def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
+        del key
+        jax.debug.callback(self.sink.end, ctx.num_timesteps, ordered=True)
+        return ctx.callback_state

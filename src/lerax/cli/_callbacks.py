@@ -1,0 +1,97 @@
+"""The one place where the command line picks its training callbacks.
+
+Callbacks are imported lazily from `lerax.callback`: the progress bar, the
+logging backends and checkpoints.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from ._errors import CLIError
+
+LOGGERS = ("console", "tensorboard", "wandb")
+
+
+def _callback_module() -> Any:
+    import lerax.callback
+
+    return lerax.callback
+
+
+def progress_bar(total_timesteps: int, description: str, console: Any) -> Any:
+    """A `ProgressBarCallback` spanning the whole run."""
+    from lerax.callback import ProgressBarCallback
+
+    return ProgressBarCallback(
+        total_timesteps, description=description, console=console
+    )
+
+
+def logger(kind: str, out: Path, config: dict, log_interval: int = 1) -> Any:
+    """A `LoggingCallback` with the backend `kind` writing under `out`."""
+    module = _callback_module()
+    if not hasattr(module, "LoggingCallback"):
+        raise CLIError(
+            "`--logger` needs `lerax.callback.LoggingCallback`, which this "
+            "version of lerax does not have.",
+            1,
+        )
+    try:
+        if kind == "console":
+            backend = module.ConsoleBackend()
+        elif kind == "tensorboard":
+            backend = module.TensorBoardBackend(log_dir=out / "tb")
+        elif kind == "wandb":
+            backend = module.WandbBackend(
+                project="lerax", dir=out, config=flat_config(config)
+            )
+        else:  # argparse restricts the choices
+            raise CLIError(f"Unknown logger {kind!r}; use one of {LOGGERS}.")
+    except ImportError as error:
+        raise CLIError(str(error), 1) from None
+    run = config["run"]
+    return module.LoggingCallback(
+        backend,
+        log_interval=log_interval,
+        name=out.name,
+        hparams={"seed": run["seed"], "num_seeds": run["num_seeds"], "env": run["env"]},
+    )
+
+
+def checkpoint(directory: Path, every: int, keep: int = 3) -> Any:
+    """A `CheckpointCallback` writing every `every` env steps into `directory`."""
+    from lerax.callback import CheckpointCallback
+
+    try:
+        return CheckpointCallback(str(directory), save_freq=every, keep=keep)
+    except ValueError as error:
+        raise CLIError(str(error)) from None
+
+
+def load_checkpoint(path: Path, like: Any) -> Any:
+    """The training state saved at `path`, shaped like `like`."""
+    from lerax.callback import load_checkpoint
+
+    try:
+        return load_checkpoint(path, like)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise CLIError(f"Cannot resume from {str(path)!r}: {error}", 1) from None
+
+
+def latest_checkpoint(path: Path) -> Path:
+    """`path` itself, or the newest checkpoint inside the folder `path` (or
+    its `checkpoints/` subfolder)."""
+    from lerax.callback import latest_checkpoint
+
+    if path.is_file():
+        return path
+    for folder in (path / "checkpoints", path):
+        newest = latest_checkpoint(folder)
+        if newest is not None:
+            return newest
+    raise CLIError(f"No checkpoint at {str(path)!r}.", 1)
+
+
+def flat_config(config: dict) -> dict[str, Any]:
+    """`{"section.key": value}` for loggers that take flat hyper-parameters."""
+    return {f"{s}.{k}": v for s, values in config.items() for k, v in values.items()}

@@ -1,0 +1,166 @@
+"""The `lerax` command: argument parsing and the error boundary."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ._callbacks import LOGGERS
+from ._errors import CLIError
+
+EPILOG = """\
+examples:
+  lerax train                          PPO on CartPole-v1 (the embedded default)
+  lerax train SAC Pendulum-v1 --total-timesteps 20000 --out runs/sac
+  lerax train PPO CartPole-v1 --set num_envs=16 --set policy.activation=relu
+  lerax train --num-seeds 4            four seeds in one vmap, mean and spread
+  lerax evaluate runs/sac --episodes 100
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the `lerax` command."""
+    root = argparse.ArgumentParser(
+        prog="lerax",
+        description="Train, evaluate and record lerax agents.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument(
+        "--debug", action="store_true", help="show tracebacks instead of messages"
+    )
+    sub = root.add_subparsers(dest="command", metavar="COMMAND")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
+
+    train = sub.add_parser(
+        "train",
+        parents=[debug],
+        help="train an agent (default: PPO on CartPole-v1)",
+        description=(
+            "Train an agent. Configuration precedence: embedded defaults < "
+            "--config < --set (and the positional arguments and flags)."
+        ),
+    )
+    train.add_argument("algorithm", nargs="?", metavar="ALGO", help="e.g. PPO, SAC")
+    train.add_argument("env_id", nargs="?", metavar="ENV_ID", help="e.g. CartPole-v1")
+    train.add_argument("--total-timesteps", type=int, metavar="N")
+    train.add_argument("--seed", type=int, metavar="S")
+    train.add_argument(
+        "--num-seeds",
+        type=int,
+        metavar="K",
+        help="train seeds S..S+K-1 in one vmap; policy.eqx is the best seed's, "
+        "policies/seed_*.eqx each seed's",
+    )
+    train.add_argument("--config", metavar="FILE.toml", help="a configuration file")
+    train.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override one value, e.g. num_envs=8 or policy.activation=relu "
+        "(repeatable; values are TOML: 3, 1e-3, true, none)",
+    )
+    train.add_argument("--out", metavar="DIR", help="output folder (default runs/...)")
+    train.add_argument("--logger", choices=LOGGERS, help="also log metrics")
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="N",
+        help="write a checkpoint to DIR/checkpoints every N env steps",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="PATH",
+        help="continue from a checkpoint file or a run folder (its config.toml "
+        "is used unless --config is given)",
+    )
+
+    evaluate = sub.add_parser(
+        "evaluate", parents=[debug], help="evaluate a trained policy"
+    )
+    evaluate.add_argument("directory", metavar="DIR", help="a `lerax train` folder")
+    evaluate.add_argument("--episodes", type=int, default=32, metavar="N")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--stochastic", action="store_true", help="sample actions instead"
+    )
+
+    record = sub.add_parser(
+        "record", parents=[debug], help="record a video of a trained policy"
+    )
+    record.add_argument("directory", metavar="DIR", help="a `lerax train` folder")
+    record.add_argument("--out", required=True, metavar="VIDEO", help="e.g. run.mp4")
+    record.add_argument("--fps", type=int, default=30)
+    record.add_argument("--seed", type=int, default=0)
+    record.add_argument("--max-steps", type=int, default=1000, metavar="N")
+
+    sub.add_parser("list", parents=[debug], help="list algorithms and environment ids")
+
+    bench = sub.add_parser(
+        "benchmark", parents=[debug], help="time a PPO run (env steps per second)"
+    )
+    bench.add_argument("env_id", nargs="?", default="CartPole-v1", metavar="ENV_ID")
+    bench.add_argument("--total-timesteps", type=int, default=262_144, metavar="N")
+    bench.add_argument("--num-envs", type=int, default=64, metavar="N")
+    bench.add_argument("--num-steps", type=int, default=128, metavar="N")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the `lerax` command; returns its exit status.
+
+    Exit status: 0 on success, 2 for bad input (unknown names, wrong types;
+    the message lists the valid choices), 1 when the run itself fails.
+    """
+    args = parser().parse_args(argv)
+    if args.command is None:
+        args = parser().parse_args(["train", *(argv or sys.argv[1:])])
+    from rich.markup import escape
+
+    console = _console()
+    try:
+        return _dispatch(args, console)
+    except CLIError as error:
+        if args.debug:
+            raise
+        console.print(f"[bold red]error:[/] {escape(str(error))}")
+        return error.code
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    except Exception as error:  # the last line of defence: no traceback
+        if args.debug:
+            raise
+        console.print(
+            f"[bold red]error:[/] {type(error).__name__}: {escape(str(error))}\n"
+            "(run `lerax --debug ...` for the traceback)"
+        )
+        return 1
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _dispatch(args: argparse.Namespace, console: Any) -> int:
+    if args.command == "train":
+        from ._train import run_train
+
+        return run_train(args, console)
+    from . import _commands
+
+    commands = {
+        "evaluate": _commands.run_evaluate,
+        "record": _commands.run_record,
+        "list": _commands.run_list,
+        "benchmark": _commands.run_benchmark,
+    }
+    return commands[args.command](args, console)

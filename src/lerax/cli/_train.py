@@ -1,0 +1,272 @@
+"""`lerax train`: train, evaluate, and write policy, config, metrics and plot."""
+
+import argparse
+import csv
+import io
+import platform
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+from ..utils import atomic_write
+from . import _callbacks, _toml
+from ._config import Setup, build, build_config
+from ._errors import CLIError
+from ._plot import learning_curve
+
+
+def run_train(args: argparse.Namespace, console: Any) -> int:
+    """Runs `lerax train` with parsed arguments; returns the exit status."""
+    config_file = args.config
+    resume = None
+    if args.resume is not None:
+        resume = _callbacks.latest_checkpoint(Path(args.resume))
+        if config_file is None:
+            config_file = _run_config_near(Path(args.resume))
+    config = build_config(
+        algorithm=args.algorithm,
+        env_id=args.env_id,
+        file=config_file,
+        assignments=args.set or [],
+        overrides={
+            "total_timesteps": args.total_timesteps,
+            "seed": args.seed,
+            "num_seeds": args.num_seeds,
+        },
+    )
+    run = config["run"]
+    setup = build(config)
+    algo = setup.algorithm
+    try:
+        iterations = algo.num_iterations(run["total_timesteps"])
+    except (TypeError, ValueError) as error:
+        raise CLIError(str(error)) from None
+    num_seeds = run["num_seeds"]
+    if num_seeds < 1:
+        raise CLIError(f"run.num_seeds must be >= 1, got {num_seeds}.")
+    if resume is not None and num_seeds != 1:
+        raise CLIError("`--resume` works with one seed (`--num-seeds 1`).")
+    out = Path(args.out) if args.out else _default_out(run)
+    out.mkdir(parents=True, exist_ok=True)
+    spi = algo.steps_per_iteration
+
+    description = f"{run['algorithm']} on {run['env']}"
+    bar = _callbacks.progress_bar(iterations * spi, description, console)
+    callbacks = [bar]
+    log = None
+    if args.logger:
+        log = _callbacks.logger(args.logger, out, config, max(1, iterations // 200))
+        callbacks.append(log)
+    if args.checkpoint_every:
+        callbacks.append(
+            _callbacks.checkpoint(out / "checkpoints", args.checkpoint_every)
+        )
+    callback = callbacks or None
+
+    console.print(
+        f"[bold]{run['algorithm']}[/] on [bold]{run['env']}[/]: "
+        f"{iterations * spi:,} steps ({iterations} iterations of {spi}), "
+        f"seed {run['seed']}"
+        + (f" (+{num_seeds - 1} more, vmapped)" if num_seeds > 1 else "")
+        + f" -> {out}"
+    )
+    seeds = [run["seed"] + i for i in range(num_seeds)]
+    state = _initial_state(setup, run, seeds, callback, resume)
+    done = int(np.max(np.asarray(state.iteration)))
+    if resume is not None:
+        console.print(f"Resuming from {resume} at iteration {done}.")
+
+    start = time.perf_counter()
+    try:
+        state, metrics = _train(algo, state, done, iterations, callback, num_seeds)
+        jax.block_until_ready(jax.tree.leaves(eqx.filter(state, eqx.is_array)))
+    finally:
+        if log is not None:
+            log.close()
+    seconds = time.perf_counter() - start
+
+    returns = _evaluate(setup, state.policy, run, num_seeds)
+    means = returns.mean(axis=-1)
+    best = int(np.argmax(means))
+    policies = [_index(state.policy, i) for i in range(num_seeds)]
+    if num_seeds == 1:
+        policies = [state.policy]
+    policy_path = policies[best].serialize(out / "policy.eqx")
+    if num_seeds > 1:
+        for seed, policy in zip(seeds, policies):
+            policy.serialize(out / "policies" / f"seed_{seed}.eqx")
+
+    result = {
+        "timesteps": iterations * spi,
+        "train_seconds": round(seconds, 3),
+        "eval_episodes": run["eval_episodes"],
+        "mean_return": float(means[best]),
+        "std_return": float(returns[best].std()),
+        "best_seed": seeds[best],
+    }
+    if num_seeds > 1:
+        result["mean_return_over_seeds"] = float(means.mean())
+    _toml.write(
+        out / "config.toml",
+        {**config, "versions": _versions(), "result": result},
+        header="lerax train configuration; rerun with `lerax train --config THIS`.",
+    )
+    _write_csv(out / "metrics.csv", metrics, seeds, done, spi)
+    plot = learning_curve(
+        out / "learning_curve.png",
+        metrics,
+        done,
+        spi,
+        title=f"{run['algorithm']} on {run['env']}",
+    )
+
+    trained = (iterations - done) * spi
+    console.print(
+        f"Trained {trained:,} steps"
+        + (f" x {num_seeds} seeds" if num_seeds > 1 else "")
+        + f" in {seconds:.1f} s ({trained * num_seeds / max(seconds, 1e-9):,.0f} "
+        "steps/s, compilation included)."
+    )
+    episodes = run["eval_episodes"]
+    if num_seeds > 1:
+        for seed, mean, row in zip(seeds, means, returns):
+            console.print(f"  seed {seed}: return {mean:.1f} ± {row.std():.1f}")
+        console.print(
+            f"Mean over {num_seeds} seeds: {means.mean():.1f} "
+            f"(min {means.min():.1f}, max {means.max():.1f}); "
+            f"policy.eqx is seed {seeds[best]}'s."
+        )
+    console.print(
+        f"[bold green]Evaluation: return {means[best]:.1f} ± "
+        f"{returns[best].std():.1f}[/] ({episodes} deterministic episodes)"
+    )
+    console.print(
+        f"Wrote {policy_path}, config.toml, metrics.csv"
+        + (", learning_curve.png" if plot else " (no plot: matplotlib missing)")
+    )
+    return 0
+
+
+def _run_config_near(path: Path) -> Path | None:
+    for folder in (path, path.parent, path.parent.parent):
+        if (folder / "config.toml").is_file():
+            return folder / "config.toml"
+    return None
+
+
+def _default_out(run: dict) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{run['algorithm'].lower()}-{run['env']}-{stamp}"
+
+
+def _initial_state(
+    setup: Setup, run: dict, seeds: list[int], callback: Any, resume: Path | None
+) -> Any:
+    algo, env = setup.algorithm, setup.env
+
+    def init(key):
+        policy_key, train_key = jr.split(key)
+        return algo.init(
+            env,
+            setup.make_policy(policy_key),
+            key=train_key,
+            total_timesteps=run["total_timesteps"],
+            callback=callback,
+        )
+
+    try:
+        if resume is not None:
+            like = eqx.filter_eval_shape(init, jr.key(seeds[0]))
+            return _callbacks.load_checkpoint(resume, like)
+        if len(seeds) == 1:
+            return eqx.filter_jit(init)(jr.key(seeds[0]))
+        keys = jax.vmap(jr.key)(jnp.asarray(seeds))
+        return eqx.filter_jit(eqx.filter_vmap(init))(keys)
+    except TypeError as error:
+        raise CLIError(
+            f"{run['algorithm']} cannot train on {run['env']}: {error}"
+        ) from None
+
+
+def _train(algo, state, done, iterations, callback, num_seeds):
+    remaining = iterations - done
+    if remaining <= 0:
+        return state, {}
+    fn = lambda s: algo.train(s, remaining, callback=callback)
+    if num_seeds > 1:
+        fn = eqx.filter_vmap(fn)
+    state, metrics = eqx.filter_jit(fn)(state)
+    return state, jax.tree.map(np.asarray, metrics)
+
+
+def _evaluate(setup: Setup, policy: Any, run: dict, num_seeds: int) -> np.ndarray:
+    from ..algorithm import evaluate_policy
+
+    key = jr.key(run["seed"] + 10_000)
+
+    def evaluate(policy):
+        returns, _ = evaluate_policy(
+            setup.env, policy, key=key, num_episodes=run["eval_episodes"]
+        )
+        return returns
+
+    if num_seeds > 1:
+        returns = eqx.filter_jit(eqx.filter_vmap(evaluate))(policy)
+    else:
+        returns = evaluate(policy)[None]
+    return np.asarray(returns, dtype=np.float64)
+
+
+def _index(tree: Any, i: int) -> Any:
+    return jax.tree.map(lambda x: x[i] if eqx.is_array(x) else x, tree)
+
+
+def _versions() -> dict[str, str]:
+    import lerax
+
+    return {
+        "lerax": lerax.__version__,
+        "jax": jax.__version__,
+        "equinox": eqx.__version__,
+        "python": platform.python_version(),
+        "platform": f"{sys.platform} {jax.default_backend()}",
+    }
+
+
+def _write_csv(
+    path: Path, metrics: dict, seeds: list[int], done: int, spi: int
+) -> None:
+    names = sorted(metrics)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["seed", "iteration", "timesteps", *names])
+    columns = {
+        k: np.asarray(v).reshape(len(seeds), -1)
+        if len(seeds) > 1
+        else np.asarray(v)[None]
+        for k, v in metrics.items()
+    }
+    length = next(iter(columns.values())).shape[1] if columns else 0
+    for s, seed in enumerate(seeds):
+        for i in range(length):
+            iteration = done + i + 1
+            row = [seed, iteration, iteration * spi]
+            row += [_number(columns[k][s, i]) for k in names]
+            writer.writerow(row)
+    data = buffer.getvalue().encode("utf-8")
+    atomic_write(path, lambda file: file.write(data))
+
+
+def _number(x: Any) -> str:
+    x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.integer) or x.dtype == bool:
+        return str(int(x))
+    return repr(float(x))

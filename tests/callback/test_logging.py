@@ -1,0 +1,192 @@
+"""One small PPO run with every reporting callback, its outputs read back."""
+
+import io
+import os
+from types import SimpleNamespace
+
+import equinox as eqx
+import jax
+import jax.random as jr
+import numpy as np
+import pytest
+from rich.console import Console
+
+from lerax.algorithm import evaluate_policy
+from lerax.callback import (
+    CallbackList,
+    ConsoleBackend,
+    EvalCallback,
+    LoggingCallback,
+    ProgressBarCallback,
+    TensorBoardBackend,
+    WandbBackend,
+)
+from lerax.policy import MLPActorCriticPolicy
+
+from .helpers import ALGO, CARTPOLE, STEPS, Recorder, policy
+from .wandb_reader import read_offline_run
+
+ITERATIONS, LOG_INTERVAL, EVAL_EVERY = 12, 3, 4
+
+
+def pooled(metrics, start, stop, axis=None):
+    """Mean return/length over the episodes of iterations [start, stop)."""
+    count = np.asarray(metrics["episodes"])[start:stop]
+    out = []
+    for name in ("episode_return", "episode_length"):
+        values = np.nan_to_num(np.asarray(metrics[name])[start:stop])
+        out.append(np.sum(values * count) / np.sum(count))
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("logging")
+    saved = {k: os.environ.get(k) for k in ("WANDB_MODE", "WANDB_DIR", "WANDB_SILENT")}
+    os.environ.update(WANDB_MODE="offline", WANDB_DIR=str(tmp), WANDB_SILENT="true")
+    try:
+        recorder, eval_recorder = Recorder(), Recorder()
+        console = io.StringIO()
+        tensorboard = TensorBoardBackend(log_dir=tmp / "tb")
+        wandb = WandbBackend(project="lerax-test", mode="offline", dir=tmp)
+        logger = LoggingCallback(
+            [
+                recorder,
+                ConsoleBackend(Console(file=console, width=400)),
+                tensorboard,
+                wandb,
+            ],
+            log_interval=LOG_INTERVAL,
+            name="test-run",
+            hparams={"seed": 1},
+        )
+        evaluator = EvalCallback(
+            CARTPOLE,
+            eval_freq=EVAL_EVERY * STEPS,
+            num_episodes=4,
+            best_model_path=tmp / "best",
+            backend=eval_recorder,
+        )
+        progress = ProgressBarCallback(console=Console(file=io.StringIO()))
+        callback = CallbackList([logger, evaluator, progress])
+        state = ALGO.init(CARTPOLE, policy(), key=jr.key(1), callback=callback)
+        state, metrics = ALGO.train(state, ITERATIONS, callback=callback)
+        logger.close()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return SimpleNamespace(
+        tmp=tmp,
+        state=state,
+        metrics=metrics,
+        recorder=recorder,
+        eval_recorder=eval_recorder,
+        console=console.getvalue(),
+        tensorboard=tensorboard,
+    )
+
+
+LOG_STEPS = [i * STEPS for i in range(LOG_INTERVAL, ITERATIONS + 1, LOG_INTERVAL)]
+
+
+def test_logs_once_per_interval_with_pooled_episode_means(run):
+    rows = run.recorder.scalars
+    assert [step for step, _ in rows] == LOG_STEPS
+    for step, scalars in rows:
+        stop = step // STEPS
+        ret, length = pooled(run.metrics, stop - LOG_INTERVAL, stop)
+        np.testing.assert_allclose(scalars["episode/return"], ret, rtol=1e-5)
+        np.testing.assert_allclose(scalars["episode/length"], length, rtol=1e-5)
+        for name in ("policy_loss", "value_loss", "entropy_loss", "learning_rate"):
+            np.testing.assert_allclose(
+                scalars[f"train/{name}"], run.metrics[name][stop - 1], rtol=1e-5
+            )
+        assert "train/explained_variance" in scalars
+        assert scalars["time/steps_per_second"] > 0
+
+
+def test_hparams_logged_once(run):
+    assert run.recorder.names == ["test-run"]
+    assert len(run.recorder.hparams) == 1
+    hparams = run.recorder.hparams[0]
+    assert hparams["algorithm"] == "PPO"
+    assert hparams["algorithm.num_steps"] == ALGO.num_steps
+    assert hparams["policy"] == "MLPActorCriticPolicy"
+    assert hparams["policy.num_parameters"] > 0
+    assert hparams["seed"] == 1
+    assert run.recorder.closes == 1
+
+
+def test_tensorboard_event_files(run):
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    events = EventAccumulator(str(run.tmp / "tb" / "test-run"))
+    events.Reload()
+    tags = events.Tags()
+    assert {"episode/return", "train/value_loss", "train/learning_rate"} <= set(
+        tags["scalars"]
+    )
+    returns = events.Scalars("episode/return")
+    assert [e.step for e in returns] == LOG_STEPS
+    expected = [s["episode/return"] for _, s in run.recorder.scalars]
+    np.testing.assert_allclose([e.value for e in returns], expected, rtol=1e-5)
+    assert tags["tensors"] == ["hparams/text_summary"]
+    assert len(events.Tensors("hparams/text_summary")) == 1
+
+
+def test_wandb_offline_history(run):
+    (path,) = (run.tmp / "wandb").glob("offline-run-*/run-*.wandb")
+    history, config = read_offline_run(path)
+    history = [row for row in history if "episode/return" in row]
+    assert [row["global_step"] for row in history] == LOG_STEPS
+    expected = [s["episode/return"] for _, s in run.recorder.scalars]
+    np.testing.assert_allclose([row["episode/return"] for row in history], expected)
+    assert config["algorithm"] == "PPO" and config["seed"] == 1
+
+
+def test_console_prints_one_line_per_log_and_hparams(run):
+    assert "Run test-run" in run.console
+    assert "Hyper-parameters" in run.console and "algorithm.num_steps" in run.console
+    lines = [line for line in run.console.splitlines() if line.startswith("step ")]
+    assert [line.split(" |")[0] for line in lines] == [f"step {s:,}" for s in LOG_STEPS]
+    assert all("episode/return" in line for line in lines)
+
+
+def test_eval_best_policy_matches_independent_evaluation(run):
+    evaluation = run.state.callback_state[1]
+    assert int(evaluation.num_evals) == ITERATIONS // EVAL_EVERY
+    rows = run.eval_recorder.scalars
+    assert [step for step, _ in rows] == [
+        i * STEPS for i in range(EVAL_EVERY, ITERATIONS + 1, EVAL_EVERY)
+    ]
+    best = max(s["eval/mean_return"] for _, s in rows)
+    np.testing.assert_allclose(float(evaluation.best_return), best, rtol=1e-6)
+    returns, _ = evaluate_policy(
+        CARTPOLE,
+        evaluation.best_policy(run.state.policy),
+        key=jr.key(0),
+        num_episodes=4,
+    )
+    np.testing.assert_allclose(float(np.mean(returns)), best, rtol=1e-5)
+    saved = MLPActorCriticPolicy.deserialize(
+        run.tmp / "best", CARTPOLE, value_width=16, action_width=16
+    )
+    for a, b in zip(
+        jax.tree.leaves(eqx.filter(saved, eqx.is_array)),
+        jax.tree.leaves(evaluation.best_params),
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="logging backends"):
+        LoggingCallback("tensorboard")
+    with pytest.raises(ValueError, match="log_interval"):
+        LoggingCallback(ConsoleBackend(), log_interval=0)
+    with pytest.raises(ValueError, match="eval_freq"):
+        EvalCallback(CARTPOLE, eval_freq=0)

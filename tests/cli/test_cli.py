@@ -1,0 +1,264 @@
+"""The `lerax` command line, run as a separate process (`python -m lerax`)."""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import jax.numpy as jnp
+import jax.random as jr
+import pytest
+
+from lerax.algorithm import evaluate_policy
+from lerax.cli import CLIError, build_config, parser
+from lerax.cli._config import build
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+# 8 envs x 16 steps = 128 steps per iteration: 8 iterations, a few seconds.
+TINY = [
+    "--total-timesteps",
+    "1024",
+    "--set",
+    "num_steps=16",
+    "--set",
+    "num_epochs=2",
+    "--set",
+    "eval_episodes=4",
+]
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, pythonpath: str | None = None
+) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [*filter(None, [pythonpath]), str(SRC), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "lerax", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="") as file:
+        reader = csv.DictReader(file)
+        return list(reader.fieldnames or []), list(reader)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("train") / "run"
+    result = run_cli(
+        "train", "PPO", "CartPole-v1", "--seed", "3", "--out", str(out), *TINY
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out, result
+
+
+def test_train_writes_policy_config_metrics_and_plot(run_dir):
+    out, result = run_dir
+    assert "Traceback" not in result.stderr
+    match = re.search(r"Evaluation: return (-?[\d.]+) ± ([\d.]+)", result.stdout)
+    assert match, result.stdout
+
+    # config.toml: every hyper-parameter, versions, seed; rebuilds the same config
+    saved = tomllib.loads((out / "config.toml").read_text())
+    assert saved["run"]["seed"] == 3
+    assert saved["run"]["env"] == "CartPole-v1"
+    assert saved["run"]["total_timesteps"] == 1024
+    assert saved["algorithm"]["num_steps"] == 16
+    assert saved["algorithm"]["num_envs"] == 8  # embedded default
+    assert saved["algorithm"]["target_kl"] == "none"
+    assert {"lerax", "jax"} <= set(saved["versions"])
+    assert saved["result"]["mean_return"] == pytest.approx(
+        float(match.group(1)), abs=0.06
+    )
+    rebuilt = build_config(file=out / "config.toml")
+    for section in ("run", "algorithm", "policy"):
+        assert rebuilt[section] == saved[section] | (
+            {"target_kl": None, "value_clip_coefficient": None}
+            if section == "algorithm"
+            else {}
+        )
+
+    # metrics.csv: one row per iteration, timesteps column
+    columns, rows = read_csv(out / "metrics.csv")
+    assert columns[:3] == ["seed", "iteration", "timesteps"]
+    assert {"episode_return", "policy_loss", "value_loss", "learning_rate"} <= set(
+        columns
+    )
+    assert len(rows) == 8
+    assert [int(r["timesteps"]) for r in rows] == [128 * i for i in range(1, 9)]
+    assert {r["seed"] for r in rows} == {"3"}
+
+    # learning_curve.png: a valid PNG image
+    png = (out / "learning_curve.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    matplotlib_image = pytest.importorskip("matplotlib.image")
+    assert matplotlib_image.imread(out / "learning_curve.png").ndim == 3
+
+    # policy.eqx: loads into the policy the config describes and acts
+    setup = build(rebuilt)
+    policy = setup.load_policy(out / "policy.eqx")
+    returns, _ = evaluate_policy(setup.env, policy, key=jr.key(0), num_episodes=2)
+    assert bool(jnp.all(returns > 0))
+
+
+def test_evaluate_prints_a_return(run_dir):
+    out, _ = run_dir
+    result = run_cli("evaluate", str(out), "--episodes", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(
+        r"return -?[\d.]+ ± [\d.]+ .* over 3 deterministic episodes", result.stdout
+    )
+
+
+def test_list_shows_algorithms_and_envs():
+    result = run_cli("list")
+    assert result.returncode == 0
+    for name in ("PPO", "SACDiscrete", "CartPole-v1", "Pendulum-v1", "MLPSACPolicy"):
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["train", "PPOO"], "Did you mean 'PPO'?"),
+        (["train", "PPO", "CartPol-v1"], "Did you mean 'CartPole-v1'?"),
+        (["train", "--set", "num_env=4"], "Did you mean 'num_envs'?"),
+        (["train", "--set", "num_envs=abc"], "expected int, got 'abc'"),
+        (["train", "--set", "gamma=true"], "expected float"),
+        (["train", "--set", "policy.activation=rellu"], "expected one of 'tanh'"),
+    ],
+)
+def test_bad_input_exits_2_with_a_suggestion(args, expected):
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    text = result.stdout + result.stderr
+    assert expected in text
+    assert "Traceback" not in text
+
+
+def test_num_seeds_trains_a_vmapped_batch(tmp_path):
+    out = tmp_path / "seeds"
+    result = run_cli(
+        "train", "--num-seeds", "2", "--logger", "tensorboard", "--out", str(out), *TINY
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Mean over 2 seeds" in result.stdout
+    _, rows = read_csv(out / "metrics.csv")
+    assert len(rows) == 16
+    assert sorted({r["seed"] for r in rows}) == ["0", "1"]
+    assert (out / "policies" / "seed_0.eqx").is_file()
+    assert (out / "policies" / "seed_1.eqx").is_file()
+    assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert any("tfevents" in p.name for p in (out / "tb").rglob("*"))
+    best = tomllib.loads((out / "config.toml").read_text())["result"]["best_seed"]
+    policy = (out / "policy.eqx").read_bytes()
+    assert policy == (out / "policies" / f"seed_{best}.eqx").read_bytes()
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    options = ["--checkpoint-every", "512", *TINY, "--set", 'lr_schedule="constant"']
+    full = tmp_path / "full"
+    result = run_cli("train", "--out", str(full), *options)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checkpoints = sorted(
+        (p for p in (full / "checkpoints").iterdir() if not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    assert checkpoints
+    resumed = tmp_path / "resumed"
+    result = run_cli(
+        "train", "--resume", str(checkpoints[0]), "--out", str(resumed), *options
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    _, rows = read_csv(resumed / "metrics.csv")
+    assert int(rows[0]["iteration"]) > 1
+    assert (resumed / "policy.eqx").read_bytes() == (full / "policy.eqx").read_bytes()
+
+
+def test_record_writes_a_video_of_one_episode(run_dir):
+    imageio = pytest.importorskip("imageio.v3")
+    out, _ = run_dir
+    video = out / "video.mp4"
+    result = run_cli("record", str(out), "--out", str(video))
+    assert result.returncode == 0, result.stdout + result.stderr
+    frames = imageio.imread(video)
+    assert frames.ndim == 4 and frames.shape[-1] == 3 and len(frames) > 5
+    assert frames.std() > 0
+
+
+def test_record_without_render_is_a_clean_error(run_dir, tmp_path):
+    out, _ = run_dir
+    # hide pygame: the render extra counts as missing
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "pygame.py").write_text("raise ImportError('no pygame here')\n")
+    result = run_cli(
+        "record", str(out), "--out", str(out / "v.mp4"), pythonpath=str(blocker)
+    )
+    assert result.returncode == 1
+    assert "lerax[render]" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_parsing_and_precedence_in_process(tmp_path):
+    args = parser().parse_args(
+        [
+            "train",
+            "SAC",
+            "Pendulum-v1",
+            "--set",
+            "gamma=0.9",
+            "--set",
+            "tau=0.01",
+            "--num-seeds",
+            "3",
+            "--logger",
+            "tensorboard",
+        ]
+    )
+    assert (args.command, args.algorithm, args.env_id) == (
+        "train",
+        "SAC",
+        "Pendulum-v1",
+    )
+    assert args.set == ["gamma=0.9", "tau=0.01"]
+    assert args.num_seeds == 3 and args.logger == "tensorboard"
+    assert parser().parse_args(["evaluate", "d"]).episodes == 32
+
+    # embedded defaults < --config file < --set < flags
+    file = tmp_path / "c.toml"
+    file.write_text(
+        '[run]\nalgorithm = "ppo"\nseed = 5\ntotal_timesteps = 4096\n'
+        '[algorithm]\nnum_envs = 4\ngamma = 0.9\n[policy]\nactivation = "relu"\n'
+    )
+    config = build_config(
+        file=file,
+        assignments=["gamma=0.95", "max_grad_norm=none"],
+        overrides={"seed": 7, "num_seeds": None},
+    )
+    assert config["run"]["algorithm"] == "PPO"
+    assert config["run"]["seed"] == 7  # flag over file
+    assert config["run"]["total_timesteps"] == 4096  # file over default
+    assert config["algorithm"]["num_envs"] == 4  # file over embedded 8
+    assert config["algorithm"]["num_steps"] == 32  # embedded default
+    assert config["algorithm"]["gamma"] == 0.95  # --set over file
+    assert config["algorithm"]["max_grad_norm"] is None
+    assert config["policy"]["activation"] == "relu"
+    assert config["algorithm"]["clip_coefficient"] == 0.2  # library default
+    with pytest.raises(CLIError, match="Did you mean 'gamma'"):
+        build_config(assignments=["gama=0.9"])
+    sac = build_config(algorithm="SAC", assignments=["depth=3", "q_depth=1"])
+    assert sac["policy"]["depth"] == 3 and sac["algorithm"]["q_depth"] == 1
+    assert sac["run"]["env"] == "Pendulum-v1"
