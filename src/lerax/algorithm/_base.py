@@ -128,6 +128,10 @@ class AbstractAlgorithm(eqx.Module):
     def attach_callback(self, state: Any, callback: Any) -> Any:
         """Gives `state` the initial states of `callback` if it has none yet.
 
+        Then applies the callback's `prepare_state` (at `init` and before every
+        `train` loop, so the loop's carry has one structure from its first
+        iteration).
+
         Raises:
             ValueError: If `state` already carries states of a different
                 callback.
@@ -152,17 +156,21 @@ class AbstractAlgorithm(eqx.Module):
 
         expected = eqx.filter_eval_shape(fresh)
         current = (state.callback_state, state.actors.callback_state)
-        if _same_shapes(current, expected):
-            return state
-        if jax.tree.leaves(current):
-            raise ValueError(
-                "This training state carries the states of a different callback "
-                "than the one passed; pass the same callback(s) to `init` and "
-                "`train` (or none to `init`)."
+        if not _same_shapes(current, expected):
+            if jax.tree.leaves(current):
+                raise ValueError(
+                    "This training state carries the states of a different "
+                    "callback than the one passed; pass the same callback(s) to "
+                    "`init` and `train` (or none to `init`)."
+                )
+            callback_state, step_states = fresh()
+            actors = dataclasses.replace(state.actors, callback_state=step_states)
+            state = dataclasses.replace(
+                state, callback_state=callback_state, actors=actors
             )
-        callback_state, step_states = fresh()
-        actors = dataclasses.replace(state.actors, callback_state=step_states)
-        return dataclasses.replace(state, callback_state=callback_state, actors=actors)
+        if overrides(callback, "prepare_state"):
+            state = callback.prepare_state(state, state.callback_state)
+        return state
 
     @eqx.filter_jit
     def train(

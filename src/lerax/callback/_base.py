@@ -155,6 +155,9 @@ class AbstractCallback(eqx.Module):
       training state (e.g. env constants) between iterations.
     - `on_training_start(ctx) -> state`, `on_training_end(ctx) -> state`:
       around each `train`/`learn` call.
+    - `prepare_state(state, callback_state) -> training_state` (no key):
+      edits the training state before the compiled loop (at `init` and each
+      `train`), e.g. to make the env fields a curriculum edits arrays.
     """
 
     def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> Any:
@@ -190,6 +193,27 @@ class AbstractCallback(eqx.Module):
         """Returns `(training_state, callback_state)`, possibly edited."""
         del key
         return ctx.state, ctx.callback_state
+
+    def prepare_state(self, state: Any, callback_state: Any) -> Any:
+        """Returns the training state the compiled loop starts from.
+
+        Called (outside the loop) by `init` and by every `train` call, after
+        the callback states are attached; so it must be idempotent and
+        deterministic (it gets no key). Curricula use it to turn the env
+        constants they edit into arrays (a Python-number field is part of the
+        loop's static structure and cannot take a traced value later) and to
+        write the value for the next iteration.
+
+        Args:
+            state: The training state (`state.env`, `state.iteration`, ...).
+            callback_state: This callback's iteration-level state.
+
+        Returns:
+            The training state, possibly edited; its callback states must be
+            left as they are.
+        """
+        del callback_state
+        return state
 
     def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         """Called before the first iteration of a `train`/`learn` call."""
@@ -255,7 +279,8 @@ class CallbackList(AbstractCallback):
     """Several callbacks run in order; states are tuples of the children's.
 
     `continue_training` is the AND of the children's; `apply_curriculum`
-    threads the training state through the children in order.
+    and `prepare_state` thread the training state through the children in
+    order.
 
     Attributes:
         callbacks: The callbacks.
@@ -331,6 +356,12 @@ class CallbackList(AbstractCallback):
             state, s = c.apply_curriculum(sub, key=k)
             new_states.append(s)
         return state, _join(new_states)
+
+    def prepare_state(self, state, callback_state):
+        states = _split(callback_state, len(self.callbacks))
+        for c, s in zip(self.callbacks, states):
+            state = c.prepare_state(state, s)
+        return state
 
     def _around(self, hook, ctx, key):
         keys = _child_keys(key, len(self.callbacks))

@@ -1,0 +1,181 @@
+"""Shared machinery of the curricula: writing an env field, adaptive metrics.
+
+A curriculum is a training callback that edits a constant of the env held
+in the training state (`state.env`) between iterations. Such a field may
+start as a Python number, which is part of the compiled loop's *static*
+structure and cannot take a traced value. So every curriculum also
+implements `prepare_state`: before the loop starts (at `init` and at every
+`train`), it turns the field into an array of the same dtype and writes the
+value the next iteration should see. From then on the loop's carry keeps
+one structure and only the array's value changes.
+
+Fields derived from an edited constant at construction time are not
+recomputed (e.g. `Pendulum.action_space` from `max_torque`): curricula are
+meant for constants the dynamics, rewards or initial states read directly
+(masses, lengths, gravity, noise scales, goal positions).
+"""
+
+import abc
+import math
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, Key
+
+from ..callback._base import AbstractIterationCallback, IterationContext, ResetContext
+
+
+def write_env_field(
+    owner: str, where: Callable[[Any], Any], env: Any, value: Any
+) -> Any:
+    """Returns `env` with the field `where(env)` set to `value` (an array).
+
+    The value is cast to the field's dtype (rounded for integer fields) and
+    broadcast to its shape, so the env's structure never changes between
+    iterations.
+
+    Raises:
+        TypeError: If `where` does not select a numeric field.
+        ValueError: If `where` fails on the env, selects a static field, or
+            the value's shape does not fit the field.
+    """
+    try:
+        current = where(env)
+    except Exception as error:  # noqa: BLE001 - re-raised with context
+        raise ValueError(
+            f"`{owner}(where=...)` failed on the env ({type(env).__name__}): "
+            f"{type(error).__name__}: {error}. `where` gets the env of the "
+            "training state (wrappers included, e.g. `lambda env: env.env.mass` "
+            "for a `TimeLimit`)."
+        ) from error
+    if isinstance(current, bool) or not (
+        isinstance(current, (int, float)) or eqx.is_array(current)
+    ):
+        raise TypeError(
+            f"`{owner}(where=...)` must select a numeric env field (a Python "
+            f"number or an array), got {type(current).__name__}."
+        )
+    current = jnp.asarray(current)
+    if jnp.issubdtype(current.dtype, jnp.bool_):
+        raise TypeError(f"`{owner}(where=...)` selects a boolean field.")
+    value = jnp.asarray(value)
+    if jnp.issubdtype(current.dtype, jnp.integer) and not jnp.issubdtype(
+        value.dtype, jnp.integer
+    ):
+        value = jnp.round(value)
+    try:
+        value = jnp.broadcast_to(value.astype(current.dtype), current.shape)
+    except ValueError as error:
+        raise ValueError(
+            f"`{owner}`: the value has shape {value.shape} but the env field has "
+            f"shape {current.shape}."
+        ) from error
+    try:
+        return eqx.tree_at(where, env, value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"`{owner}(where=...)` must select an ordinary field of the env; a "
+            "static field (`eqx.field(static=True)`) is part of the compiled "
+            "program and cannot be changed during training."
+        ) from error
+
+
+class AdaptiveCurriculumState(eqx.Module):
+    """The state of an adaptive curriculum (kept in `state.callback_state`).
+
+    Attributes:
+        level: The current level (index into the curriculum's levels).
+        running_metric: Exponential moving average of the metric over the
+            episodes completed at this level (NaN before the first one).
+        episodes: Episodes completed (over all envs) since the level began.
+    """
+
+    level: Int[Array, ""]
+    running_metric: Float[Array, ""]
+    episodes: Int[Array, ""]
+
+
+def _fresh_state() -> AdaptiveCurriculumState:
+    return AdaptiveCurriculumState(
+        jnp.zeros((), jnp.int32),
+        jnp.full((), jnp.nan, jnp.float32),
+        jnp.zeros((), jnp.int32),
+    )
+
+
+class AbstractAdaptiveCurriculum(AbstractIterationCallback):
+    """A curriculum driven by a metric of COMPLETED episodes.
+
+    After every iteration it reads the iteration's rollout
+    (`ctx.rollout`, leading axes `[num_steps, num_envs]`), takes
+    `metric_fn(rollout)` at the steps that end an episode (in any env), and
+    folds those values into `running_metric`, an exponential moving average
+    with weight `smoothing` *per episode*: `n` episodes with mean `m` give
+    `running = (1 - smoothing)**n * running + (1 - (1 - smoothing)**n) * m`
+    (the first episodes at a level set it to their mean). In-progress
+    episodes never count, and the average is a scalar whatever `num_envs`
+    is. Subclasses decide what to do with it in `apply_curriculum`.
+
+    Attributes:
+        metric_fn: `rollout -> values` shaped like `rollout.done`
+            (`[num_steps, num_envs]`); only entries where an episode ended
+            are used. E.g. `lambda r: r.episode_return` (the undiscounted
+            return) or `lambda r: r.episode_length`.
+        smoothing: EMA weight of one episode, in `(0, 1]` (1: the mean of the
+            last iteration's completed episodes).
+    """
+
+    metric_fn: eqx.AbstractVar[Callable[[Any], Array]]
+    smoothing: eqx.AbstractVar[float]
+
+    def reset(
+        self, ctx: ResetContext, *, key: Key[Array, ""]
+    ) -> AdaptiveCurriculumState:
+        """Level 0, no episodes seen (running metric NaN)."""
+        del ctx, key
+        return _fresh_state()
+
+    def on_iteration(
+        self, ctx: IterationContext, *, key: Key[Array, ""]
+    ) -> AdaptiveCurriculumState:
+        """Folds the episodes this iteration completed into the running metric."""
+        del key
+        state: AdaptiveCurriculumState = ctx.callback_state
+        rollout = ctx.rollout
+        done = rollout.terminated | rollout.truncated
+        values = jnp.asarray(self.metric_fn(rollout))
+        if values.shape != done.shape:
+            raise ValueError(
+                f"`{type(self).__name__}(metric_fn=...)` must return one value per "
+                f"step and env, shaped like `rollout.done` {done.shape}; got "
+                f"{values.shape}."
+            )
+        values = values.astype(jnp.float32)
+        count = jnp.sum(done, dtype=jnp.int32)
+        mean = jnp.sum(jnp.where(done, values, 0.0)) / jnp.maximum(count, 1)
+        keep = (1.0 - jnp.asarray(self.smoothing, jnp.float32)) ** count
+        previous = jnp.where(
+            jnp.isnan(state.running_metric), mean, state.running_metric
+        )
+        running = jnp.where(
+            count > 0, keep * previous + (1.0 - keep) * mean, state.running_metric
+        )
+        return AdaptiveCurriculumState(state.level, running, state.episodes + count)
+
+    @abc.abstractmethod
+    def apply_curriculum(
+        self, ctx: IterationContext, *, key: Key[Array, ""]
+    ) -> tuple[Any, AdaptiveCurriculumState]:
+        """Returns the training state (env edited for the next iteration) and
+        the new `AdaptiveCurriculumState`."""
+
+
+def check_smoothing(owner: str, smoothing: Any) -> None:
+    """Raises `ValueError` for a concrete smoothing outside `(0, 1]`."""
+    if isinstance(smoothing, (int, float)) and not isinstance(smoothing, bool):
+        if not (math.isfinite(smoothing) and 0.0 < smoothing <= 1.0):
+            raise ValueError(
+                f"`{owner}(smoothing=...)` must be in (0, 1], got {smoothing}."
+            )
