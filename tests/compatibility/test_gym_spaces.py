@@ -56,7 +56,9 @@ GYM_SPACES = [
     gspaces.Box(np.array([0, -5]), np.array([10, 5]), (2,), np.int32),
     gspaces.Box(0, 255, (4, 4, 3), np.uint8),
     gspaces.MultiDiscrete([3, 4, 5]),
-    gspaces.MultiDiscrete(np.array([[2, 3], [4, 5]]), start=np.array([[0, 1], [-1, 2]])),
+    gspaces.MultiDiscrete(
+        np.array([[2, 3], [4, 5]]), start=np.array([[0, 1], [-1, 2]])
+    ),
     gspaces.MultiBinary(4),
     gspaces.MultiBinary([2, 3]),
     gspaces.Dict({"b": gspaces.Discrete(2), "a": gspaces.Box(0.0, 1.0, (2,))}),

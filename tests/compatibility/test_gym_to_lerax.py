@@ -23,7 +23,13 @@ def _rollout(env, key, steps, action=1):
             state, obs, reward, terminated, truncated, info = env.step(
                 state, jnp.int32(action), key=key
             )
-            return state, (obs, reward, terminated, truncated, info["final_observation"])
+            return state, (
+                obs,
+                reward,
+                terminated,
+                truncated,
+                info["final_observation"],
+            )
 
         return obs, jax.lax.scan(body, state, jr.split(key, steps))[1]
 
@@ -77,7 +83,9 @@ def test_batches_larger_than_one_raise_clearly():
     with pytest.raises(ValueError, match="num_envs=1"):
         jax.vmap(lambda k: env.reset(key=k))(jr.split(jr.key(0), 2))
     with pytest.raises(ValueError, match="num_envs=1"):
-        PPO(num_envs=2).init(env, MLPActorCriticPolicy(env, key=jr.key(0)), key=jr.key(0))
+        PPO(num_envs=2).init(
+            env, MLPActorCriticPolicy(env, key=jr.key(0)), key=jr.key(0)
+        )
     with pytest.raises(TypeError, match="vector env"):
         GymToLeraxEnv(gymnasium.make_vec("CartPole-v1", num_envs=2))
     with pytest.raises(TypeError, match="gymnasium.Env"):

@@ -158,7 +158,9 @@ def test_gymnax_env_steps_like_gymnax():
     for t in range(30):
         key = jr.key(t + 1)
         action = jnp.int32(t % 2)
-        g_obs, g_state, g_reward, g_done, _ = genv.step_env(key, g_state, action, params)
+        g_obs, g_state, g_reward, g_done, _ = genv.step_env(
+            key, g_state, action, params
+        )
         next_state = env.transition(state, action, key=key)
         np.testing.assert_array_equal(next_state.observation, g_obs)
         assert float(next_state.reward) == float(g_reward)

@@ -1,8 +1,7 @@
 """`LeraxToGymEnv`: a lerax environment behind the `gymnasium.Env` interface."""
 
-from typing import Any, final
-
 import functools
+from typing import Any, final
 
 import jax
 import jax.numpy as jnp
@@ -188,5 +187,3 @@ class LeraxToGymEnv(gym.Env):
 
     def __repr__(self) -> str:
         return f"LeraxToGymEnv({self.env.name})"
-
-

@@ -117,7 +117,13 @@ class LeraxToGymnaxEnv(gymnax_environment.Environment):
         info = dict(self.env.transition_info(state.env_state, action, env_state))
         info["discount"] = 1.0 - terminated.astype(jnp.float32)
         new_state = LeraxEnvState(env_state, state.time + 1, terminated, truncated)
-        return observation, new_state, jnp.asarray(reward, jnp.float32), terminated, info
+        return (
+            observation,
+            new_state,
+            jnp.asarray(reward, jnp.float32),
+            terminated,
+            info,
+        )
 
     def get_obs(self, state: LeraxEnvState, params=None, key=None) -> Any:
         """The observation of `state` (with a fixed key if none is given)."""
