@@ -26,6 +26,7 @@ def main() -> None:
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.monitor import Monitor
 
     torch.set_num_threads(1)  # a tiny MLP: threads only add overhead
 
@@ -52,7 +53,9 @@ def main() -> None:
         device="cpu",
     )
     model.learn(total_timesteps=args.timesteps)
-    mean, std = evaluate_policy(model, make(), n_eval_episodes=10, deterministic=True)
+    mean, std = evaluate_policy(
+        model, Monitor(make()), n_eval_episodes=10, deterministic=True
+    )
     print(f"SB3 PPO on lerax CartPole-v1: mean return {mean:.1f} +- {std:.1f}")
 
 

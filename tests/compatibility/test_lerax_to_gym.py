@@ -109,7 +109,16 @@ def test_bad_arguments():
         LeraxToGymEnv(lerax.env.make("CartPole-v1"), render_mode="human")
     with pytest.raises(TypeError, match="lerax env"):
         LeraxToGymEnv(gymnasium.make("CartPole-v1"))
-    assert LeraxToGymEnv(lerax.env.make("CartPole-v1")).render() is None
+    env = LeraxToGymEnv(lerax.env.make("CartPole-v1"))
+    assert env.render() is None
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="not in the action space"):
+        env.step(5)
+    box = LeraxToGymEnv(lerax.env.make("Pendulum-v1"))
+    box.reset(seed=0)
+    with pytest.raises(ValueError, match="not in the action space"):
+        box.step(np.array([3.0]))
+    box.step([1.5])  # lists and float64 are converted to the space's dtype
 
 
 @pytest.mark.parametrize("env_id", IDS)

@@ -29,7 +29,7 @@ def _reset(env: AbstractEnvLike, key):
 def _step(env: AbstractEnvLike, state, action, key):
     key, step_key, mask_key = jr.split(key, 3)
     state, observation, reward, terminated, truncated, info = env.step(
-        state, action, key=step_key
+        state, action, key=step_key, check=False
     )
     # Reward and flags travel to the host as one array (one transfer).
     scalars = jnp.stack([reward.astype(jnp.float32), terminated, truncated])
@@ -142,6 +142,7 @@ class LeraxToGymEnv(gym.Env):
         Raises:
             RuntimeError: If called before `reset` or after the episode
                 ended without a `reset`.
+            ValueError: If `action` is not in `action_space`.
         """
         if self._needs_reset:
             raise RuntimeError(
@@ -149,6 +150,11 @@ class LeraxToGymEnv(gym.Env):
                 "ended; call `reset()` first."
             )
         action = self._to_numpy(action)
+        if not self.action_space.contains(action):
+            raise ValueError(
+                f"`LeraxToGymEnv.step`: action {action!r} is not in the action "
+                f"space {self.action_space}."
+            )
         self._key, self._state, observation, scalars, mask = self._step_fn(
             self._state, action, self._key
         )
