@@ -1,16 +1,20 @@
 """`GymToLeraxEnv`: a Gymnasium environment inside lerax, through host callbacks.
 
-A Gymnasium env is a stateful Python object, so each lerax hook that changes
-it (`initial`, `transition`, `restart`) calls it on the host through an
-ordered `jax.experimental.io_callback`. The JAX-side state only mirrors what
-the last call returned. Limits that follow:
+A Gymnasium env is a stateful Python object, so the lerax hooks that change
+it call it on the host through an ordered `jax.experimental.io_callback`:
+`initial` resets it, `transition` steps it and, when that step ends the
+episode, resets it in the same call (seeded from the step's key), so there
+is one host call per step; `restart` then only reads the new episode's
+first observation. The JAX-side state only mirrors what the last call
+returned. Limits that follow:
 
 - One env, stepped sequentially: under `jax.vmap` the callbacks run only for
-  a batch of size one (`num_envs=1`); a larger batch raises a `ValueError`
-  (step several Gymnasium envs by running several lerax envs natively, or
-  use `LeraxToGymEnv` the other way round).
-- The program must not be replayed out of order: every call advances the
-  real env. Two compiled functions that share the wrapper share the env.
+  a batch of size one (`num_envs=1`, `evaluate_policy(num_episodes=1)`);
+  a larger batch raises a `ValueError`. For parallel envs use a native
+  lerax (or gymnax, through `GymnaxToLeraxEnv`) env.
+- Every call advances the real env: compiled functions that share the
+  wrapper share the env, and a checkpointed training state does not hold
+  the host env's state (a resumed run starts from a fresh `reset`).
 - Gymnasium's `info` is dropped and rendering is not available.
 """
 

@@ -176,6 +176,9 @@ class LeraxToGymEnv(gym.Env):
     def render(self) -> np.ndarray | None:
         """Renders the current state.
 
+        After a step that ended the episode this shows the state lerax's
+        auto-reset started (the finished episode's last state is not kept).
+
         Returns:
             A `uint8[H, W, 3]` frame when `render_mode == "rgb_array"`, else
             None.
