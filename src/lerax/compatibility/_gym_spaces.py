@@ -1,0 +1,169 @@
+"""Converting spaces (and their values) between lerax and Gymnasium."""
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._extras import require
+from ..space import AbstractSpace, Box, Dict, Discrete, MultiBinary, MultiDiscrete
+from ..space import Tuple as TupleSpace
+
+gym = require("gymnasium", "gym")
+spaces = gym.spaces
+
+
+def lerax_to_gym_space(space: AbstractSpace) -> Any:
+    """Converts a lerax space to the equivalent Gymnasium space.
+
+    `Discrete` keeps its `start`; `Box` keeps its bounds, shape (scalar
+    included) and dtype; `MultiDiscrete` keeps `nvec` and `start` (as int64,
+    Gymnasium's default); `Dict` keeps its key order; `Tuple` converts each
+    element. Converting back with `gym_space_to_lerax_space` gives an equal
+    space.
+
+    Args:
+        space: A lerax space.
+
+    Returns:
+        A `gymnasium.spaces.Space` describing the same set.
+
+    Raises:
+        TypeError: If `space` is not a lerax space this function knows.
+    """
+    if isinstance(space, Discrete):
+        return spaces.Discrete(space.n, start=space.start)
+    if isinstance(space, Box):
+        return spaces.Box(space.low, space.high, space.shape, space.dtype)
+    if isinstance(space, MultiDiscrete):
+        return spaces.MultiDiscrete(space.nvec, dtype=np.int64, start=space.start)
+    if isinstance(space, MultiBinary):
+        return spaces.MultiBinary(space.n[0] if len(space.n) == 1 else list(space.n))
+    if isinstance(space, Dict):
+        return spaces.Dict(
+            OrderedDict((k, lerax_to_gym_space(s)) for k, s in space.items())
+        )
+    if isinstance(space, TupleSpace):
+        return spaces.Tuple(tuple(lerax_to_gym_space(s) for s in space))
+    raise TypeError(
+        f"`lerax_to_gym_space` cannot convert {space!r} (type "
+        f"{type(space).__name__}); it supports Discrete, Box, MultiDiscrete, "
+        "MultiBinary, Dict and Tuple."
+    )
+
+
+def gym_space_to_lerax_space(space: Any) -> AbstractSpace:
+    """Converts a Gymnasium space to the equivalent lerax space.
+
+    Dtypes become JAX's canonical ones: without `jax_enable_x64`, a float64
+    `Box` becomes float32 (bounds beyond float32's range become its largest
+    values) and an int64 one int32; Discrete and MultiDiscrete samples are
+    int32 in lerax.
+
+    Args:
+        space: A `gymnasium.spaces.Space`.
+
+    Returns:
+        A lerax space.
+
+    Raises:
+        TypeError: For Gymnasium spaces lerax has no counterpart of (`Text`,
+            `Graph`, `Sequence`, `OneOf`, ...), or for non-spaces.
+    """
+    if isinstance(space, spaces.Discrete):
+        return Discrete(int(space.n), start=int(space.start))
+    if isinstance(space, spaces.Box):
+        return Box(space.low, space.high, space.shape, space.dtype)
+    if isinstance(space, spaces.MultiDiscrete):
+        return MultiDiscrete(space.nvec, start=space.start)
+    if isinstance(space, spaces.MultiBinary):
+        return MultiBinary(tuple(int(d) for d in space.shape))
+    if isinstance(space, spaces.Dict):
+        return Dict(
+            OrderedDict((k, gym_space_to_lerax_space(s)) for k, s in space.items())
+        )
+    if isinstance(space, spaces.Tuple):
+        return TupleSpace([gym_space_to_lerax_space(s) for s in space.spaces])
+    raise TypeError(
+        f"`gym_space_to_lerax_space` cannot convert {space!r} (type "
+        f"{type(space).__name__}); lerax supports Gymnasium's Discrete, Box, "
+        "MultiDiscrete, MultiBinary, Dict and Tuple spaces."
+    )
+
+
+def to_gym_value(space: AbstractSpace, value: Any) -> Any:
+    """Converts an element of a lerax space to NumPy values that the matching
+    Gymnasium space (`lerax_to_gym_space(space)`) contains.
+
+    Args:
+        space: The lerax space `value` belongs to.
+        value: An element of `space` (JAX or NumPy arrays).
+
+    Returns:
+        NumPy arrays (`np.int64` scalars for `Discrete`, int8 arrays for
+        `MultiBinary`), in a `dict` or `tuple` for composite spaces.
+    """
+    if isinstance(space, Dict):
+        return {k: to_gym_value(s, value[k]) for k, s in space.items()}
+    if isinstance(space, TupleSpace):
+        return tuple(to_gym_value(s, v) for s, v in zip(space, value))
+    if isinstance(space, Discrete):
+        return np.int64(np.asarray(value))
+    if isinstance(space, MultiDiscrete):
+        return np.asarray(value, dtype=np.int64)
+    if isinstance(space, MultiBinary):
+        return np.asarray(value, dtype=np.int8)
+    return np.asarray(value, dtype=space.dtype)
+
+
+def gym_value_converter(space: AbstractSpace) -> Callable[[Any], Any]:
+    """`to_gym_value` specialised to `space` once (fast on hot paths)."""
+    if isinstance(space, Dict):
+        parts = {k: gym_value_converter(s) for k, s in space.items()}
+        return lambda value: {k: f(value[k]) for k, f in parts.items()}
+    if isinstance(space, TupleSpace):
+        items = [gym_value_converter(s) for s in space]
+        return lambda value: tuple(f(v) for f, v in zip(items, value))
+    if isinstance(space, Discrete):
+        return lambda value: np.int64(value)
+    dtype = np.dtype(
+        np.int64
+        if isinstance(space, MultiDiscrete)
+        else np.int8
+        if isinstance(space, MultiBinary)
+        else space.dtype
+    )
+    return lambda value: np.asarray(value).astype(dtype, copy=False)
+
+
+def numpy_value_converter(space: AbstractSpace) -> Callable[[Any], Any]:
+    """A function turning Gymnasium values into NumPy arrays of `space`'s
+    dtypes (cheaper to pass into a jitted function than JAX arrays)."""
+    if isinstance(space, Dict):
+        parts = {k: numpy_value_converter(s) for k, s in space.items()}
+        return lambda value: {k: f(value[k]) for k, f in parts.items()}
+    if isinstance(space, TupleSpace):
+        items = [numpy_value_converter(s) for s in space]
+        return lambda value: tuple(f(v) for f, v in zip(items, value))
+    dtype = np.dtype(space.dtype)
+    return lambda value: np.asarray(value).astype(dtype, copy=False)
+
+
+def to_lerax_value(space: AbstractSpace, value: Any) -> Any:
+    """Converts a Gymnasium value (NumPy arrays, Python numbers) to JAX arrays
+    of `space`'s dtypes.
+
+    Args:
+        space: The lerax space the value should belong to.
+        value: An element of the matching Gymnasium space.
+
+    Returns:
+        JAX arrays, in a `dict` or `tuple` for composite spaces.
+    """
+    if isinstance(space, Dict):
+        return {k: to_lerax_value(s, value[k]) for k, s in space.items()}
+    if isinstance(space, TupleSpace):
+        return tuple(to_lerax_value(s, v) for s, v in zip(space, value))
+    return jnp.asarray(np.asarray(value).astype(space.dtype))

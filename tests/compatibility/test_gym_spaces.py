@@ -1,0 +1,119 @@
+"""Space conversion between lerax and Gymnasium: round trips both ways."""
+
+from collections import OrderedDict
+
+import gymnasium
+import jax.random as jr
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lerax.compatibility import (
+    gym_space_to_lerax_space,
+    lerax_to_gym_space,
+    to_gym_value,
+    to_lerax_value,
+)
+from lerax.space import Box, Dict, Discrete, MultiBinary, MultiDiscrete, Tuple
+
+from ..space.strategies import spaces
+
+gspaces = gymnasium.spaces
+
+
+def _leaves_equal(a, b):
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _leaves_equal(a[k], b[k])
+    elif isinstance(a, tuple):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _leaves_equal(x, y)
+    else:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@settings(max_examples=60, deadline=None)
+@given(space=spaces, seed=st.integers(0, 2**16))
+def test_lerax_to_gym_round_trip_and_values(space, seed):
+    gym_space = lerax_to_gym_space(space)
+    assert gym_space_to_lerax_space(gym_space) == space
+    sample = space.sample(key=jr.key(seed))
+    gym_sample = to_gym_value(space, sample)
+    assert gym_space.contains(gym_sample), (space, gym_space, gym_sample)
+    back = to_lerax_value(space, gym_sample)
+    assert bool(space.contains(back))
+    _leaves_equal(back, sample)
+
+
+GYM_SPACES = [
+    gspaces.Discrete(5),
+    gspaces.Discrete(3, start=-2),
+    gspaces.Box(-1.0, 2.0, (), np.float32),
+    gspaces.Box(-np.inf, np.inf, (2, 3), np.float32),
+    gspaces.Box(np.array([0, -5]), np.array([10, 5]), (2,), np.int32),
+    gspaces.Box(0, 255, (4, 4, 3), np.uint8),
+    gspaces.MultiDiscrete([3, 4, 5]),
+    gspaces.MultiDiscrete(
+        np.array([[2, 3], [4, 5]]), start=np.array([[0, 1], [-1, 2]])
+    ),
+    gspaces.MultiBinary(4),
+    gspaces.MultiBinary([2, 3]),
+    gspaces.Dict({"b": gspaces.Discrete(2), "a": gspaces.Box(0.0, 1.0, (2,))}),
+    gspaces.Dict(OrderedDict(z=gspaces.Discrete(2), a=gspaces.MultiBinary(1))),
+    gspaces.Tuple((gspaces.Discrete(2), gspaces.Tuple((gspaces.MultiDiscrete([2]),)))),
+]
+
+
+@pytest.mark.parametrize("gym_space", GYM_SPACES, ids=repr)
+def test_gym_to_lerax_round_trip(gym_space):
+    space = gym_space_to_lerax_space(gym_space)
+    back = lerax_to_gym_space(space)
+    assert back == gym_space
+    gym_space.seed(0)
+    for _ in range(5):
+        value = gym_space.sample()
+        assert bool(space.contains(to_lerax_value(space, value))), (space, value)
+
+
+def test_discrete_keeps_start_and_dict_keeps_order():
+    space = gym_space_to_lerax_space(gspaces.Discrete(4, start=3))
+    assert space == Discrete(4, start=3)
+    gym_dict = gspaces.Dict(OrderedDict(z=gspaces.Discrete(2), a=gspaces.Discrete(3)))
+    assert list(gym_space_to_lerax_space(gym_dict).keys()) == ["z", "a"]
+    ordered = Dict(OrderedDict(z=Discrete(2), a=Discrete(3)))
+    assert list(lerax_to_gym_space(ordered).keys()) == ["z", "a"]
+
+
+def test_float64_box_becomes_float32():
+    gym_space = gspaces.Box(-1.0, 1.0, (3,), np.float64)
+    space = gym_space_to_lerax_space(gym_space)
+    assert space == Box(-1.0, 1.0, (3,))
+    assert space.dtype == np.float32
+
+
+def test_every_type_converts():
+    space = Tuple(
+        [
+            Discrete(3, start=1),
+            Box(0, 3, (), dtype=np.int32),
+            MultiDiscrete([2, 3], start=[1, -1]),
+            MultiBinary((2, 2)),
+            Dict(a=Box(-1.0, 1.0, (2,))),
+        ]
+    )
+    gym_space = lerax_to_gym_space(space)
+    assert isinstance(gym_space[0], gspaces.Discrete) and gym_space[0].start == 1
+    assert gym_space[1].shape == () and gym_space[1].dtype == np.int32
+    np.testing.assert_array_equal(gym_space[2].start, [1, -1])
+    assert gym_space[3].shape == (2, 2)
+    assert gym_space_to_lerax_space(gym_space) == space
+
+
+def test_unsupported_spaces_raise():
+    with pytest.raises(TypeError, match="Text"):
+        gym_space_to_lerax_space(gspaces.Text(5))
+    with pytest.raises(TypeError, match="lerax_to_gym_space"):
+        lerax_to_gym_space(gspaces.Discrete(2))

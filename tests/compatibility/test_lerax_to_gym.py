@@ -1,0 +1,162 @@
+"""`LeraxToGymEnv`: Gymnasium's checker, its episode semantics, seeding,
+masks, rendering, and Gymnasium's own classic-control envs as an oracle."""
+
+import gymnasium
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import lerax.env
+from lerax.compatibility import LeraxToGymEnv
+from lerax.wrapper import TimeLimit
+
+from ..algorithm.envs import MaskedMatch
+
+IDS = [
+    "CartPole-v1",
+    "Acrobot-v1",
+    "MountainCar-v0",
+    "MountainCarContinuous-v0",
+    "Pendulum-v1",
+]
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+@pytest.mark.filterwarnings("ignore:.*Box (observation|action) space.*:UserWarning")
+def test_passes_gymnasium_env_checker(env_id):
+    env = LeraxToGymEnv(lerax.env.make(env_id))
+    check_env(env, skip_render_check=True)
+    assert isinstance(env, gymnasium.Env)
+
+
+def test_masked_env_passes_checker_and_exposes_masks():
+    env = LeraxToGymEnv(TimeLimit(MaskedMatch(), 5))
+    check_env(env, skip_render_check=True)
+    obs, info = env.reset(seed=3)
+    mask = info["action_mask"]
+    assert mask.dtype == np.bool_ and mask.shape == (4,) and mask.sum() == 2
+    np.testing.assert_array_equal(env.action_masks(), mask)
+    np.testing.assert_array_equal(obs[4:], mask.astype(np.float32))
+    _, _, _, _, info = env.step(int(np.flatnonzero(mask)[0]))
+    np.testing.assert_array_equal(info["action_mask"], env.action_masks())
+    assert "action_mask" not in LeraxToGymEnv(lerax.env.make("CartPole-v1")).reset()[1]
+
+
+def _rollout(env, seed, actions):
+    out = [env.reset(seed=seed)[0]]
+    for action in actions:
+        obs, reward, terminated, truncated, _ = env.step(action)
+        out.append((obs, reward, terminated, truncated))
+        if terminated or truncated:
+            break
+    return out
+
+
+def test_seeded_reset_is_reproducible():
+    env = LeraxToGymEnv(lerax.env.make("CartPole-v1"))
+    actions = [i % 2 for i in range(40)]
+    first, second = _rollout(env, 7, actions), _rollout(env, 7, actions)
+    np.testing.assert_array_equal(first[0], second[0])
+    for a, b in zip(first[1:], second[1:]):
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:] == b[1:]
+    assert not np.array_equal(env.reset(seed=8)[0], first[0])
+    # Unseeded resets carry on from the key: different episodes.
+    a, b = env.reset()[0], env.reset()[0]
+    assert not np.array_equal(a, b)
+
+
+def test_end_of_episode_returns_last_observation_and_waits_for_reset():
+    env = LeraxToGymEnv(lerax.env.make("CartPole-v1"))
+    obs, _ = env.reset(seed=0)
+    terminated = False
+    while not terminated:
+        previous = obs
+        obs, reward, terminated, truncated, _ = env.step(1)  # always push right
+        assert not truncated and reward == 1.0
+    # The last observation of this episode: the pole fell, it continues the
+    # trajectory (not a fresh start near zero).
+    assert abs(obs[2]) > 0.2095 or abs(obs[0]) > 2.4
+    assert obs[1] > previous[1]
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    fresh, _ = env.reset()
+    assert np.all(np.abs(fresh) <= 0.05)
+
+
+def test_truncation_is_reported():
+    env = LeraxToGymEnv(lerax.env.make("Pendulum-v1", max_episode_steps=7))
+    env.reset(seed=0)
+    flags = [env.step(np.zeros(1, np.float32))[2:4] for _ in range(7)]
+    assert flags == [(False, False)] * 6 + [(False, True)]
+
+
+def test_render_rgb_array():
+    pytest.importorskip("lerax.render")
+    env = LeraxToGymEnv(lerax.env.make("CartPole-v1"), render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+    assert frame.std() > 0
+    for _ in range(5):
+        env.step(1)
+    assert not np.array_equal(env.render(), frame)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="render_mode"):
+        LeraxToGymEnv(lerax.env.make("CartPole-v1"), render_mode="human")
+    with pytest.raises(TypeError, match="lerax env"):
+        LeraxToGymEnv(gymnasium.make("CartPole-v1"))
+    env = LeraxToGymEnv(lerax.env.make("CartPole-v1"))
+    assert env.render() is None
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="not in the action space"):
+        env.step(5)
+    box = LeraxToGymEnv(lerax.env.make("Pendulum-v1"))
+    box.reset(seed=0)
+    with pytest.raises(ValueError, match="not in the action space"):
+        box.step(np.array([3.0]))
+    box.step([1.5])  # lists and float64 are converted to the space's dtype
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_random_rollout_matches_gymnasium(env_id):
+    """Random actions through `LeraxToGymEnv` and Gymnasium's env from the
+    same initial state agree step for step, time limits included.
+
+    Gymnasium runs in float64 and lerax in float32, so before each step
+    Gymnasium's physical state is set to ours (chaotic Acrobot would
+    otherwise amplify rounding); every step is still compared on its own.
+    """
+    ours = LeraxToGymEnv(lerax.env.make(env_id))
+    theirs = gymnasium.make(env_id)
+    theirs.action_space.seed(0)
+    steps = ends = 0
+    for episode in range(2):
+        obs, _ = ours.reset(seed=episode)
+        theirs.reset(seed=episode)
+        while True:
+            physical = np.asarray(ours._state.unwrapped.y, np.float64)
+            theirs.unwrapped.state = physical
+            action = theirs.action_space.sample()
+            obs, reward, terminated, truncated, _ = ours.step(action)
+            g_obs, g_reward, g_terminated, g_truncated, _ = theirs.step(action)
+            where = f"{env_id} episode {episode} step {steps}"
+            np.testing.assert_allclose(obs, g_obs, rtol=1e-5, atol=1e-5, err_msg=where)
+            np.testing.assert_allclose(reward, g_reward, rtol=1e-5, atol=1e-5)
+            assert (terminated, truncated) == (g_terminated, g_truncated), where
+            assert obs.dtype == theirs.observation_space.dtype
+            steps += 1
+            if terminated or truncated:
+                ends += 1
+                break
+    assert ends == 2
+
+
+def test_step_accepts_python_and_numpy_actions():
+    env = LeraxToGymEnv(lerax.env.make("CartPole-v1"))
+    env.reset(seed=0)
+    for action in (0, np.int64(1), np.array(0), jnp.int32(1)):
+        env.step(action)
