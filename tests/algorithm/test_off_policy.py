@@ -1,5 +1,6 @@
 """Replay machinery, target updates, DQN and SAC."""
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -259,6 +260,7 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
     policy = MLPDiscreteSACPolicy(env, key=getkey())
     algo = SACDiscrete(buffer_size=64, batch_size=4, learning_starts=4)
     state, _ = algo.train(algo.init(env, policy, key=getkey()), 12)
+    update = eqx.filter_jit(algo.update)
     buffer = state.buffer
     np.testing.assert_array_equal(
         np.asarray(buffer.action_masks[:12]),
@@ -268,10 +270,10 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
     only_one = jnp.array([[False, True, False, False]] * 4)
     batch = dict(batch, action_masks=only_one, next_action_masks=only_one)
     learner = algo.init_learner(env, policy, key=getkey())  # untrained: uniform
-    _, metrics = algo.update(learner, batch, key=getkey(), step=jnp.array(9))
+    _, metrics = update(learner, batch, key=getkey(), step=jnp.array(9))
     # one allowed action: the actor's distribution is certain, entropy 0
     assert abs(float(metrics["entropy"])) < 1e-6
-    _, metrics = algo.update(
+    _, metrics = update(
         learner,
         dict(batch, action_masks=jnp.ones((4, 4), bool)),
         key=getkey(),
