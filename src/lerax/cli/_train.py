@@ -63,7 +63,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     callbacks = [bar]
     log = None
     if args.logger:
-        log = _callbacks.logger(args.logger, out, config, max(1, iterations // 200))
+        log = _callbacks.logger(args.logger, out, config, max(10, iterations // 100))
         callbacks.append(log)
     if args.checkpoint_every:
         callbacks.append(
