@@ -259,3 +259,18 @@ def unbounded_box(size: int) -> Any:
 def planar_velocity(before: Array, after: Array, dt: float) -> Array:
     """`(after - before) / dt`, the finite-difference velocity Gymnasium uses."""
     return (after - before) / dt
+
+
+def sample_until(key: Key[Array, ""], sample: Any, accept: Any) -> Array:
+    """Rejection sampling: draws `sample(key)` until `accept(x)` holds."""
+
+    def cond(carry):
+        return ~accept(carry[1])
+
+    def body(carry):
+        key, _ = carry
+        key, sub = jax.random.split(key)
+        return key, sample(sub)
+
+    key, sub = jax.random.split(key)
+    return jax.lax.while_loop(cond, body, (key, sample(sub)))[1]
