@@ -1,7 +1,9 @@
 """The functional environment interface and its derived `reset`/`step`."""
 
 import abc
-from typing import Any, Generic
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Generic
 
 import equinox as eqx
 import jax
@@ -11,6 +13,9 @@ from jaxtyping import Array, Bool, Float, Key
 
 from .._custom_types import ActType, Info, MaskType, ObsType, StateType
 from ..space import AbstractSpace
+
+if TYPE_CHECKING:
+    from ..render import AbstractRenderer
 
 
 class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]):
@@ -91,6 +96,86 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
     def unwrapped(self) -> "AbstractEnv":
         """The innermost environment under all wrappers."""
 
+    def default_renderer(
+        self,
+        *,
+        headless: bool = False,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> "AbstractRenderer":
+        """A renderer set up to draw this env (size, world-to-pixel transform).
+
+        Envs that draw themselves override this together with `render`;
+        wrappers hand both to the env they wrap.
+
+        Args:
+            headless: Draw off-screen (no window), e.g. for videos.
+            width: Image width in pixels (None: the env's default).
+            height: Image height in pixels (None: the env's default).
+
+        Returns:
+            A renderer, not yet opened.
+
+        Raises:
+            NotImplementedError: If this env does not render itself.
+        """
+        del headless, width, height
+        raise NotImplementedError(_no_rendering(self, "default_renderer"))
+
+    def render(self, state: StateType, renderer: "AbstractRenderer") -> None:
+        """Draws one frame of `state` on `renderer` (without presenting it).
+
+        Args:
+            state: One state of this env (no batch or time axis).
+            renderer: An open renderer, normally from `default_renderer`.
+
+        Raises:
+            NotImplementedError: If this env does not render itself.
+        """
+        del state, renderer
+        raise NotImplementedError(_no_rendering(self, "render"))
+
+    def render_states(
+        self,
+        states: Iterable[StateType],
+        renderer: "AbstractRenderer | str" = "auto",
+        dt: float = 0.0,
+    ) -> None:
+        """Draws and presents each state in turn, then closes the renderer.
+
+        Args:
+            states: States of this env, one per frame.
+            renderer: A renderer, or ``"auto"`` for `default_renderer()` (a
+                window). A `lerax.render.VideoRenderer` writes its file on
+                close.
+            dt: Seconds to wait after each frame (playback speed).
+        """
+        if isinstance(renderer, str):
+            if renderer != "auto":
+                raise ValueError(
+                    f"`renderer` must be a renderer or 'auto', got {renderer!r}."
+                )
+            renderer = self.default_renderer()
+        renderer.open()
+        try:
+            for state in states:
+                self.render(state, renderer)
+                renderer.draw()
+                if dt > 0:
+                    time.sleep(dt)
+        finally:
+            renderer.close()
+
+    def render_stacked(
+        self,
+        states: StateType,
+        renderer: "AbstractRenderer | str" = "auto",
+        dt: float = 0.0,
+    ) -> None:
+        """Like `render_states`, for states stacked along a leading time axis
+        (e.g. the states collected by `jax.lax.scan`)."""
+        self.render_states(unstack(states), renderer, dt)
+
     def reset(self, *, key: Key[Array, ""]) -> tuple[StateType, ObsType, Info]:
         """Starts an episode.
 
@@ -147,6 +232,39 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
                 outside `action_space`.
         """
         return _step(self, state, _as_action(self.action_space, action), key, check)
+
+
+def _no_rendering(env: AbstractEnvLike, method: str) -> str:
+    return (
+        f"{env.name!r} ({type(env).__name__}) cannot render itself: `{method}` is "
+        "not implemented for it. Envs that draw themselves (e.g. the "
+        "classic-control ones) define `default_renderer` and `render`; add them "
+        "to this env to draw it."
+    )
+
+
+def unstack(states: Any) -> Iterator[Any]:
+    """Splits a pytree of states stacked along a leading time axis into one
+    state per step (as NumPy arrays, on the host).
+
+    Raises:
+        ValueError: If the leaves are scalars or their leading sizes differ.
+    """
+    host = jax.device_get(states)
+    leaves = jax.tree.leaves(host)
+    sizes = {jnp.shape(leaf)[0] if jnp.ndim(leaf) else None for leaf in leaves}
+    if not leaves or None in sizes or len(sizes) != 1:
+        raise ValueError(
+            "Expected states stacked along a leading time axis (as returned by "
+            "`jax.lax.scan`), got leaves of shapes "
+            f"{[jnp.shape(leaf) for leaf in leaves]}. For one state use `render`."
+        )
+    (size,) = sizes
+
+    def at(index: int) -> Any:
+        return jax.tree.map(lambda leaf: leaf[index], host)
+
+    return (at(index) for index in range(size))
 
 
 def _as_action(space: AbstractSpace, action: Any) -> Any:

@@ -1,7 +1,7 @@
 """Wrapper base classes: forwarding written once, one hook left open per kind."""
 
 import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import jax.random as jr
@@ -10,6 +10,9 @@ from jaxtyping import Array, Bool, Float, Key
 from .._custom_types import Info
 from ..env import AbstractEnv, AbstractEnvLike, AbstractEnvLikeState, AbstractEnvState
 from ..space import AbstractSpace
+
+if TYPE_CHECKING:
+    from ..render import AbstractRenderer
 
 
 class AbstractWrapperState(AbstractEnvLikeState):
@@ -42,6 +45,15 @@ class AbstractWrapper(AbstractEnvLike):
     @property
     def unwrapped(self) -> AbstractEnv:
         return self.env.unwrapped
+
+    def default_renderer(
+        self,
+        *,
+        headless: bool = False,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> "AbstractRenderer":
+        return self.env.default_renderer(headless=headless, width=width, height=height)
 
 
 class AbstractPassThroughWrapper(AbstractWrapper):
@@ -95,6 +107,9 @@ class AbstractPassThroughWrapper(AbstractWrapper):
 
     def transition_info(self, state: Any, action: Any, next_state: Any) -> Info:
         return self.env.transition_info(state, self.map_action(action), next_state)
+
+    def render(self, state: Any, renderer: "AbstractRenderer") -> None:
+        self.env.render(state, renderer)
 
 
 class AbstractActionWrapper(AbstractPassThroughWrapper):
@@ -211,6 +226,9 @@ class AbstractStatefulWrapper(AbstractWrapper):
 
     def state_info(self, state: AbstractWrapperState) -> Info:
         return self.env.state_info(state.env_state)
+
+    def render(self, state: AbstractWrapperState, renderer: "AbstractRenderer") -> None:
+        self.env.render(state.env_state, renderer)
 
 
 _WRAPPER_SALT = 0x7EA51DE5

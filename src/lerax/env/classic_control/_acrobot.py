@@ -8,7 +8,7 @@ the 500-step time limit.
 """
 
 import math
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -21,8 +21,16 @@ from ._base import (
     AbstractClassicControlEnv,
     ClassicControlState,
     check_positive,
+    place,
+    render_vector,
     wrap_angle,
 )
+
+if TYPE_CHECKING:
+    from ...render import Abstract2DRenderer, Transform
+
+_WHITE, _BLACK = (255, 255, 255), (0, 0, 0)
+_LINK, _JOINT = (0, 204, 204), (204, 204, 0)
 
 
 @final
@@ -65,6 +73,7 @@ class Acrobot(AbstractClassicControlEnv):
     """
 
     name = "Acrobot"
+    render_size = (500, 500)
     link_length_1: float
     link_length_2: float
     link_mass_1: float
@@ -246,3 +255,25 @@ class Acrobot(AbstractClassicControlEnv):
         del key
         theta1, theta2 = state.y[0], state.y[1]
         return -jnp.cos(theta1) - jnp.cos(theta2 + theta1) > self.target_height
+
+    def render_transform(self, width: int, height: int) -> "Transform":
+        from ...render import Transform
+
+        # A square of half-side `l1 + l2 + 0.2` around the pivot fits the picture.
+        bound = self.link_length_1 + self.link_length_2 + 0.2
+        return Transform(min(width, height) / (2 * bound), (width / 2, height / 2))
+
+    def render(
+        self, state: ClassicControlState, renderer: "Abstract2DRenderer"
+    ) -> None:
+        theta1, theta2, _, _ = render_vector(self, state, 4)
+        l1, l2 = self.link_length_1, self.link_length_2
+        bound = l1 + l2 + 0.2
+        elbow = (l1 * math.sin(theta1), -l1 * math.cos(theta1))
+        renderer.clear(_WHITE)
+        renderer.line((-bound, self.target_height), (bound, self.target_height), _BLACK)
+        links = ((0.0, 0.0), theta1, l1), (elbow, theta1 + theta2, l2)
+        for base, angle, length in links:
+            bar = [(0.0, -0.1), (0.0, 0.1), (length, 0.1), (length, -0.1)]
+            renderer.polygon(place(bar, angle - math.pi / 2, base), _LINK)
+            renderer.circle(base, 0.1, _JOINT)

@@ -1,16 +1,22 @@
 """Shared machinery of the classic-control environments."""
 
 import abc
-from typing import Any
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
 from ..._custom_types import Info
 from ..._extras import require
 from .._base import AbstractEnv
 from .._state import AbstractEnvState
+
+if TYPE_CHECKING:
+    from ...render import Abstract2DRenderer, Transform
 
 
 class ClassicControlState(AbstractEnvState):
@@ -38,6 +44,37 @@ class AbstractClassicControlEnv(AbstractEnv[ClassicControlState, Any, Any, None]
     dt: eqx.AbstractVar[float]
     solver: eqx.AbstractVar[Any]
     stepsize_controller: eqx.AbstractVar[Any]
+    render_size: eqx.AbstractClassVar[tuple[int, int]]
+
+    @abc.abstractmethod
+    def render_transform(self, width: int, height: int) -> "Transform":
+        """The world-to-pixel mapping of a `width` x `height` picture."""
+
+    @abc.abstractmethod
+    def render(
+        self, state: ClassicControlState, renderer: "Abstract2DRenderer"
+    ) -> None:
+        """Draws `state` as Gymnasium's renderer of the same env does."""
+
+    def default_renderer(
+        self,
+        *,
+        headless: bool = False,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> "Abstract2DRenderer":
+        """A pygame renderer of Gymnasium's size for this env (`render_size`).
+
+        Giving only one of `width`/`height` keeps the default aspect ratio.
+        Needs the ``render`` extra.
+        """
+        from ... import render
+
+        width, height = _size(width, height, self.render_size)
+        transform = self.render_transform(width, height)
+        if headless:
+            return render.HeadlessPygameRenderer(width, height, transform)
+        return render.PygameRenderer(width, height, transform, title=self.name)
 
     @abc.abstractmethod
     def explicit_update(self, y: Float[Array, " n"], action: Any) -> Float[Array, " n"]:
@@ -89,6 +126,46 @@ class AbstractClassicControlEnv(AbstractEnv[ClassicControlState, Any, Any, None]
     def transition_info(self, state, action, next_state) -> Info:
         del state, action, next_state
         return {}
+
+
+def _size(
+    width: int | None, height: int | None, default: tuple[int, int]
+) -> tuple[int, int]:
+    if width is None and height is None:
+        return default
+    if width is None:
+        return max(round(height * default[0] / default[1]), 1), height
+    if height is None:
+        return width, max(round(width * default[1] / default[0]), 1)
+    return width, height
+
+
+def render_vector(env: Any, state: Any, size: int) -> list[float]:
+    """The physical state vector of one (unbatched) state, as Python floats.
+
+    Raises:
+        ValueError: If the state is batched or stacked.
+    """
+    y = np.asarray(state.unwrapped.y)
+    if y.shape != (size,):
+        raise ValueError(
+            f"`{type(env).__name__}.render` draws one state (state vector of shape "
+            f"({size},)), got shape {y.shape}. Draw stacked states with "
+            "`env.render_stacked(states)` or `lerax.render.record_video`."
+        )
+    return [float(v) for v in y]
+
+
+def place(
+    points: Sequence[tuple[float, float]],
+    angle: float,
+    origin: tuple[float, float],
+) -> list[tuple[float, float]]:
+    """Rotates points counter-clockwise by `angle` radians about the origin,
+    then shifts them by `origin`."""
+    c, s = math.cos(angle), math.sin(angle)
+    ox, oy = origin
+    return [(ox + c * x - s * y, oy + s * x + c * y) for x, y in points]
 
 
 def wrap_angle(x: Float[Array, "..."], low: float, high: float) -> Float[Array, "..."]:

@@ -7,7 +7,7 @@ including the terminal one, termination thresholds, initial state
 """
 
 import math
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -16,7 +16,19 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ...space import Box, Discrete
-from ._base import AbstractClassicControlEnv, ClassicControlState, check_positive
+from ._base import (
+    AbstractClassicControlEnv,
+    ClassicControlState,
+    check_positive,
+    place,
+    render_vector,
+)
+
+if TYPE_CHECKING:
+    from ...render import Abstract2DRenderer, Transform
+
+_WHITE, _BLACK = (255, 255, 255), (0, 0, 0)
+_POLE, _AXLE = (202, 152, 101), (129, 132, 203)
 
 
 @final
@@ -42,6 +54,7 @@ class CartPole(AbstractClassicControlEnv):
     """
 
     name = "CartPole"
+    render_size = (600, 400)
     gravity: float
     cart_mass: float
     pole_mass: float
@@ -167,3 +180,28 @@ class CartPole(AbstractClassicControlEnv):
             | (theta < -self.theta_threshold_radians)
             | (theta > self.theta_threshold_radians)
         )
+
+    def render_transform(self, width: int, height: int) -> "Transform":
+        from ...render import Transform
+
+        # The track's [-x_threshold, x_threshold] spans the width.
+        return Transform.fit((-self.x_threshold, self.x_threshold), width)
+
+    def render(
+        self, state: ClassicControlState, renderer: "Abstract2DRenderer"
+    ) -> None:
+        x, _, theta, _ = render_vector(self, state, 4)
+        # Gymnasium's picture in world units: `u` is one of its 600 pixels.
+        u = 2 * self.x_threshold / 600
+        track_y, half_w, half_h, pole_w = 100 * u, 25 * u, 15 * u, 10 * u
+        axle = (x, track_y + half_h / 2)
+        top = 2 * self.half_length - pole_w / 2
+        pole = [(-pole_w / 2, -pole_w / 2), (-pole_w / 2, top)]
+        pole += [(pole_w / 2, top), (pole_w / 2, -pole_w / 2)]
+        renderer.clear(_WHITE)
+        renderer.rect(
+            (x - half_w, track_y - half_h), (x + half_w, track_y + half_h), _BLACK
+        )
+        renderer.polygon(place(pole, -theta, axle), _POLE)
+        renderer.circle(axle, pole_w / 2, _AXLE)
+        renderer.line((-self.x_threshold, track_y), (self.x_threshold, track_y), _BLACK)

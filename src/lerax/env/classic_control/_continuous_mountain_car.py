@@ -7,7 +7,7 @@ step, initial position `U(-0.6, -0.4)` at rest, spaces).
 `lerax.env.make("MountainCarContinuous-v0")` adds the 999-step time limit.
 """
 
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -15,7 +15,16 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
 from ...space import Box
-from ._base import AbstractClassicControlEnv, ClassicControlState, check_positive
+from ._base import (
+    AbstractClassicControlEnv,
+    ClassicControlState,
+    check_positive,
+    render_vector,
+)
+from ._mountain_car import draw_mountain_car, mountain_car_transform
+
+if TYPE_CHECKING:
+    from ...render import Abstract2DRenderer, Transform
 
 
 @final
@@ -47,6 +56,7 @@ class ContinuousMountainCar(AbstractClassicControlEnv):
     """
 
     name = "ContinuousMountainCar"
+    render_size = (600, 400)
     min_action: float
     max_action: float
     min_position: float
@@ -156,3 +166,11 @@ class ContinuousMountainCar(AbstractClassicControlEnv):
         del key
         position, velocity = state.y
         return (position >= self.goal_position) & (velocity >= self.goal_velocity)
+
+    def render_transform(self, width: int, height: int) -> "Transform":
+        return mountain_car_transform(self, width)
+
+    def render(
+        self, state: ClassicControlState, renderer: "Abstract2DRenderer"
+    ) -> None:
+        draw_mountain_car(self, render_vector(self, state, 2)[0], renderer)

@@ -6,7 +6,8 @@ initial position `U(-0.6, -0.4)` at rest, spaces).
 `lerax.env.make("MountainCar-v0")` adds the 200-step time limit.
 """
 
-from typing import Any, final
+import math
+from typing import TYPE_CHECKING, Any, final
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -14,7 +15,23 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ...space import Box, Discrete
-from ._base import AbstractClassicControlEnv, ClassicControlState, check_positive
+from ._base import (
+    AbstractClassicControlEnv,
+    ClassicControlState,
+    check_positive,
+    place,
+    render_vector,
+)
+
+if TYPE_CHECKING:
+    from ...render import Abstract2DRenderer, Transform
+
+_WHITE, _BLACK, _WHEEL, _FLAG = (
+    (255, 255, 255),
+    (0, 0, 0),
+    (128, 128, 128),
+    (204, 204, 0),
+)
 
 
 @final
@@ -42,6 +59,7 @@ class MountainCar(AbstractClassicControlEnv):
     """
 
     name = "MountainCar"
+    render_size = (600, 400)
     min_position: float
     max_position: float
     max_speed: float
@@ -134,3 +152,43 @@ class MountainCar(AbstractClassicControlEnv):
         del key
         position, velocity = state.y
         return (position >= self.goal_position) & (velocity >= self.goal_velocity)
+
+    def render_transform(self, width: int, height: int) -> "Transform":
+        return mountain_car_transform(self, width)
+
+    def render(
+        self, state: ClassicControlState, renderer: "Abstract2DRenderer"
+    ) -> None:
+        draw_mountain_car(self, render_vector(self, state, 2)[0], renderer)
+
+
+def mountain_car_transform(env: Any, width: int) -> "Transform":
+    """Positions `[min_position, max_position]` span the width."""
+    from ...render import Transform
+
+    return Transform.fit((env.min_position, env.max_position), width)
+
+
+def draw_mountain_car(env: Any, position: float, renderer: "Abstract2DRenderer"):
+    """Gymnasium's mountain-car picture: the hill `0.45 sin(3 x) + 0.55`, the
+    car tilted by `cos(3 x)` radians, and the goal flag."""
+
+    def hill(x):
+        return 0.45 * np.sin(3 * x) + 0.55
+
+    u = (env.max_position - env.min_position) / 600  # one Gymnasium pixel
+    xs = np.linspace(env.min_position, env.max_position, 100)
+    renderer.clear(_WHITE)
+    renderer.polyline(list(zip(xs, hill(xs))), _BLACK)
+    base = (position, 10 * u + float(hill(position)))
+    angle = math.cos(3 * position)
+    body = [(-20 * u, 0.0), (-20 * u, 20 * u), (20 * u, 20 * u), (20 * u, 0.0)]
+    renderer.polygon(place(body, angle, base), _BLACK)
+    for wheel in place([(10 * u, 0.0), (-10 * u, 0.0)], angle, base):
+        renderer.circle(wheel, 8 * u, _WHEEL)
+    flag_x, flag_low = env.goal_position, float(hill(env.goal_position))
+    flag_high = flag_low + 50 * u
+    renderer.line((flag_x, flag_low), (flag_x, flag_high), _BLACK)
+    pennant = [(flag_x, flag_high), (flag_x, flag_high - 10 * u)]
+    pennant.append((flag_x + 25 * u, flag_high - 5 * u))
+    renderer.polygon(pennant, _FLAG)

@@ -9,7 +9,7 @@ the angle normalised into `[-pi, pi)`, no termination, initial state
 """
 
 import math
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -17,7 +17,18 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
 from ...space import Box
-from ._base import AbstractClassicControlEnv, ClassicControlState, check_positive
+from ._base import (
+    AbstractClassicControlEnv,
+    ClassicControlState,
+    check_positive,
+    place,
+    render_vector,
+)
+
+if TYPE_CHECKING:
+    from ...render import Abstract2DRenderer, Transform
+
+_WHITE, _BLACK, _ROD = (255, 255, 255), (0, 0, 0), (204, 77, 77)
 
 
 def angle_normalize(x: Float[Array, "..."]) -> Float[Array, "..."]:
@@ -49,6 +60,7 @@ class Pendulum(AbstractClassicControlEnv):
     """
 
     name = "Pendulum"
+    render_size = (500, 500)
     gravity: float
     mass: float
     length: float
@@ -156,3 +168,22 @@ class Pendulum(AbstractClassicControlEnv):
     ) -> Bool[Array, ""]:
         del state, key
         return jnp.array(False)
+
+    def render_transform(self, width: int, height: int) -> "Transform":
+        from ...render import Transform
+
+        # [-2.2, 2.2]^2 around the pivot fits the picture, as in Gymnasium.
+        return Transform(min(width, height) / 4.4, (width // 2, height // 2))
+
+    def render(
+        self, state: ClassicControlState, renderer: "Abstract2DRenderer"
+    ) -> None:
+        theta, _ = render_vector(self, state, 2)
+        angle = theta + math.pi / 2  # theta = 0 points up
+        rod = [(0.0, -0.1), (0.0, 0.1), (self.length, 0.1), (self.length, -0.1)]
+        (tip,) = place([(self.length, 0.0)], angle, (0.0, 0.0))
+        renderer.clear(_WHITE)
+        renderer.polygon(place(rod, angle, (0.0, 0.0)), _ROD)
+        renderer.circle((0.0, 0.0), 0.1, _ROD)
+        renderer.circle(tip, 0.1, _ROD)
+        renderer.circle((0.0, 0.0), 0.05, _BLACK)

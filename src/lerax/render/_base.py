@@ -1,0 +1,131 @@
+"""Renderer interfaces: frames in general, 2-D drawing in world coordinates."""
+
+import abc
+from collections.abc import Sequence
+from typing import Any
+
+import equinox as eqx
+import numpy as np
+from jaxtyping import UInt8
+
+from ._transform import Transform
+
+ColorLike = Any
+"""Anything `lerax.render.Color.of` accepts."""
+
+Point = Sequence[float]
+"""A world point `(x, y)`."""
+
+
+class AbstractRenderer(eqx.Module):
+    """Something that shows or records frames.
+
+    The life cycle is `open()`, then per frame `clear(color)`, drawing calls
+    (renderer-specific), `draw()` to present the frame, and finally `close()`.
+    `frame()` returns the current image at any time after `open()`.
+
+    Renderers are host-side objects: they are never used inside `jax.jit`,
+    and they keep mutable state (a window, an image, collected frames)
+    behind their immutable Equinox fields.
+    """
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Acquires resources (a window or an off-screen image)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Releases resources (and, for recorders, writes the output)."""
+
+    @abc.abstractmethod
+    def clear(self, color: ColorLike = (255, 255, 255)) -> None:
+        """Fills the whole image with `color`."""
+
+    @abc.abstractmethod
+    def draw(self) -> None:
+        """Presents the frame drawn since the last `clear` (shows it in a
+        window, or records it)."""
+
+    @abc.abstractmethod
+    def frame(self) -> UInt8[np.ndarray, "height width 3"]:
+        """The current image as an RGB array of shape `[height, width, 3]`."""
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class Abstract2DRenderer(AbstractRenderer):
+    """A renderer with 2-D drawing primitives in world coordinates.
+
+    Positions and lengths are world units, mapped to pixels by `transform`;
+    line widths and text sizes are in pixels. Colours are anything
+    `lerax.render.Color.of` accepts.
+
+    Attributes:
+        width: Image width in pixels.
+        height: Image height in pixels.
+        transform: World-to-pixel mapping.
+    """
+
+    width: eqx.AbstractVar[int]
+    height: eqx.AbstractVar[int]
+    transform: eqx.AbstractVar[Transform]
+
+    @abc.abstractmethod
+    def line(
+        self, start: Point, end: Point, color: ColorLike, *, width: int = 1
+    ) -> None:
+        """A straight line from `start` to `end`, `width` pixels wide."""
+
+    @abc.abstractmethod
+    def polyline(
+        self,
+        points: Sequence[Point],
+        color: ColorLike,
+        *,
+        width: int = 1,
+        closed: bool = False,
+    ) -> None:
+        """Connected line segments through `points` (anti-aliased when
+        `width` is 1)."""
+
+    @abc.abstractmethod
+    def polygon(
+        self, points: Sequence[Point], color: ColorLike, *, filled: bool = True
+    ) -> None:
+        """An anti-aliased polygon through `points`, filled or outlined."""
+
+    @abc.abstractmethod
+    def rect(
+        self,
+        lower_left: Point,
+        upper_right: Point,
+        color: ColorLike,
+        *,
+        filled: bool = True,
+    ) -> None:
+        """An axis-aligned rectangle between two corners."""
+
+    @abc.abstractmethod
+    def circle(
+        self, center: Point, radius: float, color: ColorLike, *, filled: bool = True
+    ) -> None:
+        """An anti-aliased circle of world `radius` around `center`."""
+
+    @abc.abstractmethod
+    def text(
+        self,
+        position: Point,
+        text: str,
+        color: ColorLike = (0, 0, 0),
+        *,
+        size: int = 16,
+        anchor: str = "center",
+    ) -> None:
+        """A line of text `size` pixels high; `anchor` (``"center"``,
+        ``"topleft"``, ``"bottomleft"``, ...) says which point of the text's
+        box lies at `position`."""

@@ -1,0 +1,75 @@
+"""One-call helpers: a frame of one state, a video of a rollout."""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jaxtyping import UInt8
+
+from ._video import VideoRenderer
+
+
+def render_rgb(
+    env: Any, state: Any, *, width: int | None = None, height: int | None = None
+) -> UInt8[np.ndarray, "height width 3"]:
+    """Draws one (unbatched) state off-screen and returns the image.
+
+    Args:
+        env: An env (or wrapper) that can render itself.
+        state: One state of `env`, without a batch or time axis.
+        width: Image width in pixels (None: the env's default).
+        height: Image height in pixels (None: the env's default).
+
+    Returns:
+        The RGB image, shape `[height, width, 3]`, dtype uint8.
+
+    Raises:
+        NotImplementedError: If `env` cannot render itself.
+    """
+    renderer = env.default_renderer(headless=True, width=width, height=height)
+    renderer.open()
+    try:
+        env.render(state, renderer)
+        renderer.draw()
+        return renderer.frame()
+    finally:
+        renderer.close()
+
+
+def record_video(
+    env: Any,
+    states: Any,
+    path: str | Path,
+    *,
+    fps: float = 30,
+    width: int | None = None,
+    height: int | None = None,
+) -> Path:
+    """Renders a stacked rollout off-screen into a video file.
+
+    Args:
+        env: An env (or wrapper) that can render itself.
+        states: States stacked along a leading time axis (e.g. the output of
+            `jax.lax.scan`); one frame per entry.
+        path: Output file, ``.mp4`` (H.264 via imageio-ffmpeg) or ``.gif``.
+        fps: Frames per second.
+        width: Frame width in pixels (None: the env's default).
+        height: Frame height in pixels (None: the env's default).
+
+    Returns:
+        The path written: `path`, or the same name with ``.gif`` if MP4
+        encoding was unavailable (a warning says so).
+
+    Raises:
+        ValueError: If `states` has no time axis or no entries.
+        NotImplementedError: If `env` cannot render itself.
+    """
+    inner = env.default_renderer(headless=True, width=width, height=height)
+    video = VideoRenderer(inner, path, fps=fps)
+    env.render_stacked(states, renderer=video)
+    written = video.written_path
+    if written is None:
+        raise ValueError(
+            "`record_video` got an empty rollout: there is nothing to record."
+        )
+    return written

@@ -1,0 +1,324 @@
+"""Pygame renderers: a window, and an off-screen image for headless machines."""
+
+import abc
+import math
+import os
+from collections.abc import Sequence
+from typing import Any, final
+
+import equinox as eqx
+import numpy as np
+from jaxtyping import UInt8
+
+from .._extras import require
+from ._base import Abstract2DRenderer, ColorLike, Point
+from ._color import Color
+from ._transform import Transform
+
+# gfxdraw takes 16-bit coordinates; points far off-screen are clamped.
+_PIXEL_LIMIT = 30_000.0
+
+_ANCHORS = (
+    "center",
+    "topleft",
+    "topright",
+    "bottomleft",
+    "bottomright",
+    "midtop",
+    "midbottom",
+    "midleft",
+    "midright",
+)
+
+
+def import_pygame() -> Any:
+    """Imports pygame quietly, or raises an `ImportError` naming the extra."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    pygame = require("pygame", "render")
+    require("pygame.gfxdraw", "render")
+    return pygame
+
+
+def has_display() -> bool:
+    """Whether a graphical display seems available (X11 or Wayland)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class _Canvas:
+    """The mutable host-side state behind a pygame renderer."""
+
+    def __init__(self) -> None:
+        self.surface: Any = None  # the y-up drawing surface
+        self.screen: Any = None  # the window's display surface, if any
+        self.fonts: dict[int, Any] = {}
+
+
+class AbstractPygameRenderer(Abstract2DRenderer):
+    """Draws with pygame on an off-screen surface in y-up pixel coordinates.
+
+    Drawing happens as Gymnasium's classic-control renderers do it (pixel
+    `y` grows upwards, anti-aliased outlines under filled shapes), and the
+    rows are flipped when the image is shown or read, so frames agree with
+    Gymnasium's `rgb_array` output pixel for pixel up to rounding. Subclasses
+    say what happens when a frame is presented.
+
+    Attributes:
+        width: Image width in pixels.
+        height: Image height in pixels.
+        transform: World-to-pixel mapping.
+    """
+
+    canvas: eqx.AbstractVar[_Canvas]
+
+    @abc.abstractmethod
+    def start_output(self) -> None:
+        """Sets up where frames go (called by `open` after the surface exists)."""
+
+    @abc.abstractmethod
+    def show(self, image: Any) -> None:
+        """Presents `image`, a pygame surface with rows top-down."""
+
+    @abc.abstractmethod
+    def stop_output(self) -> None:
+        """Tears down what `start_output` set up."""
+
+    def open(self) -> None:
+        pygame = import_pygame()
+        pygame.font.init()
+        if self.canvas.surface is None:
+            self.canvas.surface = pygame.Surface((self.width, self.height))
+            self.canvas.surface.fill(Color(255, 255, 255))
+            self.start_output()
+
+    def close(self) -> None:
+        if self.canvas.surface is not None:
+            self.stop_output()
+        self.canvas.surface = None
+        self.canvas.screen = None
+        self.canvas.fonts.clear()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether `open` has been called and `close` not yet."""
+        return self.canvas.surface is not None
+
+    def _surface(self) -> Any:
+        if self.canvas.surface is None:
+            raise RuntimeError(
+                f"`{type(self).__name__}` is not open: call `open()` first (or use "
+                "it as a context manager)."
+            )
+        return self.canvas.surface
+
+    def clear(self, color: ColorLike = (255, 255, 255)) -> None:
+        self._surface().fill(Color.of(color))
+
+    def draw(self) -> None:
+        pygame = import_pygame()
+        self.show(pygame.transform.flip(self._surface(), False, True))
+
+    def frame(self) -> UInt8[np.ndarray, "height width 3"]:
+        pygame = import_pygame()
+        columns = pygame.surfarray.array3d(self._surface())  # [width, height, 3]
+        return np.ascontiguousarray(columns.transpose(1, 0, 2)[::-1], dtype=np.uint8)
+
+    def _pixels(self, points: Sequence[Point]) -> list[tuple[float, float]]:
+        pixels = np.round(self.transform.points(points), 6)
+        pixels = np.clip(pixels, -_PIXEL_LIMIT, _PIXEL_LIMIT)
+        return [(float(x), float(y)) for x, y in pixels]
+
+    def line(
+        self, start: Point, end: Point, color: ColorLike, *, width: int = 1
+    ) -> None:
+        pygame = import_pygame()
+        a, b = self._pixels([start, end])
+        pygame.draw.line(self._surface(), Color.of(color), a, b, int(width))
+
+    def polyline(
+        self,
+        points: Sequence[Point],
+        color: ColorLike,
+        *,
+        width: int = 1,
+        closed: bool = False,
+    ) -> None:
+        pygame = import_pygame()
+        pixels = self._pixels(points)
+        if len(pixels) < 2:
+            raise ValueError(f"`polyline` needs at least 2 points, got {len(pixels)}.")
+        if width == 1:
+            pygame.draw.aalines(self._surface(), Color.of(color), closed, pixels)
+        else:
+            pygame.draw.lines(self._surface(), Color.of(color), closed, pixels, width)
+
+    def polygon(
+        self, points: Sequence[Point], color: ColorLike, *, filled: bool = True
+    ) -> None:
+        pygame = import_pygame()
+        pixels = self._pixels(points)
+        if len(pixels) < 3:
+            raise ValueError(f"`polygon` needs at least 3 points, got {len(pixels)}.")
+        surface, rgb = self._surface(), Color.of(color)
+        pygame.gfxdraw.aapolygon(surface, pixels, rgb)
+        if filled:
+            pygame.gfxdraw.filled_polygon(surface, pixels, rgb)
+
+    def rect(
+        self,
+        lower_left: Point,
+        upper_right: Point,
+        color: ColorLike,
+        *,
+        filled: bool = True,
+    ) -> None:
+        (x0, y0), (x1, y1) = lower_left, upper_right
+        corners = [(x0, y0), (x0, y1), (x1, y1), (x1, y0)]
+        self.polygon(corners, color, filled=filled)
+
+    def circle(
+        self, center: Point, radius: float, color: ColorLike, *, filled: bool = True
+    ) -> None:
+        pygame = import_pygame()
+        ((x, y),) = self._pixels([center])
+        # Integer centre and radius, truncated like Gymnasium's `int(...)`.
+        cx, cy = math.floor(x + 1e-6), math.floor(y + 1e-6)
+        r = max(int(self.transform.length(radius) + 1e-6), 0)
+        surface, rgb = self._surface(), Color.of(color)
+        pygame.gfxdraw.aacircle(surface, cx, cy, r, rgb)
+        if filled:
+            pygame.gfxdraw.filled_circle(surface, cx, cy, r, rgb)
+
+    def text(
+        self,
+        position: Point,
+        text: str,
+        color: ColorLike = (0, 0, 0),
+        *,
+        size: int = 16,
+        anchor: str = "center",
+    ) -> None:
+        pygame = import_pygame()
+        if anchor not in _ANCHORS:
+            raise ValueError(
+                f"`text(anchor=...)` must be one of {_ANCHORS}, got {anchor!r}."
+            )
+        surface = self._surface()
+        font = self.canvas.fonts.get(size)
+        if font is None:
+            font = self.canvas.fonts[size] = pygame.font.Font(None, int(size))
+        label = font.render(str(text), True, Color.of(color))
+        ((x, y),) = self._pixels([position])
+        # The canvas is flipped when shown: work in the shown (top-down) image,
+        # then flip the label and its box back into the canvas.
+        box = label.get_rect()
+        setattr(box, anchor, (round(x), round(self.height - y)))
+        flipped_top = self.height - box.bottom
+        surface.blit(pygame.transform.flip(label, False, True), (box.left, flipped_top))
+
+
+@final
+class PygameRenderer(AbstractPygameRenderer):
+    """Shows frames in a pygame window.
+
+    Attributes:
+        width: Window width in pixels.
+        height: Window height in pixels.
+        transform: World-to-pixel mapping.
+        title: The window caption.
+        canvas: Mutable host-side state (surfaces, fonts).
+    """
+
+    width: int = eqx.field(static=True)
+    height: int = eqx.field(static=True)
+    transform: Transform
+    title: str = eqx.field(static=True)
+    canvas: _Canvas = eqx.field(static=True)
+
+    def __init__(
+        self,
+        width: int = 600,
+        height: int = 400,
+        transform: Transform | None = None,
+        *,
+        title: str = "lerax",
+    ):
+        import_pygame()  # fail early, naming the extra, if pygame is missing
+        self.width, self.height = _check_size(width, height, "PygameRenderer")
+        self.transform = Transform() if transform is None else transform
+        self.title = title
+        self.canvas = _Canvas()
+
+    def start_output(self) -> None:
+        pygame = import_pygame()
+        try:
+            pygame.display.init()
+            self.canvas.screen = pygame.display.set_mode((self.width, self.height))
+        except pygame.error as error:
+            self.canvas.surface = None
+            raise RuntimeError(
+                f"Could not open a pygame window ({error}). On a machine without a "
+                "display use `HeadlessPygameRenderer` (or "
+                "`env.default_renderer(headless=True)`)."
+            ) from error
+        pygame.display.set_caption(self.title)
+
+    def show(self, image: Any) -> None:
+        pygame = import_pygame()
+        self.canvas.screen.blit(image, (0, 0))
+        pygame.event.pump()
+        pygame.display.flip()
+
+    def stop_output(self) -> None:
+        import_pygame().display.quit()
+
+
+@final
+class HeadlessPygameRenderer(AbstractPygameRenderer):
+    """Draws off-screen: frames are only read back with `frame()`.
+
+    Needs no display; on a machine without one it sets
+    ``SDL_VIDEODRIVER=dummy`` (unless already set) before pygame starts.
+
+    Attributes:
+        width: Image width in pixels.
+        height: Image height in pixels.
+        transform: World-to-pixel mapping.
+        canvas: Mutable host-side state (surfaces, fonts).
+    """
+
+    width: int = eqx.field(static=True)
+    height: int = eqx.field(static=True)
+    transform: Transform
+    canvas: _Canvas = eqx.field(static=True)
+
+    def __init__(
+        self, width: int = 600, height: int = 400, transform: Transform | None = None
+    ):
+        if not has_display():
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        import_pygame()  # fail early, naming the extra, if pygame is missing
+        self.width, self.height = _check_size(width, height, "HeadlessPygameRenderer")
+        self.transform = Transform() if transform is None else transform
+        self.canvas = _Canvas()
+
+    def start_output(self) -> None:
+        pass
+
+    def show(self, image: Any) -> None:
+        del image
+
+    def stop_output(self) -> None:
+        pass
+
+
+def _check_size(width: Any, height: Any, owner: str) -> tuple[int, int]:
+    for name, value in (("width", width), ("height", height)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < 1
+        ):
+            raise ValueError(
+                f"`{owner}({name}=...)` must be a positive int, got {value!r}."
+            )
+    return int(width), int(height)

@@ -1,0 +1,74 @@
+"""`Transform`: maps world coordinates to pixel coordinates."""
+
+from collections.abc import Sequence
+from typing import final
+
+import equinox as eqx
+import numpy as np
+
+
+@final
+class Transform(eqx.Module):
+    """A uniform scaling plus offset from world units to pixels, with y up.
+
+    A world point `(x, y)` lands at pixel `(offset_x + scale * x,
+    offset_y + scale * y)`, counted from the *bottom-left* corner of the
+    image, so "up" in the world is up on screen (the renderer flips rows when
+    it produces the image, as Gymnasium's classic-control renderers do).
+
+    Attributes:
+        scale: Pixels per world unit (> 0).
+        offset: The pixel position `(x, y)` of the world origin.
+    """
+
+    scale: float = 1.0
+    offset: tuple[float, float] = (0.0, 0.0)
+
+    def __check_init__(self):
+        if isinstance(self.scale, (int, float)) and not self.scale > 0:
+            raise ValueError(f"`Transform(scale=...)` must be > 0, got {self.scale}.")
+        if len(self.offset) != 2:
+            raise ValueError(
+                f"`Transform(offset=...)` must be a pair (x, y), got {self.offset!r}."
+            )
+
+    @classmethod
+    def fit(
+        cls,
+        x_range: tuple[float, float],
+        width: int,
+        *,
+        y_min: float = 0.0,
+    ) -> "Transform":
+        """The transform that maps `x_range` onto the image's full width.
+
+        Args:
+            x_range: The world `(x_min, x_max)` shown from the left edge to the
+                right edge.
+            width: The image width in pixels.
+            y_min: The world height shown at the bottom edge.
+
+        Returns:
+            The transform.
+        """
+        x_min, x_max = (float(v) for v in x_range)
+        if not x_max > x_min:
+            raise ValueError(f"`x_range` must be increasing, got {x_range}.")
+        scale = width / (x_max - x_min)
+        return cls(scale, (-x_min * scale, -y_min * scale))
+
+    def point(self, point: Sequence[float]) -> tuple[float, float]:
+        """Maps one world point to pixel coordinates (y up)."""
+        x, y = (float(v) for v in point)
+        return (self.offset[0] + self.scale * x, self.offset[1] + self.scale * y)
+
+    def points(self, points: Sequence[Sequence[float]]) -> np.ndarray:
+        """Maps world points, shape `[n, 2]`, to pixel coordinates (y up)."""
+        array = np.asarray(points, dtype=np.float64)
+        if array.ndim != 2 or array.shape[1] != 2:
+            raise ValueError(f"Points must have shape [n, 2], got {array.shape}.")
+        return np.asarray(self.offset, np.float64) + self.scale * array
+
+    def length(self, length: float) -> float:
+        """Maps a world length to pixels."""
+        return self.scale * float(length)

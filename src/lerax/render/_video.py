@@ -1,0 +1,240 @@
+"""`VideoRenderer`: records another renderer's frames to an MP4 (or GIF) file."""
+
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, final
+
+import equinox as eqx
+import numpy as np
+from jaxtyping import UInt8
+
+from .._extras import require
+from ._base import AbstractRenderer, ColorLike
+
+_SUFFIXES = (".mp4", ".gif")
+
+
+class _Recording:
+    """The mutable host-side state of a `VideoRenderer`."""
+
+    def __init__(self) -> None:
+        self.frames: list[np.ndarray] = []
+        self.written: Path | None = None
+
+
+@final
+class VideoRenderer(AbstractRenderer):
+    """Wraps a renderer and records every presented frame to a video file.
+
+    Each `draw()` presents the frame on the wrapped renderer and keeps a copy
+    of its image; `close()` closes the wrapped renderer and writes the file
+    (see `write_video`: MP4 through imageio-ffmpeg, or a GIF if the path ends
+    in ``.gif`` or ffmpeg is unavailable). Drawing calls and attributes the
+    video renderer does not define itself (`line`, `polygon`, `transform`,
+    ...) go to the wrapped renderer, so an env draws on it unchanged.
+
+    Attributes:
+        renderer: The wrapped renderer (often a `HeadlessPygameRenderer`).
+        path: Where the video goes (``.mp4`` or ``.gif``).
+        fps: Frames per second of the video.
+        recording: Mutable host-side state (frames, path written).
+    """
+
+    renderer: AbstractRenderer
+    path: Path = eqx.field(static=True)
+    fps: float = eqx.field(static=True)
+    recording: _Recording = eqx.field(static=True)
+
+    def __init__(
+        self, renderer: AbstractRenderer, path: str | Path, *, fps: float = 30
+    ):
+        if not isinstance(renderer, AbstractRenderer):
+            raise TypeError(
+                "`VideoRenderer(renderer=...)` must be a `lerax.render.AbstractRenderer`, "
+                f"got {type(renderer).__name__}."
+            )
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
+            raise ValueError(
+                f"`VideoRenderer(fps=...)` must be a positive number, got {fps!r}."
+            )
+        self.renderer = renderer
+        self.path = video_path(path)
+        self.fps = fps
+        self.recording = _Recording()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names this class lacks; private names never forward
+        # (this also keeps half-built instances from recursing).
+        if name.startswith("_") or name == "renderer":
+            raise AttributeError(name)
+        return getattr(self.renderer, name)
+
+    @property
+    def frames(self) -> list[np.ndarray]:
+        """The frames recorded so far."""
+        return self.recording.frames
+
+    @property
+    def written_path(self) -> Path | None:
+        """The file the last `close()`/`save()` wrote (its suffix is ``.gif``
+        after a GIF fallback), or None."""
+        return self.recording.written
+
+    def open(self) -> None:
+        self.recording.frames.clear()
+        self.renderer.open()
+
+    def clear(self, color: ColorLike = (255, 255, 255)) -> None:
+        self.renderer.clear(color)
+
+    def draw(self) -> None:
+        self.renderer.draw()
+        self.recording.frames.append(np.array(self.renderer.frame(), dtype=np.uint8))
+
+    def frame(self) -> UInt8[np.ndarray, "height width 3"]:
+        return self.renderer.frame()
+
+    def close(self) -> None:
+        self.renderer.close()
+        if self.recording.frames:
+            self.save()
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Writes the recorded frames now.
+
+        Args:
+            path: Where to write; defaults to `self.path`.
+
+        Returns:
+            The path written (a ``.gif`` after a fallback).
+        """
+        target = self.path if path is None else video_path(path)
+        written = write_video(self.recording.frames, target, fps=self.fps)
+        self.recording.written = written
+        return written
+
+
+def video_path(path: str | Path) -> Path:
+    """Checks a video path's suffix (``.mp4`` or ``.gif``; none means ``.mp4``)."""
+    path = Path(path)
+    if path.suffix == "":
+        return path.with_suffix(".mp4")
+    if path.suffix.lower() not in _SUFFIXES:
+        raise ValueError(f"Video paths must end in .mp4 or .gif, got {str(path)!r}.")
+    return path
+
+
+def write_video(
+    frames: Sequence[UInt8[np.ndarray, "height width 3"]],
+    path: str | Path,
+    *,
+    fps: float = 30,
+) -> Path:
+    """Writes RGB frames to a video file, atomically.
+
+    An ``.mp4`` path is encoded with H.264 through imageio-ffmpeg (odd sizes
+    are padded by one pixel). If ffmpeg is missing or fails, a GIF is written
+    next to it instead (same name, ``.gif``) with a warning. A ``.gif`` path
+    is written as an animated GIF with imageio (Pillow merges pixel-identical
+    consecutive frames into one longer frame). The file appears complete or
+    not at all: frames go to a temporary file that replaces `path` at the end.
+
+    Args:
+        frames: Frames of equal shape `[height, width, 3]`, dtype uint8.
+        path: The output path (``.mp4`` or ``.gif``).
+        fps: Frames per second.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: If there are no frames or their shapes differ.
+        ImportError: If imageio (extra ``render``) is not installed.
+    """
+    path = video_path(path)
+    stack = _stack(frames)
+    if path.suffix.lower() == ".gif":
+        _write_gif(stack, path, fps)
+        return path
+    try:
+        _write_mp4(stack, path, fps)
+        return path
+    except (ImportError, OSError, RuntimeError) as error:
+        fallback = path.with_suffix(".gif")
+        warnings.warn(
+            f"Could not write the MP4 {str(path)!r} ({error}); writing the GIF "
+            f"{str(fallback)!r} instead.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        _write_gif(stack, fallback, fps)
+        return fallback
+
+
+def _stack(frames: Sequence[np.ndarray]) -> np.ndarray:
+    if len(frames) == 0:
+        raise ValueError("There are no frames to write (draw at least one frame).")
+    shapes = {np.shape(f) for f in frames}
+    if len(shapes) != 1:
+        raise ValueError(f"All frames must have the same shape, got {sorted(shapes)}.")
+    (shape,) = shapes
+    if len(shape) != 3 or shape[2] != 3:
+        raise ValueError(f"Frames must have shape [height, width, 3], got {shape}.")
+    return np.asarray(np.stack(frames), dtype=np.uint8)
+
+
+def _atomically(path: Path, write: Any) -> None:
+    """Calls `write(temporary_path)` (same folder and suffix), then moves the
+    temporary file onto `path`; on failure `path` is left untouched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+    )
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_mp4(stack: np.ndarray, path: Path, fps: float) -> None:
+    imageio_ffmpeg = require("imageio_ffmpeg", "render")
+    # H.264 in yuv420p needs even sizes: pad the last row/column if odd.
+    _, height, width, _ = stack.shape
+    pad = ((0, 0), (0, height % 2), (0, width % 2), (0, 0))
+    stack = np.pad(stack, pad, mode="edge") if any(p[1] for p in pad) else stack
+
+    def write(temporary: str) -> None:
+        writer = imageio_ffmpeg.write_frames(
+            temporary,
+            (stack.shape[2], stack.shape[1]),
+            fps=fps,
+            codec="libx264",
+            pix_fmt_in="rgb24",
+            pix_fmt_out="yuv420p",
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+        )
+        writer.send(None)
+        try:
+            for frame in stack:
+                writer.send(np.ascontiguousarray(frame))
+        finally:
+            writer.close()
+
+    _atomically(path, write)
+
+
+def _write_gif(stack: np.ndarray, path: Path, fps: float) -> None:
+    iio = require("imageio.v3", "render")
+    _atomically(
+        path,
+        lambda temporary: iio.imwrite(
+            temporary, stack, extension=".gif", duration=1000.0 / fps, loop=0
+        ),
+    )

@@ -1,0 +1,124 @@
+"""Colours, transforms, the pygame renderers and the env rendering protocol."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from lerax.render import (
+    Abstract2DRenderer,
+    Color,
+    HeadlessPygameRenderer,
+    PygameRenderer,
+    Transform,
+    render_rgb,
+)
+from tests.wrapper.toy_envs import BoxActionEnv
+
+pytest.importorskip("pygame")
+
+
+def test_color_accepts_ints_floats_and_hex():
+    assert Color.of((202, 152, 101)) == Color(202, 152, 101)
+    assert Color.of((1.0, 0.5, 0.0)) == Color(255, 128, 0)
+    assert Color.of("#ca9865") == Color(202, 152, 101)
+    assert Color.of(np.array([1, 2, 3])) == Color(1, 2, 3)
+    assert Color(255, 0, 51).floats == (1.0, 0.0, 0.2)
+
+
+@pytest.mark.parametrize(
+    "bad", [(1, 2), (256, 0, 0), (1.5, 0.0, 0.0), "#12345", "red", None, (True, 0, 0)]
+)
+def test_color_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="[Cc]olou?r"):
+        Color.of(bad)
+
+
+def test_transform_maps_world_to_y_up_pixels():
+    t = Transform(10.0, (50.0, 20.0))
+    assert t.point((1.0, 2.0)) == (60.0, 40.0)
+    np.testing.assert_allclose(t.points([(0, 0), (-1, 1)]), [[50, 20], [40, 30]])
+    assert t.length(0.5) == 5.0
+    fit = Transform.fit((-2.4, 2.4), 600)
+    np.testing.assert_allclose(fit.point((-2.4, 0.0)), (0.0, 0.0), atol=1e-9)
+    np.testing.assert_allclose(fit.point((2.4, 1.0)), (600.0, 125.0))
+    with pytest.raises(ValueError, match="scale"):
+        Transform(0.0)
+    with pytest.raises(ValueError, match="increasing"):
+        Transform.fit((1.0, 1.0), 10)
+
+
+def test_headless_primitives_draw_in_world_coordinates_with_y_up():
+    renderer = HeadlessPygameRenderer(100, 80, Transform(10.0, (50.0, 40.0)))
+    assert isinstance(renderer, Abstract2DRenderer)
+    with renderer:
+        renderer.clear((1.0, 1.0, 1.0))
+        renderer.rect((-1.0, 1.0), (1.0, 3.0), (255, 0, 0))  # above the centre
+        renderer.circle((-3.0, -2.0), 0.5, "#0000ff")  # lower left
+        renderer.line((-5.0, -4.0), (5.0, -4.0), (0, 0, 0))  # bottom row
+        renderer.polyline([(-5.0, 0.0), (5.0, 0.0)], (0, 255, 0), width=2)
+        renderer.polygon([(3.0, 1.0), (4.0, 1.0), (4.0, 2.0)], (0, 0, 0), filled=False)
+        renderer.draw()
+        frame = renderer.frame()
+    assert frame.shape == (80, 100, 3) and frame.dtype == np.uint8
+    # World y = 2 is 20 px above the centre row: image row 40 - 20 = 20.
+    np.testing.assert_array_equal(frame[20, 50], (255, 0, 0))
+    np.testing.assert_array_equal(frame[60, 20], (0, 0, 255))
+    assert np.all(frame[79, :] == 0)  # world y = -4 is the bottom row
+    # Pixel row p (counted upwards) is image row height - 1 - p, as in Gymnasium.
+    assert np.all(frame[80 - 1 - 40, 5:95] == (0, 255, 0))
+    assert np.all(frame[5, 5] == 255)
+
+
+def test_text_is_drawn_upright():
+    renderer = HeadlessPygameRenderer(120, 60)
+    with renderer:
+        renderer.clear()
+        renderer.text((60, 30), "T", (0, 0, 0), size=40)
+        frame = renderer.frame()
+    ink_rows = np.nonzero(np.any(frame < 128, axis=(1, 2)))[0]
+    assert 15 <= ink_rows.min() and ink_rows.max() <= 45
+    # "T": its bar is at the top, so the top ink row is wider than the bottom one.
+    middle = (ink_rows.min() + ink_rows.max()) // 2
+    assert np.sum(frame[ink_rows.min() + 1] < 128) > 3 * np.sum(frame[middle] < 128)
+    with pytest.raises(ValueError, match="anchor"):
+        with renderer:
+            renderer.text((0, 0), "x", anchor="middle")
+
+
+def test_drawing_before_open_is_an_error():
+    renderer = HeadlessPygameRenderer(10, 10)
+    with pytest.raises(RuntimeError, match="open"):
+        renderer.frame()
+    with pytest.raises(ValueError, match="width"):
+        HeadlessPygameRenderer(0, 10)
+
+
+def test_window_renderer_opens_on_dummy_display():
+    renderer = PygameRenderer(64, 48, Transform(8.0, (32.0, 24.0)), title="test")
+    renderer.open()
+    try:
+        renderer.clear((0, 0, 0))
+        renderer.circle((0.0, 0.0), 1.0, (255, 255, 255))
+        renderer.draw()
+        assert renderer.frame()[24, 32].tolist() == [255, 255, 255]
+    finally:
+        renderer.close()
+
+
+def test_env_without_rendering_says_so():
+    env = BoxActionEnv()
+    with pytest.raises(NotImplementedError, match="BoxAction.*default_renderer"):
+        env.default_renderer()
+    with pytest.raises(NotImplementedError, match="BoxAction.*render"):
+        render_rgb(env, env.initial(key=None))
+
+
+def test_missing_extra_names_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pygame", None)
+    with pytest.raises(ImportError, match=r'pip install "lerax\[render\]"'):
+        HeadlessPygameRenderer(10, 10)
+    import lerax.env
+
+    with pytest.raises(ImportError, match=r"lerax\[render\]"):
+        lerax.env.make("CartPole-v1").default_renderer(headless=True)
