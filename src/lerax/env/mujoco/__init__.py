@@ -18,5 +18,6 @@ from ._inverted_double_pendulum import (
 from ._inverted_pendulum import InvertedPendulum as InvertedPendulum
 from ._pusher import Pusher as Pusher
 from ._reacher import Reacher as Reacher
+from ._render import MujocoRenderer as MujocoRenderer
 from ._swimmer import Swimmer as Swimmer
 from ._walker2d import Walker2d as Walker2d

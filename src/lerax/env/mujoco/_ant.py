@@ -48,6 +48,7 @@ class Ant(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Ant"
     uses_contact_forces: ClassVar[bool] = True
+    default_camera: ClassVar[dict] = {"distance": 4.0}
     xml_file: str
     frame_skip: int
     model: Any

@@ -1,7 +1,7 @@
 """Shared machinery of the MuJoCo environments (physics on MJX)."""
 
 import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import jax
@@ -13,6 +13,9 @@ from ..._custom_types import Info
 from .._base import AbstractEnv
 from .._state import AbstractEnvState
 from ._model import load_model, mujoco_modules, put_model, resolve_xml
+
+if TYPE_CHECKING:
+    from ._render import MujocoRenderer
 
 
 class MujocoState(AbstractEnvState):
@@ -48,12 +51,14 @@ class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
         uses_contact_forces: Whether the task reads `cfrc_ext` (then every
             step ends with `mujoco.mjx.rne_postconstraint`, as Gymnasium's
             `mj_rnePostConstraint`).
+        default_camera: Gymnasium's `default_camera_config` for rendering.
     """
 
     xml_file: eqx.AbstractVar[str]
     frame_skip: eqx.AbstractVar[int]
     model: eqx.AbstractVar[Any]
     uses_contact_forces: eqx.AbstractClassVar[bool]
+    default_camera: eqx.AbstractClassVar[dict]
 
     @abc.abstractmethod
     def initial_qpos_qvel(
@@ -92,6 +97,43 @@ class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
     def dt(self) -> float:
         """Seconds per env step: the physics timestep times `frame_skip`."""
         return float(self.mj_model.opt.timestep) * self.frame_skip
+
+    def default_renderer(
+        self,
+        *,
+        headless: bool = False,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> "MujocoRenderer":
+        """A `lerax.env.mujoco.MujocoRenderer` for this model (480 x 480 and
+        Gymnasium's camera by default)."""
+        from ._render import MujocoRenderer
+
+        return MujocoRenderer(
+            self.xml_file,
+            width=480 if width is None else width,
+            height=480 if height is None else height,
+            camera=self.default_camera,
+            headless=headless,
+        )
+
+    def render(self, state: MujocoState, renderer: Any) -> None:
+        """Renders `state` (one, unbatched) on a `MujocoRenderer`.
+
+        Raises:
+            TypeError: If `renderer` is not a `MujocoRenderer` (or a
+                `lerax.render.VideoRenderer` around one).
+        """
+        from ...render import VideoRenderer
+        from ._render import MujocoRenderer
+
+        target = renderer.renderer if isinstance(renderer, VideoRenderer) else renderer
+        if not isinstance(target, MujocoRenderer):
+            raise TypeError(
+                f"{self.name} renders with a `lerax.env.mujoco.MujocoRenderer` "
+                f"(see `default_renderer`), got {type(renderer).__name__}."
+            )
+        target.show(np.asarray(state.data.qpos), np.asarray(state.data.qvel))
 
     def set_state(
         self, qpos: Float[Array, " nq"], qvel: Float[Array, " nv"]

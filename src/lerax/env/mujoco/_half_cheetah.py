@@ -37,6 +37,7 @@ class HalfCheetah(AbstractMujocoEnv):
 
     name: ClassVar[str] = "HalfCheetah"
     uses_contact_forces: ClassVar[bool] = False
+    default_camera: ClassVar[dict] = {"distance": 4.0}
     xml_file: str
     frame_skip: int
     model: Any

@@ -44,6 +44,12 @@ class Hopper(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Hopper"
     uses_contact_forces: ClassVar[bool] = False
+    default_camera: ClassVar[dict] = {
+        "trackbodyid": 2,
+        "distance": 3.0,
+        "lookat": (0.0, 0.0, 1.15),
+        "elevation": -20.0,
+    }
     xml_file: str
     frame_skip: int
     model: Any

@@ -57,6 +57,12 @@ class Humanoid(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Humanoid"
     uses_contact_forces: ClassVar[bool] = True
+    default_camera: ClassVar[dict] = {
+        "trackbodyid": 1,
+        "distance": 4.0,
+        "lookat": (0.0, 0.0, 2.0),
+        "elevation": -20.0,
+    }
     xml_file: str
     frame_skip: int
     model: Any

@@ -47,6 +47,12 @@ class HumanoidStandup(AbstractMujocoEnv):
 
     name: ClassVar[str] = "HumanoidStandup"
     uses_contact_forces: ClassVar[bool] = True
+    default_camera: ClassVar[dict] = {
+        "trackbodyid": 1,
+        "distance": 4.0,
+        "lookat": (0.0, 0.0, 0.8925),
+        "elevation": -20.0,
+    }
     xml_file: str
     frame_skip: int
     model: Any

@@ -37,6 +37,11 @@ class InvertedDoublePendulum(AbstractMujocoEnv):
 
     name: ClassVar[str] = "InvertedDoublePendulum"
     uses_contact_forces: ClassVar[bool] = False
+    default_camera: ClassVar[dict] = {
+        "trackbodyid": 0,
+        "distance": 4.1225,
+        "lookat": (0.0, 0.0, 0.1225),
+    }
     xml_file: str
     frame_skip: int
     model: Any

@@ -32,6 +32,7 @@ class InvertedPendulum(AbstractMujocoEnv):
 
     name: ClassVar[str] = "InvertedPendulum"
     uses_contact_forces: ClassVar[bool] = False
+    default_camera: ClassVar[dict] = {"trackbodyid": 0, "distance": 2.04}
     xml_file: str
     frame_skip: int
     model: Any

@@ -9,7 +9,15 @@ from ..._extras import require
 
 
 def mujoco_modules() -> tuple[Any, Any]:
-    """Imports `mujoco` and `mujoco.mjx` (the `mujoco` extra)."""
+    """Imports `mujoco` and `mujoco.mjx` (the `mujoco` extra).
+
+    Without a display and without `MUJOCO_GL`, selects MuJoCo's EGL backend
+    for off-screen rendering (MuJoCo reads `MUJOCO_GL` on first import).
+    """
+    if "MUJOCO_GL" not in os.environ and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ["MUJOCO_GL"] = "egl"
     mujoco = require("mujoco", "mujoco")
     mjx = require("mujoco.mjx", "mujoco")
     return mujoco, mjx

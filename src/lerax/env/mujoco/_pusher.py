@@ -44,6 +44,7 @@ class Pusher(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Pusher"
     uses_contact_forces: ClassVar[bool] = False
+    default_camera: ClassVar[dict] = {"trackbodyid": -1, "distance": 4.0}
     xml_file: str
     frame_skip: int
     model: Any

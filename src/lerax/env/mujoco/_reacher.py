@@ -42,6 +42,7 @@ class Reacher(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Reacher"
     uses_contact_forces: ClassVar[bool] = False
+    default_camera: ClassVar[dict] = {"trackbodyid": 0}
     xml_file: str
     frame_skip: int
     model: Any

@@ -38,6 +38,7 @@ class Swimmer(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Swimmer"
     uses_contact_forces: ClassVar[bool] = False
+    default_camera: ClassVar[dict] = {}
     xml_file: str
     frame_skip: int
     model: Any

@@ -43,6 +43,12 @@ class Walker2d(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Walker2d"
     uses_contact_forces: ClassVar[bool] = False
+    default_camera: ClassVar[dict] = {
+        "trackbodyid": 2,
+        "distance": 4.0,
+        "lookat": (0.0, 0.0, 1.15),
+        "elevation": -20.0,
+    }
     xml_file: str
     frame_skip: int
     model: Any
