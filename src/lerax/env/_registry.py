@@ -113,5 +113,30 @@ def _register_builtins() -> None:
     )
     register("Pendulum-v1", classic("Pendulum"), max_episode_steps=200)
 
+    def mujoco(name: str) -> Callable[..., AbstractEnvLike]:
+        def factory(**kwargs: Any) -> AbstractEnvLike:
+            from . import mujoco
+
+            return getattr(mujoco, name)(**kwargs)
+
+        factory.__name__ = name
+        return factory
+
+    # Gymnasium's v5 MuJoCo tasks and their time limits.
+    for name, limit in (
+        ("Ant", 1000),
+        ("HalfCheetah", 1000),
+        ("Hopper", 1000),
+        ("Humanoid", 1000),
+        ("HumanoidStandup", 1000),
+        ("InvertedPendulum", 1000),
+        ("InvertedDoublePendulum", 1000),
+        ("Pusher", 100),
+        ("Reacher", 50),
+        ("Swimmer", 1000),
+        ("Walker2d", 1000),
+    ):
+        register(f"{name}-v5", mujoco(name), max_episode_steps=limit)
+
 
 _register_builtins()

@@ -1,0 +1,318 @@
+"""Shared machinery of the MuJoCo environments (physics on MJX)."""
+
+import abc
+from typing import TYPE_CHECKING, Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float, Key
+
+from ..._custom_types import Info
+from .._base import AbstractEnv
+from .._state import AbstractEnvState
+from ._model import load_model, mujoco_modules, put_model, resolve_xml
+
+if TYPE_CHECKING:
+    from ._render import MujocoRenderer
+
+
+class MujocoState(AbstractEnvState):
+    """The state of a MuJoCo env: the MJX simulation data.
+
+    Attributes:
+        data: A `mujoco.mjx.Data` (positions, velocities, simulation time and
+            every derived quantity of the last forward pass).
+    """
+
+    data: Any
+
+
+class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
+    """A MuJoCo model stepped on MJX, `frame_skip` physics steps per env step.
+
+    The shared skeleton: `initial` draws `qpos`/`qvel` (`initial_qpos_qvel`)
+    and runs the forward pass, so body positions, sites and contacts of the
+    first state are valid; `transition` writes the action into `ctrl` and
+    runs `frame_skip` `mujoco.mjx.step`s in a loop (plus the post-constraint
+    pass that fills `cfrc_ext` when `uses_contact_forces`). Tasks supply the
+    observation, reward terms, termination rule and info.
+
+    A state whose `qpos`/`qvel` is no longer finite (a physics blow-up) ends
+    the episode: `terminal` is True, `info["diverged"]` is True, and the
+    observation, reward and reward terms of that step are zeros, so one
+    diverging env cannot put NaN into statistics shared by a batch.
+
+    Attributes:
+        xml_file: The model file (a name bundled with Gymnasium or a path).
+        frame_skip: Physics steps per env step.
+        model: The `mujoco.mjx.Model`.
+        uses_contact_forces: Whether the task reads `cfrc_ext` (then every
+            step ends with `mujoco.mjx.rne_postconstraint`, as Gymnasium's
+            `mj_rnePostConstraint`).
+        default_camera: Gymnasium's `default_camera_config` for rendering.
+    """
+
+    xml_file: eqx.AbstractVar[str]
+    frame_skip: eqx.AbstractVar[int]
+    model: eqx.AbstractVar[Any]
+    uses_contact_forces: eqx.AbstractClassVar[bool]
+    default_camera: eqx.AbstractClassVar[dict]
+
+    @abc.abstractmethod
+    def initial_qpos_qvel(
+        self, *, key: Key[Array, ""]
+    ) -> tuple[Float[Array, " nq"], Float[Array, " nv"]]:
+        """Draws the positions and velocities an episode starts from."""
+
+    @abc.abstractmethod
+    def observe(self, data: Any) -> Float[Array, " n"]:
+        """The task's observation of MJX data `data`."""
+
+    @abc.abstractmethod
+    def reward_terms(
+        self, data: Any, action: Float[Array, " nu"], next_data: Any
+    ) -> tuple[Float[Array, ""], Info]:
+        """The reward of a step and its terms, named as Gymnasium's `info`."""
+
+    @abc.abstractmethod
+    def task_terminal(self, data: Any) -> Bool[Array, ""]:
+        """Whether `data` ends the episode by the task's rule."""
+
+    @abc.abstractmethod
+    def step_info(self, data: Any, next_data: Any) -> Info:
+        """Gymnasium's step `info` without the reward terms (positions, ...)."""
+
+    @abc.abstractmethod
+    def reset_info(self, data: Any) -> Info:
+        """Gymnasium's reset `info`."""
+
+    @property
+    def mj_model(self) -> Any:
+        """The compiled `mujoco.MjModel` (for rendering and inspection)."""
+        return load_model(self.xml_file)
+
+    @property
+    def dt(self) -> float:
+        """Seconds per env step: the physics timestep times `frame_skip`."""
+        return float(self.mj_model.opt.timestep) * self.frame_skip
+
+    def default_renderer(
+        self,
+        *,
+        headless: bool = False,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> "MujocoRenderer":
+        """A `lerax.env.mujoco.MujocoRenderer` for this model (480 x 480 and
+        Gymnasium's camera by default)."""
+        from ._render import MujocoRenderer
+
+        return MujocoRenderer(
+            self.xml_file,
+            width=480 if width is None else width,
+            height=480 if height is None else height,
+            camera=self.default_camera,
+            headless=headless,
+        )
+
+    def render(self, state: MujocoState, renderer: Any) -> None:
+        """Renders `state` (one, unbatched) on a `MujocoRenderer`.
+
+        Raises:
+            TypeError: If `renderer` is not a `MujocoRenderer` (or a
+                `lerax.render.VideoRenderer` around one).
+        """
+        from ...render import VideoRenderer
+        from ._render import MujocoRenderer
+
+        target = renderer.renderer if isinstance(renderer, VideoRenderer) else renderer
+        if not isinstance(target, MujocoRenderer):
+            raise TypeError(
+                f"{self.name} renders with a `lerax.env.mujoco.MujocoRenderer` "
+                f"(see `default_renderer`), got {type(renderer).__name__}."
+            )
+        target.show(np.asarray(state.data.qpos), np.asarray(state.data.qvel))
+
+    def set_state(
+        self, qpos: Float[Array, " nq"], qvel: Float[Array, " nv"]
+    ) -> MujocoState:
+        """The state with these positions and velocities (after a forward pass),
+        as Gymnasium's `set_state`."""
+        _, mjx = mujoco_modules()
+        with jax.numpy_rank_promotion("allow"):
+            data = mjx.make_data(self.model)
+            data = data.replace(
+                qpos=jnp.asarray(qpos, data.qpos.dtype),
+                qvel=jnp.asarray(qvel, data.qvel.dtype),
+            )
+            return MujocoState(mjx.forward(self.model, data))
+
+    def initial(self, *, key: Key[Array, ""]) -> MujocoState:
+        qpos, qvel = self.initial_qpos_qvel(key=key)
+        return self.set_state(qpos, qvel)
+
+    def transition(
+        self, state: MujocoState, action: Float[Array, " nu"], *, key: Key[Array, ""]
+    ) -> MujocoState:
+        del key
+        _, mjx = mujoco_modules()
+        model = self.model
+        data = state.data
+        with jax.numpy_rank_promotion("allow"):
+            data = data.replace(ctrl=jnp.asarray(action, data.ctrl.dtype))
+            data = jax.lax.fori_loop(
+                0, self.frame_skip, lambda _, d: mjx.step(model, d), data
+            )
+            if self.uses_contact_forces:
+                data = mjx.rne_postconstraint(model, data)
+        return MujocoState(data)
+
+    def diverged(self, state: MujocoState) -> Bool[Array, ""]:
+        """Whether the physics blew up: `qpos` or `qvel` is not finite."""
+        data = state.data
+        return ~(jnp.all(jnp.isfinite(data.qpos)) & jnp.all(jnp.isfinite(data.qvel)))
+
+    def observation(self, state: MujocoState, *, key: Key[Array, ""]) -> Array:
+        del key
+        obs = jnp.asarray(self.observe(state.data), jnp.float32)
+        return jnp.where(self.diverged(state), jnp.zeros_like(obs), obs)
+
+    def _terms(self, state: MujocoState, action: Array, next_state: MujocoState):
+        reward, terms = self.reward_terms(
+            state.data, jnp.asarray(action, jnp.float32), next_state.data
+        )
+        bad = self.diverged(next_state)
+        zero = lambda x: jnp.where(bad, jnp.zeros_like(x), x)
+        return zero(jnp.asarray(reward, jnp.float32)), jax.tree.map(zero, terms)
+
+    def reward(
+        self,
+        state: MujocoState,
+        action: Array,
+        next_state: MujocoState,
+        *,
+        key: Key[Array, ""],
+    ) -> Float[Array, ""]:
+        del key
+        return self._terms(state, action, next_state)[0]
+
+    def terminal(self, state: MujocoState, *, key: Key[Array, ""]) -> Bool[Array, ""]:
+        del key
+        return jnp.asarray(self.task_terminal(state.data)) | self.diverged(state)
+
+    def truncate(self, state: MujocoState) -> Bool[Array, ""]:
+        del state
+        return jnp.array(False)
+
+    def action_mask(self, state: MujocoState, *, key: Key[Array, ""]) -> None:
+        del state, key
+        return None
+
+    def state_info(self, state: MujocoState) -> Info:
+        return dict(self.reset_info(state.data))
+
+    def transition_info(
+        self, state: MujocoState, action: Array, next_state: MujocoState
+    ) -> Info:
+        info = dict(self.step_info(state.data, next_state.data))
+        info.update(self._terms(state, action, next_state)[1])
+        info["diverged"] = self.diverged(next_state)
+        return info
+
+
+def load(owner: str, xml_file: str) -> tuple[str, Any, Any]:
+    """Resolves and loads `xml_file`: `(path, mujoco.MjModel, mjx.Model)`."""
+    path = resolve_xml(xml_file, owner)
+    mj_model = load_model(path)
+    return path, mj_model, put_model(mj_model, path)
+
+
+def check_frame_skip(owner: str, frame_skip: Any) -> int:
+    """Raises `ValueError` unless `frame_skip` is a positive int."""
+    if (
+        not isinstance(frame_skip, (int, np.integer))
+        or isinstance(frame_skip, bool)
+        or frame_skip < 1
+    ):
+        raise ValueError(
+            f"`{owner}(frame_skip=...)` must be a positive int, got {frame_skip!r}."
+        )
+    return int(frame_skip)
+
+
+def check_range(owner: str, name: str, value: Any) -> tuple[float, float]:
+    """Raises `ValueError` unless `value` is a pair `(low, high)` with low <= high."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`{owner}({name}=...)` must be a pair (low, high), got {value!r}."
+        ) from None
+    if not low <= high:
+        raise ValueError(f"`{owner}({name}=...)` must have low <= high, got {value!r}.")
+    return low, high
+
+
+def body_id(owner: str, mj_model: Any, body: int | str) -> int:
+    """The index of a body given by index or name."""
+    mujoco, _ = mujoco_modules()
+    if isinstance(body, str):
+        index = mujoco.mj_name2id(mj_model, mujoco.mjtObj.mjOBJ_BODY, body)
+        if index < 0:
+            names = [mj_model.body(i).name for i in range(mj_model.nbody)]
+            raise ValueError(
+                f"`{owner}`: the model has no body {body!r}; its bodies are {names}."
+            )
+        return int(index)
+    if not 0 <= int(body) < mj_model.nbody:
+        raise ValueError(
+            f"`{owner}`: body index {body} out of range [0, {mj_model.nbody})."
+        )
+    return int(body)
+
+
+def uniform(key: Key[Array, ""], shape: tuple[int, ...], scale: float) -> Array:
+    """`U(-scale, scale)` noise of `shape`."""
+    return jax.random.uniform(key, shape, minval=-scale, maxval=scale)
+
+
+def clip(x: Array, low: float, high: float) -> Array:
+    """Clips without promoting float32 to float64 for Python bounds."""
+    return jnp.clip(x, jnp.asarray(low, x.dtype), jnp.asarray(high, x.dtype))
+
+
+def action_box(mj_model: Any) -> Any:
+    """Gymnasium's action space: the actuators' control ranges, float32."""
+    from ...space import Box
+
+    low, high = np.asarray(mj_model.actuator_ctrlrange, np.float32).T
+    return Box(low, high)
+
+
+def unbounded_box(size: int) -> Any:
+    """An unbounded float32 observation box of `size` entries."""
+    from ...space import Box
+
+    return Box(-np.inf, np.inf, shape=(int(size),))
+
+
+def planar_velocity(before: Array, after: Array, dt: float) -> Array:
+    """`(after - before) / dt`, the finite-difference velocity Gymnasium uses."""
+    return (after - before) / dt
+
+
+def sample_until(key: Key[Array, ""], sample: Any, accept: Any) -> Array:
+    """Rejection sampling: draws `sample(key)` until `accept(x)` holds."""
+
+    def cond(carry):
+        return ~accept(carry[1])
+
+    def body(carry):
+        key, _ = carry
+        key, sub = jax.random.split(key)
+        return key, sample(sub)
+
+    key, sub = jax.random.split(key)
+    return jax.lax.while_loop(cond, body, (key, sample(sub)))[1]

@@ -1,0 +1,155 @@
+"""MuJoCo envs: spaces, options, reset distributions, registry, bad input,
+and physics blow-ups in a batch. Only the last test compiles MJX physics."""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+gymnasium = pytest.importorskip("gymnasium")
+mujoco = pytest.importorskip("mujoco")
+
+import lerax.env  # noqa: E402
+import lerax.env.mujoco as mj  # noqa: E402
+from lerax.env._base import check_action  # noqa: E402
+from lerax.space import Box  # noqa: E402
+from lerax.wrapper import TimeLimit  # noqa: E402
+
+from .test_gymnasium_oracle import CASES, Case, gym_env  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*is deprecated:UserWarning",
+    "ignore:.*np.bool8.*:DeprecationWarning",
+)
+
+LIMITS = {"Pusher": 100, "Reacher": 50}
+
+
+def assert_box_equal(ours: Box, theirs) -> None:
+    assert isinstance(ours, Box)
+    assert ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours.low, theirs.low.astype(np.float32))
+    np.testing.assert_array_equal(ours.high, theirs.high.astype(np.float32))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_spaces_and_registration_match_gymnasium(case: Case):
+    env = lerax.env.make(case.id)
+    assert isinstance(env, TimeLimit)
+    assert env.max_episode_steps == LIMITS.get(case.name, 1000)
+    assert env.max_episode_steps == gymnasium.spec(case.id).max_episode_steps
+    theirs = gym_env(case)
+    assert_box_equal(env.action_space, theirs.action_space)
+    assert_box_equal(env.observation_space, theirs.observation_space)
+    assert env.unwrapped.dt == pytest.approx(theirs.dt)
+
+
+OPTIONS = [
+    ("Ant", {"exclude_current_positions_from_observation": False}),
+    ("Ant", {"include_cfrc_ext_in_observation": False}),
+    ("HalfCheetah", {"exclude_current_positions_from_observation": False}),
+    ("Hopper", {"exclude_current_positions_from_observation": False}),
+    ("Walker2d", {"exclude_current_positions_from_observation": False}),
+    ("Swimmer", {"exclude_current_positions_from_observation": False}),
+    ("Humanoid", {"include_cinert_in_observation": False}),
+    ("Humanoid", {"include_cvel_in_observation": False}),
+    ("Humanoid", {"include_qfrc_actuator_in_observation": False}),
+    ("Humanoid", {"include_cfrc_ext_in_observation": False}),
+    (
+        "HumanoidStandup",
+        {
+            "exclude_current_positions_from_observation": False,
+            "include_cinert_in_observation": False,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIONS)
+def test_observation_options_match_gymnasium(name, kwargs):
+    ours = getattr(mj, name)(**kwargs)
+    theirs = gymnasium.make(f"{name}-v5", **kwargs).unwrapped
+    assert ours.observation_space.shape == theirs.observation_space.shape
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_reset_distribution_matches_gymnasium(case: Case):
+    n = 2000
+    env = getattr(mj, case.name)()
+    qpos, qvel = jax.jit(jax.vmap(lambda k: env.initial_qpos_qvel(key=k)))(
+        jr.split(jr.key(0), n)
+    )
+    theirs = gym_env(case)
+    samples = []
+    for seed in range(n):
+        theirs.reset(seed=seed)
+        samples.append((theirs.data.qpos.copy(), theirs.data.qvel.copy()))
+    for ours, ref in ((qpos, [s[0] for s in samples]), (qvel, [s[1] for s in samples])):
+        ours, ref = np.asarray(ours, np.float64), np.stack(ref)
+        std = np.sqrt(ref.var(0) + ours.var(0)) / np.sqrt(n)
+        np.testing.assert_allclose(ours.mean(0), ref.mean(0), atol=5 * std.max() + 1e-6)
+        # variance: relative standard error sqrt(2 / n) per side
+        np.testing.assert_allclose(ours.var(0), ref.var(0), rtol=0.25, atol=1e-7)
+
+
+def test_unknown_xml_file_names_the_bundled_ones():
+    with pytest.raises(FileNotFoundError, match="ant.xml"):
+        mj.Ant(xml_file="no_such_model.xml")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        mj.Hopper(xml_file="./missing/hopper.xml")
+
+
+def test_bad_options_raise():
+    with pytest.raises(ValueError, match="frame_skip"):
+        mj.HalfCheetah(frame_skip=0)
+    with pytest.raises(ValueError, match="healthy_z_range"):
+        mj.Hopper(healthy_z_range=(2.0, 1.0))
+    with pytest.raises(ValueError, match="no body 'nose'"):
+        mj.Ant(main_body="nose")
+
+
+def test_user_xml_file(tmp_path):
+    spec = mujoco.MjSpec.from_file(f"{mj._model.asset_dir()}/inverted_pendulum.xml")
+    spec.option.timestep = 0.01
+    path = tmp_path / "pendulum.xml"
+    path.write_text(spec.to_xml())
+    env = mj.InvertedPendulum(xml_file=str(path))
+    assert env.dt == pytest.approx(0.02)
+
+
+@pytest.fixture(scope="module")
+def pendulum_batch():
+    """Three InvertedPendulum states (one compiled reset shared by the tests)."""
+    env = mj.InvertedPendulum()
+    keys = jr.split(jr.key(0), 3)
+    states, _, _ = jax.jit(jax.vmap(lambda k: env.reset(key=k)))(keys)
+    return env, keys, states
+
+
+def test_wrong_action_size_and_nan_actions_raise(pendulum_batch):
+    env, keys, states = pendulum_batch
+    state = jax.tree.map(lambda x: x[0], states)
+    with pytest.raises(ValueError, match="not an element of the action space"):
+        env.step(state, jnp.zeros(3), key=keys[0])
+    checked = jax.jit(lambda a: check_action(env.action_space, a))
+    with pytest.raises(Exception, match="outside the action space"):
+        jax.block_until_ready(checked(jnp.array([jnp.nan])))
+
+
+def test_blow_up_terminates_and_does_not_poison_the_batch(pendulum_batch):
+    env, keys, states = pendulum_batch
+    bad = type(states)(states.data.replace(qvel=states.data.qvel.at[1].set(jnp.nan)))
+    step = jax.jit(jax.vmap(lambda s, a, k: env.step(s, a, key=k, check=False)))
+    actions = jnp.zeros((3, 1))
+    clean = step(states, actions, keys)
+    dirty = step(bad, actions, keys)
+    state, obs, reward, terminated, truncated, info = dirty
+    assert bool(terminated[1]) and bool(info["diverged"][1])
+    assert not bool(jnp.any(info["diverged"][jnp.array([0, 2])]))
+    for leaf in jax.tree.leaves((state, obs, reward, info)):
+        if jnp.issubdtype(leaf.dtype, jnp.floating):
+            assert bool(jnp.all(jnp.isfinite(leaf)))
+    for ours, ref in zip(jax.tree.leaves(dirty), jax.tree.leaves(clean)):
+        np.testing.assert_array_equal(np.asarray(ours)[0], np.asarray(ref)[0])
+        np.testing.assert_array_equal(np.asarray(ours)[2], np.asarray(ref)[2])
