@@ -44,6 +44,8 @@ bench: $(VENV)/.stamp-bench $(PEERS)/.stamp
 	$(PY) bench/train_ppo.py
 	$(PY) bench/replay_sampling.py
 	$(PY) bench/off_policy.py
+	$(PY) bench/mujoco_throughput.py
+	$(PY) bench/logging_overhead.py --demo
 
 lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check src tests bench examples
