@@ -67,7 +67,8 @@ def gym_rate(name: str, num_envs: int, steps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", default="Ant,HalfCheetah,Humanoid")
-    parser.add_argument("--sizes", default="1,64,1024")
+    # 1024 envs: HalfCheetah hangs inside the compiled call on CPU (open issue)
+    parser.add_argument("--sizes", default="1,64")
     parser.add_argument("--steps", type=int, default=0, help="scan length (0: auto)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*is deprecated")
