@@ -1,8 +1,19 @@
 """Test configuration shared by the whole suite."""
 
 import itertools
+import os
+from pathlib import Path
 
-import jax
+# A persistent compilation cache shared by the xdist workers and by the
+# subprocesses some tests start (CLI, examples, checkpoint kill test): the
+# same training programs are compiled once per run instead of once per
+# process. Set before JAX is imported; subprocesses inherit it.
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".jax-cache")
+)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+
+import jax  # noqa: E402
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
