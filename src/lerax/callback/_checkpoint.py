@@ -49,8 +49,9 @@ def _is_array_like(x: Any) -> bool:
     return isinstance(x, (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct))
 
 
-def _raw(state: Any, *, include_buffer: bool = True) -> Any:
-    """The arrays of `state` (keys as raw key data), everything else None."""
+def _arrays(state: Any, *, include_buffer: bool) -> Any:
+    """The array leaves of `state` (concrete or abstract), everything else
+    None; the replay buffer too unless `include_buffer`."""
     arrays = eqx.filter(state, _is_array_like)
     if not include_buffer and hasattr(state, "buffer"):
         arrays = eqx.tree_at(
@@ -58,23 +59,21 @@ def _raw(state: Any, *, include_buffer: bool = True) -> Any:
             arrays,
             replace_fn=lambda b: jax.tree.map(lambda _: None, b),
         )
-    return jax.tree.map(lambda x: jr.key_data(x) if _is_key(x) else x, arrays)
+    return arrays
 
 
-def _raw_like(like: Any, *, include_buffer: bool = True) -> Any:
+def _raw(state: Any, *, include_buffer: bool = True) -> Any:
+    """What is stored: the arrays of `state`, PRNG keys as raw key data
+    (abstract key data for an abstract state)."""
+
     def convert(x):
-        if _is_key(x):
+        if not _is_key(x):
+            return x
+        if isinstance(x, jax.ShapeDtypeStruct):
             return eqx.filter_eval_shape(jr.key_data, x)
-        return x
+        return jr.key_data(x)
 
-    arrays = eqx.filter(like, _is_array_like)
-    if not include_buffer and hasattr(like, "buffer"):
-        arrays = eqx.tree_at(
-            lambda s: s.buffer,
-            arrays,
-            replace_fn=lambda b: jax.tree.map(lambda _: None, b),
-        )
-    return jax.tree.map(convert, arrays)
+    return jax.tree.map(convert, _arrays(state, include_buffer=include_buffer))
 
 
 def _layout(tree: Any) -> list[list[Any]]:
@@ -210,7 +209,7 @@ def load_checkpoint(path: str | Path, like: Any, *, fill: Any = None) -> Any:
     path = resolve(path)
     header, data = _read(path)
     include_buffer = header.get("include_buffer", True)
-    skeleton = _raw_like(like, include_buffer=include_buffer)
+    skeleton = _raw(like, include_buffer=include_buffer)
     expected = _layout(skeleton)
     if header.get("layout") != expected:
         raise CheckpointError(_mismatch(path, header.get("layout") or [], expected))
@@ -222,17 +221,11 @@ def load_checkpoint(path: str | Path, like: Any, *, fill: Any = None) -> Any:
             f"The checkpoint {str(path)!r} is corrupted ({error})."
         ) from error
 
-    like_arrays = eqx.filter(like, _is_array_like)
-    if not include_buffer and hasattr(like, "buffer"):
-        if fill is None:
-            raise CheckpointError(
-                f"{str(path)!r} has no replay buffer; pass `fill=` a fresh state."
-            )
-        like_arrays = eqx.tree_at(
-            lambda s: s.buffer,
-            like_arrays,
-            replace_fn=lambda b: jax.tree.map(lambda _: None, b),
+    if not include_buffer and hasattr(like, "buffer") and fill is None:
+        raise CheckpointError(
+            f"{str(path)!r} has no replay buffer; pass `fill=` a fresh state."
         )
+    like_arrays = _arrays(like, include_buffer=include_buffer)
 
     def restore(template, value):
         if _is_key(template):
