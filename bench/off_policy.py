@@ -2,8 +2,9 @@
 
 SAC on Pendulum-v1 for 20k steps (learning rate 1e-3, batch 256, 64x64
 networks) and DQN on CartPole-v1 for 100k steps (the RL Zoo configuration,
-256x256). Wall time includes compilation; returns are the mean of 32 greedy
-episodes. Peers run in `.venv-peers` (see `bench/train_ppo.py`).
+256x256). Wall time covers building the policy and `learn` (compilation
+included), as the peers' covers building and training their models; returns
+are the mean of 32 greedy episodes. Peers run in `.venv-peers` (see `bench/train_ppo.py`).
 
 Usage: ``python bench/off_policy.py``
 """
@@ -25,13 +26,14 @@ HERE = Path(__file__).resolve().parent
 PEER_PYTHON = HERE.parent / ".venv-peers" / "bin" / "python"
 
 
-def timed(algo, env, policy, total):
+def timed(algo, env, make_policy, total):
+    """Policy construction plus `learn` (one compiled program), as a user runs
+    it; the peers' figures likewise include building their models."""
     start = time.perf_counter()
-    state = algo.init(env, policy, key=jr.key(1), total_timesteps=total)
-    state, _ = algo.train(state, algo.num_iterations(total))
-    jax.block_until_ready(state)
+    policy = make_policy()
+    trained = jax.block_until_ready(algo.learn(env, policy, total, key=jr.key(1)))
     seconds = time.perf_counter() - start
-    returns, _ = evaluate_policy(env, state.policy, key=jr.key(1234), num_episodes=32)
+    returns, _ = evaluate_policy(env, trained, key=jr.key(1234), num_episodes=32)
     return {"seconds": seconds, "return": float(jnp.mean(returns))}
 
 
@@ -42,7 +44,9 @@ def main() -> None:
         "sac_pendulum": timed(
             SAC(policy_lr=1e-3, q_lr=1e-3, buffer_size=20_000, q_width_size=64),
             pendulum,
-            MLPSACPolicy(pendulum, feature_size=64, width_size=64, key=jr.key(0)),
+            lambda: MLPSACPolicy(
+                pendulum, feature_size=64, width_size=64, key=jr.key(0)
+            ),
             20_000,
         ),
         "dqn_cartpole": timed(
@@ -58,7 +62,7 @@ def main() -> None:
                 exploration_final_eps=0.04,
             ),
             cartpole,
-            MLPQPolicy(cartpole, width_size=256, key=jr.key(0)),
+            lambda: MLPQPolicy(cartpole, width_size=256, key=jr.key(0)),
             100_000,
         ),
     }
