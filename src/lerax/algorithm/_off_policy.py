@@ -132,6 +132,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             else self.steps_per_iteration
         )
 
+    @eqx.filter_jit  # one compiled program instead of op-by-op dispatch
     def init(
         self,
         env: AbstractEnvLike,

@@ -135,6 +135,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             return inner
         return optax.chain(optax.clip_by_global_norm(self.max_grad_norm), inner)
 
+    @eqx.filter_jit  # one compiled program instead of op-by-op dispatch
     def init(
         self,
         env: AbstractEnvLike,
