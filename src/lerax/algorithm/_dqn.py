@@ -11,7 +11,7 @@ from jaxtyping import Array, Int, Key
 from ..env import AbstractEnvLike
 from ..policy import AbstractQPolicy
 from ._base import check_int, check_positive
-from ._off_policy import AbstractOffPolicyAlgorithm
+from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 
 
 @final
@@ -37,7 +37,9 @@ class DQN(AbstractOffPolicyAlgorithm):
     `exploration_final_eps` over `exploration_fraction` of the budget, Huber
     loss, Adam, gradient clipping at 10, a hard target copy every
     `target_update_interval` env steps; `double_q` selects next actions with
-    the online network and evaluates them with the target network.
+    the online network and evaluates them with the target network. A
+    stateful Q-policy is evaluated with the policy states stored in the
+    replay buffer (the online and target networks alike).
 
     Attributes:
         num_envs: Environments stepped in parallel.
@@ -104,24 +106,26 @@ class DQN(AbstractOffPolicyAlgorithm):
             self.exploration_final_eps - self.exploration_initial_eps
         )
 
-    def explore(self, learner: DQNLearner, observation, mask, *, key, step, total):
-        _, q = learner.policy.q_values(None, observation)
-        return learner.policy.select(
+    def explore(
+        self, learner: DQNLearner, policy_state, observation, mask, *, key, step, total
+    ):
+        policy_state, q = learner.policy.q_values(policy_state, observation)
+        return policy_state, learner.policy.select(
             q, key=key, action_mask=mask, epsilon=self.epsilon(step, total)
         )
 
     def update(self, learner: DQNLearner, batch, *, key, step: Int[Array, ""]):
         policy, target = learner.policy, learner.target_policy
         start = policy.action_space.start
-        next_q_target = jax.vmap(lambda o: target.q_values(None, o)[1])(
-            batch["next_observations"]
+        next_q_target = batch_map(
+            lambda s, o: target.q_values(s, o)[1], batch, next_step=True
         )
         next_masks = batch["next_action_masks"]
         if next_masks is not None:  # the max runs over allowed actions only
             next_q_target = jnp.where(next_masks, next_q_target, -jnp.inf)
         if self.double_q:
-            next_q_online = jax.vmap(lambda o: policy.q_values(None, o)[1])(
-                batch["next_observations"]
+            next_q_online = batch_map(
+                lambda s, o: policy.q_values(s, o)[1], batch, next_step=True
             )
             if next_masks is not None:
                 next_q_online = jnp.where(next_masks, next_q_online, -jnp.inf)
@@ -141,7 +145,7 @@ class DQN(AbstractOffPolicyAlgorithm):
         actions = batch["actions"] - start
 
         def loss_fn(policy):
-            q = jax.vmap(lambda o: policy.q_values(None, o)[1])(batch["observations"])
+            q = batch_map(lambda s, o: policy.q_values(s, o)[1], batch)
             chosen = jnp.take_along_axis(q, actions[:, None], axis=-1)[:, 0]
             return jnp.mean(optax.huber_loss(chosen, y, delta=1.0)), jnp.mean(chosen)
 

@@ -7,11 +7,21 @@ then the algorithm's exploration policy), write them to the replay buffer
 truncation), then run `gradient_steps` updates on uniformly sampled batches.
 Algorithms supply the learner (networks, targets, optimiser states), the
 exploration rule and one gradient step.
+
+Stateful policies (whose `reset` returns a state, e.g. a recurrent hidden
+state) are supported: the policy state advances through the policy's own
+calls at every step (in the random-action phase too, where the policy is
+still run on each observation and only its action is replaced), is reset at
+episode starts, and the buffer keeps the state each action was chosen with
+and the state after the step. Losses evaluate the policy (and its target
+copy) on each sampled observation with the stored state of that step
+(`batch_map`); critics built from the spaces are stateless.
 """
 
 import abc
 import dataclasses
-from typing import Any, final
+from collections.abc import Callable
+from typing import Any, TypeVar, final
 
 import equinox as eqx
 import jax
@@ -24,6 +34,43 @@ from ..env import AbstractEnvLike
 from ._base import AbstractAlgorithm, AbstractTrainingState
 from ._collector import ActorCarry, collect, initial_carry
 from ._on_policy import _check_spaces, _episode_metrics
+
+_Out = TypeVar("_Out")
+
+
+def batch_map(
+    fn: Callable[..., _Out],
+    batch: dict[str, Any],
+    *args: Any,
+    next_step: bool = False,
+) -> _Out:
+    """Evaluates `fn(policy_state, observation, *args)` on every transition of
+    a sampled batch (`jax.vmap` over the leading axis of all inputs).
+
+    The observation and the policy state come from the same step: the
+    current ones (`observations`, `policy_states`) or, with `next_step`, the
+    next ones (`next_observations`, `next_policy_states`: the state after
+    the step, before any reset at an episode end). For a stateless policy
+    the state is None (a hand-built batch may leave the state keys out).
+
+    Args:
+        fn: `(policy_state, observation, *args) -> output` for one transition.
+        batch: A batch from `ReplayBuffer.sample`.
+        *args: Further per-transition inputs (leading axis = batch; None
+            passes None through).
+        next_step: Use the next observations and states.
+
+    Returns:
+        The outputs, stacked along a leading batch axis.
+    """
+    if next_step:
+        states, observations = (
+            batch.get("next_policy_states"),
+            batch["next_observations"],
+        )
+    else:
+        states, observations = batch.get("policy_states"), batch["observations"]
+    return jax.vmap(fn)(states, observations, *args)
 
 
 @final
@@ -88,14 +135,30 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
     def explore(
         self,
         learner: Any,
+        policy_state: Any,
         observation: Any,
         mask: Any,
         *,
         key: Key[Array, ""],
         step: Array,
         total: Array,
-    ) -> Any:
-        """The behaviour action once learning has started."""
+    ) -> tuple[Any, Any]:
+        """The behaviour action once learning has started.
+
+        Args:
+            learner: The learner (its `policy` acts).
+            policy_state: The policy state for this step (None if stateless).
+            observation: One env's observation.
+            mask: Its action mask (or None).
+            key: A JAX PRNG key.
+            step: Env steps taken before this iteration.
+            total: The planned budget.
+
+        Returns:
+            `(new_policy_state, action)`. The new state is kept even while
+            the action is replaced by a uniformly random one (before
+            `learning_starts`).
+        """
 
     @abc.abstractmethod
     def update(
@@ -145,17 +208,19 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         learner_key, carry_key, next_key = jr.split(key, 3)
         learner = self.init_learner(env, policy, key=learner_key)
         _check_spaces(env, policy)
-        if policy.reset(key=jr.key(0)) is not None:
-            raise TypeError(
-                f"`{type(self).__name__}` supports stateless policies only."
-            )
         actors = jax.vmap(lambda k: initial_carry(env, policy, key=k))(
             jr.split(carry_key, self.num_envs)
         )
         mask_key, state_key = jr.split(carry_key)
         mask_example = env.action_mask(env.initial(key=state_key), key=mask_key)
+        # one env's initial policy state (None for stateless policies)
+        state_example = jax.tree.map(lambda x: x[0], actors.policy_state)
         buffer = ReplayBuffer.create(
-            self.buffer_size, env.observation_space, env.action_space, mask_example
+            self.buffer_size,
+            env.observation_space,
+            env.action_space,
+            mask_example,
+            state_example,
         )
         total = total_timesteps if total_timesteps is not None else 0
         state = OffPolicyState(
@@ -182,8 +247,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         def actor(policy_state, observation, mask, key):
             random_key, explore_key = jr.split(key)
             random = space.sample(key=random_key, mask=mask)
-            chosen = self.explore(
+            # the policy runs in the random phase too, so its state advances
+            policy_state, chosen = self.explore(
                 learner,
+                policy_state,
                 observation,
                 mask,
                 key=explore_key,
@@ -215,6 +282,8 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             flat(transitions.terminated),
             jax.tree.map(flat, transitions.final_action_mask),
             jax.tree.map(flat, transitions.action_mask),
+            jax.tree.map(flat, transitions.policy_state),
+            jax.tree.map(flat, transitions.next_policy_state),
         )
         done_steps = step + self.steps_per_iteration
 

@@ -15,7 +15,7 @@ from ..space import Box
 from ..target import polyak_average
 from ._base import check_int, check_positive
 from ._critics import QNetwork, twin_q, twin_values
-from ._off_policy import AbstractOffPolicyAlgorithm
+from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 
 
 def sac_optimizers(algo: Any):
@@ -75,7 +75,8 @@ class SAC(AbstractOffPolicyAlgorithm):
     than 100, so the first batch never repeats transitions): one env, one
     gradient step per env step, buffer 1M, batch 256, tau 0.005, Adam 3e-4 for
     all three optimisers, entropy coefficient starting at 1.0, critics of
-    two 256-unit ReLU layers.
+    two 256-unit ReLU layers. A stateful policy is evaluated with the policy
+    states stored in the replay buffer; the critics are stateless.
 
     Attributes:
         num_envs: Environments stepped in parallel.
@@ -151,8 +152,10 @@ class SAC(AbstractOffPolicyAlgorithm):
             alpha_opt_state=alpha_opt.init(log_alpha),
         )
 
-    def explore(self, learner: SACLearner, observation, mask, *, key, step, total):
-        return learner.policy(None, observation, key=key)[1]
+    def explore(
+        self, learner: SACLearner, policy_state, observation, mask, *, key, step, total
+    ):
+        return learner.policy(policy_state, observation, key=key)
 
     def update(self, learner: SACLearner, batch, *, key, step: Int[Array, ""]):
         policy_opt, critic_opt, alpha_opt = sac_optimizers(self)
@@ -161,12 +164,12 @@ class SAC(AbstractOffPolicyAlgorithm):
         alpha = jnp.exp(learner.log_alpha)
         policy = learner.policy
 
-        def sample(policy, observations, keys):
-            act = lambda o, k: policy.action_and_log_prob(None, o, key=k)[1:]  # noqa: E731
-            return jax.vmap(act)(observations, keys)
+        def sample(policy, keys, next_step=False):
+            act = lambda s, o, k: policy.action_and_log_prob(s, o, key=k)[1:]  # noqa: E731
+            return batch_map(act, batch, keys, next_step=next_step)
 
         next_actions, next_log_probs = sample(
-            policy, batch["next_observations"], jr.split(next_key, size)
+            policy, jr.split(next_key, size), next_step=True
         )
         target_q = jax.vmap(lambda o, a: twin_values(learner.target_critics, o, a))(
             batch["next_observations"], next_actions
@@ -192,7 +195,7 @@ class SAC(AbstractOffPolicyAlgorithm):
         actor_keys = jr.split(actor_key, size)
 
         def actor_loss(policy):
-            actions, log_probs = sample(policy, batch["observations"], actor_keys)
+            actions, log_probs = sample(policy, actor_keys)
             q = jax.vmap(lambda o, a: twin_values(critics, o, a))(
                 batch["observations"], actions
             )

@@ -10,12 +10,12 @@ import jax.random as jr
 from jaxtyping import Array, Float, Key
 
 from ..env import AbstractEnvLike
-from ..policy import MLPDiscreteSACPolicy
+from ..policy import AbstractDiscreteSACPolicy
 from ..policy._networks import mlp
 from ..space import AbstractSpace, Discrete
 from ..target import polyak_average
 from ._base import check_int, check_positive
-from ._off_policy import AbstractOffPolicyAlgorithm
+from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 from ._sac import sac_optimizers, tune_alpha
 
 
@@ -59,7 +59,7 @@ class DiscreteQNetwork(eqx.Module):
 class SACDiscreteLearner(eqx.Module):
     """What SAC-Discrete trains (see `SACLearner`)."""
 
-    policy: MLPDiscreteSACPolicy
+    policy: AbstractDiscreteSACPolicy
     critics: DiscreteQNetwork
     target_critics: DiscreteQNetwork
     log_alpha: Float[Array, ""]
@@ -79,7 +79,8 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
     """SAC-Discrete: twin critics over all actions, soft state values as
     expectations under the policy, automatic entropy tuning towards
     `target_entropy_scale * log(n)`, Polyak-averaged target critics (a real
-    target network: `tau` well below 1).
+    target network: `tau` well below 1). A stateful policy is evaluated with
+    the policy states stored in the replay buffer; the critics are stateless.
 
     Attributes:
         num_envs: Environments stepped in parallel.
@@ -129,11 +130,12 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
     def init_learner(
         self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
     ) -> SACDiscreteLearner:
-        if not isinstance(policy, MLPDiscreteSACPolicy) or not isinstance(
+        if not isinstance(policy, AbstractDiscreteSACPolicy) or not isinstance(
             env.action_space, Discrete
         ):
             raise TypeError(
-                "`SACDiscrete` trains an `MLPDiscreteSACPolicy` on a Discrete-action env; got "
+                "`SACDiscrete` trains an `AbstractDiscreteSACPolicy` (e.g. "
+                "`MLPDiscreteSACPolicy`) on a Discrete-action env; got "
                 f"{type(policy).__name__} and {env.action_space!r}."
             )
         n = env.action_space.n
@@ -160,23 +162,21 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
             alpha_opt_state=alpha_opt.init(log_alpha),
         )
 
-    def explore(self, learner, observation, mask, *, key, step, total):
-        return learner.policy(None, observation, key=key, action_mask=mask)[1]
+    def explore(self, learner, policy_state, observation, mask, *, key, step, total):
+        return learner.policy(policy_state, observation, key=key, action_mask=mask)
 
     def update(self, learner: SACDiscreteLearner, batch, *, key, step):
         policy_opt, critic_opt, alpha_opt = sac_optimizers(self)
         alpha = jnp.exp(learner.log_alpha)
         start = learner.policy.action_space.start
 
-        def distribution(policy, observations, masks=None):
-            if masks is None:
-                return jax.vmap(
-                    lambda o: policy.action_probs_and_log_probs(None, o)[1:]
-                )(observations)
-            probs = lambda o, m: policy.action_probs_and_log_probs(
-                None, o, action_mask=m
-            )  # noqa: E731
-            return jax.vmap(lambda o, m: probs(o, m)[1:])(observations, masks)
+        def distribution(policy, masks, next_step=False):
+            def probs(state, observation, mask):
+                return policy.action_probs_and_log_probs(
+                    state, observation, action_mask=mask
+                )[1:]
+
+            return batch_map(probs, batch, masks, next_step=next_step)
 
         def values(critics, observations):
             return jax.vmap(lambda o: eqx.filter_vmap(lambda c: c(o))(critics))(
@@ -184,7 +184,7 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
             )  # [B, 2, n]
 
         next_probs, next_log_probs = distribution(
-            learner.policy, batch["next_observations"], batch["next_action_masks"]
+            learner.policy, batch["next_action_masks"], next_step=True
         )
         next_q = jnp.min(
             values(learner.target_critics, batch["next_observations"]), axis=1
@@ -213,9 +213,7 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         )
 
         def actor_loss(policy):
-            probs, log_probs = distribution(
-                policy, batch["observations"], batch["action_masks"]
-            )
+            probs, log_probs = distribution(policy, batch["action_masks"])
             return jnp.mean(_expect(probs, alpha * log_probs - q_now)), (
                 probs,
                 log_probs,

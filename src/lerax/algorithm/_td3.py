@@ -1,5 +1,7 @@
 """Deterministic actor-critics: DDPG (Lillicrap et al. 2016) and TD3
-(Fujimoto et al. 2018), one update rule with three switches."""
+(Fujimoto et al. 2018), one update rule with three switches. A stateful actor
+(and its target copy) is evaluated with the policy states stored in the
+replay buffer; the critics are stateless."""
 
 from typing import Any, final
 
@@ -16,7 +18,7 @@ from ..policy import AbstractDeterministicPolicy
 from ..target import polyak_average
 from ._base import check_int, check_positive
 from ._critics import QNetwork, twin_q, twin_values
-from ._off_policy import AbstractOffPolicyAlgorithm
+from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 
 
 @final
@@ -85,9 +87,11 @@ def _update(
     low = np.asarray(space.low, np.float32)[None]
     high = np.asarray(space.high, np.float32)[None]
     scale = (high - low) / 2
-    next_actions = jax.vmap(
-        lambda o: learner.target_policy.deterministic_action(None, o)[1]
-    )(batch["next_observations"])
+    next_actions = batch_map(
+        lambda s, o: learner.target_policy.deterministic_action(s, o)[1],
+        batch,
+        next_step=True,
+    )
     if smoothing:
         noise = jr.normal(key, next_actions.shape) * algo.policy_noise * scale
         noise = jnp.clip(noise, -algo.noise_clip * scale, algo.noise_clip * scale)
@@ -119,8 +123,8 @@ def _update(
         policy, opt_state, target_policy, target_critics = args
 
         def actor_loss(policy):
-            actions = jax.vmap(lambda o: policy.deterministic_action(None, o)[1])(
-                batch["observations"]
+            actions = batch_map(
+                lambda s, o: policy.deterministic_action(s, o)[1], batch
             )
             q = jax.vmap(lambda o, a: twin_values(critics, o, a)[0])(
                 batch["observations"], actions
@@ -221,8 +225,8 @@ class TD3(AbstractOffPolicyAlgorithm):
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 2)
 
-    def explore(self, learner, observation, mask, *, key, step, total):
-        return learner.policy(None, observation, key=key)[1]
+    def explore(self, learner, policy_state, observation, mask, *, key, step, total):
+        return learner.policy(policy_state, observation, key=key)
 
     def update(self, learner, batch, *, key, step):
         return _update(
@@ -274,8 +278,8 @@ class DDPG(AbstractOffPolicyAlgorithm):
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 1)
 
-    def explore(self, learner, observation, mask, *, key, step, total):
-        return learner.policy(None, observation, key=key)[1]
+    def explore(self, learner, policy_state, observation, mask, *, key, step, total):
+        return learner.policy(policy_state, observation, key=key)
 
     def update(self, learner, batch, *, key, step):
         return _update(self, learner, batch, key, step, smoothing=False, delay=1)

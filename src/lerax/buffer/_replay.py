@@ -18,8 +18,13 @@ class ReplayBuffer(eqx.Module):
     Every field has a leading `capacity` axis. `next_observations` holds the
     true next observation (the pre-reset one at episode ends) and
     `terminated` is kept apart from truncation, so time-limited steps are
-    bootstrapped. Sampling draws indices uniformly with replacement, so its
-    cost depends on the batch size, not on the capacity.
+    bootstrapped. For stateful policies (a recurrent hidden state, a step
+    counter, ...) each row also holds the policy state the action was chosen
+    with and the policy state after the step (before any episode-end reset),
+    so losses can evaluate the policy on each observation with the state it
+    had then; for stateless policies both are None and cost nothing.
+    Sampling draws indices uniformly with replacement, so its cost depends on
+    the batch size, not on the capacity.
 
     Attributes:
         observations: Observations.
@@ -31,6 +36,10 @@ class ReplayBuffer(eqx.Module):
             without masks).
         next_action_masks: Action masks of the next states (None for envs
             without masks).
+        policy_states: Policy states the actions were chosen with (a pytree
+            of arrays; None for stateless policies).
+        next_policy_states: Policy states after the step, before any reset
+            at an episode end (None for stateless policies).
         position: Next row to write.
         size: Rows filled so far (at most `capacity`).
     """
@@ -42,6 +51,8 @@ class ReplayBuffer(eqx.Module):
     terminated: Bool[Array, " capacity"]
     action_masks: Any
     next_action_masks: Any
+    policy_states: Any
+    next_policy_states: Any
     position: Int[Array, ""]
     size: Int[Array, ""]
 
@@ -51,9 +62,19 @@ class ReplayBuffer(eqx.Module):
         observation_space: AbstractSpace,
         action_space: AbstractSpace,
         mask_example: Any = None,
+        policy_state_example: Any = None,
     ) -> "ReplayBuffer":
-        """An empty buffer for `capacity` transitions of the given spaces
-        (and, given an example mask, of the action masks of both states).
+        """An empty buffer for `capacity` transitions of the given spaces.
+
+        Args:
+            capacity: Rows (transitions) kept.
+            observation_space: The env's observation space.
+            action_space: The env's action space.
+            mask_example: An action mask (None: the env has no masks); rows
+                for the masks of both states are allocated like it.
+            policy_state_example: A policy state, e.g. `policy.reset(key=...)`
+                (None: a stateless policy); rows for the states before and
+                after each step are allocated like it.
 
         Raises:
             ValueError: If `capacity` is not a positive int.
@@ -76,6 +97,8 @@ class ReplayBuffer(eqx.Module):
             terminated=jnp.zeros((capacity,), bool),
             action_masks=None if mask_example is None else rows(mask_example),
             next_action_masks=None if mask_example is None else rows(mask_example),
+            policy_states=rows(policy_state_example),
+            next_policy_states=rows(policy_state_example),
             position=jnp.zeros((), jnp.int32),
             size=jnp.zeros((), jnp.int32),
         )
@@ -94,11 +117,17 @@ class ReplayBuffer(eqx.Module):
         terminated: Bool[Array, " n"],
         next_action_masks: Any = None,
         action_masks: Any = None,
+        policy_states: Any = None,
+        next_policy_states: Any = None,
     ) -> "ReplayBuffer":
         """Writes a batch of `n` transitions (leading axis `n` on every leaf).
 
+        Masks and policy states are written only if the buffer stores them
+        (it was created with a mask or policy-state example).
+
         Raises:
-            ValueError: If the buffer stores masks and none are given.
+            ValueError: If the buffer stores masks or policy states and none
+                are given.
         """
         if self.next_action_masks is not None and (
             next_action_masks is None or action_masks is None
@@ -106,6 +135,13 @@ class ReplayBuffer(eqx.Module):
             raise ValueError(
                 "This replay buffer stores action masks: pass `action_masks` and "
                 "`next_action_masks` to `add`."
+            )
+        if self.policy_states is not None and (
+            policy_states is None or next_policy_states is None
+        ):
+            raise ValueError(
+                "This replay buffer stores policy states: pass `policy_states` and "
+                "`next_policy_states` to `add`."
             )
         n = rewards.shape[0]
         index = (self.position + jnp.arange(n)) % self.capacity
@@ -127,13 +163,27 @@ class ReplayBuffer(eqx.Module):
             next_action_masks=None
             if self.next_action_masks is None
             else jax.tree.map(write, self.next_action_masks, next_action_masks),
+            policy_states=None
+            if self.policy_states is None
+            else jax.tree.map(write, self.policy_states, policy_states),
+            next_policy_states=None
+            if self.next_policy_states is None
+            else jax.tree.map(write, self.next_policy_states, next_policy_states),
             position=(self.position + n) % self.capacity,
             size=jnp.minimum(self.size + n, self.capacity),
         )
 
     def sample(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
         """`batch_size` transitions drawn uniformly (with replacement) from the
-        filled rows."""
+        filled rows.
+
+        Returns:
+            A dict with the batched fields under their attribute names
+            (`observations`, `actions`, `rewards`, `next_observations`,
+            `terminated`, `action_masks`, `next_action_masks`,
+            `policy_states`, `next_policy_states`); fields the buffer does
+            not store are None.
+        """
         index = jr.randint(key, (batch_size,), 0, jnp.maximum(self.size, 1))
         take = lambda x: x[index]  # noqa: E731
         return {
@@ -148,4 +198,6 @@ class ReplayBuffer(eqx.Module):
             "next_action_masks": None
             if self.next_action_masks is None
             else jax.tree.map(take, self.next_action_masks),
+            "policy_states": jax.tree.map(take, self.policy_states),
+            "next_policy_states": jax.tree.map(take, self.next_policy_states),
         }

@@ -16,6 +16,7 @@ from ._q import AbstractQPolicy as AbstractQPolicy
 from ._q import MLPQPolicy as MLPQPolicy
 from ._recurrent import RecurrentActorCriticPolicy as RecurrentActorCriticPolicy
 from ._recurrent import RecurrentPolicyState as RecurrentPolicyState
+from ._sac import AbstractDiscreteSACPolicy as AbstractDiscreteSACPolicy
 from ._sac import AbstractSACPolicy as AbstractSACPolicy
 from ._sac import MLPDiscreteSACPolicy as MLPDiscreteSACPolicy
 from ._sac import MLPSACPolicy as MLPSACPolicy

@@ -44,6 +44,28 @@ class AbstractSACPolicy(AbstractPolicy):
         """Samples an action; returns `(new_state, action, log_prob)`."""
 
 
+class AbstractDiscreteSACPolicy(AbstractSACPolicy):
+    """A categorical SAC policy over a `Discrete` action space that exposes
+    the probabilities of all actions (for SAC-Discrete's expectations).
+
+    Attributes:
+        action_space: The Discrete action space.
+    """
+
+    action_space: eqx.AbstractVar[Discrete]
+
+    @abc.abstractmethod
+    def action_probs_and_log_probs(
+        self,
+        state: Any,
+        observation: Any,
+        *,
+        action_mask: Bool[Array, " n"] | None = None,
+    ) -> tuple[Any, Float[Array, " n"], Float[Array, " n"]]:
+        """Returns `(new_state, probs, log_probs)` over all actions (masked
+        actions get probability 0 and log-probability -inf)."""
+
+
 @final
 class MLPSACPolicy(AbstractSACPolicy):
     """Squashed-Gaussian policy: an MLP encoder, a mean head and a
@@ -154,7 +176,7 @@ class MLPSACPolicy(AbstractSACPolicy):
 
 
 @final
-class MLPDiscreteSACPolicy(AbstractSACPolicy):
+class MLPDiscreteSACPolicy(AbstractDiscreteSACPolicy):
     """Categorical policy for SAC-Discrete: an MLP to one logit per action.
 
     Attributes:

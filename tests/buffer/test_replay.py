@@ -1,0 +1,100 @@
+"""`ReplayBuffer`: policy states stored per transition."""
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lerax.buffer import ReplayBuffer
+from lerax.space import Box, Discrete
+
+
+def state_example():
+    # a pytree of differently shaped and typed leaves, like a policy state
+    return {"hidden": jnp.zeros((3,), jnp.float32), "count": jnp.zeros((), jnp.int32)}
+
+
+def states(values):
+    values = jnp.asarray(values)
+    return {
+        "hidden": jnp.stack([values, values, values], -1).astype(jnp.float32),
+        "count": values.astype(jnp.int32),
+    }
+
+
+def add(buffer, values):
+    """Writes transitions whose reward is `v`, state `v` and next state `v + 1`."""
+    values = jnp.asarray(values, jnp.float32)
+    n = values.shape[0]
+    return buffer.add(
+        jnp.stack([values, values], -1),
+        jnp.zeros(n, jnp.int32),
+        values,
+        jnp.stack([values, values], -1),
+        jnp.zeros(n, bool),
+        policy_states=states(values),
+        next_policy_states=states(values + 1),
+    )
+
+
+def test_rows_are_allocated_like_the_example_state():
+    buffer = ReplayBuffer.create(
+        7, Box(-1.0, 1.0, (2,)), Discrete(3), policy_state_example=state_example()
+    )
+    for stored in (buffer.policy_states, buffer.next_policy_states):
+        assert stored["hidden"].shape == (7, 3)
+        assert stored["hidden"].dtype == jnp.float32
+        assert stored["count"].shape == (7,)
+        assert stored["count"].dtype == jnp.int32
+
+
+def test_states_travel_with_their_transitions_through_the_ring(getkey):
+    buffer = ReplayBuffer.create(
+        5, Box(-1.0, 1.0, (2,)), Discrete(3), policy_state_example=state_example()
+    )
+    add_jit = eqx.filter_jit(add)
+    for start in (0, 3, 6):
+        buffer = add_jit(buffer, jnp.arange(start, start + 3))
+    # rows hold the 5 most recent transitions 4..8, each with its own states
+    np.testing.assert_array_equal(buffer.policy_states["count"], buffer.rewards)
+    np.testing.assert_array_equal(
+        buffer.next_policy_states["count"], buffer.rewards + 1
+    )
+    batch = eqx.filter_jit(buffer.sample)(500, key=getkey())
+    assert set(np.asarray(batch["rewards"]).tolist()) == {4.0, 5.0, 6.0, 7.0, 8.0}
+    np.testing.assert_array_equal(batch["policy_states"]["count"], batch["rewards"])
+    np.testing.assert_array_equal(
+        batch["policy_states"]["hidden"], np.repeat(batch["rewards"][:, None], 3, 1)
+    )
+    np.testing.assert_array_equal(
+        batch["next_policy_states"]["count"], batch["rewards"] + 1
+    )
+
+
+def test_a_stateful_buffer_requires_states():
+    buffer = ReplayBuffer.create(
+        5, Box(-1.0, 1.0, (2,)), Discrete(3), policy_state_example=state_example()
+    )
+    with pytest.raises(ValueError, match="policy states"):
+        buffer.add(
+            jnp.zeros((1, 2)),
+            jnp.zeros(1, jnp.int32),
+            jnp.zeros(1),
+            jnp.zeros((1, 2)),
+            jnp.zeros(1, bool),
+        )
+
+
+def test_a_stateless_buffer_stores_no_states(getkey):
+    buffer = ReplayBuffer.create(5, Box(-1.0, 1.0, (2,)), Discrete(3))
+    assert buffer.policy_states is None and buffer.next_policy_states is None
+    buffer = buffer.add(
+        jnp.zeros((2, 2)),
+        jnp.zeros(2, jnp.int32),
+        jnp.ones(2),
+        jnp.zeros((2, 2)),
+        jnp.zeros(2, bool),
+    )
+    assert buffer.policy_states is None and buffer.next_policy_states is None
+    batch = buffer.sample(4, key=getkey())
+    assert batch["policy_states"] is None and batch["next_policy_states"] is None
