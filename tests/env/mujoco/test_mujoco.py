@@ -118,6 +118,22 @@ def test_user_xml_file(tmp_path):
     assert env.dt == pytest.approx(0.02)
 
 
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="CPU-only choice")
+def test_cpu_mass_matrix_is_sparse_unless_the_xml_asks_for_dense(tmp_path):
+    # Dense `M` is factorized by jaxlib's batched LAPACK Cholesky, which can
+    # deadlock XLA's CPU thread pool at ~1000 vmapped envs (see `put_model`).
+    sparse = mujoco.mjtJacobian.mjJAC_SPARSE
+    env = mj.HalfCheetah()
+    assert env.model.opt.jacobian == sparse
+    assert env.mj_model.opt.jacobian == mujoco.mjtJacobian.mjJAC_AUTO
+    spec = mujoco.MjSpec.from_file(f"{mj._model.asset_dir()}/inverted_pendulum.xml")
+    spec.option.jacobian = mujoco.mjtJacobian.mjJAC_DENSE
+    path = tmp_path / "pendulum.xml"
+    path.write_text(spec.to_xml())
+    dense = mj.InvertedPendulum(xml_file=str(path))
+    assert dense.model.opt.jacobian == mujoco.mjtJacobian.mjJAC_DENSE
+
+
 @pytest.fixture(scope="module")
 def pendulum_batch():
     """Three InvertedPendulum states (one compiled reset shared by the tests)."""

@@ -1,9 +1,12 @@
 """Loading MuJoCo models for MJX: Gymnasium's bundled XMLs or a user's file."""
 
+import copy
 import functools
 import os
 import warnings
 from typing import Any
+
+import jax
 
 from ..._extras import require
 
@@ -86,8 +89,27 @@ def load_model(path: str) -> Any:
 
 
 def put_model(mj_model: Any, path: str) -> Any:
-    """Moves a compiled model to MJX, naming the file when MJX refuses it."""
-    _, mjx = mujoco_modules()
+    """Moves a compiled model to MJX, naming the file when MJX refuses it.
+
+    On the CPU backend a model left at `jacobian="auto"` gets MJX's sparse
+    mass matrix (MuJoCo's own representation; C MuJoCo always factorizes it
+    sparsely). MJX's dense choice factorizes `M` with jaxlib's batched LAPACK
+    Cholesky, and jaxlib 0.10's CPU LAPACK kernels hand a large batch to
+    XLA's intra-op thread pool and block until it is done: two such
+    factorizations XLA runs side by side (e.g. the Euler integrator's damped
+    `M` and the forward pass's `M` in HalfCheetah) can occupy every pool
+    thread and wait on each other forever, which on 2 cores happens at about
+    1000 vmapped envs. Sparse, the only LAPACK calls left in a physics step
+    are the Newton solver's, which run one after another. The C model (`mj_model`, rendering) is
+    unchanged, and so is a model that asks for `jacobian="dense"`.
+    """
+    mujoco, mjx = mujoco_modules()
+    if (
+        mj_model.opt.jacobian == mujoco.mjtJacobian.mjJAC_AUTO
+        and jax.default_backend() == "cpu"
+    ):
+        mj_model = copy.copy(mj_model)
+        mj_model.opt.jacobian = mujoco.mjtJacobian.mjJAC_SPARSE
     try:
         return mjx.put_model(mj_model)
     except NotImplementedError as error:
