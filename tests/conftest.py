@@ -12,6 +12,11 @@ os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".jax-cache")
 )
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+# A size limit turns on JAX's file lock around cache reads and writes; without
+# it an entry is written in place, and a worker reading it while another is
+# still writing it can load a truncated executable (seen once as a worker
+# segfault in CI).
+os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 * 2**30))
 
 import jax  # noqa: E402
 import pytest
