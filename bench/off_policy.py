@@ -1,7 +1,7 @@
 """Off-policy training: lerax vs Stable-Baselines3, sbx and rejax, same run.
 
-SAC on Pendulum-v1 for 20k steps (learning rate 1e-3, batch 256, 64x64
-networks) and DQN on CartPole-v1 for 100k steps (the RL Zoo configuration,
+SAC on Pendulum-v1 for 20k steps (learning rate 1e-3, 64x64 networks, batch
+256, and again with batch 64 for every library) and DQN on CartPole-v1 for 100k steps (the RL Zoo configuration,
 256x256). Wall time covers building the policy and `learn` (compilation
 included), as the peers' covers building and training their models; returns
 are the mean of 32 greedy episodes. Peers run in `.venv-peers` (see `bench/train_ppo.py`).
@@ -9,8 +9,10 @@ are the mean of 32 greedy episodes. Peers run in `.venv-peers` (see `bench/train
 Usage: ``python bench/off_policy.py``
 """
 
+import argparse
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +25,9 @@ from lerax.algorithm import DQN, SAC, evaluate_policy
 from lerax.policy import MLPQPolicy, MLPSACPolicy
 
 HERE = Path(__file__).resolve().parent
+# the shared configuration (batch 256) and a lighter one (batch 64), run by
+# every library
+SAC_BATCHES = {"sac_pendulum": 256, "sac_pendulum_b64": 64}
 PEER_PYTHON = HERE.parent / ".venv-peers" / "bin" / "python"
 
 
@@ -37,35 +42,67 @@ def timed(algo, env, make_policy, total):
     return {"seconds": seconds, "return": float(jnp.mean(returns))}
 
 
-def main() -> None:
+def task_runs() -> dict:
+    """Each lerax run: (algorithm, env, policy builder, budget)."""
     pendulum = lerax.env.make("Pendulum-v1")
     cartpole = lerax.env.make("CartPole-v1")
-    ours = {
-        "sac_pendulum": timed(
-            SAC(policy_lr=1e-3, q_lr=1e-3, buffer_size=20_000, q_width_size=64),
+    runs = {
+        task: (
+            SAC(
+                policy_lr=1e-3,
+                q_lr=1e-3,
+                buffer_size=20_000,
+                q_width_size=64,
+                batch_size=batch_size,
+            ),
             pendulum,
             lambda: MLPSACPolicy(
                 pendulum, feature_size=64, width_size=64, key=jr.key(0)
             ),
             20_000,
-        ),
-        "dqn_cartpole": timed(
-            DQN(
-                learning_rate=2.3e-3,
-                batch_size=64,
-                buffer_size=100_000,
-                learning_starts=1000,
-                target_update_interval=10,
-                num_steps=256,
-                gradient_steps=128,
-                exploration_fraction=0.16,
-                exploration_final_eps=0.04,
-            ),
-            cartpole,
-            lambda: MLPQPolicy(cartpole, width_size=256, key=jr.key(0)),
-            100_000,
-        ),
+        )
+        for task, batch_size in SAC_BATCHES.items()
     }
+    runs["dqn_cartpole"] = (
+        DQN(
+            learning_rate=2.3e-3,
+            batch_size=64,
+            buffer_size=100_000,
+            learning_starts=1000,
+            target_update_interval=10,
+            num_steps=256,
+            gradient_steps=128,
+            exploration_fraction=0.16,
+            exploration_final_eps=0.04,
+        ),
+        cartpole,
+        lambda: MLPQPolicy(cartpole, width_size=256, key=jr.key(0)),
+        100_000,
+    )
+    return runs
+
+
+def in_fresh_process(task: str) -> dict:
+    """One lerax run in a new process, so nothing is compiled beforehand (the
+    peers likewise build and compile each model from scratch)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--task", task],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.task:
+        algo, env, make_policy, total = task_runs()[args.task]
+        print(json.dumps(timed(algo, env, make_policy, total)))
+        return
+    ours = {task: in_fresh_process(task) for task in (*SAC_BATCHES, "dqn_cartpole")}
     peers = {}
     if PEER_PYTHON.exists():
         out = subprocess.run(
@@ -80,7 +117,7 @@ def main() -> None:
             print(out.stderr[-2000:])
     print("| task | library | wall time s (incl. compile) | greedy return |")
     print("|---|---|---|---|")
-    for task in ("sac_pendulum", "dqn_cartpole"):
+    for task in (*SAC_BATCHES, "dqn_cartpole"):
         rows = [("lerax", ours[task])] + [
             (k, (v or {}).get(task)) for k, v in peers.items()
         ]

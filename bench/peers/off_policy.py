@@ -22,6 +22,8 @@ SAC_KW = dict(
     tau=0.005,
     gamma=0.99,
 )
+# the shared configuration (batch 256) and a lighter one (batch 64)
+SAC_BATCHES = {"sac_pendulum": 256, "sac_pendulum_b64": 64}
 DQN_KW = dict(
     learning_rate=2.3e-3,
     batch_size=64,
@@ -41,21 +43,22 @@ def sb3_like(module):
     from stable_baselines3.common.evaluation import evaluate_policy
 
     out = {}
-    start = time.perf_counter()
-    model = module.SAC(
-        "MlpPolicy",
-        gym.make("Pendulum-v1"),
-        policy_kwargs={"net_arch": [64, 64]},
-        seed=0,
-        verbose=0,
-        **SAC_KW,
-    )
-    model.learn(20_000)
-    seconds = time.perf_counter() - start
-    mean, _ = evaluate_policy(
-        model, gym.make("Pendulum-v1"), n_eval_episodes=32, deterministic=True
-    )
-    out["sac_pendulum"] = {"seconds": seconds, "return": float(mean)}
+    for task, batch_size in SAC_BATCHES.items():
+        start = time.perf_counter()
+        model = module.SAC(
+            "MlpPolicy",
+            gym.make("Pendulum-v1"),
+            policy_kwargs={"net_arch": [64, 64]},
+            seed=0,
+            verbose=0,
+            **{**SAC_KW, "batch_size": batch_size},
+        )
+        model.learn(20_000)
+        seconds = time.perf_counter() - start
+        mean, _ = evaluate_policy(
+            model, gym.make("Pendulum-v1"), n_eval_episodes=32, deterministic=True
+        )
+        out[task] = {"seconds": seconds, "return": float(mean)}
     start = time.perf_counter()
     model = module.DQN(
         "MlpPolicy",
@@ -79,22 +82,25 @@ def rejax_results():
     from rejax import DQN, SAC
 
     out = {}
-    for name, cls, config, total in [
+    sac_runs = [
         (
-            "sac_pendulum",
+            task,
             SAC,
             dict(
                 env="Pendulum-v1",
                 learning_rate=1e-3,
                 buffer_size=20_000,
-                batch_size=256,
+                batch_size=batch_size,
                 fill_buffer=256,
                 polyak=0.995,  # tau = 0.005
                 gamma=0.99,
                 agent_kwargs={"hidden_layer_sizes": (64, 64), "activation": "relu"},
             ),
             20_000,
-        ),
+        )
+        for task, batch_size in SAC_BATCHES.items()
+    ]
+    for name, cls, config, total in sac_runs + [
         (
             "dqn_cartpole",
             DQN,

@@ -23,7 +23,7 @@ from lerax.callback import (
 )
 from lerax.policy import MLPActorCriticPolicy
 
-from .helpers import ALGO, CARTPOLE, STEPS, Recorder, policy
+from .helpers import ALGO, CARTPOLE, STEPS, Recorder, policy, train
 from .wandb_reader import read_offline_run
 
 ITERATIONS, LOG_INTERVAL, EVAL_EVERY = 12, 3, 4
@@ -190,3 +190,36 @@ def test_bad_arguments():
         LoggingCallback(ConsoleBackend(), log_interval=0)
     with pytest.raises(ValueError, match="eval_freq"):
         EvalCallback(CARTPOLE, eval_freq=0)
+
+
+def test_eval_stop_at_return():
+    """Training stops after the first evaluation whose mean return reaches
+    `stop_at_return`, with the policy of exactly that many iterations."""
+    iterations = 8
+    recorder = Recorder()
+    free = EvalCallback(CARTPOLE, eval_freq=STEPS, num_episodes=4, backend=recorder)
+    _, _ = train(free, iterations)
+    means = [
+        float(s["eval/mean_return"])
+        for _, s in recorder.scalars
+        if "eval/mean_return" in s
+    ]
+    assert len(means) == iterations
+    # the first evaluation that beats every earlier one (after the first)
+    first = next(i for i in range(1, iterations) if means[i] > max(means[:i]))
+    stop = EvalCallback(
+        CARTPOLE, eval_freq=STEPS, num_episodes=4, stop_at_return=means[first]
+    )
+    state, metrics = train(stop, iterations)
+    assert bool(state.stopped)
+    assert int(state.iteration) == first + 1
+    assert float(state.callback_state.best_return) == means[first]
+    assert np.isnan(np.asarray(metrics["episode_return"])[first + 1 :]).all()
+    plain, _ = train(None, first + 1)
+    for a, b in zip(
+        jax.tree.leaves(eqx.filter(state.policy, eqx.is_array)),
+        jax.tree.leaves(eqx.filter(plain.policy, eqx.is_array)),
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="stop_at_return"):
+        EvalCallback(CARTPOLE, eval_freq=1, stop_at_return=float("nan"))

@@ -70,5 +70,15 @@ def twin_q(
 
 
 def twin_values(critics: QNetwork, observation: Any, action: Any) -> Float[Array, " n"]:
-    """Every stacked critic's value for one `(observation, action)`."""
-    return eqx.filter_vmap(lambda c: c(observation, action))(critics)
+    """Every stacked critic's value for one `(observation, action)`.
+
+    The critics are evaluated one by one rather than with `vmap` over the
+    stacked axis: vmapped, their matrix products become batched products,
+    which XLA's CPU backend runs on a slower path (SAC on Pendulum measured
+    ~15 % faster per gradient step this way)."""
+    count = jax.tree.leaves(eqx.filter(critics, eqx.is_array))[0].shape[0]
+    return jnp.stack([_select(critics, i)(observation, action) for i in range(count)])
+
+
+def _select(critics: QNetwork, index: int) -> QNetwork:
+    return jax.tree.map(lambda x: x[index] if eqx.is_array(x) else x, critics)

@@ -91,6 +91,10 @@ class EvalCallback(AbstractCallback):
             `best_return`.
         best_model_path: Where to save the best policy (None: don't).
         video_dir: Folder for one video per evaluation (None: no video).
+        stop_at_return: Stop training once an evaluation's mean return
+            reaches this value (like Stable-Baselines3's
+            `StopTrainingOnRewardThreshold`; None: never). The remaining
+            iterations of the compiled loop then do no work.
     """
 
     env: Any
@@ -102,6 +106,7 @@ class EvalCallback(AbstractCallback):
     best_model_path: str | None = eqx.field(static=True)
     video_dir: str | None = eqx.field(static=True)
     video_fps: float = eqx.field(static=True)
+    stop_at_return: float | None = eqx.field(static=True)
     host: "EvalHost" = eqx.field(static=True)
 
     def __init__(
@@ -117,6 +122,7 @@ class EvalCallback(AbstractCallback):
         backend: AbstractLoggingBackend | Sequence[AbstractLoggingBackend] = (),
         video_dir: str | Path | None = None,
         video_fps: float = 30.0,
+        stop_at_return: float | None = None,
     ):
         """Args:
         env: See `env` above.
@@ -131,6 +137,7 @@ class EvalCallback(AbstractCallback):
             `LoggingCallback`; opened here if not yet open).
         video_dir: See `video_dir` above.
         video_fps: Frames per second of the videos.
+        stop_at_return: See `stop_at_return` above (a finite number or None).
 
         Raises:
             ValueError: If `eval_freq`, `num_episodes` or `max_steps` is not
@@ -148,6 +155,18 @@ class EvalCallback(AbstractCallback):
                 raise ValueError(
                     f"`EvalCallback({name}=...)` must be an int >= 1, got {value!r}."
                 )
+        if stop_at_return is not None:
+            if (
+                isinstance(stop_at_return, bool)
+                or not isinstance(stop_at_return, (int, float))
+                or not math.isfinite(stop_at_return)
+            ):
+                raise ValueError(
+                    "`EvalCallback(stop_at_return=...)` must be a finite number or "
+                    f"None, got {stop_at_return!r}."
+                )
+            stop_at_return = float(stop_at_return)
+        self.stop_at_return = stop_at_return
         if video_dir is not None and importlib.util.find_spec("lerax.render") is None:
             warnings.warn(
                 "`EvalCallback(video_dir=...)` needs `lerax.render`, which is not "
@@ -271,6 +290,14 @@ class EvalCallback(AbstractCallback):
             return state
 
         return filter_cond(due, run, lambda s: s, ctx.callback_state)
+
+    def continue_training(
+        self, ctx: IterationContext, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""] | bool:
+        del key
+        if self.stop_at_return is None:
+            return True
+        return ~(ctx.callback_state.best_return >= self.stop_at_return)
 
     def _record(
         self, policy: Any, key: Key[Array, ""]
