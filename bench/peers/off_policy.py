@@ -42,38 +42,31 @@ def sb3_like(module):
     import gymnasium as gym
     from stable_baselines3.common.evaluation import evaluate_policy
 
-    out = {}
-    for task, batch_size in SAC_BATCHES.items():
+    def run(cls, env_id, width, steps, kwargs):
+        """Builds and trains one model (timed), then its greedy return."""
         start = time.perf_counter()
-        model = module.SAC(
+        model = cls(
             "MlpPolicy",
-            gym.make("Pendulum-v1"),
-            policy_kwargs={"net_arch": [64, 64]},
+            gym.make(env_id),
+            policy_kwargs={"net_arch": [width, width]},
             seed=0,
             verbose=0,
-            **{**SAC_KW, "batch_size": batch_size},
+            **kwargs,
         )
-        model.learn(20_000)
+        model.learn(steps)
         seconds = time.perf_counter() - start
         mean, _ = evaluate_policy(
-            model, gym.make("Pendulum-v1"), n_eval_episodes=32, deterministic=True
+            model, gym.make(env_id), n_eval_episodes=32, deterministic=True
         )
-        out[task] = {"seconds": seconds, "return": float(mean)}
-    start = time.perf_counter()
-    model = module.DQN(
-        "MlpPolicy",
-        gym.make("CartPole-v1"),
-        policy_kwargs={"net_arch": [256, 256]},
-        seed=0,
-        verbose=0,
-        **DQN_KW,
-    )
-    model.learn(100_000)
-    seconds = time.perf_counter() - start
-    mean, _ = evaluate_policy(
-        model, gym.make("CartPole-v1"), n_eval_episodes=32, deterministic=True
-    )
-    out["dqn_cartpole"] = {"seconds": seconds, "return": float(mean)}
+        return {"seconds": seconds, "return": float(mean)}
+
+    out = {
+        task: run(
+            module.SAC, "Pendulum-v1", 64, 20_000, {**SAC_KW, "batch_size": batch}
+        )
+        for task, batch in SAC_BATCHES.items()
+    }
+    out["dqn_cartpole"] = run(module.DQN, "CartPole-v1", 256, 100_000, DQN_KW)
     return out
 
 

@@ -242,7 +242,10 @@ def test_next_state_masks_are_stored_and_respected_by_the_dqn_target(getkey):
         "rewards": jnp.zeros((4,)),
         "next_observations": jnp.zeros((4, 8)),
         "terminated": jnp.zeros((4,), bool),
+        "action_masks": None,
         "next_action_masks": jnp.array([[False, True, True, False]] * 4),
+        "policy_states": None,
+        "next_policy_states": None,
     }
     for double in (False, True):
         algo_d = DQN(buffer_size=64, batch_size=4, learning_starts=4, double_q=double)

@@ -21,6 +21,7 @@ from lerax.callback import (
     TensorBoardBackend,
     WandbBackend,
 )
+from lerax.callback._base import overrides
 from lerax.policy import MLPActorCriticPolicy
 
 from .helpers import ALGO, CARTPOLE, STEPS, Recorder, policy, train
@@ -223,3 +224,21 @@ def test_eval_stop_at_return():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="stop_at_return"):
         EvalCallback(CARTPOLE, eval_freq=1, stop_at_return=float("nan"))
+
+
+def test_eval_without_threshold_adds_no_stop_check():
+    """Without `stop_at_return` the loop has no stop check: `stopped` stays
+    a constant False and every iteration runs (none is skipped)."""
+    plain = EvalCallback(CARTPOLE, eval_freq=STEPS, num_episodes=2)
+    stopping = EvalCallback(
+        CARTPOLE, eval_freq=STEPS, num_episodes=2, stop_at_return=-1.0
+    )
+    assert not overrides(plain, "continue_training")
+    assert overrides(stopping, "continue_training")
+    assert overrides(CallbackList([plain, stopping]), "continue_training")
+    assert overrides(plain, "on_iteration")
+    state, metrics = train(plain, 3)
+    assert not bool(state.stopped)
+    assert not np.isnan(np.asarray(metrics["episode_return"])[1:]).any()
+    state, metrics = train(stopping, 3)  # any return reaches -1: stops at once
+    assert bool(state.stopped) and int(state.iteration) == 1

@@ -51,7 +51,7 @@ def batch_map(
     current ones (`observations`, `policy_states`) or, with `next_step`, the
     next ones (`next_observations`, `next_policy_states`: the state after
     the step, before any reset at an episode end). For a stateless policy
-    the state is None (a hand-built batch may leave the state keys out).
+    the state is None.
 
     Args:
         fn: `(policy_state, observation, *args) -> output` for one transition.
@@ -64,12 +64,9 @@ def batch_map(
         The outputs, stacked along a leading batch axis.
     """
     if next_step:
-        states, observations = (
-            batch.get("next_policy_states"),
-            batch["next_observations"],
-        )
+        states, observations = batch["next_policy_states"], batch["next_observations"]
     else:
-        states, observations = batch.get("policy_states"), batch["observations"]
+        states, observations = batch["policy_states"], batch["observations"]
     return jax.vmap(fn)(states, observations, *args)
 
 

@@ -160,6 +160,13 @@ class AbstractCallback(eqx.Module):
       `train`), e.g. to make the env fields a curriculum edits arrays.
     """
 
+    def unused_hooks(self) -> frozenset[str]:
+        """Hooks this instance's class overrides but this configuration does
+        not need (e.g. `EvalCallback`'s `continue_training` without
+        `stop_at_return`); the training loop leaves them out, as it does the
+        hooks a class does not override. None by default."""
+        return frozenset()
+
     def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> Any:
         """Initial iteration-level state (None: stateless)."""
         del ctx, key
@@ -227,10 +234,14 @@ class AbstractCallback(eqx.Module):
 
 
 def overrides(callback: AbstractCallback, hook: str) -> bool:
-    """Whether `callback` (or, for a `CallbackList`, any child) overrides `hook`."""
+    """Whether `callback` (or, for a `CallbackList`, any child) overrides
+    `hook` and uses it (see `AbstractCallback.unused_hooks`)."""
     if isinstance(callback, CallbackList):
         return any(overrides(child, hook) for child in callback.callbacks)
-    return getattr(type(callback), hook) is not getattr(AbstractCallback, hook)
+    return (
+        getattr(type(callback), hook) is not getattr(AbstractCallback, hook)
+        and hook not in callback.unused_hooks()
+    )
 
 
 class AbstractStatelessCallback(AbstractCallback):

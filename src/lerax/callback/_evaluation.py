@@ -291,6 +291,12 @@ class EvalCallback(AbstractCallback):
 
         return filter_cond(due, run, lambda s: s, ctx.callback_state)
 
+    def unused_hooks(self) -> frozenset[str]:
+        # without a threshold the loop needs no stop check
+        if self.stop_at_return is None:
+            return frozenset({"continue_training"})
+        return frozenset()
+
     def continue_training(
         self, ctx: IterationContext, *, key: Key[Array, ""]
     ) -> Bool[Array, ""] | bool:
