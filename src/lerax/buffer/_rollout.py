@@ -5,8 +5,9 @@ from typing import Any, final
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 from jaxtyping import Array, Bool, Float, Key
+
+from ._shuffle import permutation
 
 
 @final
@@ -76,7 +77,7 @@ class RolloutBuffer(eqx.Module):
         """
         total = self.num_steps * self.num_envs
         batch = total // num_batches
-        order = jr.permutation(key, total)[: num_batches * batch]
+        order = permutation(key, total)[: num_batches * batch]
 
         def split(x):
             flat = jnp.reshape(x, (total,) + x.shape[2:])
@@ -92,7 +93,7 @@ class RolloutBuffer(eqx.Module):
             A dict of arrays with leading axes `[num_batches, N // num_batches, T]`.
         """
         per_batch = self.num_envs // num_batches
-        order = jr.permutation(key, self.num_envs)[: num_batches * per_batch]
+        order = permutation(key, self.num_envs)[: num_batches * per_batch]
 
         def split_time_major(x):
             x = jnp.swapaxes(x, 0, 1)[order]
