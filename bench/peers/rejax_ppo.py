@@ -45,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--timesteps", type=int, default=500_000)
     parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--solve-seeds", default="2")
     args = parser.parse_args()
     total = args.timesteps
     result = {}
@@ -72,17 +73,23 @@ def main() -> None:
     algo = PPO.create(
         total_timesteps=total, eval_freq=freq, skip_initial_evaluation=True, **CONFIG
     )
-    compile_s, run_s, (_, evaluation) = timed(algo.train, jax.random.key(2))
-    means = np.asarray(evaluation[1]).mean(axis=-1)
-    solved = np.nonzero(means >= 475)[0]
-    if solved.size:
-        fraction = (solved[0] + 1) * freq / (len(means) * freq)
-        result["solve"] = {
-            "seconds": compile_s + run_s * fraction,
-            "steps": int((solved[0] + 1) * freq),
-        }
-    else:
-        result["solve"] = {"seconds": None, "steps": None}
+    runs = []
+    for seed in (int(x) for x in args.solve_seeds.split(",")):
+        # compiled afresh per seed, as a user's run would be
+        compile_s, run_s, (_, evaluation) = timed(algo.train, jax.random.key(seed))
+        means = np.asarray(evaluation[1]).mean(axis=-1)
+        solved = np.nonzero(means >= 475)[0]
+        if solved.size:
+            fraction = (solved[0] + 1) / len(means)
+            runs.append(
+                {
+                    "seconds": compile_s + run_s * fraction,
+                    "steps": int((solved[0] + 1) * freq),
+                }
+            )
+        else:
+            runs.append({"seconds": None, "steps": None})
+    result["solve_runs"] = runs
     print(json.dumps(result))
 
 

@@ -20,6 +20,7 @@ from ..callback._base import StepContext, overrides
 from ..env import AbstractEnvLike
 from ..env._base import where_tree
 from ..policy import AbstractPolicy
+from ..utils._prng import fused_keys, standard_keys
 
 # (policy_state, observation, action_mask, key) ->
 #     (new_policy_state, stored_action, env_action, extras)
@@ -111,17 +112,23 @@ def initial_carry(
     )
 
 
+def step_keys(key: Key[Array, ""]) -> tuple[Key[Array, ""], ...]:
+    """The keys of one env step: action, action mask, env, policy-state
+    reset and callback. One `fold_in` per use, so the keys nobody draws from
+    (no masks, a stateless policy, no callback) are never computed, unlike
+    one split into five."""
+    return tuple(jr.fold_in(key, i) for i in range(5))
+
+
 def _step(
     env: AbstractEnvLike,
     policy: AbstractPolicy,
     actor: Actor,
     carry: ActorCarry,
-    key: Key[Array, ""],
+    keys: tuple[Key[Array, ""], ...],
     callback: Any = None,
 ) -> tuple[ActorCarry, Transition]:
-    # fold_in per use: keys nobody draws from (no masks, stateless policy)
-    # cost nothing, unlike one split into four.
-    act_key, mask_key, env_key, reset_key = (jr.fold_in(key, i) for i in range(4))
+    act_key, mask_key, env_key, reset_key, callback_key = keys
     mask = env.action_mask(carry.env_state, key=mask_key)
     policy_state, action, env_action, extras = actor(
         carry.policy_state, carry.observation, mask, act_key
@@ -172,7 +179,7 @@ def _step(
                 episode_length=episode_length,
                 callback_state=callback_state,
             ),
-            key=jr.fold_in(key, 4),
+            key=callback_key,
         )
     carry = ActorCarry(
         env_state,
@@ -218,7 +225,14 @@ def collect(
         callback = None
     batched = jax.vmap(lambda c, k: _step(env, policy, actor, c, k, callback))
 
-    def body(carry, key):
-        return batched(carry, jr.split(key, num_envs))
+    # Every step's keys are derived before the loop, in vectorised calls, and
+    # the keys drawn from inside it hash with fusable Threefry (bitwise the
+    # default): inside a sequential loop every PRNG kernel costs per step.
+    keys = jax.vmap(lambda k: jr.split(k, num_envs))(jr.split(key, num_steps))
+    keys = fused_keys(jax.vmap(jax.vmap(step_keys))(keys))
 
-    return jax.lax.scan(body, carry, jr.split(key, num_steps), unroll=unroll)
+    def body(carry, keys):
+        carry, transition = batched(carry, keys)
+        return standard_keys(carry), standard_keys(transition)
+
+    return jax.lax.scan(body, carry, keys, unroll=unroll)

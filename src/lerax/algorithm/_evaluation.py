@@ -8,7 +8,8 @@ from jaxtyping import Array, Float, Key
 
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
-from ._collector import _step, initial_carry
+from ..utils._prng import fused_keys, standard_keys
+from ._collector import _step, initial_carry, step_keys
 
 
 @eqx.filter_jit
@@ -53,7 +54,12 @@ def evaluate_policy(
         )
         return policy_state, action, action, {}
 
-    step = jax.vmap(lambda c, k: _step(env, policy, actor, c, k))
+    def step(carries, keys):
+        # keys hash with fusable Threefry inside the loop (see `collect`)
+        out = jax.vmap(lambda c, k: _step(env, policy, actor, c, step_keys(k)))(
+            carries, keys
+        )
+        return standard_keys(out)
 
     def cond(loop):
         _, finished, _, _, t, _ = loop
@@ -69,7 +75,14 @@ def evaluate_policy(
         return carries, finished | transition.done, returns, lengths, t + 1, key
 
     zeros = jnp.zeros((num_episodes,), jnp.float32)
-    init = (carries, jnp.zeros((num_episodes,), bool), zeros, zeros, 0, run_key)
+    init = (
+        carries,
+        jnp.zeros((num_episodes,), bool),
+        zeros,
+        zeros,
+        0,
+        fused_keys(run_key),
+    )
     carries, finished, returns, lengths, _, _ = jax.lax.while_loop(cond, body, init)
     returns = jnp.where(finished, returns, carries.episode_return)
     lengths = jnp.where(finished, lengths, carries.episode_length)

@@ -308,7 +308,8 @@ class EvalCallback(AbstractCallback):
     def _record(
         self, policy: Any, key: Key[Array, ""]
     ) -> tuple[Any, Bool[Array, " T"]]:
-        from ..algorithm._collector import _step, initial_carry
+        from ..algorithm._collector import _step, initial_carry, step_keys
+        from ..utils._prng import fused_keys, standard_keys
 
         carry_key, run_key = jr.split(key)
         carry = initial_carry(self.env, policy, key=carry_key)
@@ -322,14 +323,15 @@ class EvalCallback(AbstractCallback):
             )
             return policy_state, action, action, {}
 
-        def body(carry, k):
+        def body(carry, keys):
             env_state = carry.env_state
-            carry, transition = _step(self.env, policy, actor, carry, k)
-            return carry, (env_state, transition.done)
+            carry, transition = _step(self.env, policy, actor, carry, keys)
+            return standard_keys(carry), (env_state, transition.done)
 
-        _, (states, dones) = jax.lax.scan(
-            body, carry, jr.split(run_key, self.max_steps)
-        )
+        # per-step keys made before the loop, hashing fusably in it (as in
+        # `collect`)
+        keys = fused_keys(jax.vmap(step_keys)(jr.split(run_key, self.max_steps)))
+        _, (states, dones) = jax.lax.scan(body, carry, keys)
         return states, dones
 
 
