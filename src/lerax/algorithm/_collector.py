@@ -223,13 +223,17 @@ def collect(
     num_envs = carry.episode_start.shape[0]
     if callback is not None and not overrides(callback, "on_step"):
         callback = None
-    batched = jax.vmap(lambda c, k: _step(env, policy, actor, c, k, callback))
+    batched = jax.vmap(
+        lambda c, k: _step(env, policy, actor, c, step_keys(k), callback)
+    )
 
-    # Every step's keys are derived before the loop, in vectorised calls, and
-    # the keys drawn from inside it hash with fusable Threefry (bitwise the
-    # default): inside a sequential loop every PRNG kernel costs per step.
+    # Every step's per-env keys are split before the loop, in one vectorised
+    # call, and everything drawn from them inside it hashes with fusable
+    # Threefry (bitwise the default): inside a sequential loop every PRNG
+    # kernel costs per step. (Deriving the per-use keys before the loop too
+    # would add ~0.2 s of compilation for no faster run.)
     keys = jax.vmap(lambda k: jr.split(k, num_envs))(jr.split(key, num_steps))
-    keys = fused_keys(jax.vmap(jax.vmap(step_keys))(keys))
+    keys = fused_keys(keys)
 
     def body(carry, keys):
         carry, transition = batched(carry, keys)
