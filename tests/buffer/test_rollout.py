@@ -14,8 +14,8 @@ from lerax.buffer import RolloutBuffer
 from lerax.buffer._shuffle import permutation
 
 
-@settings(max_examples=20, deadline=None)
-@given(n=st.integers(0, 3000), seed=st.integers(0, 2**31 - 1))
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(0, 2100), seed=st.integers(0, 2**31 - 1))
 def test_permutation_holds_every_index_once(n, seed):
     order = np.asarray(permutation(jr.key(seed), n))
     assert order.dtype == np.int32
