@@ -112,23 +112,22 @@ def initial_carry(
     )
 
 
-def step_keys(key: Key[Array, ""]) -> tuple[Key[Array, ""], ...]:
-    """The keys of one env step: action, action mask, env, policy-state
-    reset and callback. One `fold_in` per use, so the keys nobody draws from
-    (no masks, a stateless policy, no callback) are never computed, unlike
-    one split into five."""
-    return tuple(jr.fold_in(key, i) for i in range(5))
-
-
 def _step(
     env: AbstractEnvLike,
     policy: AbstractPolicy,
     actor: Actor,
     carry: ActorCarry,
-    keys: tuple[Key[Array, ""], ...],
+    key: Key[Array, ""],
     callback: Any = None,
 ) -> tuple[ActorCarry, Transition]:
-    act_key, mask_key, env_key, reset_key, callback_key = keys
+    """One env step of one actor. Loops calling it should pass keys made by
+    `fused_keys` (what is drawn inside then hashes with fusable Threefry);
+    any key that reaches the returned carry or transition is a default key."""
+    # fold_in per use: keys nobody draws from (no masks, stateless policy, no
+    # callback) cost nothing, unlike one split into five.
+    act_key, mask_key, env_key, reset_key, callback_key = (
+        jr.fold_in(key, i) for i in range(5)
+    )
     mask = env.action_mask(carry.env_state, key=mask_key)
     policy_state, action, env_action, extras = actor(
         carry.policy_state, carry.observation, mask, act_key
@@ -190,7 +189,7 @@ def _step(
         jnp.where(done, 0, episode_length),
         callback_state,
     )
-    return carry, transition
+    return standard_keys((carry, transition))
 
 
 def collect(
@@ -223,9 +222,7 @@ def collect(
     num_envs = carry.episode_start.shape[0]
     if callback is not None and not overrides(callback, "on_step"):
         callback = None
-    batched = jax.vmap(
-        lambda c, k: _step(env, policy, actor, c, step_keys(k), callback)
-    )
+    batched = jax.vmap(lambda c, k: _step(env, policy, actor, c, k, callback))
 
     # Every step's per-env keys are split before the loop, in one vectorised
     # call, and everything drawn from them inside it hashes with fusable
@@ -233,10 +230,4 @@ def collect(
     # kernel costs per step. (Deriving the per-use keys before the loop too
     # would add ~0.2 s of compilation for no faster run.)
     keys = jax.vmap(lambda k: jr.split(k, num_envs))(jr.split(key, num_steps))
-    keys = fused_keys(keys)
-
-    def body(carry, keys):
-        carry, transition = batched(carry, keys)
-        return standard_keys(carry), standard_keys(transition)
-
-    return jax.lax.scan(body, carry, keys, unroll=unroll)
+    return jax.lax.scan(batched, carry, fused_keys(keys), unroll=unroll)

@@ -8,8 +8,8 @@ from jaxtyping import Array, Float, Key
 
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
-from ..utils._prng import fused_keys, standard_keys
-from ._collector import _step, initial_carry, step_keys
+from ..utils._prng import fused_keys
+from ._collector import _step, initial_carry
 
 
 @eqx.filter_jit
@@ -54,12 +54,7 @@ def evaluate_policy(
         )
         return policy_state, action, action, {}
 
-    def step(carries, keys):
-        # keys hash with fusable Threefry inside the loop (see `collect`)
-        out = jax.vmap(lambda c, k: _step(env, policy, actor, c, step_keys(k)))(
-            carries, keys
-        )
-        return standard_keys(out)
+    step = jax.vmap(lambda c, k: _step(env, policy, actor, c, k))
 
     def cond(loop):
         _, finished, _, _, t, _ = loop
@@ -81,7 +76,7 @@ def evaluate_policy(
         zeros,
         zeros,
         0,
-        fused_keys(run_key),
+        fused_keys(run_key),  # drawn from inside the loop (see `collect`)
     )
     carries, finished, returns, lengths, _, _ = jax.lax.while_loop(cond, body, init)
     returns = jnp.where(finished, returns, carries.episode_return)

@@ -308,8 +308,8 @@ class EvalCallback(AbstractCallback):
     def _record(
         self, policy: Any, key: Key[Array, ""]
     ) -> tuple[Any, Bool[Array, " T"]]:
-        from ..algorithm._collector import _step, initial_carry, step_keys
-        from ..utils._prng import fused_keys, standard_keys
+        from ..algorithm._collector import _step, initial_carry
+        from ..utils._prng import fused_keys
 
         carry_key, run_key = jr.split(key)
         carry = initial_carry(self.env, policy, key=carry_key)
@@ -323,14 +323,13 @@ class EvalCallback(AbstractCallback):
             )
             return policy_state, action, action, {}
 
-        def body(carry, keys):
+        def body(carry, key):
             env_state = carry.env_state
-            carry, transition = _step(self.env, policy, actor, carry, keys)
-            return standard_keys(carry), (env_state, transition.done)
+            carry, transition = _step(self.env, policy, actor, carry, key)
+            return carry, (env_state, transition.done)
 
-        # per-step keys made before the loop, hashing fusably in it (as in
-        # `collect`)
-        keys = fused_keys(jax.vmap(step_keys)(jr.split(run_key, self.max_steps)))
+        # keys drawn from inside the loop (see `collect`)
+        keys = fused_keys(jr.split(run_key, self.max_steps))
         _, (states, dones) = jax.lax.scan(body, carry, keys)
         return states, dones
 
