@@ -2,6 +2,7 @@
 
 import equinox as eqx
 import jax
+import jax.extend
 import jax.numpy as jnp
 import jax.random as jr
 import pytest
@@ -261,3 +262,55 @@ def test_policies_build_from_envs(getkey):
     state, obs, _ = env.reset(key=getkey())
     _, action = policy(None, obs, key=getkey())
     env.step(state, action, key=getkey())
+
+
+def test_mlp_weights_are_jax_orthogonal_init_with_the_layer_keys():
+    # the network builder hashes its draws with lerax's fusable Threefry:
+    # the weights must be exactly JAX's orthogonal initialiser's
+    from lerax.policy._networks import HIDDEN_GAIN, mlp
+
+    key = jr.key(5)
+    network = mlp(3, 2, 16, 2, jax.nn.tanh, out_gain=0.5, key=key)
+    layer_keys = jr.split(key, 3)
+    for i, (layer, layer_key) in enumerate(zip(network.layers, layer_keys)):
+        gain = 0.5 if i == 2 else HIDDEN_GAIN
+        shape = (layer.out_features, layer.in_features)
+        expected = jax.nn.initializers.orthogonal(scale=gain)(layer_key, shape)
+        assert jnp.array_equal(layer.weight, expected)
+        assert jnp.array_equal(layer.bias, jnp.zeros(layer.out_features))
+    hidden = network.layers[1].weight
+    assert jnp.allclose(hidden @ hidden.T, HIDDEN_GAIN**2 * jnp.eye(16), atol=1e-5)
+
+
+def _qr_operand_shapes(jaxpr):
+    shapes = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name in ("qr", "geqrf", "householder_product"):
+            shapes.append(eqn.invars[0].aval.shape)
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            shapes.extend(_qr_operand_shapes(sub))
+    return shapes
+
+
+def test_policies_built_under_vmap_match_and_never_batch_a_qr():
+    # A batched QR is one LAPACK call that jaxlib splits over XLA's CPU pool
+    # and blocks on; two of them side by side deadlock a 2-core machine
+    # (`jit(vmap(policy construction))` over seeds hung 5 runs in 6).
+    env = (Box(-1.0, 1.0, shape=(3,)), Discrete(2))
+    keys = jr.split(jr.key(4), 3)
+
+    def build_one(key):
+        return MLPActorCriticPolicy(env, key=key)
+
+    jaxpr = jax.make_jaxpr(
+        lambda k: eqx.filter(eqx.filter_vmap(build_one)(k), eqx.is_array)
+    )(keys)
+    shapes = _qr_operand_shapes(jaxpr.jaxpr)
+    assert shapes and all(len(shape) == 2 for shape in shapes)
+    batched = eqx.filter_jit(eqx.filter_vmap(build_one))(keys)
+    for i, key in enumerate(keys):
+        single = build_one(key)
+        leaves = jax.tree.leaves(eqx.filter(single, eqx.is_array))
+        stacked = jax.tree.leaves(eqx.filter(batched, eqx.is_array))
+        for a, b in zip(leaves, stacked, strict=True):
+            assert jnp.array_equal(a, b[i])

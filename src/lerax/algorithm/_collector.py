@@ -99,17 +99,32 @@ class Transition(eqx.Module):
 def initial_carry(
     env: AbstractEnvLike, policy: AbstractPolicy, *, key: Key[Array, ""]
 ) -> ActorCarry:
-    """A fresh carry for one env (vmap it over keys for several envs)."""
+    """A fresh carry for one env (see `initial_carries` for several)."""
     env_key, policy_key = jr.split(key)
     env_state, observation, _ = env.reset(key=env_key)
-    return ActorCarry(
-        env_state,
-        observation,
-        policy.reset(key=policy_key),
-        jnp.array(True),
-        jnp.zeros((), jnp.float32),
-        jnp.zeros((), jnp.int32),
+    return standard_keys(
+        ActorCarry(
+            env_state,
+            observation,
+            policy.reset(key=policy_key),
+            jnp.array(True),
+            jnp.zeros((), jnp.float32),
+            jnp.zeros((), jnp.int32),
+        )
     )
+
+
+def initial_carries(
+    env: AbstractEnvLike, policy: AbstractPolicy, num_envs: int, *, key: Key[Array, ""]
+) -> ActorCarry:
+    """Fresh carries for `num_envs` envs (leading axis = envs), reset with
+    the keys `jax.random.split(key, num_envs)`."""
+    # Hashed with fusable Threefry (the same keys): XLA compiles the default
+    # hash's rolled loop, vectorised over envs, into large kernels (about
+    # 0.1 s of compilation per reset). The barrier keeps the per-env hashes
+    # out of the split's fusion, whose duplicated hash compiles slowly.
+    keys = jax.lax.optimization_barrier(jr.split(fused_keys(key), num_envs))
+    return jax.vmap(lambda k: initial_carry(env, policy, key=k))(keys)
 
 
 def _step(
@@ -227,7 +242,10 @@ def collect(
     # Every step's per-env keys are split before the loop, in one vectorised
     # call, and everything drawn from them inside it hashes with fusable
     # Threefry (bitwise the default): inside a sequential loop every PRNG
-    # kernel costs per step. (Deriving the per-use keys before the loop too
+    # kernel costs per step. The split before the loop hashes with it too
+    # (cheaper to compile), with the barrier of `initial_carries` between
+    # its two levels. (Deriving the per-use keys before the loop as well
     # would add ~0.2 s of compilation for no faster run.)
-    keys = jax.vmap(lambda k: jr.split(k, num_envs))(jr.split(key, num_steps))
-    return jax.lax.scan(batched, carry, fused_keys(keys), unroll=unroll)
+    step_keys = jax.lax.optimization_barrier(jr.split(fused_keys(key), num_steps))
+    keys = jax.vmap(lambda k: jr.split(k, num_envs))(step_keys)
+    return jax.lax.scan(batched, carry, keys, unroll=unroll)

@@ -9,7 +9,7 @@ from jaxtyping import Array, Float, Key
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
 from ..utils._prng import fused_keys
-from ._collector import _step, initial_carry
+from ._collector import _step, initial_carries
 
 
 @eqx.filter_jit
@@ -41,9 +41,7 @@ def evaluate_policy(
         `(returns, lengths)`, each of shape `(num_episodes,)`.
     """
     carry_key, run_key = jr.split(key)
-    carries = jax.vmap(lambda k: initial_carry(env, policy, key=k))(
-        jr.split(carry_key, num_episodes)
-    )
+    carries = initial_carries(env, policy, num_episodes, key=carry_key)
 
     def actor(policy_state, observation, mask, key):
         policy_state, action = policy(

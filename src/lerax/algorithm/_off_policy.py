@@ -32,7 +32,7 @@ from jaxtyping import Array, Bool, Int, Key
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
 from ._base import AbstractAlgorithm, AbstractTrainingState
-from ._collector import ActorCarry, collect, initial_carry
+from ._collector import ActorCarry, collect, initial_carries
 from ._on_policy import _check_spaces, _episode_metrics
 
 _Out = TypeVar("_Out")
@@ -205,9 +205,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         learner_key, carry_key, next_key = jr.split(key, 3)
         learner = self.init_learner(env, policy, key=learner_key)
         _check_spaces(env, policy)
-        actors = jax.vmap(lambda k: initial_carry(env, policy, key=k))(
-            jr.split(carry_key, self.num_envs)
-        )
+        actors = initial_carries(env, policy, self.num_envs, key=carry_key)
         mask_key, state_key = jr.split(carry_key)
         mask_example = env.action_mask(env.initial(key=state_key), key=mask_key)
         # one env's initial policy state (None for stateless policies)

@@ -23,7 +23,7 @@ from ..buffer import RolloutBuffer
 from ..env import AbstractEnvLike
 from ..policy import AbstractActorCriticPolicy
 from ._base import AbstractAlgorithm, AbstractTrainingState, explained_variance
-from ._collector import ActorCarry, Transition, collect, initial_carry
+from ._collector import ActorCarry, Transition, collect, initial_carries
 
 
 @final
@@ -157,9 +157,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                 f"`num_envs` ({self.num_envs}): minibatches are whole env sequences."
             )
         carry_key, next_key = jr.split(key)
-        actors = jax.vmap(lambda k: initial_carry(env, policy, key=k))(
-            jr.split(carry_key, self.num_envs)
-        )
+        actors = initial_carries(env, policy, self.num_envs, key=carry_key)
         opt_state = self.optimizer().init(eqx.filter(policy, eqx.is_inexact_array))
         state = OnPolicyState(
             env,

@@ -312,7 +312,7 @@ class EvalCallback(AbstractCallback):
         from ..utils._prng import fused_keys
 
         carry_key, run_key = jr.split(key)
-        carry = initial_carry(self.env, policy, key=carry_key)
+        carry = initial_carry(self.env, policy, key=fused_keys(carry_key))
 
         def actor(policy_state, observation, mask, key):
             policy_state, action = policy(

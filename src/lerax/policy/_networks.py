@@ -2,12 +2,15 @@
 
 import math
 from collections.abc import Callable
+from functools import cache
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
+
+from ..utils._prng import fused_keys
 
 HIDDEN_GAIN = math.sqrt(2.0)
 
@@ -24,11 +27,39 @@ def orthogonal_linear(
     """A linear layer with orthogonal weights scaled by `gain` and zero bias
     (the initialisation of Engstrom et al. 2020 and Andrychowicz et al. 2021)."""
     linear = eqx.nn.Linear(in_size, out_size, key=key)
-    weight = jax.nn.initializers.orthogonal(scale=gain)(key, (out_size, in_size))
+    weight = _orthogonal(out_size, in_size, gain)(key)
     linear = eqx.tree_at(lambda layer: layer.weight, linear, weight.astype(jnp.float32))
     return eqx.tree_at(
         lambda layer: layer.bias, linear, jnp.zeros((out_size,), jnp.float32)
     )
+
+
+@cache
+def _orthogonal(
+    rows: int, columns: int, gain: float
+) -> Callable[[Key[Array, ""]], Array]:
+    """`jax.nn.initializers.orthogonal(scale=gain)` for a `(rows, columns)`
+    matrix, as a function of the key, safe to vectorise on CPU."""
+
+    @jax.custom_batching.custom_vmap
+    def draw(key):
+        # the normal draw hashed with fusable Threefry (the same numbers; the
+        # default hash's rolled loop compiles into large kernels, ~0.07 s
+        # per layer)
+        init = jax.nn.initializers.orthogonal(scale=gain)
+        return init(fused_keys(key), (rows, columns))
+
+    @draw.def_vmap
+    def _(axis_size, in_batched, key):
+        # Vectorised over keys (seeds, twin critics), the QR would be one
+        # batched LAPACK call, which jaxlib splits over XLA's CPU thread pool
+        # and then blocks on: two such calls side by side (independent
+        # layers) each hold a pool thread waiting for the other's work, a
+        # deadlock on a 2-core machine. One QR after another never blocks.
+        del axis_size, in_batched
+        return jax.lax.map(draw, key), True
+
+    return draw
 
 
 def mlp(

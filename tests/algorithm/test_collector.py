@@ -1,0 +1,58 @@
+"""The rollout collector draws from exactly the documented key stream (its
+keys hash with `FUSED_THREEFRY` for speed, which must not change a value)."""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+import lerax.env
+from lerax.algorithm._collector import collect, initial_carries, initial_carry
+from lerax.policy import MLPActorCriticPolicy
+
+
+def _keys_in(tree):
+    return [
+        x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+    ]
+
+
+def test_initial_carries_reset_each_env_with_its_split_key():
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    key = jr.key(7)
+    carries = jax.jit(lambda k: initial_carries(env, policy, 5, key=k))(key)
+    expected = jax.vmap(lambda k: initial_carry(env, policy, key=k))(jr.split(key, 5))
+    for a, b in zip(jax.tree.leaves(carries), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # five different initial observations, inside CartPole's reset range
+    observations = np.asarray(carries.observation)
+    assert len({tuple(o) for o in observations}) == 5
+    assert np.all(np.abs(observations) <= 0.05)
+    default = jr.key_impl(jr.key(0))
+    assert all(jr.key_impl(k) == default for k in _keys_in(carries))
+
+
+def test_collect_acts_with_the_documented_keys():
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    num_envs, num_steps, key = 3, 6, jr.key(11)
+
+    def actor(policy_state, observation, mask, act_key):
+        action = jr.bernoulli(act_key).astype(jnp.int32)
+        return policy_state, action, action, {"key": jr.key_data(act_key)}
+
+    carries = initial_carries(env, policy, num_envs, key=jr.key(1))
+    _, transitions = jax.jit(
+        lambda c, k: collect(env, policy, actor, c, num_steps=num_steps, key=k)
+    )(carries, key)
+    # step t of env n acts with fold_in(split(split(key, T)[t], N)[n], 0)
+    step_keys = jax.vmap(lambda k: jr.split(k, num_envs))(jr.split(key, num_steps))
+    act_keys = jax.vmap(jax.vmap(lambda k: jr.fold_in(k, 0)))(step_keys)
+    np.testing.assert_array_equal(
+        np.asarray(transitions.extras["key"]), np.asarray(jr.key_data(act_keys))
+    )
+    expected_actions = jax.vmap(jax.vmap(lambda k: jr.bernoulli(k)))(act_keys)
+    np.testing.assert_array_equal(
+        np.asarray(transitions.action), np.asarray(expected_actions, np.int32)
+    )
