@@ -308,9 +308,8 @@ def test_policies_built_under_vmap_match_and_never_batch_a_qr():
     shapes = _qr_operand_shapes(jaxpr.jaxpr)
     assert shapes and all(len(shape) == 2 for shape in shapes)
     batched = eqx.filter_jit(eqx.filter_vmap(build_one))(keys)
+    stacked = jax.tree.leaves(eqx.filter(batched, eqx.is_array))
     for i, key in enumerate(keys):
-        single = build_one(key)
-        leaves = jax.tree.leaves(eqx.filter(single, eqx.is_array))
-        stacked = jax.tree.leaves(eqx.filter(batched, eqx.is_array))
+        leaves = jax.tree.leaves(eqx.filter(build_one(key), eqx.is_array))
         for a, b in zip(leaves, stacked, strict=True):
             assert jnp.array_equal(a, b[i])

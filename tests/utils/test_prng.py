@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lerax.utils._prng import FUSED_THREEFRY, fused_keys, standard_keys
+from lerax.utils._prng import FUSED_THREEFRY, fused_keys, fused_split, standard_keys
 
 
 def _data(x):
@@ -78,3 +78,13 @@ def test_without_partitionable_threefry_keys_are_left_alone():
     key = jr.key(0)
     with jax.threefry_partitionable(False):
         assert jr.key_impl(fused_keys(key)) == jr.key_impl(key)
+
+
+def test_fused_split_is_split_and_hashes_again_under_vmap_like_the_default():
+    key = jr.key(9)
+    keys = jax.jit(lambda k: fused_split(k, 6))(key)
+    assert jr.key_impl(keys) == jr.key_impl(jr.key(0, impl=FUSED_THREEFRY))
+    _assert_same(keys, jr.split(key, 6))
+    # the two-level pattern it exists for: vmapped draws from its keys
+    nested = jax.jit(lambda k: jax.vmap(lambda q: jr.split(q, 3))(fused_split(k, 4)))
+    _assert_same(nested(key), jax.vmap(lambda q: jr.split(q, 3))(jr.split(key, 4)))

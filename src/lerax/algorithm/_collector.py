@@ -20,7 +20,7 @@ from ..callback._base import StepContext, overrides
 from ..env import AbstractEnvLike
 from ..env._base import where_tree
 from ..policy import AbstractPolicy
-from ..utils._prng import fused_keys, standard_keys
+from ..utils._prng import fused_split, standard_keys
 
 # (policy_state, observation, action_mask, key) ->
 #     (new_policy_state, stored_action, env_action, extras)
@@ -119,11 +119,10 @@ def initial_carries(
 ) -> ActorCarry:
     """Fresh carries for `num_envs` envs (leading axis = envs), reset with
     the keys `jax.random.split(key, num_envs)`."""
-    # Hashed with fusable Threefry (the same keys): XLA compiles the default
+    # hashed with fusable Threefry (the same keys): XLA compiles the default
     # hash's rolled loop, vectorised over envs, into large kernels (about
-    # 0.1 s of compilation per reset). The barrier keeps the per-env hashes
-    # out of the split's fusion, whose duplicated hash compiles slowly.
-    keys = jax.lax.optimization_barrier(jr.split(fused_keys(key), num_envs))
+    # 0.1 s of compilation per reset)
+    keys = fused_split(key, num_envs)
     return jax.vmap(lambda k: initial_carry(env, policy, key=k))(keys)
 
 
@@ -136,8 +135,9 @@ def _step(
     callback: Any = None,
 ) -> tuple[ActorCarry, Transition]:
     """One env step of one actor. Loops calling it should pass keys made by
-    `fused_keys` (what is drawn inside then hashes with fusable Threefry);
-    any key that reaches the returned carry or transition is a default key."""
+    `fused_keys` or `fused_split` (what is drawn inside then hashes with
+    fusable Threefry); any key that reaches the returned carry or transition
+    is a default key."""
     # fold_in per use: keys nobody draws from (no masks, stateless policy, no
     # callback) cost nothing, unlike one split into five.
     act_key, mask_key, env_key, reset_key, callback_key = (
@@ -243,9 +243,7 @@ def collect(
     # call, and everything drawn from them inside it hashes with fusable
     # Threefry (bitwise the default): inside a sequential loop every PRNG
     # kernel costs per step. The split before the loop hashes with it too
-    # (cheaper to compile), with the barrier of `initial_carries` between
-    # its two levels. (Deriving the per-use keys before the loop as well
-    # would add ~0.2 s of compilation for no faster run.)
-    step_keys = jax.lax.optimization_barrier(jr.split(fused_keys(key), num_steps))
-    keys = jax.vmap(lambda k: jr.split(k, num_envs))(step_keys)
+    # (cheaper to compile). (Deriving the per-use keys before the loop as
+    # well would add ~0.2 s of compilation for no faster run.)
+    keys = jax.vmap(lambda k: jr.split(k, num_envs))(fused_split(key, num_steps))
     return jax.lax.scan(batched, carry, keys, unroll=unroll)

@@ -309,7 +309,7 @@ class EvalCallback(AbstractCallback):
         self, policy: Any, key: Key[Array, ""]
     ) -> tuple[Any, Bool[Array, " T"]]:
         from ..algorithm._collector import _step, initial_carry
-        from ..utils._prng import fused_keys
+        from ..utils._prng import fused_keys, fused_split
 
         carry_key, run_key = jr.split(key)
         carry = initial_carry(self.env, policy, key=fused_keys(carry_key))
@@ -329,8 +329,9 @@ class EvalCallback(AbstractCallback):
             return carry, (env_state, transition.done)
 
         # keys drawn from inside the loop (see `collect`)
-        keys = fused_keys(jr.split(run_key, self.max_steps))
-        _, (states, dones) = jax.lax.scan(body, carry, keys)
+        _, (states, dones) = jax.lax.scan(
+            body, carry, fused_split(run_key, self.max_steps)
+        )
         return states, dones
 
 

@@ -21,8 +21,8 @@ time for a draw of a few thousand numbers), so one-off draws outside loops
 use it too: network initialisation and env resets. One pattern must be
 avoided: a vectorised hash of keys that are themselves a fused hash's output
 (`vmap(split)(split(key, n))`) fuses into one kernel that recomputes the
-inner hash for every use, which takes seconds to compile; an
-`optimization_barrier` between the two levels keeps them apart.
+inner hash for every use, which takes seconds to compile; `fused_split`
+puts an `optimization_barrier` between the two levels.
 """
 
 import math
@@ -151,3 +151,11 @@ def standard_keys(tree: Any) -> Any:
         return x
 
     return jax.tree.map(relabel, tree)
+
+
+def fused_split(key: Any, num: int) -> Any:
+    """`jax.random.split(key, num)` hashed with `FUSED_THREEFRY` (the same
+    keys, returned as `FUSED_THREEFRY` keys), materialised behind an
+    `optimization_barrier` so that hashing them again under `vmap` does not
+    fuse the two hash levels into one slowly compiling kernel."""
+    return lax.optimization_barrier(jr.split(fused_keys(key), num))
