@@ -32,6 +32,9 @@ class AbstractTrainingState(eqx.Module):
     Attributes:
         env: The environment (curricula may change its constants).
         policy: The policy being trained.
+        actors: The per-env carries (`ActorCarry`, leading axis envs): env
+            states (with any normalisation statistics), observations, policy
+            states and running episode figures.
         iteration: Iterations done so far.
         key: The PRNG key for the next iteration.
         callback_state: The training callback's iteration-level state (its
@@ -41,6 +44,7 @@ class AbstractTrainingState(eqx.Module):
 
     env: eqx.AbstractVar[AbstractEnvLike]
     policy: eqx.AbstractVar[AbstractPolicy]
+    actors: eqx.AbstractVar[Any]
     iteration: eqx.AbstractVar[Int[Array, ""]]
     key: eqx.AbstractVar[Key[Array, ""]]
     callback_state: eqx.AbstractVar[Any]

@@ -95,6 +95,14 @@ class EvalCallback(AbstractCallback):
             reaches this value (like Stable-Baselines3's
             `StopTrainingOnRewardThreshold`; None: never). The remaining
             iterations of the compiled loop then do no work.
+        sync_normalization: Evaluate with the training statistics: before
+            each evaluation, the evaluation env's `NormalizeObservation` /
+            `NormalizeReward` wrappers are frozen at the training env's
+            statistics, pooled over its envs
+            (`lerax.wrapper.sync_normalization`; as Stable-Baselines3's
+            `EvalCallback` syncs `VecNormalize`). Wrap the evaluation env's
+            observations as the training env's; leave `NormalizeReward` out
+            of it to evaluate raw returns.
     """
 
     env: Any
@@ -107,6 +115,7 @@ class EvalCallback(AbstractCallback):
     video_dir: str | None = eqx.field(static=True)
     video_fps: float = eqx.field(static=True)
     stop_at_return: float | None = eqx.field(static=True)
+    sync_normalization: bool = eqx.field(static=True)
     host: "EvalHost" = eqx.field(static=True)
 
     def __init__(
@@ -123,6 +132,7 @@ class EvalCallback(AbstractCallback):
         video_dir: str | Path | None = None,
         video_fps: float = 30.0,
         stop_at_return: float | None = None,
+        sync_normalization: bool = True,
     ):
         """Args:
         env: See `env` above.
@@ -138,6 +148,7 @@ class EvalCallback(AbstractCallback):
         video_dir: See `video_dir` above.
         video_fps: Frames per second of the videos.
         stop_at_return: See `stop_at_return` above (a finite number or None).
+        sync_normalization: See `sync_normalization` above.
 
         Raises:
             ValueError: If `eval_freq`, `num_episodes` or `max_steps` is not
@@ -167,6 +178,7 @@ class EvalCallback(AbstractCallback):
                 )
             stop_at_return = float(stop_at_return)
         self.stop_at_return = stop_at_return
+        self.sync_normalization = bool(sync_normalization)
         if video_dir is not None and importlib.util.find_spec("lerax.render") is None:
             warnings.warn(
                 "`EvalCallback(video_dir=...)` needs `lerax.render`, which is not "
@@ -224,14 +236,25 @@ class EvalCallback(AbstractCallback):
             jax.debug.callback(self.host.sink.end, ctx.num_timesteps, ordered=True)
         return ctx.callback_state
 
+    def eval_env(self, state: Any) -> Any:
+        """The env an evaluation during training `state` runs on: `env`,
+        with its normalisation synced to the training statistics when
+        `sync_normalization` is on."""
+        if not self.sync_normalization:
+            return self.env
+        from ..wrapper import sync_normalization
+
+        return sync_normalization(self.env, state.env, state.actors.env_state)
+
     def evaluate(
-        self, policy: Any, *, key: Key[Array, ""]
+        self, policy: Any, *, key: Key[Array, ""], env: Any = None
     ) -> tuple[Float[Array, " episodes"], Float[Array, " episodes"]]:
-        """One evaluation of `policy`: `(returns, lengths)` of the episodes."""
+        """One evaluation of `policy`: `(returns, lengths)` of the episodes
+        (on `env`, default this callback's `env`)."""
         from ..algorithm import evaluate_policy
 
         return evaluate_policy(
-            self.env,
+            self.env if env is None else env,
             policy,
             key=key,
             num_episodes=self.num_episodes,
@@ -247,9 +270,10 @@ class EvalCallback(AbstractCallback):
         policy = ctx.state.policy
         eval_key = jr.key(self.seed)
         video_key = jr.fold_in(eval_key, 1)
+        env = self.eval_env(ctx.state)
 
         def run(state: EvalState) -> EvalState:
-            returns, lengths = self.evaluate(policy, key=eval_key)
+            returns, lengths = self.evaluate(policy, key=eval_key, env=env)
             mean = jnp.mean(returns)
             better = mean > state.best_return
             new_arrays, static = eqx.partition(policy, eqx.is_array)
@@ -279,7 +303,7 @@ class EvalCallback(AbstractCallback):
                 ordered=True,
             )
             if self.video_dir is not None:
-                states, dones = self._record(policy, video_key)
+                states, dones = self._record(env, policy, video_key)
                 jax.debug.callback(
                     functools.partial(self.host.video, self.env),
                     step,
@@ -306,13 +330,13 @@ class EvalCallback(AbstractCallback):
         return ~(ctx.callback_state.best_return >= self.stop_at_return)
 
     def _record(
-        self, policy: Any, key: Key[Array, ""]
+        self, env: Any, policy: Any, key: Key[Array, ""]
     ) -> tuple[Any, Bool[Array, " T"]]:
         from ..algorithm._collector import _step, initial_carry
         from ..utils._prng import fused_keys, fused_split
 
         carry_key, run_key = jr.split(key)
-        carry = initial_carry(self.env, policy, key=fused_keys(carry_key))
+        carry = initial_carry(env, policy, key=fused_keys(carry_key))
 
         def actor(policy_state, observation, mask, key):
             policy_state, action = policy(
@@ -325,7 +349,7 @@ class EvalCallback(AbstractCallback):
 
         def body(carry, key):
             env_state = carry.env_state
-            carry, transition = _step(self.env, policy, actor, carry, key)
+            carry, transition = _step(env, policy, actor, carry, key)
             return carry, (env_state, transition.done)
 
         # keys drawn from inside the loop (see `collect`)

@@ -25,5 +25,7 @@ from ._reward import ClipReward as ClipReward
 from ._reward import TransformReward as TransformReward
 from ._running_statistics import RunningMeanStd as RunningMeanStd
 from ._select import SelectObservation as SelectObservation
+from ._sync import normalization_statistics as normalization_statistics
+from ._sync import sync_normalization as sync_normalization
 from ._time_limit import TimeLimit as TimeLimit
 from ._time_limit import TimeLimitState as TimeLimitState

@@ -13,6 +13,20 @@ from ._base import AbstractStatefulWrapper, AbstractWrapperState, require_box
 from ._running_statistics import RunningMeanStd
 
 
+def _check_unbatched(
+    statistics: RunningMeanStd, shape: tuple[int, ...], kind: str
+) -> None:
+    if jnp.ndim(statistics.count) != 0 or jnp.shape(statistics.mean) != tuple(shape):
+        raise ValueError(
+            f"`Normalize{kind}.frozen(statistics)` needs the statistics of one "
+            f"stream, mean shaped {tuple(shape)}; got count shaped "
+            f"{jnp.shape(statistics.count)} and mean shaped "
+            f"{jnp.shape(statistics.mean)}. Statistics taken from a training "
+            "state are per env: pool them with `statistics.pooled()` (or use "
+            "`lerax.wrapper.sync_normalization`)."
+        )
+
+
 @final
 class NormalizeObservationState(AbstractWrapperState):
     """State of `NormalizeObservation`: the running observation statistics."""
@@ -55,7 +69,15 @@ class NormalizeObservation(AbstractStatefulWrapper):
             )
 
     def frozen(self, statistics: RunningMeanStd) -> "NormalizeObservation":
-        """A copy that normalises with fixed `statistics` (for evaluation)."""
+        """A copy that normalises with fixed `statistics` (for evaluation).
+
+        Raises:
+            ValueError: If `statistics` is batched (e.g. the per-env
+                statistics of a training state: pool them with
+                `statistics.pooled()`, or use `sync_normalization`) or does
+                not match the observation shape.
+        """
+        _check_unbatched(statistics, self.env.observation_space.shape, "Observation")
         return NormalizeObservation(self.env, self.clip, self.epsilon, True, statistics)
 
     @property
@@ -153,7 +175,13 @@ class NormalizeReward(AbstractStatefulWrapper):
             )
 
     def frozen(self, statistics: RunningMeanStd) -> "NormalizeReward":
-        """A copy that scales rewards with fixed `statistics` (for evaluation)."""
+        """A copy that scales rewards with fixed `statistics` (for evaluation).
+
+        Raises:
+            ValueError: If `statistics` is batched (pool per-env statistics
+                with `statistics.pooled()`, or use `sync_normalization`).
+        """
+        _check_unbatched(statistics, (), "Reward")
         return NormalizeReward(
             self.env, self.gamma, self.clip, self.epsilon, True, statistics
         )

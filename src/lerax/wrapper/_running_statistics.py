@@ -46,6 +46,28 @@ class RunningMeanStd(eqx.Module):
         m2 = m2 + jnp.square(delta) * self.count * batch_count / total
         return RunningMeanStd(mean, m2 / total, total)
 
+    def pooled(self) -> "RunningMeanStd":
+        """The statistics of everything a batch of independent streams saw.
+
+        `count` tells the batch: its axes (e.g. `[num_envs]` for the per-env
+        statistics of a training state, or `[seeds, num_envs]`) lead `mean`
+        and `var`, and all of them are merged with Chan et al.'s formula, so
+        the result equals one stream that saw every sample (each stream's
+        pseudo-count is kept). Unbatched statistics are returned unchanged.
+        """
+        batch_ndim = jnp.ndim(self.count)
+        if batch_ndim == 0:
+            return self
+        sample_shape = jnp.shape(self.mean)[batch_ndim:]
+        counts = jnp.reshape(self.count, (-1,) + (1,) * len(sample_shape))
+        means = jnp.reshape(self.mean, (-1,) + sample_shape)
+        variances = jnp.reshape(self.var, (-1,) + sample_shape)
+        total = jnp.sum(counts, axis=0, keepdims=True)
+        mean = jnp.sum(counts * means, axis=0, keepdims=True) / total
+        spread = counts * (variances + jnp.square(means - mean))
+        var = jnp.sum(spread, axis=0, keepdims=True) / total
+        return RunningMeanStd(mean[0], var[0], jnp.reshape(total, ()))
+
     def normalize(
         self, x: Float[Array, "..."], epsilon: float = 1e-8
     ) -> Float[Array, "..."]:

@@ -1,0 +1,125 @@
+"""`sync_normalization`: evaluate with the statistics training arrived at.
+
+A policy trained behind `NormalizeObservation` has only ever seen
+standardised observations, so it must be evaluated (and deployed) behind the
+same standardisation, with the statistics training arrived at and without
+updating them. A training state holds one copy of the statistics per env;
+these are pooled into one (`RunningMeanStd.pooled`) and frozen into the
+evaluation env's normalisation wrappers, as Stable-Baselines3's
+`sync_envs_normalization` does for `VecNormalize`.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+
+from ..env import AbstractEnvLike
+from ._base import AbstractStatefulWrapper, AbstractWrapper
+from ._normalize import NormalizeObservation, NormalizeReward
+from ._running_statistics import RunningMeanStd
+
+_KINDS = (NormalizeObservation, NormalizeReward)
+
+
+def _normalizers(env: AbstractEnvLike) -> list[tuple[type, Callable[[Any], Any]]]:
+    """`(kind, getter)` of each normalisation wrapper in `env`'s chain,
+    outermost first; `getter(env)` returns the wrapper."""
+    found = []
+    depth = 0
+    while isinstance(env, AbstractWrapper):
+        if isinstance(env, _KINDS):
+            found.append((type(env), _getter(depth)))
+        env = env.env
+        depth += 1
+    return found
+
+
+def _getter(depth: int) -> Callable[[Any], Any]:
+    def get(env: Any) -> Any:
+        for _ in range(depth):
+            env = env.env
+        return env
+
+    return get
+
+
+def normalization_statistics(
+    env: AbstractEnvLike, env_state: Any
+) -> list[tuple[type, RunningMeanStd]]:
+    """The statistics of every normalisation wrapper in `env`'s chain.
+
+    Args:
+        env: An env, possibly wrapped in `NormalizeObservation` and/or
+            `NormalizeReward` (at any depth).
+        env_state: A state of `env`, optionally batched (e.g. a training
+            state's `state.actors.env_state`, one state per env).
+
+    Returns:
+        `(kind, statistics)` per normalisation wrapper, outermost first,
+        where `kind` is `NormalizeObservation` or `NormalizeReward` and
+        `statistics` are pooled over the batch (`RunningMeanStd.pooled`).
+    """
+    found = []
+    while isinstance(env, AbstractWrapper):
+        if isinstance(env, _KINDS):
+            found.append((type(env), env_state.statistics.pooled()))
+        if isinstance(env, AbstractStatefulWrapper):
+            env_state = env_state.env_state
+        env = env.env
+    return found
+
+
+def sync_normalization(
+    eval_env: AbstractEnvLike, env: AbstractEnvLike, env_state: Any
+) -> AbstractEnvLike:
+    """`eval_env` with its normalisation frozen at the training statistics.
+
+    Each `NormalizeObservation` of `eval_env` is replaced by a frozen copy
+    (`.frozen(...)`) holding the pooled statistics of the matching
+    `NormalizeObservation` of the training `env` (matched in order, outermost
+    first), and likewise each `NormalizeReward`. The evaluation env then
+    sees observations exactly as the policy was trained on them, and its
+    statistics never move. Leave `NormalizeReward` out of `eval_env` to
+    report raw returns. Works on traced states (inside `jit`), so
+    `EvalCallback` calls it at every evaluation.
+
+    Args:
+        eval_env: The evaluation env, wrapped like `env` for observations.
+        env: The training env.
+        env_state: Its state, optionally batched over envs (e.g.
+            `state.actors.env_state` of a training state).
+
+    Returns:
+        The synced evaluation env (`eval_env` itself when neither env
+        normalises anything).
+
+    Raises:
+        ValueError: If the two envs normalise observations a different number
+            of times (the policy would see observations unlike those it was
+            trained on), or if `eval_env` normalises rewards more times than
+            `env`.
+    """
+    statistics = normalization_statistics(env, env_state)
+    targets = _normalizers(eval_env)
+    for kind in _KINDS:
+        sources = [s for k, s in statistics if k is kind]
+        slots = [getter for k, getter in targets if k is kind]
+        optional = kind is NormalizeReward and not slots
+        if len(sources) != len(slots) and not optional:
+            raise ValueError(
+                f"The evaluation env has {len(slots)} `{kind.__name__}` "
+                f"wrapper(s) but the training env has {len(sources)}; wrap the "
+                "evaluation env the way the training env is wrapped"
+                + (
+                    " (the policy only ever saw normalised observations)."
+                    if kind is NormalizeObservation
+                    else " (or leave reward normalisation out to see raw returns)."
+                )
+                + " `EvalCallback(..., sync_normalization=False)` skips syncing."
+            )
+        for getter, stats in zip(slots, sources):
+            eval_env = eqx.tree_at(
+                getter, eval_env, replace_fn=lambda w, s=stats: w.frozen(s)
+            )
+    return eval_env

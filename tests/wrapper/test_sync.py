@@ -1,0 +1,163 @@
+"""Pooled statistics and `sync_normalization` (evaluate as trained)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lerax.wrapper import (
+    NormalizeObservation,
+    NormalizeReward,
+    RunningMeanStd,
+    TimeLimit,
+    normalization_statistics,
+    sync_normalization,
+)
+
+from .toy_envs import GaussianEnv, reset_and_run
+
+NUM_ENVS = 3
+STEPS = 40
+
+
+def stream(samples: np.ndarray) -> RunningMeanStd:
+    """Statistics of `samples` alone (no pseudo-count), one update each."""
+    stats = RunningMeanStd.zeros(samples.shape[1:], epsilon=0.0)
+    for sample in samples:
+        stats = stats.update(sample[None])
+    return stats
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16),
+    scale=st.floats(0.1, 100.0),
+)
+def test_pooled_statistics_equal_one_stream_over_all_samples(sizes, seed, scale):
+    rng = np.random.default_rng(seed)
+    streams = [rng.normal(scale, scale, (n, 2)).astype(np.float32) for n in sizes]
+    batched = jax.tree.map(lambda *x: jnp.stack(x), *[stream(s) for s in streams])
+    pooled = batched.pooled()
+    every = np.concatenate(streams).astype(np.float64)
+    assert pooled.mean.shape == (2,) and pooled.count.shape == ()
+    np.testing.assert_allclose(pooled.count, len(every))
+    np.testing.assert_allclose(pooled.mean, every.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        pooled.var, every.var(0), rtol=1e-3, atol=1e-5 * scale**2
+    )
+
+
+def test_pooled_flattens_every_batch_axis_and_keeps_unbatched_statistics():
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(2, 3, 5)).astype(np.float32)  # [seeds, envs, n]
+    grid = jax.tree.map(
+        lambda *x: jnp.stack(x).reshape(2, 3),
+        *[stream(samples[i, j][:, None]) for i in range(2) for j in range(3)],
+    )
+    grid = RunningMeanStd(grid.mean[..., None], grid.var[..., None], grid.count)
+    pooled = grid.pooled()
+    np.testing.assert_allclose(pooled.mean, [samples.mean()], rtol=1e-5)
+    np.testing.assert_allclose(pooled.var, [samples.var()], rtol=1e-4)
+    single = RunningMeanStd.zeros((2,))
+    assert single.pooled() is single
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """Three envs behind observation and reward normalisation, run apart
+    (as a training state holds them)."""
+    env = TimeLimit(NormalizeReward(NormalizeObservation(GaussianEnv())), 7)
+    actions = jnp.zeros(STEPS, jnp.int32)
+    keys = jr.split(jr.key(0), NUM_ENVS)
+    _, states, _ = jax.vmap(lambda k: reset_and_run(env, actions, k))(keys)
+    return env, states
+
+
+def test_normalization_statistics_pool_each_wrapper(trained):
+    env, states = trained
+    (kind_r, reward), (kind_o, observation) = normalization_statistics(env, states)
+    assert (kind_r, kind_o) == (NormalizeReward, NormalizeObservation)
+    per_env_obs = states.env_state.env_state.statistics
+    per_env_ret = states.env_state.statistics
+    assert per_env_obs.count.shape == (NUM_ENVS,)
+    for pooled, per_env in ((observation, per_env_obs), (reward, per_env_ret)):
+        expected = per_env.pooled()
+        for field in ("mean", "var", "count"):
+            np.testing.assert_array_equal(
+                getattr(pooled, field), getattr(expected, field)
+            )
+    # the pool has the counts of all envs: one update per observation seen
+    assert float(observation.count) == pytest.approx(float(per_env_obs.count.sum()))
+
+
+def test_synced_env_normalises_with_the_frozen_pooled_statistics(trained):
+    env, states = trained
+    eval_env = TimeLimit(NormalizeObservation(GaussianEnv(), clip=None), 7)
+    synced = sync_normalization(eval_env, env, states)
+    inner = synced.env
+    assert isinstance(inner, NormalizeObservation) and inner.is_frozen
+    assert inner.clip is None  # the evaluation env's own settings are kept
+    pooled = states.env_state.env_state.statistics.pooled()
+    _, final, out = reset_and_run(synced, jnp.zeros(STEPS, jnp.int32), jr.key(5))
+    for field in ("mean", "var", "count"):
+        np.testing.assert_array_equal(
+            getattr(final.env_state.statistics, field), getattr(pooled, field)
+        )
+    raw = np.asarray(out["state"].env_state.env_state.x)
+    expected = (raw - np.asarray(pooled.mean)) / np.sqrt(np.asarray(pooled.var) + 1e-8)
+    np.testing.assert_allclose(out["obs"], expected, rtol=1e-5, atol=1e-6)
+    # the training statistics differ per env, so pooling mattered
+    assert not np.allclose(
+        states.env_state.env_state.statistics.mean[0], np.asarray(pooled.mean)
+    )
+
+
+def test_sync_also_freezes_reward_normalisation_when_asked(trained):
+    env, states = trained
+    eval_env = NormalizeReward(NormalizeObservation(GaussianEnv()))
+    synced = sync_normalization(eval_env, env, states)
+    assert synced.is_frozen and synced.env.is_frozen
+    np.testing.assert_array_equal(
+        synced.initial_statistics.var, states.env_state.statistics.pooled().var
+    )
+
+
+def test_sync_works_on_traced_states(trained):
+    env, states = trained
+    eval_env = NormalizeObservation(GaussianEnv())
+
+    @eqx.filter_jit
+    def first_observation(states):
+        synced = sync_normalization(eval_env, env, states)
+        _, observation, _ = synced.reset(key=jr.key(3))
+        return observation
+
+    eager = sync_normalization(eval_env, env, states)
+    _, expected, _ = eager.reset(key=jr.key(3))
+    np.testing.assert_allclose(first_observation(states), expected, rtol=1e-6)
+
+
+def test_sync_mismatches_and_batched_freezing_are_errors(trained):
+    env, states = trained
+    with pytest.raises(
+        ValueError, match="0 `NormalizeObservation`.*training env has 1"
+    ):
+        sync_normalization(GaussianEnv(), env, states)
+    plain = TimeLimit(GaussianEnv(), 7)
+    plain_states = jax.vmap(lambda k: plain.reset(key=k)[0])(jr.split(jr.key(1), 2))
+    with pytest.raises(ValueError, match="1 `NormalizeReward`.*training env has 0"):
+        sync_normalization(NormalizeReward(GaussianEnv()), plain, plain_states)
+    # nothing to sync: the evaluation env comes back as it is
+    assert sync_normalization(plain, plain, plain_states) is plain
+    batched = states.env_state.env_state.statistics
+    with pytest.raises(ValueError, match=r"pooled\(\)"):
+        NormalizeObservation(GaussianEnv()).frozen(batched)
+    with pytest.raises(ValueError, match=r"pooled\(\)"):
+        NormalizeReward(GaussianEnv()).frozen(states.env_state.statistics)
+    with pytest.raises(ValueError, match=r"mean shaped \(2,\)"):
+        NormalizeObservation(GaussianEnv()).frozen(RunningMeanStd.zeros((3,)))
