@@ -151,7 +151,16 @@ def test_bad_input_exits_2_with_a_suggestion(args, expected):
 def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     out = tmp_path / "seeds"
     result = run_cli(
-        "train", "--num-seeds", "2", "--logger", "tensorboard", "--out", str(out), *TINY
+        "train",
+        "--num-seeds",
+        "2",
+        "--logger",
+        "tensorboard",
+        "--set",
+        "normalize_observation=true",
+        "--out",
+        str(out),
+        *TINY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Mean over 2 seeds" in result.stdout
@@ -165,6 +174,10 @@ def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     best = tomllib.loads((out / "config.toml").read_text())["result"]["best_seed"]
     policy = (out / "policy.eqx").read_bytes()
     assert policy == (out / "policies" / f"seed_{best}.eqx").read_bytes()
+    # each seed's own pooled statistics, the best one's next to policy.eqx
+    stats = {s: (out / "policies" / f"seed_{s}.normalization.eqx") for s in (0, 1)}
+    assert stats[0].read_bytes() != stats[1].read_bytes()
+    assert (out / "normalization.eqx").read_bytes() == stats[best].read_bytes()
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):
@@ -267,3 +280,60 @@ def test_parsing_and_precedence_in_process(tmp_path):
     sac = build_config(algorithm="SAC", assignments=["depth=3", "q_depth=1"])
     assert sac["policy"]["depth"] == 3 and sac["algorithm"]["q_depth"] == 1
     assert sac["run"]["env"] == "Pendulum-v1"
+
+
+def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path):
+    out = tmp_path / "normalised"
+    result = run_cli(
+        "train",
+        "PPO",
+        "Pendulum-v1",
+        "--out",
+        str(out),
+        "--set",
+        "normalize_observation=true",
+        "--set",
+        "normalize_reward=true",
+        *TINY,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "normalization.eqx" in result.stdout
+    trained = tomllib.loads((out / "config.toml").read_text())
+    assert trained["run"]["normalize_observation"] is True
+    # `lerax evaluate` with the training evaluation's key reproduces its
+    # return: the saved statistics are the ones training evaluated with
+    # (fresh statistics would give a different Pendulum return)
+    result = run_cli("evaluate", str(out), "--episodes", "4", "--seed", "10000")
+    assert result.returncode == 0, result.stdout + result.stderr
+    evaluated = float(re.search(r"return (-?[\d.]+) ±", result.stdout).group(1))
+    expected = trained["result"]["mean_return"]
+    assert evaluated == pytest.approx(expected, abs=0.5)
+
+    # in process: the file holds the pooled training statistics
+    setup = build(build_config(file=out / "config.toml"))
+    env = setup.load_eval_env(out / "normalization.eqx")
+    assert env.is_frozen and env.initial_statistics.count > 1000
+    returns, _ = evaluate_policy(
+        env,
+        setup.load_policy(out / "policy.eqx"),
+        key=jr.key(10_000),
+        num_episodes=4,
+    )
+    assert float(jnp.mean(returns)) == pytest.approx(expected, abs=0.5)
+    unfrozen, _ = evaluate_policy(
+        setup.eval_env,
+        setup.load_policy(out / "policy.eqx"),
+        key=jr.key(10_000),
+        num_episodes=4,
+    )
+    assert abs(float(jnp.mean(unfrozen)) - expected) > 1.0
+
+    # a missing or damaged statistics file is a clean error
+    (out / "normalization.eqx").write_bytes(b"\x00" * 8)
+    result = run_cli("evaluate", str(out))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Cannot load the observation statistics" in result.stdout
+    (out / "normalization.eqx").unlink()
+    result = run_cli("evaluate", str(out))
+    assert result.returncode == 1
+    assert "normalization.eqx' is missing" in result.stdout

@@ -18,12 +18,15 @@ from ._config import (
     Setup,
     build,
     build_config,
+    statistics_path,
 )
 from ._errors import CLIError
 
 
-def load_run(directory: str | Path) -> tuple[dict, Setup, Any]:
-    """The configuration, setup and trained policy of a `lerax train` folder."""
+def load_run(directory: str | Path) -> tuple[dict, Setup, Any, Any]:
+    """The configuration, setup, trained policy and evaluation env (frozen at
+    the saved observation statistics when the run normalises them) of a
+    `lerax train` folder."""
     directory = Path(directory)
     config_path = directory / "config.toml"
     if not config_path.is_file():
@@ -34,18 +37,20 @@ def load_run(directory: str | Path) -> tuple[dict, Setup, Any]:
         )
     config = build_config(file=config_path)
     setup = build(config)
-    return config, setup, setup.load_policy(directory / "policy.eqx")
+    policy_path = directory / "policy.eqx"
+    policy = setup.load_policy(policy_path)
+    return config, setup, policy, setup.load_eval_env(statistics_path(policy_path))
 
 
 def run_evaluate(args: argparse.Namespace, console: Any) -> int:
     """`lerax evaluate DIR [--episodes N]`."""
     from ..algorithm import evaluate_policy
 
-    config, setup, policy = load_run(args.directory)
+    config, _, policy, env = load_run(args.directory)
     if args.episodes < 1:
         raise CLIError(f"--episodes must be >= 1, got {args.episodes}.")
     returns, lengths = evaluate_policy(
-        setup.env,
+        env,
         policy,
         key=jr.key(args.seed),
         num_episodes=args.episodes,
@@ -105,12 +110,12 @@ def run_record(args: argparse.Namespace, console: Any) -> int:
             '`pip install "lerax[render]"`.',
             1,
         ) from None
-    _, setup, policy = load_run(args.directory)
+    _, _, policy, env = load_run(args.directory)
     states, length = rollout(
-        setup.env, policy, key=jr.key(args.seed), max_steps=args.max_steps
+        env, policy, key=jr.key(args.seed), max_steps=args.max_steps
     )
     try:
-        path = record_video(setup.env, states, args.out, fps=args.fps)
+        path = record_video(env, states, args.out, fps=args.fps)
     except ImportError as error:
         raise CLIError(str(error), 1) from None
     console.print(f"Recorded {length} steps to {path or args.out}")

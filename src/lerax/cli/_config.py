@@ -4,8 +4,11 @@ the env, algorithm and policy they describe.
 A configuration is a dict of three sections:
 
 - `run`: `algorithm`, `env`, `total_timesteps`, `seed`, `num_seeds`,
-  `lr_schedule` (`"constant"` or `"linear"`: decay to 0 over the run) and
-  `eval_episodes`;
+  `lr_schedule` (`"constant"` or `"linear"`: decay to 0 over the run),
+  `eval_episodes`, `normalize_observation` and `normalize_reward` (train
+  behind `NormalizeObservation` / `NormalizeReward`, as the RL Zoo's
+  `normalize`; evaluation then sees observations normalised with the
+  training statistics, saved next to the policy, and raw rewards);
 - `algorithm`: every field of the algorithm class;
 - `policy`: `class` and every keyword of the policy's constructor
   (activations by name, e.g. `"tanh"`).
@@ -109,6 +112,8 @@ RUN_TYPES: dict[str, Any] = {
     "num_seeds": int,
     "lr_schedule": typing.Literal["constant", "linear"],
     "eval_episodes": int,
+    "normalize_observation": bool,
+    "normalize_reward": bool,
 }
 RUN_DEFAULTS: dict[str, Any] = {
     "total_timesteps": 100_000,
@@ -116,6 +121,8 @@ RUN_DEFAULTS: dict[str, Any] = {
     "num_seeds": 1,
     "lr_schedule": "constant",
     "eval_episodes": 32,
+    "normalize_observation": False,
+    "normalize_reward": False,
 }
 ACTIVATIONS: dict[str, Callable] = {
     name: getattr(jax.nn, name)
@@ -375,21 +382,94 @@ def check_env(env_id: str) -> None:
         raise unknown("environment id", env_id, lerax.env.registered())
 
 
+# The pooled observation statistics of a run that normalises observations,
+# next to `policy.eqx` (and `policies/seed_S.normalization.eqx` per seed).
+STATISTICS_FILE = "normalization.eqx"
+
+
+def statistics_path(policy_path: str | Path) -> Path:
+    """Where the statistics of the policy saved at `policy_path` live."""
+    policy_path = Path(policy_path)
+    if policy_path.name == "policy.eqx":
+        return policy_path.with_name(STATISTICS_FILE)
+    return policy_path.with_name(f"{policy_path.stem}.{STATISTICS_FILE}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Setup:
     """What a configuration builds.
 
     Attributes:
-        env: The environment.
+        env: The training environment (behind the configured normalisation).
         algorithm: The algorithm.
         policy_class: The policy class.
         policy_kwargs: Its constructor's keywords (besides `env` and `key`).
+        eval_env: The evaluation environment: the env with its observations
+            normalised like `env`'s (statistics still to be frozen, see
+            `evaluation_env`) and raw rewards.
     """
 
     env: Any
     algorithm: Any
     policy_class: type
     policy_kwargs: dict[str, Any]
+    eval_env: Any
+
+    @property
+    def normalizes_observations(self) -> bool:
+        """Whether the policy acts on normalised observations (then its
+        statistics must be saved and loaded with it)."""
+        from ..wrapper import NormalizeObservation
+
+        return isinstance(self.eval_env, NormalizeObservation)
+
+    def evaluation_env(self, env_state: Any) -> Any:
+        """`eval_env` frozen at the statistics of training env states
+        (batched over envs; pooled)."""
+        from ..wrapper import sync_normalization
+
+        return sync_normalization(self.eval_env, self.env, env_state)
+
+    def observation_statistics(self, env_state: Any) -> Any:
+        """The pooled observation statistics of training env states."""
+        from ..wrapper import NormalizeObservation, normalization_statistics
+
+        found = normalization_statistics(self.env, env_state)
+        return next(s for kind, s in found if kind is NormalizeObservation)
+
+    def save_statistics(self, path: str | Path, statistics: Any) -> Path:
+        """Writes observation statistics to `path` (atomically)."""
+        from ..utils import atomic_write
+
+        path = Path(path)
+        atomic_write(path, lambda file: eqx.tree_serialise_leaves(file, statistics))
+        return path
+
+    def load_eval_env(self, path: str | Path) -> Any:
+        """The evaluation env of a saved run: `eval_env`, frozen at the
+        statistics saved at `path` when observations are normalised."""
+        if not self.normalizes_observations:
+            return self.eval_env
+        from ..wrapper import RunningMeanStd
+
+        path = Path(path)
+        if not path.is_file():
+            raise CLIError(
+                f"The run normalises observations but {str(path)!r} is missing: "
+                "the policy cannot be evaluated without the statistics it was "
+                "trained with (retrain, or copy the file back).",
+                1,
+            )
+        like = RunningMeanStd.zeros(self.eval_env.observation_space.shape)
+        try:
+            statistics = eqx.tree_deserialise_leaves(path, like)
+        except Exception as error:  # noqa: BLE001
+            raise CLIError(
+                f"Cannot load the observation statistics {str(path)!r} "
+                f"(corrupted, or from another env): {error}",
+                1,
+            ) from None
+        return self.eval_env.frozen(statistics)
 
     def make_policy(self, key: Any) -> Any:
         """A freshly initialised policy."""
@@ -411,9 +491,9 @@ def build(config: dict[str, dict]) -> Setup:
     import lerax.env
 
     run = config["run"]
-    env = lerax.env.make(run["env"])
     cls = algorithm_class(run["algorithm"])
     hyper = dict(config["algorithm"])
+    env, eval_env = _normalized(lerax.env.make(run["env"]), run, hyper)
     if run["lr_schedule"] == "linear":
         hyper["learning_rate"] = linear_schedule(cls, hyper, run["total_timesteps"])
     try:
@@ -423,7 +503,7 @@ def build(config: dict[str, dict]) -> Setup:
     kwargs = {k: v for k, v in config["policy"].items() if k != "class"}
     if "activation" in kwargs:
         kwargs["activation"] = ACTIVATIONS[kwargs["activation"]]
-    setup = Setup(env, algo, policy_class(config["policy"]["class"]), kwargs)
+    setup = Setup(env, algo, policy_class(config["policy"]["class"]), kwargs, eval_env)
     try:
         eqx.filter_eval_shape(setup.make_policy, jax.random.key(0))
     except (TypeError, ValueError) as error:
@@ -431,6 +511,22 @@ def build(config: dict[str, dict]) -> Setup:
             f"{setup.policy_class.__name__} does not fit {run['env']}: {error}"
         ) from None
     return setup
+
+
+def _normalized(env: Any, run: dict, hyper: dict) -> tuple[Any, Any]:
+    """The training and evaluation envs of `run`'s normalisation settings."""
+    from ..wrapper import NormalizeObservation, NormalizeReward
+
+    train, evaluation = env, env
+    try:
+        if run["normalize_reward"]:
+            train = NormalizeReward(train, gamma=hyper.get("gamma", 0.99))
+        if run["normalize_observation"]:
+            train = NormalizeObservation(train)
+            evaluation = NormalizeObservation(evaluation)
+    except (TypeError, ValueError) as error:
+        raise CLIError(f"{run['env']}: {error}") from None
+    return train, evaluation
 
 
 def linear_schedule(cls: type, hyper: dict, total_timesteps: int) -> Any:

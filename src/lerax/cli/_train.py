@@ -18,7 +18,7 @@ import numpy as np
 
 from ..utils import atomic_write
 from . import _callbacks, _toml
-from ._config import Setup, build, build_config
+from ._config import STATISTICS_FILE, Setup, build, build_config, statistics_path
 from ._errors import CLIError
 from ._plot import learning_curve
 
@@ -93,16 +93,24 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
             log.close()
     seconds = time.perf_counter() - start
 
-    returns = _evaluate(setup, state.policy, run, num_seeds)
+    returns = _evaluate(setup, state, run, num_seeds)
     means = returns.mean(axis=-1)
     best = int(np.argmax(means))
     policies = [_index(state.policy, i) for i in range(num_seeds)]
+    env_states = [_index(state.actors.env_state, i) for i in range(num_seeds)]
     if num_seeds == 1:
-        policies = [state.policy]
+        policies, env_states = [state.policy], [state.actors.env_state]
     policy_path = policies[best].serialize(out / "policy.eqx")
+    written = ["config.toml", "metrics.csv"]
+    if setup.normalizes_observations:
+        statistics = [setup.observation_statistics(s) for s in env_states]
+        setup.save_statistics(out / STATISTICS_FILE, statistics[best])
+        written.insert(0, STATISTICS_FILE)
     if num_seeds > 1:
-        for seed, policy in zip(seeds, policies):
-            policy.serialize(out / "policies" / f"seed_{seed}.eqx")
+        for i, (seed, policy) in enumerate(zip(seeds, policies)):
+            path = policy.serialize(out / "policies" / f"seed_{seed}.eqx")
+            if setup.normalizes_observations:
+                setup.save_statistics(statistics_path(path), statistics[i])
 
     result = {
         "timesteps": iterations * spi,
@@ -149,7 +157,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         f"{returns[best].std():.1f}[/] ({episodes} deterministic episodes)"
     )
     console.print(
-        f"Wrote {policy_path}, config.toml, metrics.csv"
+        f"Wrote {policy_path}, "
+        + ", ".join(written)
         + (", learning_curve.png" if plot else " (no plot: matplotlib missing)")
     )
     return 0
@@ -207,21 +216,26 @@ def _train(algo, state, done, iterations, callback, num_seeds):
     return state, jax.tree.map(np.asarray, metrics)
 
 
-def _evaluate(setup: Setup, policy: Any, run: dict, num_seeds: int) -> np.ndarray:
+def _evaluate(setup: Setup, state: Any, run: dict, num_seeds: int) -> np.ndarray:
+    """Each seed's evaluation returns, behind its training statistics."""
     from ..algorithm import evaluate_policy
 
     key = jr.key(run["seed"] + 10_000)
 
-    def evaluate(policy):
+    def evaluate(policy, env_state):
         returns, _ = evaluate_policy(
-            setup.env, policy, key=key, num_episodes=run["eval_episodes"]
+            setup.evaluation_env(env_state),
+            policy,
+            key=key,
+            num_episodes=run["eval_episodes"],
         )
         return returns
 
+    args = (state.policy, state.actors.env_state)
     if num_seeds > 1:
-        returns = eqx.filter_jit(eqx.filter_vmap(evaluate))(policy)
+        returns = eqx.filter_jit(eqx.filter_vmap(evaluate))(*args)
     else:
-        returns = evaluate(policy)[None]
+        returns = eqx.filter_jit(evaluate)(*args)[None]
     return np.asarray(returns, dtype=np.float64)
 
 
