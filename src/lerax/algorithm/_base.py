@@ -302,7 +302,11 @@ class AbstractAlgorithm(eqx.Module):
                 uninterrupted run.
 
         Returns:
-            The trained policy.
+            The trained policy. Behind `NormalizeObservation` the policy
+            needs the observation statistics, which live in the training
+            state: train with `init`/`train` instead and evaluate with
+            `lerax.wrapper.sync_normalization(eval_env, env,
+            state.actors.env_state)` (or let an `EvalCallback` do it).
         """
         num_iterations = self.num_iterations(total_timesteps)
         callback = as_callback(callback)

@@ -43,7 +43,9 @@ class NormalizeObservation(AbstractStatefulWrapper):
     and each vmapped env keeps its own copy. They are updated with every
     observation the env emits (initial, after each step and after each
     reset). For evaluation, `frozen(statistics)` returns a copy of the
-    wrapper that starts from given statistics and never updates them.
+    wrapper that starts from given statistics and never updates them;
+    `sync_normalization` builds it from a training state's per-env
+    statistics (pooled), and `EvalCallback` does so at every evaluation.
 
     Attributes:
         env: The wrapped environment (its observation space must be a `Box`).
