@@ -320,12 +320,13 @@ def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path)
         num_episodes=4,
     )
     assert float(jnp.mean(returns)) == pytest.approx(expected, abs=0.5)
-    unfrozen, _ = evaluate_policy(
-        setup.eval_env,
-        setup.load_policy(out / "policy.eqx"),
-        key=jr.key(10_000),
-        num_episodes=4,
-    )
+    with pytest.warns(UserWarning, match="not frozen"):
+        unfrozen, _ = evaluate_policy(
+            setup.eval_env,
+            setup.load_policy(out / "policy.eqx"),
+            key=jr.key(10_000),
+            num_episodes=4,
+        )
     assert abs(float(jnp.mean(unfrozen)) - expected) > 1.0
 
     # a missing or damaged statistics file is a clean error

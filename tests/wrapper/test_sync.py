@@ -161,3 +161,18 @@ def test_sync_mismatches_and_batched_freezing_are_errors(trained):
         NormalizeReward(GaussianEnv()).frozen(states.env_state.statistics)
     with pytest.raises(ValueError, match=r"mean shaped \(2,\)"):
         NormalizeObservation(GaussianEnv()).frozen(RunningMeanStd.zeros((3,)))
+
+
+def test_evaluating_behind_unfrozen_statistics_warns(trained, recwarn):
+    from lerax.algorithm import evaluate_policy
+    from lerax.policy import MLPQPolicy
+
+    env, states = trained
+    eval_env = TimeLimit(NormalizeObservation(GaussianEnv()), 7)
+    policy = MLPQPolicy(eval_env, width_size=4, key=jr.key(0))
+    with pytest.warns(UserWarning, match="`NormalizeObservation` is not frozen"):
+        evaluate_policy(eval_env, policy, key=jr.key(1), num_episodes=2)
+    recwarn.clear()
+    synced = sync_normalization(eval_env, env, states)
+    evaluate_policy(synced, policy, key=jr.key(1), num_episodes=2)
+    assert not [w for w in recwarn if "not frozen" in str(w.message)]

@@ -1,5 +1,7 @@
 """`evaluate_policy`: compiled evaluation of a policy over whole episodes."""
 
+import warnings
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -39,7 +41,13 @@ def evaluate_policy(
 
     Returns:
         `(returns, lengths)`, each of shape `(num_episodes,)`.
+
+    Warns:
+        UserWarning: If `env` normalises observations with statistics that
+            are not frozen: every evaluation episode would then start from
+            fresh statistics, unlike those the policy was trained behind.
     """
+    _warn_unfrozen(env)
     carry_key, run_key = jr.split(key)
     carries = initial_carries(env, policy, num_episodes, key=carry_key)
 
@@ -80,3 +88,21 @@ def evaluate_policy(
     returns = jnp.where(finished, returns, carries.episode_return)
     lengths = jnp.where(finished, lengths, carries.episode_length)
     return returns, lengths.astype(jnp.float32)
+
+
+def _warn_unfrozen(env: AbstractEnvLike) -> None:
+    from ..wrapper import AbstractWrapper, NormalizeObservation
+
+    while isinstance(env, AbstractWrapper):
+        if isinstance(env, NormalizeObservation) and not env.is_frozen:
+            warnings.warn(
+                "`evaluate_policy`: the env's `NormalizeObservation` is not "
+                "frozen, so each evaluation episode starts from fresh statistics "
+                "(not the ones the policy was trained behind). Freeze it at the "
+                "training statistics with `lerax.wrapper.sync_normalization("
+                "eval_env, env, state.actors.env_state)` or `.frozen(statistics)`.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        env = env.env
