@@ -96,10 +96,11 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     returns = _evaluate(setup, state, run, num_seeds)
     means = returns.mean(axis=-1)
     best = int(np.argmax(means))
-    policies = [_index(state.policy, i) for i in range(num_seeds)]
-    env_states = [_index(state.actors.env_state, i) for i in range(num_seeds)]
     if num_seeds == 1:
         policies, env_states = [state.policy], [state.actors.env_state]
+    else:
+        policies = [_index(state.policy, i) for i in range(num_seeds)]
+        env_states = [_index(state.actors.env_state, i) for i in range(num_seeds)]
     policy_path = policies[best].serialize(out / "policy.eqx")
     written = ["config.toml", "metrics.csv"]
     if setup.normalizes_observations:
