@@ -8,7 +8,12 @@ import lerax.env
 from lerax.algorithm import PPO, evaluate_policy
 from lerax.callback import EvalCallback
 from lerax.policy import MLPActorCriticPolicy
-from lerax.wrapper import NormalizeObservation, sync_normalization
+from lerax.wrapper import (
+    NormalizeObservation,
+    load_normalization,
+    normalization_path,
+    sync_normalization,
+)
 
 PENDULUM = lerax.env.make("Pendulum-v1")
 ENV = NormalizeObservation(PENDULUM)
@@ -17,11 +22,12 @@ ITERATIONS = 3
 EVAL = dict(num_episodes=2, max_steps=50, seed=7)
 
 
-def run(sync: bool):
+def run(sync: bool, best_model_path=None):
     callback = EvalCallback(
         NormalizeObservation(PENDULUM),
         eval_freq=ITERATIONS * ALGO.steps_per_iteration,
         sync_normalization=sync,
+        best_model_path=best_model_path,
         **EVAL,
     )
     policy = MLPActorCriticPolicy(ENV, key=jr.key(0))
@@ -41,8 +47,8 @@ def mean_return(env, policy):
     return float(np.mean(returns))
 
 
-def test_eval_callback_uses_the_pooled_training_statistics():
-    synced_run = run(True)
+def test_eval_callback_uses_the_pooled_training_statistics(tmp_path):
+    synced_run = run(True, best_model_path=tmp_path / "best")
     with pytest.warns(UserWarning, match="not frozen"):
         plain_run = run(False)
     assert int(synced_run.callback_state.num_evals) == 1
@@ -58,6 +64,13 @@ def test_eval_callback_uses_the_pooled_training_statistics():
     expected = mean_return(frozen, policy)
     got = float(synced_run.callback_state.mean_return)
     assert got == pytest.approx(expected, rel=1e-5)
+    # the best policy is saved with the statistics it was evaluated behind,
+    # and the two together reproduce the evaluation
+    best = MLPActorCriticPolicy.deserialize(tmp_path / "best", ENV)
+    loaded = load_normalization(
+        normalization_path(tmp_path / "best"), NormalizeObservation(PENDULUM)
+    )
+    assert mean_return(loaded, best) == pytest.approx(got, rel=1e-5)
     # without syncing, the evaluation env starts fresh statistics each episode
     unsynced = float(plain_run.callback_state.mean_return)
     with pytest.warns(UserWarning, match="sync_normalization"):

@@ -177,7 +177,8 @@ def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     # each seed's own pooled statistics, the best one's next to policy.eqx
     stats = {s: (out / "policies" / f"seed_{s}.normalization.eqx") for s in (0, 1)}
     assert stats[0].read_bytes() != stats[1].read_bytes()
-    assert (out / "normalization.eqx").read_bytes() == stats[best].read_bytes()
+    saved = (out / "policy.normalization.eqx").read_bytes()
+    assert saved == stats[best].read_bytes()
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):
@@ -297,7 +298,7 @@ def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path)
         *TINY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "normalization.eqx" in result.stdout
+    assert "policy.normalization.eqx" in result.stdout
     trained = tomllib.loads((out / "config.toml").read_text())
     assert trained["run"]["normalize_observation"] is True
     # `lerax evaluate` with the training evaluation's key reproduces its
@@ -311,7 +312,7 @@ def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path)
 
     # in process: the file holds the pooled training statistics
     setup = build(build_config(file=out / "config.toml"))
-    env = setup.load_eval_env(out / "normalization.eqx")
+    env = setup.load_eval_env(out / "policy.eqx")
     assert env.is_frozen and env.initial_statistics.count > 1000
     returns, _ = evaluate_policy(
         env,
@@ -330,11 +331,11 @@ def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path)
     assert abs(float(jnp.mean(unfrozen)) - expected) > 1.0
 
     # a missing or damaged statistics file is a clean error
-    (out / "normalization.eqx").write_bytes(b"\x00" * 8)
+    (out / "policy.normalization.eqx").write_bytes(b"\x00" * 8)
     result = run_cli("evaluate", str(out))
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "Cannot load the observation statistics" in result.stdout
-    (out / "normalization.eqx").unlink()
+    assert "Cannot load the normalisation statistics" in result.stdout
+    (out / "policy.normalization.eqx").unlink()
     result = run_cli("evaluate", str(out))
     assert result.returncode == 1
-    assert "normalization.eqx' is missing" in result.stdout
+    assert "policy.normalization.eqx' is missing" in result.stdout

@@ -9,12 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import lerax.env
 from lerax.wrapper import (
     NormalizeObservation,
     NormalizeReward,
     RunningMeanStd,
     TimeLimit,
+    load_normalization,
+    normalization_path,
     normalization_statistics,
+    save_normalization,
     sync_normalization,
 )
 
@@ -176,3 +180,40 @@ def test_evaluating_behind_unfrozen_statistics_warns(trained, recwarn):
     synced = sync_normalization(eval_env, env, states)
     evaluate_policy(synced, policy, key=jr.key(1), num_episodes=2)
     assert not [w for w in recwarn if "not frozen" in str(w.message)]
+
+
+def test_saved_statistics_load_back_bitwise(trained, tmp_path):
+    env, states = trained
+    eval_env = NormalizeReward(NormalizeObservation(GaussianEnv()))
+    synced = sync_normalization(eval_env, env, states)
+    path = save_normalization(tmp_path / "run", synced)
+    assert path == tmp_path / "run.eqx"
+    loaded = load_normalization(tmp_path / "run", eval_env)
+    assert loaded.is_frozen and loaded.env.is_frozen
+    for a, b in zip(jax.tree.leaves(synced), jax.tree.leaves(loaded)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert normalization_path(tmp_path / "best") == tmp_path / "best.normalization.eqx"
+
+
+def test_saving_and_loading_statistics_bad_input(trained, tmp_path):
+    env, states = trained
+    eval_env = NormalizeObservation(GaussianEnv())
+    with pytest.raises(ValueError, match="not frozen"):
+        save_normalization(tmp_path / "s", eval_env)
+    with pytest.raises(ValueError, match="no statistics to save"):
+        save_normalization(tmp_path / "s", GaussianEnv())
+    path = save_normalization(tmp_path / "s", sync_normalization(eval_env, env, states))
+    with pytest.raises(FileNotFoundError, match="No normalisation statistics"):
+        load_normalization(tmp_path / "missing", eval_env)
+    with pytest.raises(ValueError, match="no `NormalizeObservation`"):
+        load_normalization(path, GaussianEnv())
+    # another observation shape, or other wrappers: the fingerprint differs
+    pendulum = NormalizeObservation(lerax.env.make("Pendulum-v1"))
+    with pytest.raises(ValueError, match="Cannot load.*fingerprint"):
+        load_normalization(path, pendulum)
+    with pytest.raises(ValueError, match="Cannot load.*fingerprint"):
+        load_normalization(path, NormalizeReward(eval_env))
+    data = path.read_bytes()
+    path.write_bytes(data[:-5])  # truncated
+    with pytest.raises(ValueError, match="corrupted or truncated"):
+        load_normalization(path, eval_env)

@@ -16,6 +16,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..utils import filter_cond
+from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._host import to_float
@@ -68,7 +69,8 @@ class EvalCallback(AbstractCallback):
     `state.callback_state.best_policy(state.policy)` (inside a
     `CallbackList`, use the matching element of `state.callback_state`). Optionally the best policy is also saved (atomically,
     with the policy's `serialize`) to `best_model_path` each time it
-    improves, the results are logged (`eval/mean_return`,
+    improves (with the normalisation statistics it was evaluated behind,
+    when synced, in `lerax.wrapper.normalization_path(best_model_path)`), the results are logged (`eval/mean_return`,
     `eval/std_return`, `eval/mean_length`, `eval/best_return`) to logging
     backends, and one episode per evaluation is recorded to a video with
     `lerax.render` (needs the `render` extra; skipped with a warning when it
@@ -290,9 +292,11 @@ class EvalCallback(AbstractCallback):
                 best_step=jnp.where(better, step, state.best_step).astype(jnp.int32),
                 best_params=best,
             )
-            saved = new_arrays if self.best_model_path is not None else None
+            saved = None
+            if self.best_model_path is not None:
+                saved = (new_arrays, frozen_statistics(env))
             jax.debug.callback(
-                functools.partial(self.host.report, static),
+                functools.partial(self.host.report, static, self.env),
                 step,
                 state.mean_return,
                 state.std_return,
@@ -379,6 +383,7 @@ class EvalHost:
     def report(
         self,
         static: Any,
+        env: Any,
         step: Any,
         mean: Any,
         std: Any,
@@ -399,8 +404,18 @@ class EvalHost:
                 },
             )
         if arrays is not None and bool(better) and mean > self.saved_return:
-            policy = eqx.combine(jax.tree.map(np.asarray, arrays), static)
-            policy.serialize(self.best_model_path)
+            from ..wrapper._sync import (
+                frozen_with,
+                normalization_path,
+                save_normalization,
+            )
+
+            arrays, statistics = jax.tree.map(np.asarray, arrays)
+            policy = eqx.combine(arrays, static)
+            path = policy.serialize(self.best_model_path)
+            if statistics:  # the policy is only usable behind them
+                frozen = frozen_with(env, statistics)
+                save_normalization(normalization_path(path), frozen)
             self.saved_return = mean
 
     def video(self, env: Any, step: Any, states: Any, dones: Any) -> None:

@@ -18,7 +18,6 @@ from ._config import (
     Setup,
     build,
     build_config,
-    statistics_path,
 )
 from ._errors import CLIError
 
@@ -39,7 +38,7 @@ def load_run(directory: str | Path) -> tuple[dict, Setup, Any, Any]:
     setup = build(config)
     policy_path = directory / "policy.eqx"
     policy = setup.load_policy(policy_path)
-    return config, setup, policy, setup.load_eval_env(statistics_path(policy_path))
+    return config, setup, policy, setup.load_eval_env(policy_path)
 
 
 def run_evaluate(args: argparse.Namespace, console: Any) -> int:

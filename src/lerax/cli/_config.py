@@ -382,19 +382,6 @@ def check_env(env_id: str) -> None:
         raise unknown("environment id", env_id, lerax.env.registered())
 
 
-# The pooled observation statistics of a run that normalises observations,
-# next to `policy.eqx` (and `policies/seed_S.normalization.eqx` per seed).
-STATISTICS_FILE = "normalization.eqx"
-
-
-def statistics_path(policy_path: str | Path) -> Path:
-    """Where the statistics of the policy saved at `policy_path` live."""
-    policy_path = Path(policy_path)
-    if policy_path.name == "policy.eqx":
-        return policy_path.with_name(STATISTICS_FILE)
-    return policy_path.with_name(f"{policy_path.stem}.{STATISTICS_FILE}")
-
-
 @dataclasses.dataclass(frozen=True)
 class Setup:
     """What a configuration builds.
@@ -430,46 +417,34 @@ class Setup:
 
         return sync_normalization(self.eval_env, self.env, env_state)
 
-    def observation_statistics(self, env_state: Any) -> Any:
-        """The pooled observation statistics of training env states."""
-        from ..wrapper import NormalizeObservation, normalization_statistics
+    def save_statistics(self, policy_path: str | Path, env_state: Any) -> Path:
+        """Saves the pooled observation statistics of training env states
+        next to the policy at `policy_path` (`lerax.wrapper.normalization_path`)."""
+        from ..wrapper import normalization_path, save_normalization
 
-        found = normalization_statistics(self.env, env_state)
-        return next(s for kind, s in found if kind is NormalizeObservation)
+        synced = self.evaluation_env(env_state)
+        return save_normalization(normalization_path(policy_path), synced)
 
-    def save_statistics(self, path: str | Path, statistics: Any) -> Path:
-        """Writes observation statistics to `path` (atomically)."""
-        from ..utils import atomic_write
-
-        path = Path(path)
-        atomic_write(path, lambda file: eqx.tree_serialise_leaves(file, statistics))
-        return path
-
-    def load_eval_env(self, path: str | Path) -> Any:
-        """The evaluation env of a saved run: `eval_env`, frozen at the
-        statistics saved at `path` when observations are normalised."""
+    def load_eval_env(self, policy_path: str | Path) -> Any:
+        """The evaluation env of the policy saved at `policy_path`:
+        `eval_env`, frozen at the statistics saved next to it when
+        observations are normalised."""
         if not self.normalizes_observations:
             return self.eval_env
-        from ..wrapper import RunningMeanStd
+        from ..wrapper import load_normalization, normalization_path
 
-        path = Path(path)
-        if not path.is_file():
+        path = normalization_path(policy_path)
+        try:
+            return load_normalization(path, self.eval_env)
+        except FileNotFoundError:
             raise CLIError(
                 f"The run normalises observations but {str(path)!r} is missing: "
                 "the policy cannot be evaluated without the statistics it was "
                 "trained with (retrain, or copy the file back).",
                 1,
-            )
-        like = RunningMeanStd.zeros(self.eval_env.observation_space.shape)
-        try:
-            statistics = eqx.tree_deserialise_leaves(path, like)
-        except Exception as error:  # noqa: BLE001
-            raise CLIError(
-                f"Cannot load the observation statistics {str(path)!r} "
-                f"(corrupted, or from another env): {error}",
-                1,
             ) from None
-        return self.eval_env.frozen(statistics)
+        except ValueError as error:
+            raise CLIError(str(error), 1) from None
 
     def make_policy(self, key: Any) -> Any:
         """A freshly initialised policy."""

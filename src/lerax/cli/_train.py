@@ -18,7 +18,7 @@ import numpy as np
 
 from ..utils import atomic_write
 from . import _callbacks, _toml
-from ._config import STATISTICS_FILE, Setup, build, build_config, statistics_path
+from ._config import Setup, build, build_config
 from ._errors import CLIError
 from ._plot import learning_curve
 
@@ -104,14 +104,13 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     policy_path = policies[best].serialize(out / "policy.eqx")
     written = ["config.toml", "metrics.csv"]
     if setup.normalizes_observations:
-        statistics = [setup.observation_statistics(s) for s in env_states]
-        setup.save_statistics(out / STATISTICS_FILE, statistics[best])
-        written.insert(0, STATISTICS_FILE)
+        statistics = setup.save_statistics(policy_path, env_states[best])
+        written.insert(0, statistics.name)
     if num_seeds > 1:
-        for i, (seed, policy) in enumerate(zip(seeds, policies)):
+        for seed, policy, env_state in zip(seeds, policies, env_states):
             path = policy.serialize(out / "policies" / f"seed_{seed}.eqx")
             if setup.normalizes_observations:
-                setup.save_statistics(statistics_path(path), statistics[i])
+                setup.save_statistics(path, env_state)
 
     result = {
         "timesteps": iterations * spi,

@@ -68,15 +68,7 @@ class Serializable(eqx.Module):
         Returns:
             The path actually written.
         """
-        target = resolve_path(path)
-        digest = fingerprint(self)
-
-        def write(file):
-            file.write(digest)
-            eqx.tree_serialise_leaves(file, self)
-
-        atomic_write(target, write)
-        return target
+        return save_tree(path, self)
 
     @classmethod
     def deserialize(
@@ -113,6 +105,21 @@ class Serializable(eqx.Module):
             kwargs["key"] = jax.random.key(0)
         skeleton = eqx.filter_eval_shape(cls, *args, **kwargs)
         return load_into(skeleton, source, cls.__name__)
+
+
+def save_tree(path: str | Path, tree: Any) -> Path:
+    """Writes `tree`'s structural fingerprint, then its leaves, atomically to
+    `path` (`.eqx` suffix rule); `load_into` reads it back. Returns the path
+    written."""
+    target = resolve_path(path)
+    digest = fingerprint(tree)
+
+    def write(file):
+        file.write(digest)
+        eqx.tree_serialise_leaves(file, tree)
+
+    atomic_write(target, write)
+    return target
 
 
 def load_into(skeleton: Any, source: Path, what: str) -> Any:

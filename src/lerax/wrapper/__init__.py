@@ -25,7 +25,10 @@ from ._reward import ClipReward as ClipReward
 from ._reward import TransformReward as TransformReward
 from ._running_statistics import RunningMeanStd as RunningMeanStd
 from ._select import SelectObservation as SelectObservation
+from ._sync import load_normalization as load_normalization
+from ._sync import normalization_path as normalization_path
 from ._sync import normalization_statistics as normalization_statistics
+from ._sync import save_normalization as save_normalization
 from ._sync import sync_normalization as sync_normalization
 from ._time_limit import TimeLimit as TimeLimit
 from ._time_limit import TimeLimitState as TimeLimitState

@@ -1,4 +1,5 @@
-"""`sync_normalization`: evaluate with the statistics training arrived at.
+"""`sync_normalization`: evaluate with the statistics training arrived at;
+`save_normalization` / `load_normalization`: keep them with a saved policy.
 
 A policy trained behind `NormalizeObservation` has only ever seen
 standardised observations, so it must be evaluated (and deployed) behind the
@@ -10,11 +11,13 @@ evaluation env's normalisation wrappers, as Stable-Baselines3's
 """
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import equinox as eqx
 
 from ..env import AbstractEnvLike
+from ..utils._serialization import SUFFIX, load_into, resolve_path, save_tree
 from ._base import AbstractStatefulWrapper, AbstractWrapper
 from ._normalize import NormalizeObservation, NormalizeReward
 from ._running_statistics import RunningMeanStd
@@ -123,3 +126,113 @@ def sync_normalization(
                 getter, eval_env, replace_fn=lambda w, s=stats: w.frozen(s)
             )
     return eval_env
+
+
+def normalization_path(policy_path: str | Path) -> Path:
+    """Where the normalisation statistics of the policy saved at
+    `policy_path` are kept: `best.eqx` -> `best.normalization.eqx` (the
+    `.eqx` suffix rule applies first)."""
+    policy_path = resolve_path(policy_path)
+    stem = policy_path.name[: -len(SUFFIX)]
+    return policy_path.with_name(f"{stem}.normalization{SUFFIX}")
+
+
+def save_normalization(path: str | Path, env: AbstractEnvLike) -> Path:
+    """Saves the frozen statistics of `env`'s normalisation wrappers.
+
+    Use it on an env from `sync_normalization` (or built with `.frozen`),
+    next to the policy (`normalization_path(policy_path)`): a policy trained
+    behind `NormalizeObservation` is only usable with them. The file holds
+    a structural fingerprint, then the statistics (outermost wrapper
+    first), written atomically; `load_normalization` reads it back.
+
+    Args:
+        path: Where to write (`.eqx` is appended when missing).
+        env: An env whose `NormalizeObservation` / `NormalizeReward`
+            wrappers are all frozen.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: If `env` has no normalisation wrapper, or one is not
+            frozen (sync it first).
+    """
+    wrappers = [get(env) for _, get in _normalizers(env)]
+    if not wrappers:
+        raise ValueError(
+            f"`save_normalization`: {env.name} has no `NormalizeObservation` or "
+            "`NormalizeReward` wrapper, so there are no statistics to save."
+        )
+    unfrozen = [type(w).__name__ for w in wrappers if not w.is_frozen]
+    if unfrozen:
+        raise ValueError(
+            f"`save_normalization`: the env's {', '.join(unfrozen)} statistics are "
+            "not frozen; save the env returned by `sync_normalization(eval_env, "
+            "env, state.actors.env_state)` instead."
+        )
+    return save_tree(path, frozen_statistics(env))
+
+
+def load_normalization(path: str | Path, env: AbstractEnvLike) -> AbstractEnvLike:
+    """`env` with its normalisation wrappers frozen at the statistics saved
+    at `path` by `save_normalization` (or by `EvalCallback` next to its best
+    policy).
+
+    Args:
+        path: The statistics file (`.eqx` suffix rule).
+        env: The env wrapped as when the statistics were saved (frozen or
+            not).
+
+    Returns:
+        The frozen env.
+
+    Raises:
+        FileNotFoundError: If there is no file at `path`.
+        ValueError: If `env` has no normalisation wrapper, or the file holds
+            statistics of other wrappers or shapes, or is corrupted.
+    """
+    found = _normalizers(env)
+    if not found:
+        raise ValueError(
+            f"`load_normalization`: {env.name} has no `NormalizeObservation` or "
+            "`NormalizeReward` wrapper to load statistics into."
+        )
+    source = resolve_path(path)
+    if not source.is_file():
+        raise FileNotFoundError(
+            f"No normalisation statistics at {str(source)!r}: a policy trained "
+            "behind `NormalizeObservation` needs the statistics it was trained "
+            "with (saved by `save_normalization` or `EvalCallback`)."
+        )
+    skeleton = [
+        RunningMeanStd.zeros(
+            get(env).env.observation_space.shape if kind is NormalizeObservation else ()
+        )
+        for kind, get in found
+    ]
+    try:
+        statistics = load_into(skeleton, source, "set of normalisation statistics")
+    except ValueError as error:
+        raise ValueError(
+            f"Cannot load the normalisation statistics of {env.name} "
+            f"({', '.join(kind.__name__ for kind, _ in found)}): {error}"
+        ) from error
+    return frozen_with(env, statistics)
+
+
+def frozen_with(env: AbstractEnvLike, statistics: list[RunningMeanStd]) -> Any:
+    """`env` with its normalisation wrappers (outermost first) frozen at
+    `statistics`, one per wrapper."""
+    for (_, get), stats in zip(_normalizers(env), statistics, strict=True):
+        env = eqx.tree_at(get, env, replace_fn=lambda w, s=stats: w.frozen(s))
+    return env
+
+
+def frozen_statistics(env: AbstractEnvLike) -> list[RunningMeanStd]:
+    """The statistics held by `env`'s normalisation wrappers, outermost
+    first; empty without any, or when one of them is not frozen."""
+    wrappers = [get(env) for _, get in _normalizers(env)]
+    if not all(w.is_frozen for w in wrappers):
+        return []
+    return [w.initial_statistics for w in wrappers]
