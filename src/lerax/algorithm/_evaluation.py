@@ -91,18 +91,16 @@ def evaluate_policy(
 
 
 def _warn_unfrozen(env: AbstractEnvLike) -> None:
-    from ..wrapper import AbstractWrapper, NormalizeObservation
+    from ..wrapper import NormalizeObservation
+    from ..wrapper._sync import unfrozen_normalizers
 
-    while isinstance(env, AbstractWrapper):
-        if isinstance(env, NormalizeObservation) and not env.is_frozen:
-            warnings.warn(
-                "`evaluate_policy`: the env's `NormalizeObservation` is not "
-                "frozen, so each evaluation episode starts from fresh statistics "
-                "(not the ones the policy was trained behind). Freeze it at the "
-                "training statistics with `lerax.wrapper.sync_normalization("
-                "eval_env, env, state.actors.env_state)` or `.frozen(statistics)`.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return
-        env = env.env
+    if NormalizeObservation in unfrozen_normalizers(env):
+        warnings.warn(
+            "`evaluate_policy`: the env's `NormalizeObservation` is not "
+            "frozen, so each evaluation episode starts from fresh statistics "
+            "(not the ones the policy was trained behind). Freeze it at the "
+            "training statistics with `lerax.wrapper.sync_normalization("
+            "eval_env, env, state.actors.env_state)` or `.frozen(statistics)`.",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -104,15 +104,15 @@ def sync_normalization(
             `env`.
     """
     statistics = normalization_statistics(env, env_state)
-    targets = _normalizers(eval_env)
+    targets = [kind for kind, _ in _normalizers(eval_env)]
+    sources = {kind: [s for k, s in statistics if k is kind] for kind in _KINDS}
     for kind in _KINDS:
-        sources = [s for k, s in statistics if k is kind]
-        slots = [getter for k, getter in targets if k is kind]
+        slots = targets.count(kind)
         optional = kind is NormalizeReward and not slots
-        if len(sources) != len(slots) and not optional:
+        if len(sources[kind]) != slots and not optional:
             raise ValueError(
-                f"The evaluation env has {len(slots)} `{kind.__name__}` "
-                f"wrapper(s) but the training env has {len(sources)}; wrap the "
+                f"The evaluation env has {slots} `{kind.__name__}` "
+                f"wrapper(s) but the training env has {len(sources[kind])}; wrap the "
                 "evaluation env the way the training env is wrapped"
                 + (
                     " (the policy only ever saw normalised observations)."
@@ -121,11 +121,9 @@ def sync_normalization(
                 )
                 + " `EvalCallback(..., sync_normalization=False)` skips syncing."
             )
-        for getter, stats in zip(slots, sources):
-            eval_env = eqx.tree_at(
-                getter, eval_env, replace_fn=lambda w, s=stats: w.frozen(s)
-            )
-    return eval_env
+    # the i-th wrapper of a kind in `eval_env` takes the i-th of that kind in `env`
+    queues = {kind: iter(found) for kind, found in sources.items()}
+    return frozen_with(eval_env, [next(queues[kind]) for kind in targets])
 
 
 def normalization_path(policy_path: str | Path) -> Path:
@@ -158,16 +156,16 @@ def save_normalization(path: str | Path, env: AbstractEnvLike) -> Path:
         ValueError: If `env` has no normalisation wrapper, or one is not
             frozen (sync it first).
     """
-    wrappers = [get(env) for _, get in _normalizers(env)]
-    if not wrappers:
+    if not _normalizers(env):
         raise ValueError(
             f"`save_normalization`: {env.name} has no `NormalizeObservation` or "
             "`NormalizeReward` wrapper, so there are no statistics to save."
         )
-    unfrozen = [type(w).__name__ for w in wrappers if not w.is_frozen]
+    unfrozen = unfrozen_normalizers(env)
     if unfrozen:
         raise ValueError(
-            f"`save_normalization`: the env's {', '.join(unfrozen)} statistics are "
+            f"`save_normalization`: the env's {', '.join(k.__name__ for k in unfrozen)} "
+            "statistics are "
             "not frozen; save the env returned by `sync_normalization(eval_env, "
             "env, state.actors.env_state)` instead."
         )
@@ -229,10 +227,15 @@ def frozen_with(env: AbstractEnvLike, statistics: list[RunningMeanStd]) -> Any:
     return env
 
 
+def unfrozen_normalizers(env: AbstractEnvLike) -> list[type]:
+    """The kinds of `env`'s normalisation wrappers whose statistics still
+    update, outermost first."""
+    return [kind for kind, get in _normalizers(env) if not get(env).is_frozen]
+
+
 def frozen_statistics(env: AbstractEnvLike) -> list[RunningMeanStd]:
     """The statistics held by `env`'s normalisation wrappers, outermost
     first; empty without any, or when one of them is not frozen."""
-    wrappers = [get(env) for _, get in _normalizers(env)]
-    if not all(w.is_frozen for w in wrappers):
+    if unfrozen_normalizers(env):
         return []
-    return [w.initial_statistics for w in wrappers]
+    return [get(env).initial_statistics for _, get in _normalizers(env)]
