@@ -29,3 +29,31 @@ def getkey():
     """Returns a function that gives a fresh, deterministic PRNG key per call."""
     counter = itertools.count()
     return lambda: jax.random.key(next(counter))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "slow(seconds): a test that takes about `seconds` in the suite (2 workers "
+        "on 2 cores); slow tests run first, longest first",
+    )
+    # pytest-xdist's default hands each worker a chunk of consecutive tests
+    # up front: with the slow tests first, one worker would get all of them.
+    # One test at a time makes the schedule longest-first on demand.
+    if getattr(config.option, "maxschedchunk", 0) is None:
+        config.option.maxschedchunk = 1
+
+
+def pytest_collection_modifyitems(items):
+    """Runs the slow tests first, longest first (stable otherwise).
+
+    Handed out one at a time to whichever worker is free, long tests at the
+    front share out evenly over the workers and the run ends on short ones;
+    in collection order, one worker was left running a long test alone near
+    the end (about a fifth of the CPU time sat idle)."""
+
+    def seconds(item) -> float:
+        mark = item.get_closest_marker("slow")
+        return float(mark.args[0]) if mark is not None else 0.0
+
+    items.sort(key=seconds, reverse=True)

@@ -7,6 +7,7 @@ Each trains once (seconds on 2 CPU cores) and evaluates the greedy policy on
 import jax.numpy as jnp
 import jax.random as jr
 import optax
+import pytest
 
 import lerax.env
 from lerax.algorithm import A2C, PPO, REINFORCE, evaluate_policy
@@ -33,6 +34,7 @@ def train_and_evaluate(algo, env, policy, total, *, seed=0, eval_env=None):
 CARTPOLE = lerax.env.make("CartPole-v1")
 
 
+@pytest.mark.slow(10)
 def test_ppo_cartpole_solves_in_100k_steps():
     # RL Zoo: 8 envs x 32 steps, 20 epochs, full batch, gamma 0.98, lambda 0.8,
     # learning rate decaying linearly from 1e-3.
@@ -81,6 +83,7 @@ def test_masked_actions_are_never_taken_and_the_task_is_solved():
 PENDULUM = lerax.env.make("Pendulum-v1")
 
 
+@pytest.mark.slow(22)
 def test_ppo_pendulum_with_reward_normalisation():
     # RL Zoo's PPO configuration for Pendulum-v1 (without gSDE) with the
     # rewards normalised; evaluated on the raw env. Measured: -125 to -161 at
@@ -103,6 +106,7 @@ def test_ppo_pendulum_with_reward_normalisation():
     assert mean_return >= -250, mean_return
 
 
+@pytest.mark.slow(53)
 def test_recurrent_ppo_remembers_what_it_cannot_see():
     # CartPole with only positions observed: velocities must be inferred from
     # memory. A GRU policy beats an MLP at the same budget.

@@ -108,6 +108,7 @@ def test_bad_input(getkey):
     del pendulum
 
 
+@pytest.mark.slow(38)
 def test_dqn_cartpole_solves_in_100k_steps():
     # RL Zoo's DQN configuration for CartPole-v1.
     env = lerax.env.make("CartPole-v1")
@@ -129,6 +130,7 @@ def test_dqn_cartpole_solves_in_100k_steps():
     assert float(jnp.mean(returns)) >= 475, returns
 
 
+@pytest.mark.slow(31)
 def test_sac_pendulum_reaches_minus_200_in_20k_steps():
     # RL Zoo's SAC Pendulum-v1 configuration (learning rate 1e-3) with 64-unit
     # networks to keep the test short; measured -116 for seeds 0 and 1.
@@ -142,7 +144,13 @@ def test_sac_pendulum_reaches_minus_200_in_20k_steps():
     assert float(metrics["alpha"][-1]) < 1.0  # entropy tuning moved alpha
 
 
-@pytest.mark.parametrize("algo_cls, threshold", [(TD3, -200), (DDPG, -250)])
+@pytest.mark.parametrize(
+    "algo_cls, threshold",
+    [
+        pytest.param(TD3, -200, marks=pytest.mark.slow(25)),
+        pytest.param(DDPG, -250, marks=pytest.mark.slow(14)),
+    ],
+)
 def test_deterministic_actor_critics_on_pendulum_in_20k_steps(algo_cls, threshold):
     # SB3 defaults with 64-unit networks; measured TD3 -115/-120 and DDPG
     # -122/-120 for seeds 0/1.
@@ -189,6 +197,7 @@ def test_td3_delays_actor_and_target_updates(getkey):
     )
 
 
+@pytest.mark.slow(20)
 def test_sac_discrete_cartpole_reaches_400_in_100k_steps():
     # Measured 489 / 493 / 484 for seeds 0-2 with this configuration.
     env = lerax.env.make("CartPole-v1")
@@ -210,6 +219,7 @@ def test_sac_discrete_rejects_continuous_envs(getkey):
         )
 
 
+@pytest.mark.slow(11)
 def test_next_state_masks_are_stored_and_respected_by_the_dqn_target(getkey):
     import equinox as eqx
 
@@ -256,6 +266,7 @@ def test_next_state_masks_are_stored_and_respected_by_the_dqn_target(getkey):
     assert float(metrics["loss"]) > 90.0
 
 
+@pytest.mark.slow(11)
 def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
     from .envs import MaskedMatch
 

@@ -191,6 +191,7 @@ def test_dqn_trains_a_stateful_policy_on_cartpole():
     assert float(jnp.mean(returns)) >= 300, returns
 
 
+@pytest.mark.slow(22)
 def test_sac_trains_a_stateful_policy_on_pendulum():
     # As the stateless SAC Pendulum test, 10k steps, with the step count as an
     # extra input: measured -119 / -190 for seeds 0 / 1 (random: about -1200).

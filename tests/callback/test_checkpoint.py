@@ -43,6 +43,7 @@ def identical(a, b):
     return jax.tree.structure(a) == jax.tree.structure(b) and all(jax.tree.leaves(same))
 
 
+@pytest.mark.slow(14)
 def test_resume_after_sigkill_is_bitwise_identical(tmp_path):
     directory = tmp_path / "checkpoints"
     process = subprocess.Popen(

@@ -47,6 +47,7 @@ def mean_return(env, policy):
     return float(np.mean(returns))
 
 
+@pytest.mark.slow(17)
 def test_eval_callback_uses_the_pooled_training_statistics(tmp_path):
     synced_run = run(True, best_model_path=tmp_path / "best")
     with pytest.warns(UserWarning, match="not frozen"):

@@ -193,6 +193,7 @@ def test_bad_arguments():
         EvalCallback(CARTPOLE, eval_freq=0)
 
 
+@pytest.mark.slow(14)
 def test_eval_stop_at_return():
     """Training stops after the first evaluation whose mean return reaches
     `stop_at_return`, with the policy of exactly that many iterations."""

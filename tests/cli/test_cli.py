@@ -148,6 +148,7 @@ def test_bad_input_exits_2_with_a_suggestion(args, expected):
     assert "Traceback" not in text
 
 
+@pytest.mark.slow(18)
 def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     out = tmp_path / "seeds"
     result = run_cli(
@@ -181,6 +182,7 @@ def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     assert saved == stats[best].read_bytes()
 
 
+@pytest.mark.slow(18)
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     options = ["--checkpoint-every", "512", *TINY, "--set", 'lr_schedule="constant"']
     full = tmp_path / "full"
@@ -283,6 +285,7 @@ def test_parsing_and_precedence_in_process(tmp_path):
     assert sac["run"]["env"] == "Pendulum-v1"
 
 
+@pytest.mark.slow(44)
 def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path):
     out = tmp_path / "normalised"
     result = run_cli(

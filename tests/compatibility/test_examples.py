@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow(11)
 @pytest.mark.parametrize(
     "script, args, expected",
     [

@@ -9,6 +9,7 @@ sb3 = pytest.importorskip("stable_baselines3")
 torch = pytest.importorskip("torch")
 
 
+@pytest.mark.slow(60)
 def test_sb3_ppo_solves_lerax_cartpole():
     # The RL Zoo's PPO hyper-parameters for CartPole-v1 at its 100k-step
     # budget. Measured: 500 +- 0 over 10 greedy episodes for seeds 1, 2, 3

@@ -4,9 +4,12 @@ import importlib.util
 import math
 from pathlib import Path
 
+import pytest
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "curriculum_pendulum.py"
 
 
+@pytest.mark.slow(15)
 def test_example_runs(capsys):
     spec = importlib.util.spec_from_file_location("curriculum_pendulum", EXAMPLE)
     assert spec is not None and spec.loader is not None

@@ -13,6 +13,7 @@ pytest.importorskip("onnxruntime")
 EXAMPLE = Path(__file__).parents[2] / "examples" / "export_onnx.py"
 
 
+@pytest.mark.slow(13)
 def test_export_example_runs(tmp_path):
     # no training (the PPO run is the example's default): the export path only
     result = subprocess.run(

@@ -14,6 +14,7 @@ from lerax.wrapper import NormalizeObservation, sync_normalization  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated:UserWarning")
 
 
+@pytest.mark.slow(64)
 def test_ppo_inverted_pendulum_reaches_900_in_50k_steps():
     # 8 envs x 256 steps, 8 minibatches, 10 epochs, learning rate 1e-3.
     # Measured (seed 0): mean return 1000 (the maximum) over 16 evaluation

@@ -153,6 +153,7 @@ def test_wrong_action_size_and_nan_actions_raise(pendulum_batch):
         jax.block_until_ready(checked(jnp.array([jnp.nan])))
 
 
+@pytest.mark.slow(20)
 def test_blow_up_terminates_and_does_not_poison_the_batch(pendulum_batch):
     env, keys, states = pendulum_batch
     bad = type(states)(states.data.replace(qvel=states.data.qvel.at[1].set(jnp.nan)))
