@@ -9,6 +9,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+from jax.sharding import Mesh
 from jaxtyping import Array, Bool, Int, Key
 
 from ..callback._base import (
@@ -21,6 +22,7 @@ from ..callback._base import (
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
 from ..utils import filter_cond, filter_scan
+from ._sharding import check_mesh, shard_training_state
 
 
 class AbstractTrainingState(eqx.Module):
@@ -282,6 +284,7 @@ class AbstractAlgorithm(eqx.Module):
         key: Key[Array, ""],
         callback: Any = None,
         resume_from: str | Path | None = None,
+        mesh: Mesh | None = None,
     ) -> AbstractPolicy:
         """Trains `policy` on `env` for `total_timesteps` env steps.
 
@@ -300,6 +303,10 @@ class AbstractAlgorithm(eqx.Module):
                 policy, key and callbacks: training continues from it up to
                 `total_timesteps`, and the result equals that of an
                 uninterrupted run.
+            mesh: Devices to train data-parallel on (e.g.
+                `lerax.algorithm.env_mesh()`): the envs are split over them
+                and everything else replicated (`shard_training_state`). The
+                result is the same as on one device. None: default device.
 
         Returns:
             The trained policy. Behind `NormalizeObservation` the policy
@@ -310,8 +317,10 @@ class AbstractAlgorithm(eqx.Module):
         """
         num_iterations = self.num_iterations(total_timesteps)
         callback = as_callback(callback)
+        if mesh is not None:
+            check_mesh(mesh, self.num_envs)
         if resume_from is None:
-            return self._learn(env, policy, total_timesteps, key, callback)
+            return self._learn(env, policy, total_timesteps, key, callback, mesh)
         from ..callback._checkpoint import load_checkpoint, read_header, resolve
 
         resume_from = resolve(resume_from)
@@ -330,15 +339,19 @@ class AbstractAlgorithm(eqx.Module):
                 f"the {num_iterations} iterations of `total_timesteps={total_timesteps}`."
             )
         if done < num_iterations:
+            if mesh is not None:
+                state = shard_training_state(state, mesh)
             state, _ = self.train(state, num_iterations - done, callback=callback)
         return state.policy
 
     @eqx.filter_jit
-    def _learn(self, env, policy, total_timesteps, key, callback):
+    def _learn(self, env, policy, total_timesteps, key, callback, mesh):
         num_iterations = self.num_iterations(total_timesteps)
         state = self.init(
             env, policy, key=key, total_timesteps=total_timesteps, callback=callback
         )
+        if mesh is not None:
+            state = shard_training_state(state, mesh)
         state, _ = self.train(state, num_iterations, callback=callback)
         return state.policy
 

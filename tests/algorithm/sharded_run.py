@@ -1,0 +1,96 @@
+"""Run by `test_sharding.py` in a fresh process with two CPU devices (XLA's
+device count is fixed when JAX starts)."""
+
+import os
+
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+)
+
+import equinox as eqx  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import jax.random as jr  # noqa: E402
+import numpy as np  # noqa: E402
+
+import lerax.env  # noqa: E402
+from lerax.algorithm import DQN, PPO, env_mesh, shard_training_state  # noqa: E402
+from lerax.policy import MLPActorCriticPolicy, MLPQPolicy  # noqa: E402
+
+
+def arrays(tree):
+    return jax.tree.leaves(eqx.filter(tree, eqx.is_array))
+
+
+def numpy(x):
+    if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+        x = jr.key_data(x)
+    return np.asarray(x)
+
+
+def assert_equal(a, b, what, tolerance=0.0):
+    for x, y in zip(arrays(a), arrays(b), strict=True):
+        np.testing.assert_allclose(
+            numpy(x), numpy(y), rtol=tolerance, atol=tolerance, err_msg=what
+        )
+
+
+assert len(jax.devices()) == 2, jax.devices()
+mesh = env_mesh()
+env = lerax.env.make("CartPole-v1")
+
+# learn(mesh=...) gives the policy of a one-device run
+ppo = PPO(num_envs=4, num_steps=32, num_epochs=2, num_batches=2)
+policy = MLPActorCriticPolicy(env, key=jr.key(0))
+plain = ppo.learn(env, policy, 512, key=jr.key(1))
+sharded = ppo.learn(env, policy, 512, key=jr.key(1), mesh=mesh)
+assert_equal(sharded, plain, "PPO learn(mesh=...)")
+
+# seeds vmapped over a sharded run: each seed's envs split over the devices
+# (the same up to float rounding: a few values differ in the last bit)
+seeds = jr.split(jr.key(3), 2)
+many = eqx.filter_jit(
+    eqx.filter_vmap(lambda k: ppo.learn(env, policy, 256, key=k, mesh=mesh))
+)(seeds)
+reference = eqx.filter_jit(
+    eqx.filter_vmap(lambda k: ppo.learn(env, policy, 256, key=k))
+)(seeds)
+assert_equal(many, reference, "vmapped seeds", tolerance=1e-6)
+
+# init/train: the envs stay split over the two devices, two per device, and
+# the compiled iteration is partitioned (collectives between the devices)
+state = shard_training_state(ppo.init(env, policy, key=jr.key(1)), mesh)
+trained, _ = ppo.train(state, 3)
+for leaf in arrays(trained.actors):
+    assert leaf.sharding.spec == jax.sharding.PartitionSpec(("envs",)), leaf.sharding
+    assert [s.data.shape[0] for s in leaf.addressable_shards] == [2, 2]
+for leaf in arrays(trained.policy):
+    assert leaf.sharding.is_fully_replicated, leaf.sharding
+reference, _ = ppo.train(ppo.init(env, policy, key=jr.key(1)), 3)
+assert_equal(trained, reference, "PPO train on a sharded state")
+compiled = eqx.filter_jit(lambda s: ppo.train(s, 1)).lower(state).compile()
+text = compiled.compiled.as_text()
+assert "all-reduce" in text and "f32[2,4]" in text, "not partitioned over envs"
+
+# off-policy: the replay buffer is replicated, the result the same
+dqn = DQN(num_envs=2, buffer_size=1000, learning_starts=100, batch_size=32)
+q_policy = MLPQPolicy(env, key=jr.key(0))
+plain = dqn.learn(env, q_policy, 400, key=jr.key(2))
+sharded = dqn.learn(env, q_policy, 400, key=jr.key(2), mesh=mesh)
+assert_equal(sharded, plain, "DQN learn(mesh=...)")
+
+# bad input: a clear error before compilation
+try:
+    algo = PPO(num_envs=3, num_steps=8, num_batches=3)
+    algo.learn(env, policy, 24, key=jr.key(0), mesh=mesh)
+except ValueError as error:
+    assert "3 envs cannot be split evenly over the 2 devices" in str(error)
+else:
+    raise AssertionError("3 envs on 2 devices were accepted")
+try:
+    shard_training_state(state, jax.devices())
+except TypeError as error:
+    assert "jax.sharding.Mesh" in str(error)
+else:
+    raise AssertionError("a list of devices was accepted as a mesh")
+print("sharded runs match", float(jnp.sum(arrays(trained.policy)[0])))

@@ -1,0 +1,85 @@
+"""Data-parallel training over devices and hosts (`mesh=`, `shard_training_state`).
+
+XLA's device count is fixed when JAX starts, so the multi-device checks run
+in fresh processes: `sharded_run.py` with two CPU devices, and
+`multihost_run.py` twice, as two hosts joined by `jax.distributed`."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.random as jr
+import pytest
+
+import lerax.env
+from lerax.algorithm import PPO, env_mesh, shard_training_state
+from lerax.policy import MLPActorCriticPolicy
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parents[1] / "src"
+
+
+def python(script: str, *args: str) -> subprocess.Popen:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, str(HERE / script), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+@pytest.mark.slow(25)
+def test_two_devices_train_the_same_policy_as_one():
+    # PPO and DQN, `learn(mesh=...)` and `train` on a sharded state: bitwise
+    # the one-device result, envs split two per device, collectives in the
+    # compiled program, and the bad-input errors (see sharded_run.py)
+    process = python("sharded_run.py")
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output
+    assert "sharded runs match" in output
+
+
+@pytest.mark.slow(20)
+def test_two_hosts_train_the_same_policy_as_one():
+    with socket.socket() as probe:  # a free port for the coordinator
+        probe.bind(("localhost", 0))
+        port = str(probe.getsockname()[1])
+    hosts = [python("multihost_run.py", port, str(rank)) for rank in (0, 1)]
+    try:
+        outputs = [host.communicate(timeout=300)[0] for host in hosts]
+    finally:
+        for host in hosts:
+            if host.poll() is None:
+                host.kill()
+    for rank, (host, output) in enumerate(zip(hosts, outputs)):
+        assert host.returncode == 0, output
+        assert f"process {rank}: two-host run matches" in output
+
+
+def test_bad_meshes_are_refused_before_compiling():
+    env = lerax.env.make("CartPole-v1")
+    algo = PPO(num_envs=2, num_steps=8, num_batches=2)
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    with pytest.raises(TypeError, match=r"must be a `jax.sharding.Mesh`"):
+        algo.learn(env, policy, 16, key=jr.key(0), mesh=jax.devices())
+    with pytest.raises(ValueError, match="at least one device"):
+        env_mesh([])
+    state = algo.init(env, policy, key=jr.key(0))
+    with pytest.raises(TypeError, match=r"got list"):
+        shard_training_state(state, jax.devices())
+
+
+def test_one_device_mesh_places_the_state_on_it():
+    env = lerax.env.make("CartPole-v1")
+    algo = PPO(num_envs=2, num_steps=8, num_batches=2)
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    state = shard_training_state(algo.init(env, policy, key=jr.key(0)), env_mesh())
+    leaf = jax.tree.leaves(state.actors.observation)[0]
+    assert leaf.sharding.mesh.axis_names == ("envs",)
+    assert leaf.sharding.spec == jax.sharding.PartitionSpec(("envs",))
