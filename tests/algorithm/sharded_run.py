@@ -15,6 +15,12 @@ import numpy as np  # noqa: E402
 
 import lerax.env  # noqa: E402
 from lerax.algorithm import DQN, PPO, env_mesh, shard_training_state  # noqa: E402
+from lerax.callback import (  # noqa: E402
+    AbstractLoggingBackend,
+    EvalCallback,
+    LoggingCallback,
+    ProgressBarCallback,
+)
 from lerax.policy import MLPActorCriticPolicy, MLPQPolicy  # noqa: E402
 
 
@@ -45,6 +51,82 @@ policy = MLPActorCriticPolicy(env, key=jr.key(0))
 plain = ppo.learn(env, policy, 512, key=jr.key(1))
 sharded = ppo.learn(env, policy, 512, key=jr.key(1), mesh=mesh)
 assert_equal(sharded, plain, "PPO learn(mesh=...)")
+
+
+# with callbacks, whose host calls cannot be JAX-ordered over several
+# devices: each still reports once per due iteration, in order, the same
+class Recorder(AbstractLoggingBackend):
+    def __init__(self):
+        self.scalars, self.name = [], None
+
+    @property
+    def is_open(self):
+        return self.name is not None
+
+    def open(self, name):
+        self.name = name
+
+    def log_hparams(self, hparams):
+        pass
+
+    def log_scalars(self, scalars, step):
+        self.scalars.append((int(step), dict(scalars)))
+
+    def log_video(self, tag, frames, step, fps):
+        pass
+
+    def flush(self):
+        pass
+
+    def close(self):
+        self.name = None
+
+
+def train_with_callbacks(**kwargs):
+    recorder = Recorder()
+    callbacks = [
+        ProgressBarCallback(),
+        LoggingCallback(recorder, log_interval=1),
+        EvalCallback(
+            env, eval_freq=256, num_episodes=2, max_steps=50, backend=recorder
+        ),
+    ]
+    policy_out = ppo.learn(
+        env, policy, 512, key=jr.key(1), callback=callbacks, **kwargs
+    )
+    return policy_out, recorder.scalars
+
+
+plain, plain_logs = train_with_callbacks()
+sharded, sharded_logs = train_with_callbacks(mesh=mesh)
+assert_equal(sharded, plain, "PPO learn(mesh=..., callback=...)")
+
+
+# each callback's reports in order; two callbacks' reports of one iteration
+# may interleave differently (their host calls are not JAX-ordered)
+def by_source(logs):
+    sources = {}
+    for step, values in logs:
+        sources.setdefault(min(values)[:4], []).append((step, values))
+    return sources
+
+
+assert (
+    by_source(plain_logs).keys() == by_source(sharded_logs).keys() == {"epis", "eval"}
+)
+for source, logs in by_source(plain_logs).items():
+    theirs = logs
+    ours = by_source(sharded_logs)[source]
+    assert [step for step, _ in ours] == [step for step, _ in theirs]
+    assert [step for step, _ in ours] == (
+        [128, 256, 384, 512] if source == "epis" else [256, 512]
+    )
+    for (_, mine), (_, other) in zip(ours, theirs):
+        assert set(mine) == set(other)
+        for name in mine:
+            assert name.startswith("time/") or np.isclose(
+                mine[name], other[name], rtol=1e-4, atol=1e-6
+            ), (name, mine[name], other[name])
 
 # seeds vmapped over a sharded run: each seed's envs split over the devices
 # (the same up to float rounding: a few values differ in the last bit)

@@ -31,9 +31,15 @@ TINY = [
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, pythonpath: str | None = None
+    *args: str,
+    cwd: Path | None = None,
+    pythonpath: str | None = None,
+    devices: int | None = None,
 ) -> subprocess.CompletedProcess:
     env = dict(os.environ)
+    if devices is not None:  # XLA's CPU devices, fixed when JAX starts
+        flag = f"--xla_force_host_platform_device_count={devices}"
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {flag}"
     env["PYTHONPATH"] = os.pathsep.join(
         [*filter(None, [pythonpath]), str(SRC), *filter(None, [env.get("PYTHONPATH")])]
     )
@@ -342,3 +348,27 @@ def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path)
     result = run_cli("evaluate", str(out))
     assert result.returncode == 1
     assert "policy.normalization.eqx' is missing" in result.stdout
+
+
+@pytest.mark.slow(20)
+def test_devices_splits_the_envs_and_trains_the_same_policy(run_dir, tmp_path):
+    reference, _ = run_dir  # the same run on one device
+    out = tmp_path / "two-devices"
+    args = ["train", "PPO", "CartPole-v1", "--seed", "3", "--out", str(out), *TINY]
+    result = run_cli(*args, "--devices", "2", devices=2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("100% 1,024/1,024 steps") == 1  # reported once
+    assert (out / "policy.eqx").read_bytes() == (reference / "policy.eqx").read_bytes()
+    returns = [
+        tomllib.loads((folder / "config.toml").read_text())["result"]["mean_return"]
+        for folder in (out, reference)
+    ]
+    assert returns[0] == returns[1]
+
+    # bad input: exit status 2 before anything compiles
+    result = run_cli(*args, "--devices", "3", devices=2)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--devices 3: this machine has 2 cpu device(s); use 1 to 2." in result.stdout
+    result = run_cli(*args, "--devices", "2", "--set", "num_envs=3", devices=2)
+    assert result.returncode == 2
+    assert "3 envs cannot be split evenly over the 2 devices" in result.stdout

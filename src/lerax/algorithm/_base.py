@@ -19,6 +19,13 @@ from ..callback._base import (
     as_callback,
     overrides,
 )
+from ..callback._host import (
+    first_device,
+    host_call_tokens,
+    host_calls_after,
+    host_device,
+    spanning_devices,
+)
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
 from ..utils import filter_cond, filter_scan
@@ -178,11 +185,13 @@ class AbstractAlgorithm(eqx.Module):
             state = callback.prepare_state(state, state.callback_state)
         return state
 
-    @eqx.filter_jit
     def train(
         self, state: Any, num_iterations: int, *, callback: Any = None
     ) -> tuple[Any, dict[str, Array]]:
         """Runs `num_iterations` iterations as one compiled `lax.scan`.
+
+        A state placed on several devices (`shard_training_state`) trains
+        data-parallel there.
 
         Args:
             state: A training state from `init` or a previous `train`.
@@ -195,6 +204,17 @@ class AbstractAlgorithm(eqx.Module):
             The new state and the metrics of every iteration, each an array
             with a leading `num_iterations` axis.
         """
+        device = first_device(state) or host_device()
+        with spanning_devices(device):
+            return self._train(state, num_iterations, callback, device)
+
+    @eqx.filter_jit
+    def _train(
+        self, state: Any, num_iterations: int, callback: Any, placement: Any
+    ) -> tuple[Any, dict[str, Array]]:
+        # `placement` (static: the device host calls run from, or None) only
+        # keys the compilation cache; `host_device()` gives it while tracing
+        del placement
         callback = as_callback(callback)
         state = self.attach_callback(state, callback)
         spi = self.steps_per_iteration
@@ -211,10 +231,16 @@ class AbstractAlgorithm(eqx.Module):
             )
 
         if overrides(callback, "on_training_start"):
-            callback_state = callback.on_training_start(
-                training_context(state), key=jr.fold_in(hook_key, 0)
+            with host_call_tokens() as tokens:
+                callback_state = callback.on_training_start(
+                    training_context(state), key=jr.fold_in(hook_key, 0)
+                )
+            # over several devices: the loop waits for the start reports
+            # (their tokens are zeros XLA cannot see through)
+            iteration = sum(tokens, state.iteration)
+            state = dataclasses.replace(
+                state, callback_state=callback_state, iteration=iteration
             )
-            state = dataclasses.replace(state, callback_state=callback_state)
 
         def run(state):
             key = jr.fold_in(state.key, _CALLBACK_SALT)
@@ -269,9 +295,14 @@ class AbstractAlgorithm(eqx.Module):
 
         state, metrics = filter_scan(body, state, length=num_iterations)
         if overrides(callback, "on_training_end"):
-            callback_state = callback.on_training_end(
-                training_context(state), key=jr.fold_in(hook_key, 1)
-            )
+            # over several devices, host calls are not JAX-ordered: tie the
+            # end reports to a value only the finished loop has (XLA computes
+            # the final iteration count without running the loop)
+            after = jr.key_data(state.key) if host_device() is not None else None
+            with host_calls_after(after):
+                callback_state = callback.on_training_end(
+                    training_context(state), key=jr.fold_in(hook_key, 1)
+                )
             state = dataclasses.replace(state, callback_state=callback_state)
         return state, metrics
 
@@ -319,8 +350,10 @@ class AbstractAlgorithm(eqx.Module):
         callback = as_callback(callback)
         if mesh is not None:
             check_mesh(mesh, self.num_envs)
+        device = None if mesh is None or mesh.size == 1 else mesh.devices.flat[0]
         if resume_from is None:
-            return self._learn(env, policy, total_timesteps, key, callback, mesh)
+            with spanning_devices(device):
+                return self._learn(env, policy, total_timesteps, key, callback, mesh)
         from ..callback._checkpoint import load_checkpoint, read_header, resolve
 
         resume_from = resolve(resume_from)

@@ -19,7 +19,7 @@ from ..utils import filter_cond
 from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
-from ._host import to_float
+from ._host import host_call, to_float
 
 
 @final
@@ -225,17 +225,16 @@ class EvalCallback(AbstractCallback):
             from ._logging import default_name
 
             name = default_name(ctx.algorithm, ctx.state.env)
-            jax.debug.callback(
+            host_call(
                 functools.partial(self.host.sink.start, name, {}),
                 ctx.num_timesteps,
-                ordered=True,
             )
         return ctx.callback_state
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
         if self.host.sink is not None:
-            jax.debug.callback(self.host.sink.end, ctx.num_timesteps, ordered=True)
+            host_call(self.host.sink.end, ctx.num_timesteps)
         return ctx.callback_state
 
     def eval_env(self, state: Any) -> Any:
@@ -295,7 +294,7 @@ class EvalCallback(AbstractCallback):
             saved = None
             if self.best_model_path is not None:
                 saved = (new_arrays, frozen_statistics(env))
-            jax.debug.callback(
+            host_call(
                 functools.partial(self.host.report, static, self.env),
                 step,
                 state.mean_return,
@@ -304,16 +303,14 @@ class EvalCallback(AbstractCallback):
                 state.best_return,
                 better,
                 saved,
-                ordered=True,
             )
             if self.video_dir is not None:
                 states, dones = self._record(env, policy, video_key)
-                jax.debug.callback(
+                host_call(
                     functools.partial(self.host.video, self.env),
                     step,
                     states,
                     dones,
-                    ordered=True,
                 )
             return state
 

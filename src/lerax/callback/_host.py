@@ -8,12 +8,115 @@ covers all seeds (sums are added, so means are over all their episodes), and
 drops calls older than the newest step it has seen.
 """
 
+import contextlib
+import contextvars
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import jax
 import numpy as np
+
+# JAX refuses ordered effects in a program over several devices, and there
+# each device runs its part of the program on its own thread. Host calls are
+# then made from one device (the first of the program's), unordered: in that
+# device's program they still run in sequence, as each report depends on its
+# iteration's values and the end of training on the loop's result.
+_HOST_DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "lerax_host_device", default=None
+)
+
+
+@contextlib.contextmanager
+def spanning_devices(device: Any) -> Iterator[None]:
+    """While tracing in this context, callbacks' host calls run from `device`
+    (a program over several devices); None leaves the setting as it is."""
+    token = _HOST_DEVICE.set(_HOST_DEVICE.get() if device is None else device)
+    try:
+        yield
+    finally:
+        _HOST_DEVICE.reset(token)
+
+
+_AFTER: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "lerax_host_after", default=None
+)
+
+
+@contextlib.contextmanager
+def host_calls_after(value: Any) -> Iterator[None]:
+    """While tracing in this context, host calls from one device of a program
+    over several also take `value` (unused), so they run after it exists."""
+    token = _AFTER.set(value)
+    try:
+        yield
+    finally:
+        _AFTER.reset(token)
+
+
+_TOKENS: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "lerax_host_tokens", default=None
+)
+
+
+@contextlib.contextmanager
+def host_call_tokens() -> Iterator[list]:
+    """While tracing in this context, each host call from one device of a
+    program over several returns an int32 zero the host computed, collected
+    in the yielded list: what depends on them runs after the calls."""
+    tokens: list = []
+    handle = _TOKENS.set(tokens)
+    try:
+        yield tokens
+    finally:
+        _TOKENS.reset(handle)
+
+
+def host_device() -> Any:
+    """The device host calls run from (None: one-device program, ordered)."""
+    return _HOST_DEVICE.get()
+
+
+def host_call(fn: Any, *args: Any) -> None:
+    """Calls `fn(*args)` on the host from inside a compiled program:
+    `jax.debug.callback(..., ordered=True)`, or from one device of a program
+    over several (see `spanning_devices`)."""
+    device = host_device()
+    if device is None:
+        jax.debug.callback(fn, *args, ordered=True)
+        return
+    from jax.experimental import io_callback
+    from jax.sharding import SingleDeviceSharding
+
+    after = _AFTER.get()
+    extra = () if after is None else (after,)
+
+    def call(*values: Any) -> np.ndarray:
+        fn(*values[: len(args)])
+        return np.zeros((), np.int32)
+
+    token = io_callback(
+        call,
+        jax.ShapeDtypeStruct((), np.int32),
+        *args,
+        *extra,
+        sharding=SingleDeviceSharding(device),
+    )
+    tokens = _TOKENS.get()
+    if tokens is not None:
+        tokens.append(token)
+
+
+def first_device(tree: Any) -> Any:
+    """The first device of the concrete arrays in `tree` placed on several
+    devices (None if there are none)."""
+    for x in jax.tree.leaves(tree):
+        if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
+            devices = x.sharding.device_set
+            if len(devices) > 1:
+                return min(devices, key=lambda d: d.id)
+    return None
 
 
 def to_float(x: Any) -> float:

@@ -17,7 +17,7 @@ from jaxtyping import Array, Key
 from ._backend import AbstractLoggingBackend, call_safely, finite_scalars
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._episodes import EpisodeAccumulator
-from ._host import StepGroups, ratio, to_float
+from ._host import StepGroups, host_call, ratio, to_float
 from ._progress import report_due, run_description
 
 # Metrics reported under `episode/` rather than `train/`.
@@ -249,10 +249,9 @@ class LoggingCallback(AbstractCallback):
             **dict(self.hparams),
         }
         name = default_name(ctx.algorithm, ctx.state.env)
-        jax.debug.callback(
+        host_call(
             functools.partial(self.sink.start, name, hparams),
             ctx.num_timesteps,
-            ordered=True,
         )
         return ctx.callback_state
 
@@ -275,11 +274,10 @@ class LoggingCallback(AbstractCallback):
             # One packed vector: a single host transfer per log.
             names = tuple(values)
             packed = jnp.stack([jnp.asarray(values[k], jnp.float32) for k in names])
-            jax.debug.callback(
+            host_call(
                 functools.partial(self.sink.report_packed, names),
                 step,
                 packed,
-                ordered=True,
             )
             return EpisodeAccumulator.zeros()
 
@@ -293,5 +291,5 @@ class LoggingCallback(AbstractCallback):
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
-        jax.debug.callback(self.sink.end, ctx.num_timesteps, ordered=True)
+        host_call(self.sink.end, ctx.num_timesteps)
         return ctx.callback_state

@@ -13,7 +13,7 @@ from jaxtyping import Array, Int, Key
 
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._episodes import EpisodeAccumulator
-from ._host import format_duration, format_number, ratio, to_float
+from ._host import format_duration, format_number, host_call, ratio, to_float
 
 
 def auto_interval(ctx: IterationContext, updates: int) -> Int[Array, ""]:
@@ -127,11 +127,10 @@ class ProgressBarCallback(AbstractCallback):
             if self.total_timesteps is None
             else self.total_timesteps
         )
-        jax.debug.callback(
+        host_call(
             functools.partial(self.host.start, description),
             ctx.num_timesteps,
             total,
-            ordered=True,
         )
         return ctx.callback_state
 
@@ -141,8 +140,9 @@ class ProgressBarCallback(AbstractCallback):
         interval = auto_interval(ctx, 100) if self.interval is None else self.interval
 
         def report(episodes):
-            jax.debug.callback(
-                self.host.update, _pack(ctx.num_timesteps, episodes), ordered=True
+            host_call(
+                self.host.update,
+                _pack(ctx.num_timesteps, episodes),
             )
             return EpisodeAccumulator.zeros()
 
@@ -151,8 +151,9 @@ class ProgressBarCallback(AbstractCallback):
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
         episodes = ctx.callback_state
-        jax.debug.callback(
-            self.host.finish, _pack(ctx.num_timesteps, episodes), ordered=True
+        host_call(
+            self.host.finish,
+            _pack(ctx.num_timesteps, episodes),
         )
         return EpisodeAccumulator.zeros()
 

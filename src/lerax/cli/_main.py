@@ -58,6 +58,13 @@ def parser() -> argparse.ArgumentParser:
         help="train seeds S..S+K-1 in one vmap; policy.eqx is the best seed's, "
         "policies/seed_*.eqx each seed's",
     )
+    train.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="train data-parallel on the first N devices: the envs are split "
+        "over them, the result is the one-device result",
+    )
     train.add_argument("--config", metavar="FILE.toml", help="a configuration file")
     train.add_argument(
         "--set",

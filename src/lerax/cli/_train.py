@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from ..callback._host import first_device, spanning_devices
 from ..utils import atomic_write
 from . import _callbacks, _toml
 from ._config import Setup, build, build_config
@@ -79,7 +80,10 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         + f" -> {out}"
     )
     seeds = [run["seed"] + i for i in range(num_seeds)]
+    mesh = None if args.devices is None else _mesh(args.devices, algo.num_envs)
     state = _initial_state(setup, run, seeds, callback, resume)
+    if mesh is not None:
+        state = _shard(state, mesh, num_seeds)
     done = int(np.max(np.asarray(state.iteration)))
     if resume is not None:
         console.print(f"Resuming from {resume} at iteration {done}.")
@@ -205,6 +209,35 @@ def _initial_state(
         ) from None
 
 
+def _mesh(count: int, num_envs: int) -> Any:
+    """The mesh of `--devices count` (checked before anything compiles)."""
+    from ..algorithm import env_mesh
+    from ..algorithm._sharding import check_mesh
+
+    devices = jax.devices()
+    if not 1 <= count <= len(devices):
+        raise CLIError(
+            f"--devices {count}: this machine has {len(devices)} "
+            f"{devices[0].platform} device(s); use 1 to {len(devices)}."
+        )
+    mesh = env_mesh(devices[:count])
+    try:
+        check_mesh(mesh, num_envs)
+    except ValueError as error:
+        raise CLIError(str(error)) from None
+    return mesh
+
+
+def _shard(state: Any, mesh: Any, num_seeds: int) -> Any:
+    """Splits each seed's envs over the devices of `mesh`."""
+    from ..algorithm import shard_training_state
+
+    fn = lambda s: shard_training_state(s, mesh)
+    if num_seeds > 1:
+        fn = eqx.filter_vmap(fn)
+    return eqx.filter_jit(fn)(state)
+
+
 def _train(algo, state, done, iterations, callback, num_seeds):
     remaining = iterations - done
     if remaining <= 0:
@@ -212,7 +245,8 @@ def _train(algo, state, done, iterations, callback, num_seeds):
     fn = lambda s: algo.train(s, remaining, callback=callback)
     if num_seeds > 1:
         fn = eqx.filter_vmap(fn)
-    state, metrics = eqx.filter_jit(fn)(state)
+    with spanning_devices(first_device(state)):  # --devices N
+        state, metrics = eqx.filter_jit(fn)(state)
     return state, jax.tree.map(np.asarray, metrics)
 
 
