@@ -2,6 +2,8 @@
 device count is fixed when JAX starts)."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ["XLA_FLAGS"] = (
     os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
@@ -17,6 +19,7 @@ import lerax.env  # noqa: E402
 from lerax.algorithm import DQN, PPO, env_mesh, shard_training_state  # noqa: E402
 from lerax.callback import (  # noqa: E402
     AbstractLoggingBackend,
+    CheckpointCallback,
     EvalCallback,
     LoggingCallback,
     ProgressBarCallback,
@@ -127,6 +130,30 @@ for source, logs in by_source(plain_logs).items():
             assert name.startswith("time/") or np.isclose(
                 mine[name], other[name], rtol=1e-4, atol=1e-6
             ), (name, mine[name], other[name])
+
+# checkpoints gather the envs from both devices: the same files, and a
+# one-device checkpoint resumes on two devices to the uninterrupted result
+folders = [Path(tempfile.mkdtemp()) for _ in range(3)]
+runs = []
+for folder, kwargs in zip(folders[:2], [{}, {"mesh": mesh}]):
+    checkpoints = CheckpointCallback(str(folder), save_freq=256, keep=5)
+    runs.append(
+        ppo.learn(env, policy, 512, key=jr.key(1), callback=checkpoints, **kwargs)
+    )
+names = sorted(path.name for path in folders[0].iterdir())
+assert names == sorted(path.name for path in folders[1].iterdir()) and len(names) == 2
+for name in names:
+    assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+resumed = ppo.learn(
+    env,
+    policy,
+    512,
+    key=jr.key(1),
+    callback=CheckpointCallback(str(folders[2]), save_freq=256, keep=5),
+    mesh=mesh,
+    resume_from=str(folders[0] / names[0]),
+)
+assert_equal(resumed, runs[0], "resumed on two devices")
 
 # seeds vmapped over a sharded run: each seed's envs split over the devices
 # (the same up to float rounding: a few values differ in the last bit)
