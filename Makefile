@@ -38,9 +38,11 @@ TESTS_HEAVY := tests/algorithm tests/callback tests/cli tests/compatibility \
 TESTS_LIGHT := tests/advantage tests/buffer tests/distribution tests/policy \
 	tests/space tests/utils tests/wrapper
 
+# The heavy half hands tests out one at a time, longest first (tests/conftest.py);
+# the light half has only short tests and sends them in chunks (less messaging).
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest -n auto -q -p no:cacheprovider $(PYTEST_ARGS) $(TESTS_HEAVY)
-	$(PY) -m pytest -n auto -q -p no:cacheprovider $(PYTEST_ARGS) $(TESTS_LIGHT)
+	$(PY) -m pytest -n auto -q -p no:cacheprovider --maxschedchunk=64 $(PYTEST_ARGS) $(TESTS_LIGHT)
 
 # Peers (rejax needs gymnax<1.0, SB3 needs torch) live in their own venv.
 PEERS ?= .venv-peers
