@@ -14,7 +14,10 @@ minibatches, 64x64 tanh networks, Adam 2.5e-4, gamma 0.99, GAE 0.95, clip
    with `stop_at_return`); for rejax compiling its training (which builds its
    networks) plus the run up to that evaluation; for SB3 building the model
    and training with its `StopTrainingOnRewardThreshold`;
-3. eight seeds in one `vmap`: aggregate steps/s over single-seed steps/s.
+3. eight seeds in one `vmap`: aggregate steps/s over single-seed steps/s,
+   on one device, and spread over one CPU device per core (`shard_seeds`;
+   each library in a fresh process that makes those devices with
+   `jax_num_cpu_devices`), as each library's users can do.
 
 rejax and SB3 run in a separate environment (`.venv-peers`, made by
 `make bench`) because rejax needs gymnax < 1.0 and SB3 needs torch.
@@ -25,6 +28,7 @@ Usage: ``python bench/train_ppo.py [--timesteps 500000] [--solve-seeds 0,1,2]
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -37,11 +41,12 @@ import jax.random as jr
 import numpy as np
 
 import lerax.env
-from lerax.algorithm import PPO, evaluate_policy
+from lerax.algorithm import PPO, evaluate_policy, seed_mesh, shard_seeds
 from lerax.callback import EvalCallback
 from lerax.policy import MLPActorCriticPolicy
 
 PEERS = Path(__file__).resolve().parent / "peers"
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
 PEER_PYTHON = Path(__file__).resolve().parent.parent / ".venv-peers" / "bin" / "python"
 
 ALGO = PPO(
@@ -99,7 +104,35 @@ def lerax_results(total: int, seeds: int, solve_seeds: list[int]) -> dict:
     result["solve"] = median_solve(
         [solve_in_fresh_process(total, seed) for seed in solve_seeds]
     )
+    result["spread"] = in_fresh_process(
+        "--spread-only", "--timesteps", str(total), "--seeds", str(seeds)
+    )
     return result
+
+
+def spread(total: int, seeds: int) -> dict:
+    """`seeds` seeds in one vmap, spread over the process's devices (made one
+    per core by `main` before JAX starts)."""
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    keys = shard_seeds(jr.split(jr.key(1), seeds), seed_mesh())
+    many = eqx.filter_jit(
+        eqx.filter_vmap(lambda k: ALGO.learn(env, policy, total, key=k))
+    )
+    start = time.perf_counter()
+    compiled = many.lower(keys).compile()
+    compile_s = time.perf_counter() - start
+    run_s = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(keys))
+        run_s = min(run_s, time.perf_counter() - start)
+    return {
+        "compile_s": compile_s,
+        "run_s": run_s,
+        "steps": total * seeds,
+        "devices": len(jax.devices()),
+    }
 
 
 def solve(total: int, seed: int) -> dict:
@@ -135,23 +168,19 @@ def solve(total: int, seed: int) -> dict:
 
 
 def solve_in_fresh_process(total: int, seed: int) -> dict:
+    out = in_fresh_process(
+        "--solve-only", "--timesteps", str(total), "--solve-seeds", str(seed)
+    )
+    return out or {"seconds": None, "steps": None}
+
+
+def in_fresh_process(*args: str) -> dict | None:
     out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--solve-only",
-            "--timesteps",
-            str(total),
-            "--solve-seeds",
-            str(seed),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
     )
     if out.returncode != 0:
-        print(f"(time-to-solve run failed:\n{out.stderr[-2000:]})")
-        return {"seconds": None, "steps": None}
+        print(f"({' '.join(args)} failed:\n{out.stderr[-2000:]})")
+        return None
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -197,10 +226,15 @@ def main() -> None:
         help="seeds of the time-to-solve runs (the median is reported)",
     )
     parser.add_argument("--solve-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--spread-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     solve_seeds = [int(x) for x in args.solve_seeds.split(",")]
     if args.solve_only:
         print(json.dumps(solve(args.timesteps, solve_seeds[0])))
+        return
+    if args.spread_only:
+        jax.config.update("jax_num_cpu_devices", CORES)
+        print(json.dumps(spread(args.timesteps, args.seeds)))
         return
 
     ours = lerax_results(args.timesteps, args.seeds, solve_seeds)
@@ -215,6 +249,17 @@ def main() -> None:
             "--solve-seeds",
             args.solve_seeds,
         )
+        rejax_spread = peer(
+            "rejax_ppo.py",
+            "--timesteps",
+            str(args.timesteps),
+            "--seeds",
+            str(args.seeds),
+            "--spread-over",
+            str(CORES),
+        )
+        if rejax and rejax_spread:
+            rejax["spread"] = rejax_spread["spread"]
         sb3 = peer(
             "sb3_ppo.py",
             "--timesteps",
@@ -271,6 +316,20 @@ def main() -> None:
     print(
         f"| {args.seeds} seeds / 1 seed throughput | {fmt(lv / lx, '.2f')} | {fmt(rv / r, '.2f')} | - | - | - |"
     )
+    lw, rw = rate(ours, "spread"), rate(rejax, "spread")
+    print(
+        f"| {args.seeds} seeds vmap over {CORES} CPU devices: aggregate steps/s | {fmt(lw)} | {fmt(rw)} | - | {fmt(lw / rw, '.2f')} | - |"
+    )
+    print(
+        f"| {args.seeds} seeds over {CORES} CPU devices / 1 seed throughput | {fmt(lw / lx, '.2f')} | {fmt(rw / r, '.2f')} | - | - | - |"
+    )
+    for name, res in (("lerax", ours), ("rejax", rejax)):
+        if res and res.get("spread"):
+            print(
+                f"|   {name} compile s: 1 seed {fmt(res['throughput']['compile_s'], '.1f')}, "
+                f"{args.seeds} seeds {fmt(res['seeds']['compile_s'], '.1f')}, "
+                f"spread {fmt(res['spread']['compile_s'], '.1f')} |"
+            )
     print(
         f"| final greedy return (500k) | {fmt(ours['throughput']['final_return'], '.1f')} | "
         f"{fmt(rejax['throughput']['final_return'] if rejax else None, '.1f')} | - | - | - |"

@@ -46,9 +46,38 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=500_000)
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--solve-seeds", default="2")
+    parser.add_argument(
+        "--spread-over",
+        type=int,
+        help="only the vmapped seeds, spread over this many CPU devices",
+    )
     args = parser.parse_args()
     total = args.timesteps
     result = {}
+
+    if args.spread_over:
+        jax.config.update("jax_num_cpu_devices", args.spread_over)
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        algo = PPO.create(
+            total_timesteps=total,
+            eval_freq=total,
+            skip_initial_evaluation=True,
+            **CONFIG,
+        )
+        mesh = Mesh(np.asarray(jax.devices()), ("seeds",))
+        keys = jax.device_put(
+            jax.random.split(jax.random.key(1), args.seeds),
+            NamedSharding(mesh, PartitionSpec("seeds")),
+        )
+        compile_s, run_s, _ = timed(jax.vmap(algo.train), keys, repeats=2)
+        result["spread"] = {
+            "compile_s": compile_s,
+            "run_s": run_s,
+            "steps": total * args.seeds,
+        }
+        print(json.dumps(result))
+        return
 
     algo = PPO.create(
         total_timesteps=total, eval_freq=total, skip_initial_evaluation=True, **CONFIG

@@ -16,7 +16,14 @@ import jax.random as jr  # noqa: E402
 import numpy as np  # noqa: E402
 
 import lerax.env  # noqa: E402
-from lerax.algorithm import DQN, PPO, env_mesh, shard_training_state  # noqa: E402
+from lerax.algorithm import (  # noqa: E402
+    DQN,
+    PPO,
+    env_mesh,
+    seed_mesh,
+    shard_seeds,
+    shard_training_state,
+)
 from lerax.callback import (  # noqa: E402
     AbstractLoggingBackend,
     CheckpointCallback,
@@ -162,6 +169,75 @@ reference = eqx.filter_jit(
     eqx.filter_vmap(lambda k: ppo.learn(env, policy, 256, key=k))
 )(seeds)
 assert_equal(many, reference, "vmapped seeds", tolerance=1e-6)
+
+# seeds spread over the devices (`shard_seeds`): each device trains its own
+# seeds with no communication; the results are the one-device ones up to float
+# rounding (a vmap over 2 seeds per device instead of 4: a few last bits)
+keys = jr.split(jr.key(4), 4)
+spread = shard_seeds(keys, seed_mesh())
+learn_seeds = eqx.filter_jit(
+    eqx.filter_vmap(lambda k: ppo.learn(env, policy, 256, key=k))
+)
+compiled = learn_seeds.lower(spread).compile()
+many = compiled(spread)
+assert_equal(many, learn_seeds(keys), "seeds spread over devices", tolerance=1e-6)
+for leaf in arrays(many):
+    assert leaf.sharding.spec == jax.sharding.PartitionSpec(("seeds",)), leaf.sharding
+    assert [s.data.shape[0] for s in leaf.addressable_shards] == [2, 2]
+text = compiled.compiled.as_text()
+for collective in ("all-reduce", "all-gather", "all-to-all", "collective-permute"):
+    assert collective not in text, f"seeds communicate: {collective}"
+assert "f32[2,4]" in text, "not partitioned over seeds"
+
+# learn(mesh=seed_mesh()) under a vmap over spread seeds: the envs are not
+# split, and callbacks report once per iteration
+recorder = Recorder()
+logged = LoggingCallback(recorder, log_interval=1)
+learn_logged = eqx.filter_jit(
+    eqx.filter_vmap(
+        lambda k: ppo.learn(env, policy, 256, key=k, callback=logged, mesh=seed_mesh())
+    )
+)
+assert_equal(learn_logged(spread), many, "learn(mesh=seed_mesh())", tolerance=1e-6)
+assert [step for step, _ in recorder.scalars] == [128, 256], recorder.scalars
+
+# a vmapped training state spread over the devices and trained with
+# callbacks (`train(mesh=seed_mesh())`): the same policies as `learn`, each
+# callback reporting once per iteration, the seeds still two per device
+init_seeds = eqx.filter_jit(eqx.filter_vmap(lambda k: ppo.init(env, policy, key=k)))
+state_seeds = shard_seeds(init_seeds(keys), seed_mesh())
+recorder = Recorder()
+callbacks = [ProgressBarCallback(), LoggingCallback(recorder, log_interval=1)]
+trained_seeds, _ = eqx.filter_jit(
+    eqx.filter_vmap(lambda s: ppo.train(s, 2, callback=callbacks, mesh=seed_mesh()))
+)(state_seeds)
+assert_equal(trained_seeds.policy, many, "train(mesh=seed_mesh())", tolerance=1e-6)
+assert [step for step, _ in recorder.scalars] == [128, 256], recorder.scalars
+for leaf in arrays(trained_seeds.actors):
+    assert [s.data.shape[0] for s in leaf.addressable_shards] == [2, 2]
+
+# without `mesh=`, the vmapped program cannot see its devices: a clear error
+try:
+    eqx.filter_vmap(lambda s: ppo.train(s, 1, callback=ProgressBarCallback()))(
+        state_seeds
+    )
+except ValueError as error:
+    assert "pass them as `mesh=`" in str(error), str(error)
+else:
+    raise AssertionError("callbacks over unseen devices were accepted")
+
+# bad input: the seeds must divide evenly and lead every array
+for tree, message in [
+    (jr.split(jr.key(0), 3), "3 seeds cannot be split evenly over the 2 devices"),
+    ((keys, jnp.zeros(())), "one is a scalar"),
+    ((keys, jnp.zeros(2)), "sizes [2, 4]"),
+]:
+    try:
+        shard_seeds(tree, seed_mesh())
+    except ValueError as error:
+        assert message in str(error), str(error)
+    else:
+        raise AssertionError(f"shard_seeds accepted {tree}")
 
 # init/train: the envs stay split over the two devices, two per device, and
 # the compiled iteration is partitioned (collectives between the devices)

@@ -10,12 +10,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import pytest
 
 import lerax.env
-from lerax.algorithm import PPO, env_mesh, shard_training_state
+from lerax.algorithm import (
+    PPO,
+    env_mesh,
+    seed_mesh,
+    shard_seeds,
+    shard_training_state,
+)
 from lerax.policy import MLPActorCriticPolicy
 
 HERE = Path(__file__).resolve().parent
@@ -34,12 +43,14 @@ def python(script: str, *args: str) -> subprocess.Popen:
     )
 
 
-@pytest.mark.slow(50)
+@pytest.mark.slow(70)
 def test_two_devices_train_the_same_policy_as_one():
     # PPO and DQN, `learn(mesh=...)` and `train` on a sharded state: bitwise
     # the one-device result, envs split two per device, collectives in the
     # compiled program; callbacks report as on one device; checkpoints are
-    # the same files and resume; vmapped seeds; bad input (sharded_run.py)
+    # the same files and resume; vmapped seeds, their envs split or the seeds
+    # themselves spread over the devices (`shard_seeds`, no collectives);
+    # bad input (sharded_run.py)
     process = python("sharded_run.py")
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output
@@ -84,3 +95,32 @@ def test_one_device_mesh_places_the_state_on_it():
     leaf = jax.tree.leaves(state.actors.observation)[0]
     assert leaf.sharding.mesh.axis_names == ("envs",)
     assert leaf.sharding.spec == jax.sharding.PartitionSpec(("envs",))
+
+
+def test_seed_meshes_spread_seeds_and_refuse_what_they_cannot():
+    env = lerax.env.make("CartPole-v1")
+    algo = PPO(num_envs=2, num_steps=8, num_batches=2)
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    keys = shard_seeds(jr.split(jr.key(0), 3), seed_mesh())
+    assert keys.sharding.spec == jax.sharding.PartitionSpec(("seeds",))
+    learn = eqx.filter_jit(
+        eqx.filter_vmap(lambda k: algo.learn(env, policy, 16, key=k, mesh=seed_mesh()))
+    )
+    reference = eqx.filter_jit(
+        eqx.filter_vmap(lambda k: algo.learn(env, policy, 16, key=k))
+    )
+    ours, theirs = (eqx.filter(f(keys), eqx.is_array) for f in (learn, reference))
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match=r"seed_mesh\(\)`\), got list"):
+        shard_seeds(keys, jax.devices())
+    with pytest.raises(ValueError, match="one is a scalar"):
+        shard_seeds({"keys": keys, "lr": jnp.float32(3e-4)}, seed_mesh())
+    with pytest.raises(ValueError, match=r"sizes \[2, 3\]"):
+        shard_seeds({"keys": keys, "lr": jnp.zeros(2)}, seed_mesh())
+    state = algo.init(env, policy, key=jr.key(0))
+    with pytest.raises(ValueError, match="with `shard_seeds"):
+        shard_training_state(state, seed_mesh())
+    both = jax.sharding.Mesh(np.asarray(jax.devices()).reshape(1, 1), ("seeds", "envs"))
+    with pytest.raises(ValueError, match="not both"):
+        algo.learn(env, policy, 16, key=jr.key(0), mesh=both)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import pytest
 
 from lerax.algorithm import evaluate_policy
@@ -154,21 +155,11 @@ def test_bad_input_exits_2_with_a_suggestion(args, expected):
     assert "Traceback" not in text
 
 
-@pytest.mark.slow(18)
+@pytest.mark.slow(30)
 def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     out = tmp_path / "seeds"
-    result = run_cli(
-        "train",
-        "--num-seeds",
-        "2",
-        "--logger",
-        "tensorboard",
-        "--set",
-        "normalize_observation=true",
-        "--out",
-        str(out),
-        *TINY,
-    )
+    options = ["train", "--num-seeds", "2", "--set", "normalize_observation=true"]
+    result = run_cli(*options, "--logger", "tensorboard", "--out", str(out), *TINY)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Mean over 2 seeds" in result.stdout
     _, rows = read_csv(out / "metrics.csv")
@@ -186,6 +177,25 @@ def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     assert stats[0].read_bytes() != stats[1].read_bytes()
     saved = (out / "policy.normalization.eqx").read_bytes()
     assert saved == stats[best].read_bytes()
+
+    # --devices 2 spreads the seeds over two CPU devices, which the command
+    # makes itself: the same training up to float rounding, reported once
+    spread = tmp_path / "spread"
+    result = run_cli(*options, "--devices", "2", "--out", str(spread), *TINY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "On 2 cpu device(s): the seeds are spread over them." in result.stdout
+    assert result.stdout.count("100% 1,024/1,024 steps") == 1
+    names, ours = read_csv(spread / "metrics.csv")
+    _, theirs = read_csv(out / "metrics.csv")
+    assert len(ours) == len(theirs) == 16
+    for name in names:
+        np.testing.assert_allclose(
+            [float(row[name]) for row in ours],
+            [float(row[name]) for row in theirs],
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=name,
+        )
 
 
 @pytest.mark.slow(18)
@@ -372,3 +382,7 @@ def test_devices_splits_the_envs_and_trains_the_same_policy(run_dir, tmp_path):
     result = run_cli(*args, "--devices", "2", "--set", "num_envs=3", devices=2)
     assert result.returncode == 2
     assert "3 envs cannot be split evenly over the 2 devices" in result.stdout
+    many = [*args, "--devices", "2", "--set", "num_envs=3", "--num-seeds", "3"]
+    result = run_cli(*many, devices=2)
+    assert result.returncode == 2
+    assert "Or spread the seeds: --num-seeds a multiple of 2." in result.stdout

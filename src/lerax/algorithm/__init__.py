@@ -18,6 +18,8 @@ from ._reinforce import REINFORCE as REINFORCE
 from ._sac import SAC as SAC
 from ._sac_discrete import SACDiscrete as SACDiscrete
 from ._sharding import env_mesh as env_mesh
+from ._sharding import seed_mesh as seed_mesh
+from ._sharding import shard_seeds as shard_seeds
 from ._sharding import shard_training_state as shard_training_state
 from ._td3 import DDPG as DDPG
 from ._td3 import TD3 as TD3

@@ -29,7 +29,12 @@ from ..callback._host import (
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
 from ..utils import filter_cond, filter_scan
-from ._sharding import check_mesh, shard_training_state
+from ._sharding import (
+    check_mesh,
+    reporting_device,
+    shard_training_state,
+    splits_envs,
+)
 
 
 class AbstractTrainingState(eqx.Module):
@@ -186,7 +191,12 @@ class AbstractAlgorithm(eqx.Module):
         return state
 
     def train(
-        self, state: Any, num_iterations: int, *, callback: Any = None
+        self,
+        state: Any,
+        num_iterations: int,
+        *,
+        callback: Any = None,
+        mesh: Mesh | None = None,
     ) -> tuple[Any, dict[str, Array]]:
         """Runs `num_iterations` iterations as one compiled `lax.scan`.
 
@@ -199,14 +209,35 @@ class AbstractAlgorithm(eqx.Module):
             callback: A callback, a list of callbacks, or None. If a
                 callback's `continue_training` returns False, the remaining
                 iterations do no work (their metrics are NaN).
+            mesh: Devices to run on, as for `learn`: an `env_mesh()` splits
+                the envs over them (`shard_training_state`); a `seed_mesh()`
+                says that the seeds this call is `jax.vmap`-ed over are
+                spread over them (`shard_seeds`). Callbacks need it inside
+                `jax.jit`/`jax.vmap` over several devices, where the state's
+                placement cannot be seen; a concrete state's is used as is.
 
         Returns:
             The new state and the metrics of every iteration, each an array
             with a leading `num_iterations` axis.
         """
-        device = first_device(state) or host_device()
+        if mesh is not None:
+            check_mesh(mesh, self.num_envs)
+            if splits_envs(mesh):
+                state = shard_training_state(state, mesh)
+        device = first_device(state) or reporting_device(mesh) or host_device()
         with spanning_devices(device):
-            return self._train(state, num_iterations, callback, device)
+            try:
+                return self._train(state, num_iterations, callback, device)
+            except ValueError as error:
+                if "ordered effects are not supported" not in str(error):
+                    raise
+                raise ValueError(
+                    "Callbacks report to the host, and this program runs over "
+                    "several devices that lerax cannot see from inside "
+                    "`jax.jit`/`jax.vmap`: pass them as `mesh=` (e.g. "
+                    "`mesh=seed_mesh()` when the vmapped seeds are spread with "
+                    "`shard_seeds`)."
+                ) from error
 
     @eqx.filter_jit
     def _train(
@@ -273,7 +304,10 @@ class AbstractAlgorithm(eqx.Module):
             return state, metrics
 
         if overrides(callback, "continue_training"):
-            shapes = eqx.filter_eval_shape(run, state)[1]
+            # trace the iteration once: its jaxpr gives the metric shapes the
+            # skipping branch needs and is the running branch itself
+            run = eqx.filter_closure_convert(run, state)
+            shapes = run.out_struct[1]
 
             def skip(state):
                 return state, jax.tree.map(
@@ -337,7 +371,11 @@ class AbstractAlgorithm(eqx.Module):
             mesh: Devices to train data-parallel on (e.g.
                 `lerax.algorithm.env_mesh()`): the envs are split over them
                 and everything else replicated (`shard_training_state`). The
-                result is the same as on one device. None: default device.
+                result is the same as on one device. A `seed_mesh()` instead
+                says that the seeds this call is `jax.vmap`-ed over are
+                spread over its devices (`shard_seeds`); the envs are not
+                split, and callbacks then report from one of the devices.
+                None: default device.
 
         Returns:
             The trained policy. Behind `NormalizeObservation` the policy
@@ -350,9 +388,8 @@ class AbstractAlgorithm(eqx.Module):
         callback = as_callback(callback)
         if mesh is not None:
             check_mesh(mesh, self.num_envs)
-        device = None if mesh is None or mesh.size == 1 else mesh.devices.flat[0]
         if resume_from is None:
-            with spanning_devices(device):
+            with spanning_devices(reporting_device(mesh)):
                 return self._learn(env, policy, total_timesteps, key, callback, mesh)
         from ..callback._checkpoint import load_checkpoint, read_header, resolve
 
@@ -372,9 +409,9 @@ class AbstractAlgorithm(eqx.Module):
                 f"the {num_iterations} iterations of `total_timesteps={total_timesteps}`."
             )
         if done < num_iterations:
-            if mesh is not None:
-                state = shard_training_state(state, mesh)
-            state, _ = self.train(state, num_iterations - done, callback=callback)
+            state, _ = self.train(
+                state, num_iterations - done, callback=callback, mesh=mesh
+            )
         return state.policy
 
     @eqx.filter_jit
@@ -383,9 +420,7 @@ class AbstractAlgorithm(eqx.Module):
         state = self.init(
             env, policy, key=key, total_timesteps=total_timesteps, callback=callback
         )
-        if mesh is not None:
-            state = shard_training_state(state, mesh)
-        state, _ = self.train(state, num_iterations, callback=callback)
+        state, _ = self.train(state, num_iterations, callback=callback, mesh=mesh)
         return state.policy
 
 

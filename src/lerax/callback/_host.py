@@ -22,7 +22,8 @@ import numpy as np
 # each device runs its part of the program on its own thread. Host calls are
 # then made from one device (the first of the program's), unordered: in that
 # device's program they still run in sequence, as each report depends on its
-# iteration's values and the end of training on the loop's result.
+# iteration's values, the loop on the start reports' results, and the end of
+# training on the loop's result.
 _HOST_DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "lerax_host_device", default=None
 )
@@ -80,32 +81,28 @@ def host_device() -> Any:
 
 def host_call(fn: Any, *args: Any) -> None:
     """Calls `fn(*args)` on the host from inside a compiled program:
-    `jax.debug.callback(..., ordered=True)`, or from one device of a program
-    over several (see `spanning_devices`)."""
-    device = host_device()
-    if device is None:
+    `jax.debug.callback(..., ordered=True)`, or from the first device of a
+    program over several (see `spanning_devices`), unordered."""
+    if host_device() is None:
         jax.debug.callback(fn, *args, ordered=True)
         return
-    from jax.experimental import io_callback
-    from jax.sharding import SingleDeviceSharding
-
     after = _AFTER.get()
     extra = () if after is None else (after,)
+    tokens = _TOKENS.get()
+    if tokens is None:
+        # a debug callback, not an `io_callback`: under `jax.vmap` over seeds
+        # the reports sit in `lax.cond`s with batched predicates, which JAX
+        # allows for debug effects only
+        jax.debug.callback(lambda *values: fn(*values[: len(args)]), *args, *extra)
+        return
+    from jax.experimental import io_callback
 
     def call(*values: Any) -> np.ndarray:
         fn(*values[: len(args)])
         return np.zeros((), np.int32)
 
-    token = io_callback(
-        call,
-        jax.ShapeDtypeStruct((), np.int32),
-        *args,
-        *extra,
-        sharding=SingleDeviceSharding(device),
-    )
-    tokens = _TOKENS.get()
-    if tokens is not None:
-        tokens.append(token)
+    # the program's first device (XLA's maximal sharding on device 0)
+    tokens.append(io_callback(call, jax.ShapeDtypeStruct((), np.int32), *args, *extra))
 
 
 def first_device(tree: Any) -> Any:

@@ -62,8 +62,10 @@ def parser() -> argparse.ArgumentParser:
         "--devices",
         type=int,
         metavar="N",
-        help="train data-parallel on the first N devices: the envs are split "
-        "over them, the result is the one-device result",
+        help="train on the first N devices (on a CPU-only machine, N CPU "
+        "devices, one per core at most is useful): with --num-seeds a multiple "
+        "of N the seeds are spread over them, otherwise each seed's envs are "
+        "split; the results are the one-device results",
     )
     train.add_argument("--config", metavar="FILE.toml", help="a configuration file")
     train.add_argument(

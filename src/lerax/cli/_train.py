@@ -16,7 +16,6 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ..callback._host import first_device, spanning_devices
 from ..utils import atomic_write
 from . import _callbacks, _toml
 from ._config import Setup, build, build_config
@@ -26,6 +25,8 @@ from ._plot import learning_curve
 
 def run_train(args: argparse.Namespace, console: Any) -> int:
     """Runs `lerax train` with parsed arguments; returns the exit status."""
+    if args.devices is not None:
+        _make_cpu_devices(args.devices)
     config_file = args.config
     resume = None
     if args.resume is not None:
@@ -80,17 +81,26 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         + f" -> {out}"
     )
     seeds = [run["seed"] + i for i in range(num_seeds)]
-    mesh = None if args.devices is None else _mesh(args.devices, algo.num_envs)
+    mesh = None
+    if args.devices is not None:
+        mesh = _mesh(args.devices, algo.num_envs, num_seeds)
+        spread = "seeds" in mesh.axis_names
+        console.print(
+            f"On {mesh.size} {mesh.devices.flat[0].platform} device(s): "
+            + ("the seeds are spread over them." if spread else "the envs are split.")
+        )
     state = _initial_state(setup, run, seeds, callback, resume)
-    if mesh is not None:
-        state = _shard(state, mesh, num_seeds)
+    if mesh is not None and "seeds" in mesh.axis_names:
+        from ..algorithm import shard_seeds
+
+        state = shard_seeds(state, mesh)
     done = int(np.max(np.asarray(state.iteration)))
     if resume is not None:
         console.print(f"Resuming from {resume} at iteration {done}.")
 
     start = time.perf_counter()
     try:
-        state, metrics = _train(algo, state, done, iterations, callback, num_seeds)
+        state, metrics = _train(algo, state, done, iterations, callback, mesh)
         jax.block_until_ready(jax.tree.leaves(eqx.filter(state, eqx.is_array)))
     finally:
         if log is not None:
@@ -209,9 +219,24 @@ def _initial_state(
         ) from None
 
 
-def _mesh(count: int, num_envs: int) -> Any:
-    """The mesh of `--devices count` (checked before anything compiles)."""
-    from ..algorithm import env_mesh
+def _make_cpu_devices(count: int) -> None:
+    """On a CPU-only machine JAX makes one CPU device unless told otherwise:
+    make `count` of them, unless the user fixed their number already."""
+    import os
+
+    from jax._src import xla_bridge
+
+    fixed = jax.config.jax_num_cpu_devices >= 0 or (
+        "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "")
+    )
+    if count > 1 and not fixed and not xla_bridge.backends_are_initialized():
+        jax.config.update("jax_num_cpu_devices", count)
+
+
+def _mesh(count: int, num_envs: int, num_seeds: int) -> Any:
+    """The mesh of `--devices count` (checked before anything compiles): the
+    seeds are spread over it when they divide evenly, otherwise the envs."""
+    from ..algorithm import env_mesh, seed_mesh
     from ..algorithm._sharding import check_mesh
 
     devices = jax.devices()
@@ -220,33 +245,29 @@ def _mesh(count: int, num_envs: int) -> Any:
             f"--devices {count}: this machine has {len(devices)} "
             f"{devices[0].platform} device(s); use 1 to {len(devices)}."
         )
+    if num_seeds > 1 and num_seeds % count == 0:
+        return seed_mesh(devices[:count])
     mesh = env_mesh(devices[:count])
     try:
         check_mesh(mesh, num_envs)
     except ValueError as error:
-        raise CLIError(str(error)) from None
+        hint = (
+            f" Or spread the seeds: --num-seeds a multiple of {count}."
+            if num_seeds > 1
+            else ""
+        )
+        raise CLIError(str(error) + hint) from None
     return mesh
 
 
-def _shard(state: Any, mesh: Any, num_seeds: int) -> Any:
-    """Splits each seed's envs over the devices of `mesh`."""
-    from ..algorithm import shard_training_state
-
-    fn = lambda s: shard_training_state(s, mesh)
-    if num_seeds > 1:
-        fn = eqx.filter_vmap(fn)
-    return eqx.filter_jit(fn)(state)
-
-
-def _train(algo, state, done, iterations, callback, num_seeds):
+def _train(algo, state, done, iterations, callback, mesh):
     remaining = iterations - done
     if remaining <= 0:
         return state, {}
-    fn = lambda s: algo.train(s, remaining, callback=callback)
-    if num_seeds > 1:
+    fn = lambda s: algo.train(s, remaining, callback=callback, mesh=mesh)
+    if np.ndim(state.iteration):  # seeds
         fn = eqx.filter_vmap(fn)
-    with spanning_devices(first_device(state)):  # --devices N
-        state, metrics = eqx.filter_jit(fn)(state)
+    state, metrics = eqx.filter_jit(fn)(state)
     return state, jax.tree.map(np.asarray, metrics)
 
 
