@@ -360,11 +360,12 @@ def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path)
     assert "policy.normalization.eqx' is missing" in result.stdout
 
 
-@pytest.mark.slow(20)
+@pytest.mark.slow(32)
 def test_devices_splits_the_envs_and_trains_the_same_policy(run_dir, tmp_path):
     reference, _ = run_dir  # the same run on one device
     out = tmp_path / "two-devices"
-    args = ["train", "PPO", "CartPole-v1", "--seed", "3", "--out", str(out), *TINY]
+    base = ["train", "PPO", "CartPole-v1", "--seed", "3", *TINY]
+    args = [*base, "--out", str(out)]
     result = run_cli(*args, "--devices", "2", devices=2)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("100% 1,024/1,024 steps") == 1  # reported once
@@ -374,6 +375,27 @@ def test_devices_splits_the_envs_and_trains_the_same_policy(run_dir, tmp_path):
         for folder in (out, reference)
     ]
     assert returns[0] == returns[1]
+
+    # three seeds (not a multiple of 2): each seed's envs are split, under the
+    # vmap; seed 3 trains as in the one-device run, up to float rounding
+    many = tmp_path / "three-seeds"
+    options = ["--num-seeds", "3", "--devices", "2"]
+    result = run_cli(*base, "--out", str(many), *options, devices=2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "On 2 cpu device(s): the envs are split." in result.stdout
+    assert result.stdout.count("100% 1,024/1,024 steps") == 1
+    names, ours = read_csv(many / "metrics.csv")
+    _, theirs = read_csv(reference / "metrics.csv")
+    ours = [row for row in ours if row["seed"] == "3"]
+    assert len(ours) == len(theirs) == 8
+    for name in names:
+        np.testing.assert_allclose(
+            [float(row[name]) for row in ours],
+            [float(row[name]) for row in theirs],
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=name,
+        )
 
     # bad input: exit status 2 before anything compiles
     result = run_cli(*args, "--devices", "3", devices=2)
