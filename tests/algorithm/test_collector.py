@@ -9,6 +9,9 @@ import numpy as np
 import lerax.env
 from lerax.algorithm._collector import collect, initial_carries, initial_carry
 from lerax.policy import MLPActorCriticPolicy
+from lerax.wrapper import NormalizeObservation
+
+from ..wrapper.test_running_statistics import reference as stats_reference
 
 
 def _keys_in(tree):
@@ -56,3 +59,42 @@ def test_collect_acts_with_the_documented_keys():
     np.testing.assert_array_equal(
         np.asarray(transitions.action), np.asarray(expected_actions, np.int32)
     )
+
+
+def test_collect_shares_normalisation_statistics_over_the_envs():
+    # the actor ignores observations, so the normalised env follows the raw
+    # env's trajectories exactly and the raw observations are known
+    raw_env = lerax.env.make("CartPole-v1")
+    env = NormalizeObservation(raw_env)
+    num_envs, num_steps = 4, 40
+
+    def actor(policy_state, observation, mask, act_key):
+        action = jr.bernoulli(act_key).astype(jnp.int32)
+        return policy_state, action, action, {}
+
+    def run(env):
+        policy = MLPActorCriticPolicy(env, key=jr.key(0))
+        carries = initial_carries(env, policy, num_envs, key=jr.key(1))
+        return jax.jit(
+            lambda c: collect(env, policy, actor, c, num_steps=num_steps, key=jr.key(2))
+        )(carries)
+
+    raw_final, raw = run(raw_env)
+    final, _ = run(env)
+    # every observation each wrapper saw: the initial one, each step's, and
+    # the new episode's after an auto-reset
+    following = np.concatenate(
+        [np.asarray(raw.observation[1:]), np.asarray(raw_final.observation)[None]]
+    )
+    done = np.asarray(raw.done)
+    assert done.sum() > 0  # auto-resets happened
+    seen = [np.asarray(raw.observation[0])]
+    seen += [np.asarray(raw.final_observation[t]) for t in range(num_steps)]
+    seen += [following[done]]
+    mean, var, count = stats_reference(np.concatenate(seen))
+    stats = final.env_state.statistics
+    for i in range(num_envs):  # one set of statistics, all envs' observations
+        np.testing.assert_allclose(stats.count[i], count, rtol=1e-7)
+        np.testing.assert_allclose(stats.mean[i], mean, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(stats.var[i], var, rtol=1e-3, atol=1e-7)
+    np.testing.assert_array_equal(final.env_state.pending.count, 0.0)

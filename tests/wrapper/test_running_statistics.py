@@ -3,6 +3,8 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lerax.wrapper import RunningMeanStd
 
@@ -61,3 +63,51 @@ def test_normalize():
     np.testing.assert_allclose(
         stats.normalize(jnp.array([3.0, -1.0]), epsilon=0.0), [1.0, 2.0]
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.tuples(st.integers(0, 9), st.integers(0, 9)),
+    seed=st.integers(0, 2**16),
+    scale=st.floats(0.1, 100.0),
+)
+def test_merge_equals_one_stream_over_both(sizes, seed, scale):
+    rng = np.random.default_rng(seed)
+    first, second = (rng.normal(scale, scale, (n, 3)).astype(np.float32) for n in sizes)
+
+    def stream(samples):
+        stats = RunningMeanStd.empty((3,))
+        for sample in samples:
+            stats = stats.update(sample[None])
+        return stats
+
+    merged = stream(first).merge(stream(second))
+    every = np.concatenate([first, second]).astype(np.float64)
+    np.testing.assert_allclose(merged.count, len(every))
+    if len(every):
+        np.testing.assert_allclose(merged.mean, every.mean(0), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            merged.var, every.var(0), rtol=1e-3, atol=1e-5 * scale**2
+        )
+    else:  # nothing seen at all: still no NaN
+        np.testing.assert_array_equal(merged.mean, 0.0)
+        np.testing.assert_array_equal(merged.var, 0.0)
+    # merging nothing changes nothing, bitwise
+    prior = RunningMeanStd.zeros((3,)).update(jnp.asarray(first[:1] + 1.0))
+    same = prior.merge(RunningMeanStd.empty((3,)))
+    for field in ("mean", "var", "count"):
+        np.testing.assert_array_equal(getattr(same, field), getattr(prior, field))
+
+
+def test_batched_merge_merges_each_stream():
+    a = jax.vmap(lambda x: RunningMeanStd.zeros((2,)).update(x))(jnp.ones((4, 3, 2)))
+    b = jax.vmap(lambda x: RunningMeanStd.empty((2,)).update(x))(
+        jnp.arange(4 * 5 * 2, dtype=jnp.float32).reshape(4, 5, 2)
+    )
+    merged = a.merge(b)
+    for i in range(4):
+        one = jax.tree.map(lambda x: x[i], a).merge(jax.tree.map(lambda x: x[i], b))
+        for field in ("mean", "var", "count"):
+            np.testing.assert_allclose(
+                getattr(merged, field)[i], getattr(one, field), rtol=1e-6
+            )

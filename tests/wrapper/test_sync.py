@@ -19,10 +19,13 @@ from lerax.wrapper import (
     normalization_path,
     normalization_statistics,
     save_normalization,
+    share_statistics,
     sync_normalization,
 )
 
-from .toy_envs import GaussianEnv, reset_and_run
+from .test_normalize import raw_observations_seen
+from .test_running_statistics import reference as stats_reference
+from .toy_envs import GaussianEnv, reset_and_run, run
 
 NUM_ENVS = 3
 STEPS = 40
@@ -90,13 +93,21 @@ def test_normalization_statistics_pool_each_wrapper(trained):
     per_env_ret = states.env_state.statistics
     assert per_env_obs.count.shape == (NUM_ENVS,)
     for pooled, per_env in ((observation, per_env_obs), (reward, per_env_ret)):
+        # the envs ran apart (never shared): pooling their own statistics
+        # gives everything they saw, up to the prior's pseudo-count, which
+        # each env holds and the pool counts once
         expected = per_env.pooled()
-        for field in ("mean", "var", "count"):
-            np.testing.assert_array_equal(
-                getattr(pooled, field), getattr(expected, field)
+        for field in ("mean", "var"):
+            np.testing.assert_allclose(
+                getattr(pooled, field), getattr(expected, field), rtol=1e-4
             )
-    # the pool has the counts of all envs: one update per observation seen
-    assert float(observation.count) == pytest.approx(float(per_env_obs.count.sum()))
+        np.testing.assert_allclose(
+            pooled.count, expected.count - (NUM_ENVS - 1) * 1e-4, rtol=1e-7
+        )
+    # one update per observation seen: initial, every step, every auto-reset
+    assert float(observation.count) == pytest.approx(
+        1e-4 + NUM_ENVS * (1 + STEPS + STEPS // 7), rel=1e-7
+    )
 
 
 def test_synced_env_normalises_with_the_frozen_pooled_statistics(trained):
@@ -106,7 +117,9 @@ def test_synced_env_normalises_with_the_frozen_pooled_statistics(trained):
     inner = synced.env
     assert isinstance(inner, NormalizeObservation) and inner.is_frozen
     assert inner.clip is None  # the evaluation env's own settings are kept
-    pooled = states.env_state.env_state.statistics.pooled()
+    ((_, pooled),) = [
+        x for x in normalization_statistics(env, states) if x[0] is NormalizeObservation
+    ]
     _, final, out = reset_and_run(synced, jnp.zeros(STEPS, jnp.int32), jr.key(5))
     for field in ("mean", "var", "count"):
         np.testing.assert_array_equal(
@@ -126,9 +139,8 @@ def test_sync_also_freezes_reward_normalisation_when_asked(trained):
     eval_env = NormalizeReward(NormalizeObservation(GaussianEnv()))
     synced = sync_normalization(eval_env, env, states)
     assert synced.is_frozen and synced.env.is_frozen
-    np.testing.assert_array_equal(
-        synced.initial_statistics.var, states.env_state.statistics.pooled().var
-    )
+    (_, returns), _ = normalization_statistics(env, states)
+    np.testing.assert_array_equal(synced.initial_statistics.var, returns.var)
 
 
 def test_sync_works_on_traced_states(trained):
@@ -159,9 +171,9 @@ def test_sync_mismatches_and_batched_freezing_are_errors(trained):
     # nothing to sync: the evaluation env comes back as it is
     assert sync_normalization(plain, plain, plain_states) is plain
     batched = states.env_state.env_state.statistics
-    with pytest.raises(ValueError, match=r"pooled\(\)"):
+    with pytest.raises(ValueError, match="normalization_statistics"):
         NormalizeObservation(GaussianEnv()).frozen(batched)
-    with pytest.raises(ValueError, match=r"pooled\(\)"):
+    with pytest.raises(ValueError, match="normalization_statistics"):
         NormalizeReward(GaussianEnv()).frozen(states.env_state.statistics)
     with pytest.raises(ValueError, match=r"mean shaped \(2,\)"):
         NormalizeObservation(GaussianEnv()).frozen(RunningMeanStd.zeros((3,)))
@@ -217,3 +229,55 @@ def test_saving_and_loading_statistics_bad_input(trained, tmp_path):
     path.write_bytes(data[:-5])  # truncated
     with pytest.raises(ValueError, match="corrupted or truncated"):
         load_normalization(path, eval_env)
+
+
+def test_share_statistics_gives_every_env_the_statistics_of_all():
+    env = NormalizeObservation(GaussianEnv())
+    actions = jnp.zeros(STEPS, jnp.int32)
+
+    def reset_run(key):
+        reset_key, run_key = jr.split(key)
+        first, _, _ = env.reset(key=reset_key)
+        final, out = run(env, first, actions, run_key)
+        return first, final, out
+
+    firsts, finals, outs = jax.vmap(reset_run)(jr.split(jr.key(2), NUM_ENVS))
+    seen = np.concatenate(
+        [
+            raw_observations_seen(*jax.tree.map(lambda x, i=i: x[i], (firsts, outs)))
+            for i in range(NUM_ENVS)
+        ]
+    )
+    mean, var, count = stats_reference(seen)  # every env's, prior counted once
+
+    shared = jax.jit(lambda s: share_statistics(env, s))(finals)
+    for i in range(NUM_ENVS):
+        stats = jax.tree.map(lambda x, i=i: x[i], shared.statistics)
+        np.testing.assert_allclose(stats.count, count, rtol=1e-7)
+        np.testing.assert_allclose(stats.mean, mean, rtol=1e-5)
+        np.testing.assert_allclose(stats.var, var, rtol=1e-4)
+    np.testing.assert_array_equal(shared.pending.count, 0.0)
+    # the statistics of the batch are the same before and after sharing
+    ((_, before),) = normalization_statistics(env, finals)
+    ((_, after),) = normalization_statistics(env, shared)
+    for field in ("mean", "var", "count"):
+        np.testing.assert_allclose(
+            getattr(after, field), getattr(before, field), rtol=1e-6
+        )
+
+    # the next step of env i normalises with everything shared plus its own x
+    step = jax.vmap(lambda s, k: env.step(s, jnp.int32(0), key=k))
+    stepped, observation, *_ = step(shared, jr.split(jr.key(3), NUM_ENVS))
+    raw = np.asarray(stepped.env_state.x)
+    for i in range(NUM_ENVS):
+        m, v, _ = stats_reference(np.concatenate([seen, raw[i : i + 1]]))
+        np.testing.assert_allclose(
+            observation[i], (raw[i] - m) / np.sqrt(v + 1e-8), rtol=1e-4, atol=1e-5
+        )
+
+    # frozen wrappers and plain envs have nothing to share
+    frozen = env.frozen(RunningMeanStd.zeros((2,)))
+    states = jax.vmap(lambda k: frozen.reset(key=k)[0])(jr.split(jr.key(4), 2))
+    assert share_statistics(frozen, states) is states
+    with pytest.raises(ValueError, match="batched over one leading axis"):
+        share_statistics(env, jax.tree.map(lambda x: x[None], finals))

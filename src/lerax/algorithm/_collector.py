@@ -2,8 +2,9 @@
 
 `collect` runs `num_steps` steps of `num_envs` envs in one `lax.scan` over a
 `vmap`: the actor chooses an action, the env steps (auto-resetting), the
-policy state is reset where an episode ended, and undiscounted episode
-returns and lengths are tracked. What the actor computes besides the action
+policy state is reset where an episode ended, undiscounted episode
+returns and lengths are tracked, and the envs' normalisation statistics are
+shared (`lerax.wrapper.share_statistics`). What the actor computes besides the action
 (values, log-probabilities) travels in `Transition.extras`.
 """
 
@@ -21,6 +22,7 @@ from ..env import AbstractEnvLike
 from ..env._base import where_tree
 from ..policy import AbstractPolicy
 from ..utils._prng import fused_split, standard_keys
+from ..wrapper._sync import share_statistics
 
 # (policy_state, observation, action_mask, key) ->
 #     (new_policy_state, stored_action, env_action, extras)
@@ -123,7 +125,17 @@ def initial_carries(
     # hash's rolled loop, vectorised over envs, into large kernels (about
     # 0.1 s of compilation per reset)
     keys = fused_split(key, num_envs)
-    return jax.vmap(lambda k: initial_carry(env, policy, key=k))(keys)
+    carries = jax.vmap(lambda k: initial_carry(env, policy, key=k))(keys)
+    return _shared(env, carries)
+
+
+def _shared(env: AbstractEnvLike, carries: ActorCarry) -> ActorCarry:
+    """`carries` (batched over envs) with their normalisation statistics
+    shared, as `VecNormalize` keeps one set for all its envs."""
+    env_state = share_statistics(env, carries.env_state)
+    if env_state is carries.env_state:  # nothing to share
+        return carries
+    return eqx.tree_at(lambda c: c.env_state, carries, env_state)
 
 
 def _step(
@@ -237,7 +249,11 @@ def collect(
     num_envs = carry.episode_start.shape[0]
     if callback is not None and not overrides(callback, "on_step"):
         callback = None
-    batched = jax.vmap(lambda c, k: _step(env, policy, actor, c, k, callback))
+    stepped = jax.vmap(lambda c, k: _step(env, policy, actor, c, k, callback))
+
+    def batched(carry: ActorCarry, keys: Key[Array, " envs"]):
+        carry, transition = stepped(carry, keys)
+        return _shared(env, carry), transition
 
     # Every step's per-env keys are split before the loop, in one vectorised
     # call, and everything drawn from them inside it hashes with fusable

@@ -100,7 +100,7 @@ class EvalCallback(AbstractCallback):
         sync_normalization: Evaluate with the training statistics: before
             each evaluation, the evaluation env's `NormalizeObservation` /
             `NormalizeReward` wrappers are frozen at the training env's
-            statistics, pooled over its envs
+            statistics, which its envs share
             (`lerax.wrapper.sync_normalization`; as Stable-Baselines3's
             `EvalCallback` syncs `VecNormalize`). Wrap the evaluation env's
             observations as the training env's; leave `NormalizeReward` out

@@ -412,13 +412,13 @@ class Setup:
 
     def evaluation_env(self, env_state: Any) -> Any:
         """`eval_env` frozen at the statistics of training env states
-        (batched over envs; pooled)."""
+        (batched over envs; `lerax.wrapper.normalization_statistics`)."""
         from ..wrapper import sync_normalization
 
         return sync_normalization(self.eval_env, self.env, env_state)
 
     def save_statistics(self, policy_path: str | Path, env_state: Any) -> Path:
-        """Saves the pooled observation statistics of training env states
+        """Saves the observation statistics of training env states
         next to the policy at `policy_path` (`lerax.wrapper.normalization_path`)."""
         from ..wrapper import normalization_path, save_normalization
 

@@ -13,6 +13,7 @@ from ._base import AbstractWrapperState as AbstractWrapperState
 from ._episode_statistics import EpisodeStatistics as EpisodeStatistics
 from ._episode_statistics import EpisodeStatisticsState as EpisodeStatisticsState
 from ._identity import Identity as Identity
+from ._normalize import AbstractNormalizerState as AbstractNormalizerState
 from ._normalize import NormalizeObservation as NormalizeObservation
 from ._normalize import NormalizeObservationState as NormalizeObservationState
 from ._normalize import NormalizeReward as NormalizeReward
@@ -29,6 +30,7 @@ from ._sync import load_normalization as load_normalization
 from ._sync import normalization_path as normalization_path
 from ._sync import normalization_statistics as normalization_statistics
 from ._sync import save_normalization as save_normalization
+from ._sync import share_statistics as share_statistics
 from ._sync import sync_normalization as sync_normalization
 from ._time_limit import TimeLimit as TimeLimit
 from ._time_limit import TimeLimitState as TimeLimitState

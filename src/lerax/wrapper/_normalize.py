@@ -22,30 +22,60 @@ def _check_unbatched(
             f"stream, mean shaped {tuple(shape)}; got count shaped "
             f"{jnp.shape(statistics.count)} and mean shaped "
             f"{jnp.shape(statistics.mean)}. Statistics taken from a training "
-            "state are per env: pool them with `statistics.pooled()` (or use "
+            "state are batched over envs: take one stream's with "
+            "`lerax.wrapper.normalization_statistics(env, env_state)` (or use "
             "`lerax.wrapper.sync_normalization`)."
         )
 
 
+class AbstractNormalizerState(AbstractWrapperState):
+    """State of a normalisation wrapper: its running statistics, kept in two
+    parts so that a batch of envs can share them.
+
+    `synced` holds the statistics as of the last `share_statistics` (the
+    same in every env of a training batch); `pending` the samples this env
+    saw since (count 0 right after a sync). An env that is never synced
+    (stepped on its own) simply accumulates everything in `pending`.
+
+    Attributes:
+        synced: The shared statistics as of the last sync.
+        pending: The statistics of this env's samples since then.
+    """
+
+    synced: eqx.AbstractVar[RunningMeanStd]
+    pending: eqx.AbstractVar[RunningMeanStd]
+
+    @property
+    def statistics(self) -> RunningMeanStd:
+        """The statistics this env normalises with: `synced` and `pending`
+        merged."""
+        return self.synced.merge(self.pending)
+
+
 @final
-class NormalizeObservationState(AbstractWrapperState):
-    """State of `NormalizeObservation`: the running observation statistics."""
+class NormalizeObservationState(AbstractNormalizerState):
+    """State of `NormalizeObservation`: the running observation statistics
+    (`statistics`, kept as `synced` and `pending`)."""
 
     env_state: Any
-    statistics: RunningMeanStd
+    synced: RunningMeanStd
+    pending: RunningMeanStd
 
 
 @final
 class NormalizeObservation(AbstractStatefulWrapper):
     """Standardises observations with a running mean and variance, then clips.
 
-    The statistics live in the wrapper state, so they persist across episodes
-    and each vmapped env keeps its own copy. They are updated with every
-    observation the env emits (initial, after each step and after each
-    reset). For evaluation, `frozen(statistics)` returns a copy of the
-    wrapper that starts from given statistics and never updates them;
-    `sync_normalization` builds it from a training state's per-env
-    statistics (pooled), and `EvalCallback` does so at every evaluation.
+    The statistics live in the wrapper state, so they persist across episodes.
+    They are updated with every observation the env emits (initial, after
+    each step and after each reset). In training, the envs of the batch
+    share one set of statistics, as with Stable-Baselines3's `VecNormalize`:
+    the rollout collector merges what every env saw after each step
+    (`share_statistics`); an env stepped on its own keeps its own. For
+    evaluation, `frozen(statistics)` returns a copy of the wrapper that
+    starts from given statistics and never updates them;
+    `sync_normalization` builds it from a training state's statistics, and
+    `EvalCallback` does so at every evaluation.
 
     Attributes:
         env: The wrapped environment (its observation space must be a `Box`).
@@ -74,9 +104,9 @@ class NormalizeObservation(AbstractStatefulWrapper):
         """A copy that normalises with fixed `statistics` (for evaluation).
 
         Raises:
-            ValueError: If `statistics` is batched (e.g. the per-env
-                statistics of a training state: pool them with
-                `statistics.pooled()`, or use `sync_normalization`) or does
+            ValueError: If `statistics` is batched (e.g. taken from a
+                training state, one copy per env: use
+                `normalization_statistics` or `sync_normalization`) or does
                 not match the observation shape.
         """
         _check_unbatched(statistics, self.env.observation_space.shape, "Observation")
@@ -88,31 +118,28 @@ class NormalizeObservation(AbstractStatefulWrapper):
         bound = jnp.inf if self.clip is None else self.clip
         return Box(-bound, bound, shape)
 
-    def _update(
-        self, statistics: RunningMeanStd, env_state: Any, key
-    ) -> RunningMeanStd:
-        if self.is_frozen:
-            return statistics
-        observation = self.env.observation(env_state, key=key)
-        return statistics.update(jnp.asarray(observation)[None])
+    def _with(
+        self, synced: RunningMeanStd, pending: RunningMeanStd, env_state: Any, key
+    ) -> NormalizeObservationState:
+        """The state over `env_state`, its observation folded into `pending`."""
+        if not self.is_frozen:
+            observation = self.env.observation(env_state, key=key)
+            pending = pending.update(jnp.asarray(observation)[None])
+        return NormalizeObservationState(env_state, synced, pending)
 
     def wrap(self, env_state: Any, *, key: Key[Array, ""]) -> NormalizeObservationState:
-        statistics = self.initial_statistics
-        if statistics is None:
-            statistics = RunningMeanStd.zeros(self.env.observation_space.shape)
-        return NormalizeObservationState(
-            env_state, self._update(statistics, env_state, key)
-        )
+        shape = self.env.observation_space.shape
+        synced = self.initial_statistics
+        if synced is None:
+            synced = RunningMeanStd.zeros(shape)
+        return self._with(synced, RunningMeanStd.empty(shape), env_state, key)
 
     def carry_over(self, state, env_state: Any, *, key: Key[Array, ""]):
-        return NormalizeObservationState(
-            env_state, self._update(state.statistics, env_state, key)
-        )
+        return self._with(state.synced, state.pending, env_state, key)
 
     def advance(self, state, action: Any, next_env_state: Any, *, key: Key[Array, ""]):
         del action
-        statistics = self._update(state.statistics, next_env_state, key)
-        return NormalizeObservationState(next_env_state, statistics)
+        return self._with(state.synced, state.pending, next_env_state, key)
 
     def observation(self, state: NormalizeObservationState, *, key: Key[Array, ""]):
         observation = self.env.observation(state.env_state, key=key)
@@ -132,11 +159,14 @@ class NormalizeObservation(AbstractStatefulWrapper):
 
 
 @final
-class NormalizeRewardState(AbstractWrapperState):
-    """State of `NormalizeReward`."""
+class NormalizeRewardState(AbstractNormalizerState):
+    """State of `NormalizeReward`: the running statistics of the discounted
+    return (`statistics`, kept as `synced` and `pending`), the return of the
+    running episode and the last scaled reward."""
 
     env_state: Any
-    statistics: RunningMeanStd
+    synced: RunningMeanStd
+    pending: RunningMeanStd
     discounted_return: Float[Array, ""]
     last_reward: Float[Array, ""]
 
@@ -148,7 +178,10 @@ class NormalizeReward(AbstractStatefulWrapper):
     As Gymnasium's `NormalizeReward` and Stable-Baselines3's `VecNormalize`:
     a return `G <- gamma * G + r` is accumulated (reset when an episode
     ends), its running variance is tracked, and each reward is scaled by
-    `1 / sqrt(var + epsilon)`, then clipped. Rewards are not centred.
+    `1 / sqrt(var + epsilon)`, then clipped. Rewards are not centred. Each
+    env keeps its own return; in training, the envs of the batch share the
+    statistics of their returns (`share_statistics`), as `VecNormalize`
+    does.
 
     Attributes:
         env: The wrapped environment.
@@ -180,8 +213,9 @@ class NormalizeReward(AbstractStatefulWrapper):
         """A copy that scales rewards with fixed `statistics` (for evaluation).
 
         Raises:
-            ValueError: If `statistics` is batched (pool per-env statistics
-                with `statistics.pooled()`, or use `sync_normalization`).
+            ValueError: If `statistics` is batched (taken from a training
+                state: use `normalization_statistics` or
+                `sync_normalization`).
         """
         _check_unbatched(statistics, (), "Reward")
         return NormalizeReward(
@@ -194,29 +228,33 @@ class NormalizeReward(AbstractStatefulWrapper):
 
     def wrap(self, env_state: Any, *, key: Key[Array, ""]) -> NormalizeRewardState:
         del key
-        statistics = self.initial_statistics
-        if statistics is None:
-            statistics = RunningMeanStd.zeros(())
+        synced = self.initial_statistics
+        if synced is None:
+            synced = RunningMeanStd.zeros(())
         zero = jnp.zeros((), jnp.float32)
-        return NormalizeRewardState(env_state, statistics, zero, zero)
+        pending = RunningMeanStd.empty(())
+        return NormalizeRewardState(env_state, synced, pending, zero, zero)
 
     def carry_over(self, state: NormalizeRewardState, env_state: Any, *, key):
         del key
         zero = jnp.zeros((), jnp.float32)
-        return NormalizeRewardState(env_state, state.statistics, zero, zero)
+        return NormalizeRewardState(env_state, state.synced, state.pending, zero, zero)
 
     def advance(
         self, state: NormalizeRewardState, action: Any, next_env_state: Any, *, key
     ):
         reward = self.env.reward(state.env_state, action, next_env_state, key=key)
         discounted = self.gamma * state.discounted_return + reward
-        statistics = state.statistics
+        pending = state.pending
         if not self.is_frozen:
-            statistics = statistics.update(discounted[None])
+            pending = pending.update(discounted[None])
+        statistics = state.synced.merge(pending)
         scaled = reward / jnp.sqrt(statistics.var + self.epsilon)
         if self.clip is not None:
             scaled = jnp.clip(scaled, -self.clip, self.clip)
-        return NormalizeRewardState(next_env_state, statistics, discounted, scaled)
+        return NormalizeRewardState(
+            next_env_state, state.synced, pending, discounted, scaled
+        )
 
     def observation(self, state: NormalizeRewardState, *, key: Key[Array, ""]):
         return self.env.observation(state.env_state, key=key)

@@ -1,13 +1,17 @@
-"""`sync_normalization`: evaluate with the statistics training arrived at;
-`save_normalization` / `load_normalization`: keep them with a saved policy.
+"""`share_statistics`: one set of normalisation statistics for a batch of
+envs; `sync_normalization`: evaluate with the statistics training arrived
+at; `save_normalization` / `load_normalization`: keep them with a saved
+policy.
 
-A policy trained behind `NormalizeObservation` has only ever seen
-standardised observations, so it must be evaluated (and deployed) behind the
-same standardisation, with the statistics training arrived at and without
-updating them. A training state holds one copy of the statistics per env;
-these are pooled into one (`RunningMeanStd.pooled`) and frozen into the
-evaluation env's normalisation wrappers, as Stable-Baselines3's
-`sync_envs_normalization` does for `VecNormalize`.
+The envs of a training batch share their normalisation statistics, as the
+envs behind Stable-Baselines3's `VecNormalize` do: after every step the
+rollout collector merges what each env saw into the shared statistics
+(`share_statistics`). A policy trained behind `NormalizeObservation` has
+only ever seen standardised observations, so it must be evaluated (and
+deployed) behind the same standardisation, with the statistics training
+arrived at and without updating them: `sync_normalization` freezes them
+into the evaluation env's normalisation wrappers, as Stable-Baselines3's
+`sync_envs_normalization` does.
 """
 
 from collections.abc import Callable
@@ -15,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 
 from ..env import AbstractEnvLike
 from ..utils._serialization import SUFFIX, load_into, resolve_path, save_tree
@@ -38,13 +44,90 @@ def _normalizers(env: AbstractEnvLike) -> list[tuple[type, Callable[[Any], Any]]
     return found
 
 
-def _getter(depth: int) -> Callable[[Any], Any]:
-    def get(env: Any) -> Any:
+def _getter(depth: int, attribute: str = "env") -> Callable[[Any], Any]:
+    def get(tree: Any) -> Any:
         for _ in range(depth):
-            env = env.env
-        return env
+            tree = getattr(tree, attribute)
+        return tree
 
     return get
+
+
+def _normalizer_states(env: AbstractEnvLike) -> list[tuple[Any, Callable[[Any], Any]]]:
+    """`(wrapper, getter)` of each normalisation wrapper in `env`'s chain,
+    outermost first; `getter(env_state)` returns the wrapper's state."""
+    found = []
+    depth = 0
+    while isinstance(env, AbstractWrapper):
+        if isinstance(env, _KINDS):
+            found.append((env, _getter(depth, "env_state")))
+        if isinstance(env, AbstractStatefulWrapper):
+            depth += 1
+        env = env.env
+    return found
+
+
+def _run_statistics(state: Any) -> RunningMeanStd:
+    """The statistics of a normaliser state, batched or not: the shared
+    statistics once per stream of envs, merged with what each env saw since
+    the last sync. With batch axes (e.g. `[envs]` or `[seeds, envs]`), the
+    last one holds copies of the same shared statistics and the others
+    independent runs, which are pooled."""
+    synced, pending = state.synced, state.pending
+    batch_ndim = jnp.ndim(synced.count)
+    if batch_ndim == 0:
+        return synced.merge(pending)
+    one_copy = jax.tree.map(lambda x: jnp.take(x, 0, axis=batch_ndim - 1), synced)
+    return one_copy.pooled().merge(pending.pooled())
+
+
+def share_statistics(env: AbstractEnvLike, env_state: Any) -> Any:
+    """Makes a batch of envs share their normalisation statistics.
+
+    For each `NormalizeObservation` / `NormalizeReward` of `env` that is not
+    frozen, what every env saw since the last call (its `pending`
+    statistics) is merged into the shared statistics, which every env then
+    holds. Stable-Baselines3's `VecNormalize` keeps one set of statistics
+    for all its envs the same way. The rollout collector calls this after
+    each step of its batch, so training needs nothing more; call it after
+    your own `jax.vmap` of `env.step` for the same behaviour. Envs that are
+    never shared keep statistics of their own.
+
+    Args:
+        env: The env (possibly wrapped in normalisation wrappers).
+        env_state: Its states batched over envs (leading axis = envs).
+
+    Returns:
+        `env_state` with the statistics shared (itself when `env` has no
+        unfrozen normalisation wrapper).
+
+    Raises:
+        ValueError: If `env_state` is not batched over one leading env axis.
+    """
+    for wrapper, get in _normalizer_states(env):
+        if wrapper.is_frozen:
+            continue
+        state = get(env_state)
+        if jnp.ndim(state.synced.count) != 1:
+            raise ValueError(
+                "`share_statistics` needs env states batched over one leading "
+                f"axis (envs), got statistics batched as "
+                f"{jnp.shape(state.synced.count)}; under `jax.vmap` over seeds, "
+                "call it inside the vmap."
+            )
+        num_envs = jnp.shape(state.synced.count)[0]
+        shared = _run_statistics(state)
+        empty = RunningMeanStd.empty(jnp.shape(shared.mean))
+        synced, pending = jax.tree.map(
+            lambda x, n=num_envs: jnp.broadcast_to(x, (n, *jnp.shape(x))),
+            (shared, empty),
+        )
+        env_state = eqx.tree_at(
+            lambda tree, get=get: (get(tree).synced, get(tree).pending),
+            env_state,
+            (synced, pending),
+        )
+    return env_state
 
 
 def normalization_statistics(
@@ -56,21 +139,21 @@ def normalization_statistics(
         env: An env, possibly wrapped in `NormalizeObservation` and/or
             `NormalizeReward` (at any depth).
         env_state: A state of `env`, optionally batched (e.g. a training
-            state's `state.actors.env_state`, one state per env).
+            state's `state.actors.env_state`, one state per env, or
+            `[seeds, envs]` under `jax.vmap` over seeds).
 
     Returns:
         `(kind, statistics)` per normalisation wrapper, outermost first,
         where `kind` is `NormalizeObservation` or `NormalizeReward` and
-        `statistics` are pooled over the batch (`RunningMeanStd.pooled`).
+        `statistics` those of everything the batch saw: the shared
+        statistics of its envs (counted once) with what each env saw since
+        they were last shared; independent runs (the other batch axes) are
+        pooled (`RunningMeanStd.pooled`).
     """
-    found = []
-    while isinstance(env, AbstractWrapper):
-        if isinstance(env, _KINDS):
-            found.append((type(env), env_state.statistics.pooled()))
-        if isinstance(env, AbstractStatefulWrapper):
-            env_state = env_state.env_state
-        env = env.env
-    return found
+    return [
+        (type(wrapper), _run_statistics(get(env_state)))
+        for wrapper, get in _normalizer_states(env)
+    ]
 
 
 def sync_normalization(
@@ -79,7 +162,7 @@ def sync_normalization(
     """`eval_env` with its normalisation frozen at the training statistics.
 
     Each `NormalizeObservation` of `eval_env` is replaced by a frozen copy
-    (`.frozen(...)`) holding the pooled statistics of the matching
+    (`.frozen(...)`) holding the statistics (`normalization_statistics`) of the matching
     `NormalizeObservation` of the training `env` (matched in order, outermost
     first), and likewise each `NormalizeReward`. The evaluation env then
     sees observations exactly as the policy was trained on them, and its
