@@ -61,6 +61,18 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
+def assert_same_metrics(names, ours, theirs):
+    """Two runs' metrics rows agree in every column, up to float rounding."""
+    for name in names:
+        np.testing.assert_allclose(
+            [float(row[name]) for row in ours],
+            [float(row[name]) for row in theirs],
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=name,
+        )
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("train") / "run"
@@ -188,14 +200,7 @@ def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     names, ours = read_csv(spread / "metrics.csv")
     _, theirs = read_csv(out / "metrics.csv")
     assert len(ours) == len(theirs) == 16
-    for name in names:
-        np.testing.assert_allclose(
-            [float(row[name]) for row in ours],
-            [float(row[name]) for row in theirs],
-            rtol=1e-4,
-            atol=1e-5,
-            err_msg=name,
-        )
+    assert_same_metrics(names, ours, theirs)
 
 
 @pytest.mark.slow(18)
@@ -388,14 +393,7 @@ def test_devices_splits_the_envs_and_trains_the_same_policy(run_dir, tmp_path):
     _, theirs = read_csv(reference / "metrics.csv")
     ours = [row for row in ours if row["seed"] == "3"]
     assert len(ours) == len(theirs) == 8
-    for name in names:
-        np.testing.assert_allclose(
-            [float(row[name]) for row in ours],
-            [float(row[name]) for row in theirs],
-            rtol=1e-4,
-            atol=1e-5,
-            err_msg=name,
-        )
+    assert_same_metrics(names, ours, theirs)
 
     # bad input: exit status 2 before anything compiles
     result = run_cli(*args, "--devices", "3", devices=2)
