@@ -9,7 +9,7 @@ import numpy as np
 import lerax.env
 from lerax.algorithm._collector import collect, initial_carries, initial_carry
 from lerax.policy import MLPActorCriticPolicy
-from lerax.wrapper import NormalizeObservation
+from lerax.wrapper import NormalizeObservation, NormalizeReward, share_statistics
 
 from ..wrapper.test_running_statistics import reference as stats_reference
 
@@ -61,40 +61,73 @@ def test_collect_acts_with_the_documented_keys():
     )
 
 
-def test_collect_shares_normalisation_statistics_over_the_envs():
-    # the actor ignores observations, so the normalised env follows the raw
-    # env's trajectories exactly and the raw observations are known
-    raw_env = lerax.env.make("CartPole-v1")
-    env = NormalizeObservation(raw_env)
-    num_envs, num_steps = 4, 40
+CARTPOLE = lerax.env.make("CartPole-v1")
+NUM_ENVS, NUM_STEPS = 4, 40
 
-    def actor(policy_state, observation, mask, act_key):
-        action = jr.bernoulli(act_key).astype(jnp.int32)
-        return policy_state, action, action, {}
 
-    def run(env):
-        policy = MLPActorCriticPolicy(env, key=jr.key(0))
-        carries = initial_carries(env, policy, num_envs, key=jr.key(1))
-        return jax.jit(
-            lambda c: collect(env, policy, actor, c, num_steps=num_steps, key=jr.key(2))
-        )(carries)
+def _coin_actor(policy_state, observation, mask, act_key):
+    # ignores observations: a normalised env follows the raw env's
+    # trajectories exactly, so the raw observations are known
+    action = jr.bernoulli(act_key).astype(jnp.int32)
+    return policy_state, action, action, {}
 
-    raw_final, raw = run(raw_env)
-    final, _ = run(env)
-    # every observation each wrapper saw: the initial one, each step's, and
-    # the new episode's after an auto-reset
+
+def _collect(env):
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    carries = initial_carries(env, policy, NUM_ENVS, key=jr.key(1))
+    return jax.jit(
+        lambda c: collect(
+            env, policy, _coin_actor, c, num_steps=NUM_STEPS, key=jr.key(2)
+        )
+    )(carries)
+
+
+def _raw_observations_seen():
+    """Per env, every raw observation a normalisation wrapper sees: the
+    initial one, each step's, and the new episode's after an auto-reset."""
+    raw_final, raw = _collect(CARTPOLE)
     following = np.concatenate(
         [np.asarray(raw.observation[1:]), np.asarray(raw_final.observation)[None]]
     )
     done = np.asarray(raw.done)
     assert done.sum() > 0  # auto-resets happened
-    seen = [np.asarray(raw.observation[0])]
-    seen += [np.asarray(raw.final_observation[t]) for t in range(num_steps)]
-    seen += [following[done]]
-    mean, var, count = stats_reference(np.concatenate(seen))
+    return [
+        np.concatenate(
+            [
+                np.asarray(raw.observation[0, n])[None],
+                np.asarray(raw.final_observation[:, n]),
+                following[:, n][done[:, n]],
+            ]
+        )
+        for n in range(NUM_ENVS)
+    ]
+
+
+def _assert_statistics(stats, seen):
+    mean, var, count = stats_reference(seen)
+    np.testing.assert_allclose(stats.count, count, rtol=1e-7)
+    np.testing.assert_allclose(stats.mean, mean, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(stats.var, var, rtol=1e-3, atol=1e-7)
+
+
+def test_collect_shares_normalisation_statistics_over_the_envs():
+    seen = _raw_observations_seen()
+    final, _ = _collect(NormalizeObservation(CARTPOLE))
     stats = final.env_state.statistics
-    for i in range(num_envs):  # one set of statistics, all envs' observations
-        np.testing.assert_allclose(stats.count[i], count, rtol=1e-7)
-        np.testing.assert_allclose(stats.mean[i], mean, rtol=1e-4, atol=1e-6)
-        np.testing.assert_allclose(stats.var[i], var, rtol=1e-3, atol=1e-7)
+    for i in range(NUM_ENVS):  # one set of statistics, all envs' observations
+        _assert_statistics(
+            jax.tree.map(lambda x, i=i: x[i], stats), np.concatenate(seen)
+        )
     np.testing.assert_array_equal(final.env_state.pending.count, 0.0)
+
+
+def test_collect_keeps_per_env_statistics_when_not_shared():
+    seen = _raw_observations_seen()
+    env = NormalizeReward(NormalizeObservation(CARTPOLE, shared=False), shared=False)
+    final, _ = _collect(env)
+    stats = final.env_state.env_state.statistics
+    for i in range(NUM_ENVS):  # each env's own observations only
+        _assert_statistics(jax.tree.map(lambda x, i=i: x[i], stats), seen[i])
+    returns = final.env_state.statistics
+    assert len(set(np.asarray(returns.var).tolist())) == NUM_ENVS
+    assert share_statistics(env, final.env_state) is final.env_state

@@ -71,7 +71,8 @@ class NormalizeObservation(AbstractStatefulWrapper):
     each step and after each reset). In training, the envs of the batch
     share one set of statistics, as with Stable-Baselines3's `VecNormalize`:
     the rollout collector merges what every env saw after each step
-    (`share_statistics`); an env stepped on its own keeps its own. For
+    (`share_statistics`; `shared=False` keeps one set per env instead); an
+    env stepped on its own keeps its own. For
     evaluation, `frozen(statistics)` returns a copy of the wrapper that
     starts from given statistics and never updates them;
     `sync_normalization` builds it from a training state's statistics, and
@@ -85,6 +86,10 @@ class NormalizeObservation(AbstractStatefulWrapper):
         is_frozen: Whether the statistics are fixed.
         initial_statistics: Statistics a fresh state starts from (None: mean
             0, variance 1).
+        shared: Whether the envs of a training batch share the statistics
+            (default, as `VecNormalize`); False keeps one set per env (as
+            Gymnasium's wrapper inside each env of a vector env), which
+            `share_statistics` then leaves alone.
     """
 
     env: AbstractEnvLike
@@ -92,6 +97,7 @@ class NormalizeObservation(AbstractStatefulWrapper):
     epsilon: float = eqx.field(static=True, default=1e-8)
     is_frozen: bool = eqx.field(static=True, default=False)
     initial_statistics: RunningMeanStd | None = None
+    shared: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
         require_box(self.env, "NormalizeObservation", "observation")
@@ -110,7 +116,9 @@ class NormalizeObservation(AbstractStatefulWrapper):
                 not match the observation shape.
         """
         _check_unbatched(statistics, self.env.observation_space.shape, "Observation")
-        return NormalizeObservation(self.env, self.clip, self.epsilon, True, statistics)
+        return NormalizeObservation(
+            self.env, self.clip, self.epsilon, True, statistics, self.shared
+        )
 
     @property
     def observation_space(self) -> Box:
@@ -190,6 +198,8 @@ class NormalizeReward(AbstractStatefulWrapper):
         epsilon: Added to the variance before dividing.
         is_frozen: Whether the statistics are fixed.
         initial_statistics: Statistics a fresh state starts from.
+        shared: Whether the envs of a training batch share the statistics
+            (default, as `VecNormalize`); False keeps one set per env.
     """
 
     env: AbstractEnvLike
@@ -198,6 +208,7 @@ class NormalizeReward(AbstractStatefulWrapper):
     epsilon: float = eqx.field(static=True, default=1e-8)
     is_frozen: bool = eqx.field(static=True, default=False)
     initial_statistics: RunningMeanStd | None = None
+    shared: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
         if isinstance(self.gamma, (int, float)) and not 0.0 <= self.gamma <= 1.0:
@@ -219,7 +230,7 @@ class NormalizeReward(AbstractStatefulWrapper):
         """
         _check_unbatched(statistics, (), "Reward")
         return NormalizeReward(
-            self.env, self.gamma, self.clip, self.epsilon, True, statistics
+            self.env, self.gamma, self.clip, self.epsilon, True, statistics, self.shared
         )
 
     @property

@@ -84,8 +84,8 @@ def _run_statistics(state: Any) -> RunningMeanStd:
 def share_statistics(env: AbstractEnvLike, env_state: Any) -> Any:
     """Makes a batch of envs share their normalisation statistics.
 
-    For each `NormalizeObservation` / `NormalizeReward` of `env` that is not
-    frozen, what every env saw since the last call (its `pending`
+    For each `NormalizeObservation` / `NormalizeReward` of `env` that is
+    neither frozen nor built with `shared=False`, what every env saw since the last call (its `pending`
     statistics) is merged into the shared statistics, which every env then
     holds. Stable-Baselines3's `VecNormalize` keeps one set of statistics
     for all its envs the same way. The rollout collector calls this after
@@ -99,13 +99,13 @@ def share_statistics(env: AbstractEnvLike, env_state: Any) -> Any:
 
     Returns:
         `env_state` with the statistics shared (itself when `env` has no
-        unfrozen normalisation wrapper).
+        normalisation wrapper to share).
 
     Raises:
         ValueError: If `env_state` is not batched over one leading env axis.
     """
     for wrapper, get in _normalizer_states(env):
-        if wrapper.is_frozen:
+        if wrapper.is_frozen or not wrapper.shared:
             continue
         state = get(env_state)
         if jnp.ndim(state.synced.count) != 1:
