@@ -16,7 +16,7 @@ into the evaluation env's normalisation wrappers, as Stable-Baselines3's
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -31,40 +31,41 @@ from ._running_statistics import RunningMeanStd
 _KINDS = (NormalizeObservation, NormalizeReward)
 
 
-def _normalizers(env: AbstractEnvLike) -> list[tuple[type, Callable[[Any], Any]]]:
-    """`(kind, getter)` of each normalisation wrapper in `env`'s chain,
-    outermost first; `getter(env)` returns the wrapper."""
+class _Normalizer(NamedTuple):
+    """A normalisation wrapper found in an env's chain: its kind, and where
+    it sits in the env (`wrapper(env)`) and in the env's state
+    (`state(env_state)`)."""
+
+    kind: type
+    wrapper: Callable[[Any], Any]
+    state: Callable[[Any], Any]
+
+
+def _normalizers(env: AbstractEnvLike) -> list[_Normalizer]:
+    """Each normalisation wrapper in `env`'s chain, outermost first."""
     found = []
-    depth = 0
+    depth = state_depth = 0
     while isinstance(env, AbstractWrapper):
         if isinstance(env, _KINDS):
-            found.append((type(env), _getter(depth)))
+            found.append(
+                _Normalizer(
+                    type(env), _getter(depth, "env"), _getter(state_depth, "env_state")
+                )
+            )
+        if isinstance(env, AbstractStatefulWrapper):
+            state_depth += 1
         env = env.env
         depth += 1
     return found
 
 
-def _getter(depth: int, attribute: str = "env") -> Callable[[Any], Any]:
+def _getter(depth: int, attribute: str) -> Callable[[Any], Any]:
     def get(tree: Any) -> Any:
         for _ in range(depth):
             tree = getattr(tree, attribute)
         return tree
 
     return get
-
-
-def _normalizer_states(env: AbstractEnvLike) -> list[tuple[Any, Callable[[Any], Any]]]:
-    """`(wrapper, getter)` of each normalisation wrapper in `env`'s chain,
-    outermost first; `getter(env_state)` returns the wrapper's state."""
-    found = []
-    depth = 0
-    while isinstance(env, AbstractWrapper):
-        if isinstance(env, _KINDS):
-            found.append((env, _getter(depth, "env_state")))
-        if isinstance(env, AbstractStatefulWrapper):
-            depth += 1
-        env = env.env
-    return found
 
 
 def _run_statistics(state: Any) -> RunningMeanStd:
@@ -104,7 +105,8 @@ def share_statistics(env: AbstractEnvLike, env_state: Any) -> Any:
     Raises:
         ValueError: If `env_state` is not batched over one leading env axis.
     """
-    for wrapper, get in _normalizer_states(env):
+    for normalizer in _normalizers(env):
+        wrapper, get = normalizer.wrapper(env), normalizer.state
         if wrapper.is_frozen or not wrapper.shared:
             continue
         state = get(env_state)
@@ -151,8 +153,8 @@ def normalization_statistics(
         pooled (`RunningMeanStd.pooled`).
     """
     return [
-        (type(wrapper), _run_statistics(get(env_state)))
-        for wrapper, get in _normalizer_states(env)
+        (normalizer.kind, _run_statistics(normalizer.state(env_state)))
+        for normalizer in _normalizers(env)
     ]
 
 
@@ -187,7 +189,7 @@ def sync_normalization(
             `env`.
     """
     statistics = normalization_statistics(env, env_state)
-    targets = [kind for kind, _ in _normalizers(eval_env)]
+    targets = [normalizer.kind for normalizer in _normalizers(eval_env)]
     sources = {kind: [s for k, s in statistics if k is kind] for kind in _KINDS}
     for kind in _KINDS:
         slots = targets.count(kind)
@@ -288,16 +290,18 @@ def load_normalization(path: str | Path, env: AbstractEnvLike) -> AbstractEnvLik
         )
     skeleton = [
         RunningMeanStd.zeros(
-            get(env).env.observation_space.shape if kind is NormalizeObservation else ()
+            n.wrapper(env).env.observation_space.shape
+            if n.kind is NormalizeObservation
+            else ()
         )
-        for kind, get in found
+        for n in found
     ]
     try:
         statistics = load_into(skeleton, source, "set of normalisation statistics")
     except ValueError as error:
         raise ValueError(
             f"Cannot load the normalisation statistics of {env.name} "
-            f"({', '.join(kind.__name__ for kind, _ in found)}): {error}"
+            f"({', '.join(n.kind.__name__ for n in found)}): {error}"
         ) from error
     return frozen_with(env, statistics)
 
@@ -305,15 +309,15 @@ def load_normalization(path: str | Path, env: AbstractEnvLike) -> AbstractEnvLik
 def frozen_with(env: AbstractEnvLike, statistics: list[RunningMeanStd]) -> Any:
     """`env` with its normalisation wrappers (outermost first) frozen at
     `statistics`, one per wrapper."""
-    for (_, get), stats in zip(_normalizers(env), statistics, strict=True):
-        env = eqx.tree_at(get, env, replace_fn=lambda w, s=stats: w.frozen(s))
+    for n, stats in zip(_normalizers(env), statistics, strict=True):
+        env = eqx.tree_at(n.wrapper, env, replace_fn=lambda w, s=stats: w.frozen(s))
     return env
 
 
 def unfrozen_normalizers(env: AbstractEnvLike) -> list[type]:
     """The kinds of `env`'s normalisation wrappers whose statistics still
     update, outermost first."""
-    return [kind for kind, get in _normalizers(env) if not get(env).is_frozen]
+    return [n.kind for n in _normalizers(env) if not n.wrapper(env).is_frozen]
 
 
 def frozen_statistics(env: AbstractEnvLike) -> list[RunningMeanStd]:
@@ -321,4 +325,4 @@ def frozen_statistics(env: AbstractEnvLike) -> list[RunningMeanStd]:
     first; empty without any, or when one of them is not frozen."""
     if unfrozen_normalizers(env):
         return []
-    return [get(env).initial_statistics for _, get in _normalizers(env)]
+    return [n.wrapper(env).initial_statistics for n in _normalizers(env)]
