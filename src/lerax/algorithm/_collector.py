@@ -2,10 +2,10 @@
 
 `collect` runs `num_steps` steps of `num_envs` envs in one `lax.scan` over a
 `vmap`: the actor chooses an action, the env steps (auto-resetting), the
-policy state is reset where an episode ended, undiscounted episode
-returns and lengths are tracked, and the envs' normalisation statistics are
-shared (`lerax.wrapper.share_statistics`). What the actor computes besides the action
-(values, log-probabilities) travels in `Transition.extras`.
+policy state is reset where an episode ended, undiscounted episode returns
+and lengths are tracked, and the envs' normalisation statistics are shared
+(`lerax.wrapper.share_statistics`). What the actor computes besides the
+action (values, log-probabilities) travels in `Transition.extras`.
 """
 
 from collections.abc import Callable

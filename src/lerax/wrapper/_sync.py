@@ -86,13 +86,14 @@ def share_statistics(env: AbstractEnvLike, env_state: Any) -> Any:
     """Makes a batch of envs share their normalisation statistics.
 
     For each `NormalizeObservation` / `NormalizeReward` of `env` that is
-    neither frozen nor built with `shared=False`, what every env saw since the last call (its `pending`
-    statistics) is merged into the shared statistics, which every env then
-    holds. Stable-Baselines3's `VecNormalize` keeps one set of statistics
-    for all its envs the same way. The rollout collector calls this after
-    each step of its batch, so training needs nothing more; call it after
-    your own `jax.vmap` of `env.step` for the same behaviour. Envs that are
-    never shared keep statistics of their own.
+    neither frozen nor built with `shared=False`, what every env saw since
+    the last call (its `pending` statistics) is merged into the shared
+    statistics, which every env then holds. Stable-Baselines3's
+    `VecNormalize` keeps one set of statistics for all its envs the same
+    way. The rollout collector calls this after each step of its batch, so
+    training needs nothing more; call it after your own `jax.vmap` of
+    `env.step` for the same behaviour. Envs that are never shared keep
+    statistics of their own.
 
     Args:
         env: The env (possibly wrapped in normalisation wrappers).
@@ -164,13 +165,13 @@ def sync_normalization(
     """`eval_env` with its normalisation frozen at the training statistics.
 
     Each `NormalizeObservation` of `eval_env` is replaced by a frozen copy
-    (`.frozen(...)`) holding the statistics (`normalization_statistics`) of the matching
-    `NormalizeObservation` of the training `env` (matched in order, outermost
-    first), and likewise each `NormalizeReward`. The evaluation env then
-    sees observations exactly as the policy was trained on them, and its
-    statistics never move. Leave `NormalizeReward` out of `eval_env` to
-    report raw returns. Works on traced states (inside `jit`), so
-    `EvalCallback` calls it at every evaluation.
+    (`.frozen(...)`) holding the statistics (`normalization_statistics`) of
+    the matching `NormalizeObservation` of the training `env` (matched in
+    order, outermost first), and likewise each `NormalizeReward`. The
+    evaluation env then sees observations exactly as the policy was trained
+    on them, and its statistics never move. Leave `NormalizeReward` out of
+    `eval_env` to report raw returns. Works on traced states (inside `jit`),
+    so `EvalCallback` calls it at every evaluation.
 
     Args:
         eval_env: The evaluation env, wrapped like `env` for observations.
