@@ -22,6 +22,7 @@ from ..env import AbstractEnvLike
 from ..env._base import where_tree
 from ..policy import AbstractPolicy
 from ..utils._prng import fused_split, standard_keys
+from ..wrapper._replay import unnormalized
 from ..wrapper._sync import share_statistics
 
 # (policy_state, observation, action_mask, key) ->
@@ -75,6 +76,12 @@ class Transition(eqx.Module):
         episode_return: On steps that end an episode, its undiscounted return.
         episode_length: On steps that end an episode, its length.
         extras: Whatever else the actor returned (values, log-probs, ...).
+        unnormalized: What the env's normalisers received on this step
+            (`lerax.wrapper.unnormalized`: the observation acted on, the
+            final observation and the reward, as far as the env's chain can
+            replay them; empty for an env without normalisers), for replay
+            buffers that normalise what they sample with the current
+            statistics.
     """
 
     observation: Any
@@ -91,6 +98,7 @@ class Transition(eqx.Module):
     episode_return: Float[Array, ""]
     episode_length: Int[Array, ""]
     extras: dict[str, Any]
+    unnormalized: dict[str, Any]
 
     @property
     def done(self) -> Bool[Array, "..."]:
@@ -187,6 +195,7 @@ def _step(
         episode_return=episode_return,
         episode_length=episode_length,
         extras=extras,
+        unnormalized=unnormalized(env, carry.env_state, info),
     )
     callback_state = carry.callback_state
     if callback is not None:

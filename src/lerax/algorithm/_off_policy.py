@@ -16,6 +16,13 @@ episode starts, and the buffer keeps the state each action was chosen with
 and the state after the step. Losses evaluate the policy (and its target
 copy) on each sampled observation with the stored state of that step
 (`batch_map`); critics built from the spaces are stateless.
+
+Behind normalisation wrappers the buffer stores what the normalisers
+received (`lerax.wrapper.unnormalized`, recorded by the collector), and
+each sampled batch is normalised with the statistics as they are after the
+iteration's collection (`lerax.wrapper.renormalizer`), as Stable-Baselines3
+samples through `VecNormalize`: every transition is then on the scale the
+policy currently sees, however old it is.
 """
 
 import abc
@@ -31,6 +38,7 @@ from jaxtyping import Array, Bool, Int, Key
 
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
+from ..wrapper._replay import renormalizer, unnormalized_observation_space
 from ._base import AbstractAlgorithm, AbstractTrainingState
 from ._collector import ActorCarry, collect, initial_carries
 from ._on_policy import _check_spaces, _episode_metrics
@@ -68,6 +76,26 @@ def batch_map(
     else:
         states, observations = batch["policy_states"], batch["observations"]
     return jax.vmap(fn)(states, observations, *args)
+
+
+def _renormalized(replay: Callable[[Any, Any], Any], batch: dict[str, Any]):
+    """A batch sampled from a buffer of unnormalised values, normalised by
+    `replay` (a `renormalizer` holding the current statistics)."""
+
+    def one(observation, next_observation, reward):
+        observation, reward = replay(observation, reward)
+        next_observation, _ = replay(next_observation, None)
+        return observation, next_observation, reward
+
+    observations, next_observations, rewards = jax.vmap(one)(
+        batch["observations"], batch["next_observations"], batch["rewards"]
+    )
+    return dict(
+        batch,
+        observations=observations,
+        next_observations=next_observations,
+        rewards=rewards,
+    )
 
 
 @final
@@ -212,7 +240,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         state_example = jax.tree.map(lambda x: x[0], actors.policy_state)
         buffer = ReplayBuffer.create(
             self.buffer_size,
-            env.observation_space,
+            unnormalized_observation_space(env),
             env.action_space,
             mask_example,
             state_example,
@@ -269,11 +297,16 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             callback=callback,
         )
         flat = lambda x: jnp.reshape(x, (-1,) + x.shape[2:])  # noqa: E731
+        # behind normalisers, the buffer keeps what they received and each
+        # sampled batch is normalised with the current statistics
+        raw = transitions.unnormalized
         buffer = state.buffer.add(
-            jax.tree.map(flat, transitions.observation),
+            jax.tree.map(flat, raw.get("observation", transitions.observation)),
             jax.tree.map(flat, transitions.action),
-            flat(transitions.reward),
-            jax.tree.map(flat, transitions.final_observation),
+            flat(raw.get("reward", transitions.reward)),
+            jax.tree.map(
+                flat, raw.get("final_observation", transitions.final_observation)
+            ),
             flat(transitions.terminated),
             jax.tree.map(flat, transitions.final_action_mask),
             jax.tree.map(flat, transitions.action_mask),
@@ -281,11 +314,15 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             jax.tree.map(flat, transitions.next_policy_state),
         )
         done_steps = step + self.steps_per_iteration
+        # the statistics sampled batches are normalised with, taken once
+        replay = renormalizer(state.env, actors.env_state)
 
         def gradient_step(learner, inputs):
             index, key = inputs
             batch_key, step_key = jr.split(key)
             batch = buffer.sample(self.batch_size, key=batch_key)
+            if raw:
+                batch = _renormalized(replay, batch)
             return self.update(learner, batch, key=step_key, step=index)
 
         params, static = eqx.partition(learner, eqx.is_array)

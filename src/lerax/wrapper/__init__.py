@@ -22,6 +22,12 @@ from ._observation import ClipObservation as ClipObservation
 from ._observation import FlattenObservation as FlattenObservation
 from ._observation import RescaleObservation as RescaleObservation
 from ._observation import TransformObservation as TransformObservation
+from ._replay import renormalize as renormalize
+from ._replay import renormalizer as renormalizer
+from ._replay import unnormalized as unnormalized
+from ._replay import (
+    unnormalized_observation_space as unnormalized_observation_space,
+)
 from ._reward import ClipReward as ClipReward
 from ._reward import TransformReward as TransformReward
 from ._running_statistics import RunningMeanStd as RunningMeanStd

@@ -12,6 +12,12 @@ from ..space import Box
 from ._base import AbstractStatefulWrapper, AbstractWrapperState, require_box
 from ._running_statistics import RunningMeanStd
 
+# `info` keys under which a step reports what the innermost normaliser of
+# each kind received: the observation after the step (before any reset) and
+# the reward (see `lerax.wrapper.unnormalized`).
+UNNORMALIZED_OBSERVATION = "unnormalized_observation"
+UNNORMALIZED_REWARD = "unnormalized_reward"
+
 
 def _check_unbatched(
     statistics: RunningMeanStd, shape: tuple[int, ...], kind: str
@@ -55,11 +61,16 @@ class AbstractNormalizerState(AbstractWrapperState):
 @final
 class NormalizeObservationState(AbstractNormalizerState):
     """State of `NormalizeObservation`: the running observation statistics
-    (`statistics`, kept as `synced` and `pending`)."""
+    (`statistics`, kept as `synced` and `pending`) and the inner env's
+    observation of this state (`inner_observation`, before standardisation;
+    off-policy algorithms store it in the replay buffer and standardise it
+    with the current statistics when it is sampled, see
+    `lerax.wrapper.renormalize`)."""
 
     env_state: Any
     synced: RunningMeanStd
     pending: RunningMeanStd
+    inner_observation: Any
 
 
 @final
@@ -76,7 +87,10 @@ class NormalizeObservation(AbstractStatefulWrapper):
     evaluation, `frozen(statistics)` returns a copy of the wrapper that
     starts from given statistics and never updates them;
     `sync_normalization` builds it from a training state's statistics, and
-    `EvalCallback` does so at every evaluation.
+    `EvalCallback` does so at every evaluation. Each step's `info` holds
+    what the innermost `NormalizeObservation` of the chain received after
+    the step, before any reset (`info["unnormalized_observation"]`), which
+    off-policy algorithms keep in their replay buffer.
 
     Attributes:
         env: The wrapped environment (its observation space must be a `Box`).
@@ -130,10 +144,18 @@ class NormalizeObservation(AbstractStatefulWrapper):
         self, synced: RunningMeanStd, pending: RunningMeanStd, env_state: Any, key
     ) -> NormalizeObservationState:
         """The state over `env_state`, its observation folded into `pending`."""
+        observation = jnp.asarray(self.env.observation(env_state, key=key))
         if not self.is_frozen:
-            observation = self.env.observation(env_state, key=key)
-            pending = pending.update(jnp.asarray(observation)[None])
-        return NormalizeObservationState(env_state, synced, pending)
+            pending = pending.update(observation[None])
+        return NormalizeObservationState(env_state, synced, pending, observation)
+
+    def normalize(self, observation: Any, statistics: RunningMeanStd) -> Array:
+        """`observation` (of the inner env) standardised with `statistics`
+        and clipped, as this wrapper emits it."""
+        normalized = statistics.normalize(observation, self.epsilon)
+        if self.clip is not None:
+            normalized = jnp.clip(normalized, -self.clip, self.clip)
+        return normalized.astype(jnp.float32)
 
     def wrap(self, env_state: Any, *, key: Key[Array, ""]) -> NormalizeObservationState:
         shape = self.env.observation_space.shape
@@ -151,10 +173,7 @@ class NormalizeObservation(AbstractStatefulWrapper):
 
     def observation(self, state: NormalizeObservationState, *, key: Key[Array, ""]):
         observation = self.env.observation(state.env_state, key=key)
-        normalized = state.statistics.normalize(observation, self.epsilon)
-        if self.clip is not None:
-            normalized = jnp.clip(normalized, -self.clip, self.clip)
-        return normalized.astype(jnp.float32)
+        return self.normalize(observation, state.statistics)
 
     def reward(self, state, action: Any, next_state, *, key: Key[Array, ""]):
         return self.env.reward(state.env_state, action, next_state.env_state, key=key)
@@ -163,20 +182,27 @@ class NormalizeObservation(AbstractStatefulWrapper):
         return self.env.truncate(state.env_state)
 
     def transition_info(self, state, action: Any, next_state) -> Info:
-        return self.env.transition_info(state.env_state, action, next_state.env_state)
+        info = dict(
+            self.env.transition_info(state.env_state, action, next_state.env_state)
+        )
+        # the innermost normaliser's (an outer one's input is already normalised)
+        info.setdefault(UNNORMALIZED_OBSERVATION, next_state.inner_observation)
+        return info
 
 
 @final
 class NormalizeRewardState(AbstractNormalizerState):
     """State of `NormalizeReward`: the running statistics of the discounted
     return (`statistics`, kept as `synced` and `pending`), the return of the
-    running episode and the last scaled reward."""
+    running episode, the last scaled reward and the inner env's reward it
+    was scaled from (`inner_reward`; 0 at the start of an episode)."""
 
     env_state: Any
     synced: RunningMeanStd
     pending: RunningMeanStd
     discounted_return: Float[Array, ""]
     last_reward: Float[Array, ""]
+    inner_reward: Float[Array, ""]
 
 
 @final
@@ -189,7 +215,9 @@ class NormalizeReward(AbstractStatefulWrapper):
     `1 / sqrt(var + epsilon)`, then clipped. Rewards are not centred. Each
     env keeps its own return; in training, the envs of the batch share the
     statistics of their returns (`share_statistics`), as `VecNormalize`
-    does.
+    does. Each step's `info` holds the reward the innermost
+    `NormalizeReward` of the chain received (`info["unnormalized_reward"]`),
+    which off-policy algorithms keep in their replay buffer.
 
     Attributes:
         env: The wrapped environment.
@@ -244,12 +272,14 @@ class NormalizeReward(AbstractStatefulWrapper):
             synced = RunningMeanStd.zeros(())
         zero = jnp.zeros((), jnp.float32)
         pending = RunningMeanStd.empty(())
-        return NormalizeRewardState(env_state, synced, pending, zero, zero)
+        return NormalizeRewardState(env_state, synced, pending, zero, zero, zero)
 
     def carry_over(self, state: NormalizeRewardState, env_state: Any, *, key):
         del key
         zero = jnp.zeros((), jnp.float32)
-        return NormalizeRewardState(env_state, state.synced, state.pending, zero, zero)
+        return NormalizeRewardState(
+            env_state, state.synced, state.pending, zero, zero, zero
+        )
 
     def advance(
         self, state: NormalizeRewardState, action: Any, next_env_state: Any, *, key
@@ -259,13 +289,23 @@ class NormalizeReward(AbstractStatefulWrapper):
         pending = state.pending
         if not self.is_frozen:
             pending = pending.update(discounted[None])
-        statistics = state.synced.merge(pending)
+        scaled = self.scale(reward, state.synced.merge(pending))
+        return NormalizeRewardState(
+            next_env_state,
+            state.synced,
+            pending,
+            discounted,
+            scaled,
+            jnp.asarray(reward, jnp.float32),
+        )
+
+    def scale(self, reward: Float[Array, "..."], statistics: RunningMeanStd) -> Array:
+        """`reward` (of the inner env) divided by the standard deviation of
+        the return under `statistics` and clipped, as this wrapper emits it."""
         scaled = reward / jnp.sqrt(statistics.var + self.epsilon)
         if self.clip is not None:
             scaled = jnp.clip(scaled, -self.clip, self.clip)
-        return NormalizeRewardState(
-            next_env_state, state.synced, pending, discounted, scaled
-        )
+        return scaled
 
     def observation(self, state: NormalizeRewardState, *, key: Key[Array, ""]):
         return self.env.observation(state.env_state, key=key)
@@ -278,4 +318,8 @@ class NormalizeReward(AbstractStatefulWrapper):
         return self.env.truncate(state.env_state)
 
     def transition_info(self, state, action: Any, next_state) -> Info:
-        return self.env.transition_info(state.env_state, action, next_state.env_state)
+        info = dict(
+            self.env.transition_info(state.env_state, action, next_state.env_state)
+        )
+        info.setdefault(UNNORMALIZED_REWARD, next_state.inner_reward)
+        return info

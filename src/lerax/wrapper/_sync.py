@@ -41,22 +41,27 @@ class _Normalizer(NamedTuple):
     state: Callable[[Any], Any]
 
 
-def _normalizers(env: AbstractEnvLike) -> list[_Normalizer]:
-    """Each normalisation wrapper in `env`'s chain, outermost first."""
-    found = []
-    depth = state_depth = 0
+def _levels(env: AbstractEnvLike) -> list[tuple[AbstractWrapper, Callable[[Any], Any]]]:
+    """Every wrapper of `env`'s chain with a getter of its state within
+    `env`'s state (for a stateless wrapper, the state it passes on),
+    outermost first."""
+    levels = []
+    state_depth = 0
     while isinstance(env, AbstractWrapper):
-        if isinstance(env, _KINDS):
-            found.append(
-                _Normalizer(
-                    type(env), _getter(depth, "env"), _getter(state_depth, "env_state")
-                )
-            )
+        levels.append((env, _getter(state_depth, "env_state")))
         if isinstance(env, AbstractStatefulWrapper):
             state_depth += 1
         env = env.env
-        depth += 1
-    return found
+    return levels
+
+
+def _normalizers(env: AbstractEnvLike) -> list[_Normalizer]:
+    """Each normalisation wrapper in `env`'s chain, outermost first."""
+    return [
+        _Normalizer(type(wrapper), _getter(depth, "env"), state)
+        for depth, (wrapper, state) in enumerate(_levels(env))
+        if isinstance(wrapper, _KINDS)
+    ]
 
 
 def _getter(depth: int, attribute: str) -> Callable[[Any], Any]:
