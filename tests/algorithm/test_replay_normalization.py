@@ -234,3 +234,30 @@ def test_sac_pendulum_behind_normalisers_reaches_minus_200_in_20k_steps():
         evaluation, state.policy, key=jr.key(1234), num_episodes=32
     )
     assert float(jnp.mean(returns)) >= -200, returns
+
+
+def test_logged_episode_returns_are_those_of_the_raw_rewards():
+    # without EpisodeStatistics below it, the collector sums the rewards
+    # NormalizeReward received, not the scaled ones
+    def rollout(env):
+        policy = MLPSACPolicy(env, key=jr.key(0))
+
+        def actor(policy_state, observation, mask, key):
+            action = jnp.array([0.5])
+            return policy_state, action, action, {}
+
+        carries = initial_carries(env, policy, 2, key=jr.key(1))
+        return collect(env, policy, actor, carries, num_steps=210, key=jr.key(2))[1]
+
+    plain = rollout(PENDULUM)
+    normalized = rollout(NormalizeReward(PENDULUM))
+    done = np.asarray(plain.done)
+    assert done[199].all() and done.sum() == 2  # one 200-step episode per env
+    np.testing.assert_allclose(
+        normalized.episode_return[199], plain.reward[:200].sum(0), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        normalized.episode_return[199], plain.episode_return[199], rtol=1e-5
+    )
+    # the scaled rewards sum to something else entirely
+    assert not np.allclose(normalized.reward[:200].sum(0), plain.reward[:200].sum(0))

@@ -73,7 +73,8 @@ class Transition(eqx.Module):
         policy_state: The policy state used for the step (or None).
         next_policy_state: The policy state after the step, before a reset.
         episode_start: Whether the step began an episode.
-        episode_return: On steps that end an episode, its undiscounted return.
+        episode_return: On steps that end an episode, its undiscounted return
+            (of the rewards below any `NormalizeReward`).
         episode_length: On steps that end an episode, its length.
         extras: Whatever else the actor returned (values, log-probs, ...).
         unnormalized: What the env's normalisers received on this step
@@ -171,11 +172,13 @@ def _step(
         carry.env_state, env_action, key=env_key, check=False
     )
     done = terminated | truncated
+    raw = unnormalized(env, carry.env_state, info)
     if "episode" in info:  # EpisodeStatistics below reward wrappers: raw returns
         episode_return = info["episode"]["return"]
         episode_length = info["episode"]["length"]
     else:
-        episode_return = carry.episode_return + reward
+        # behind `NormalizeReward`, the return of the rewards it received
+        episode_return = carry.episode_return + raw.get("reward", reward)
         episode_length = carry.episode_length + 1
     next_policy_state = policy_state
     if policy_state is not None:
@@ -195,7 +198,7 @@ def _step(
         episode_return=episode_return,
         episode_length=episode_length,
         extras=extras,
-        unnormalized=unnormalized(env, carry.env_state, info),
+        unnormalized=raw,
     )
     callback_state = carry.callback_state
     if callback is not None:
