@@ -7,7 +7,7 @@ them would mix transitions standardised with statistics of many ages; a
 sampled observation and the policy's current input would not be on the
 same scale. Stable-Baselines3's off-policy algorithms store the values
 `VecNormalize` received and normalise each sampled batch with the current
-statistics; lerax's off-policy algorithms do the same with these two
+statistics; lerax's off-policy algorithms do the same with these
 functions.
 
 The replay covers the part of the wrapper chain from the innermost
