@@ -37,7 +37,8 @@ CARTPOLE = lerax.env.make("CartPole-v1")
 @pytest.mark.slow(10)
 def test_ppo_cartpole_solves_in_100k_steps():
     # RL Zoo: 8 envs x 32 steps, 20 epochs, full batch, gamma 0.98, lambda 0.8,
-    # learning rate decaying linearly from 1e-3.
+    # learning rate decaying linearly from 1e-3. Measured 500 for seeds 0-5
+    # (policy and training keys both the seed).
     total = 100_000
     iterations = total // 256
     algo = PPO(
@@ -55,13 +56,16 @@ def test_ppo_cartpole_solves_in_100k_steps():
 
 
 def test_a2c_cartpole_solves_in_500k_steps():
-    algo = A2C(num_envs=8)  # RL Zoo: 8 envs, SB3 defaults otherwise
+    # RL Zoo: 8 envs, SB3 defaults otherwise. Measured 500 for policy keys
+    # 0-3 with training keys 100-103.
+    algo = A2C(num_envs=8)
     policy = MLPActorCriticPolicy(CARTPOLE, key=jr.key(0))
     _, _, mean_return = train_and_evaluate(algo, CARTPOLE, policy, 500_000, seed=100)
     assert mean_return >= 475, mean_return
 
 
 def test_reinforce_cartpole_reaches_400_in_500k_steps():
+    # Measured 500 for policy keys 0-3 with training keys 100-103.
     algo = REINFORCE(num_envs=8, num_steps=128, learning_rate=1e-3)
     policy = MLPActorCriticPolicy(CARTPOLE, key=jr.key(0))
     _, _, mean_return = train_and_evaluate(algo, CARTPOLE, policy, 500_000, seed=100)
