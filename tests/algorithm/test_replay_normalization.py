@@ -141,20 +141,32 @@ def test_renormalize_maps_through_the_wrappers_outside_the_normaliser():
     carries, transitions = _random_rollout(env)
     raw = transitions.unnormalized
     assert set(raw) == {"observation", "final_observation"}  # no reward normaliser
-    # the raw values are CartPole's own (the unnormalised env, replayed)
-    plain = jax.tree.map(lambda x: x[:, 0], raw)
-    assert np.all(np.abs(plain["final_observation"][:, 2]) < 0.25)
+    # the raw values are CartPole's own: the plain env with the same keys
+    # takes the same actions and emits exactly these observations
+    _, plain = _random_rollout(CARTPOLE)
+    np.testing.assert_array_equal(plain.action, transitions.action)
+    np.testing.assert_array_equal(raw["observation"], plain.observation)
+    np.testing.assert_array_equal(raw["final_observation"], plain.final_observation)
     # the observation the env emits for the current state, from the raw one
     emitted, _ = renormalize(
         env, carries.env_state, carries.env_state.inner_observation[0]
     )
     np.testing.assert_allclose(emitted, carries.observation[0], rtol=1e-5, atol=1e-6)
     assert emitted.shape == (2,) and float(jnp.max(jnp.abs(emitted))) <= 3.0
-    # rows sampled from DQN's buffer are stored raw (4 values) and come out
-    # as the env emits them (2 values)
+    # DQN's buffer stores the raw rows (4 values); sampled, they come out as
+    # the env emits them (2 values)
     algo = DQN(buffer_size=100, batch_size=8, learning_starts=16)
     state = algo.init(env, MLPQPolicy(env, key=jr.key(0)), key=jr.key(3))
+    state, _ = algo.train(state, 20)
     assert state.buffer.observations.shape == (100, 4)
+    batch = state.buffer.sample(8, key=jr.key(4))
+    out = _renormalized(renormalizer(env, state.actors.env_state), batch)
+    assert out["observations"].shape == (8, 2)
+    for row in range(8):
+        expected, _ = renormalize(
+            env, state.actors.env_state, batch["observations"][row]
+        )
+        np.testing.assert_allclose(out["observations"][row], expected, rtol=1e-6)
 
 
 class _Steps(AbstractWrapperState):
