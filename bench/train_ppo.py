@@ -14,6 +14,10 @@ minibatches, 64x64 tanh networks, Adam 2.5e-4, gamma 0.99, GAE 0.95, clip
    with `stop_at_return`); for rejax compiling its training (which builds its
    networks) plus the run up to that evaluation; for SB3 building the model
    and training with its `StopTrainingOnRewardThreshold`;
+   and again on a re-run, each library in fresh processes that find their
+   program in JAX's persistent compilation cache (`JAX_COMPILATION_CACHE_DIR`,
+   filled by one earlier run): tracing, lowering and loading the cached
+   executable instead of compiling;
 3. eight seeds in one `vmap`: aggregate steps/s over single-seed steps/s,
    on one device, and spread over one CPU device per core (`shard_seeds`;
    each library in a fresh process that makes those devices with
@@ -31,6 +35,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -104,6 +109,9 @@ def lerax_results(total: int, seeds: int, solve_seeds: list[int]) -> dict:
     result["solve"] = median_solve(
         [solve_in_fresh_process(total, seed) for seed in solve_seeds]
     )
+    result["solve_warm"] = median_solve(
+        warm_solves(lambda s, c: solve_in_fresh_process(total, s, c), solve_seeds)
+    )
     result["spread"] = in_fresh_process(
         "--spread-only", "--timesteps", str(total), "--seeds", str(seeds)
     )
@@ -167,16 +175,43 @@ def solve(total: int, seed: int) -> dict:
     }
 
 
-def solve_in_fresh_process(total: int, seed: int) -> dict:
+def solve_in_fresh_process(total: int, seed: int, cache: str | None = None) -> dict:
     out = in_fresh_process(
-        "--solve-only", "--timesteps", str(total), "--solve-seeds", str(seed)
+        "--solve-only",
+        "--timesteps",
+        str(total),
+        "--solve-seeds",
+        str(seed),
+        env=cached(cache),
     )
     return out or {"seconds": None, "steps": None}
 
 
-def in_fresh_process(*args: str) -> dict | None:
+def cached(cache: str | None) -> dict | None:
+    """The environment of a process that uses JAX's persistent compilation
+    cache in `cache` (None: the cache stays off, as by default)."""
+    if cache is None:
+        return None
+    return {**os.environ, "JAX_COMPILATION_CACHE_DIR": cache}
+
+
+def warm_solves(run, seeds: list[int]) -> list[dict]:
+    """Time to solve on a re-run: one run fills a fresh persistent
+    compilation cache, then each seed runs in a fresh process that finds
+    its program there (the seed is an argument of the program, so every seed
+    shares it). `run(seed, cache)` returns one seed's result."""
+    with tempfile.TemporaryDirectory() as cache:
+        run(seeds[0], cache)
+        return [run(seed, cache) for seed in seeds]
+
+
+def in_fresh_process(*args: str, env: dict | None = None) -> dict | None:
     out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
     if out.returncode != 0:
         print(f"({' '.join(args)} failed:\n{out.stderr[-2000:]})")
@@ -193,7 +228,7 @@ def median_solve(runs: list[dict]) -> dict:
     return {"seconds": middle["seconds"], "steps": middle["steps"], "runs": runs}
 
 
-def peer(script: str, *args: str) -> dict | None:
+def peer(script: str, *args: str, env: dict | None = None) -> dict | None:
     if not PEER_PYTHON.exists():
         print(f"(skipping {script}: {PEER_PYTHON} missing; `make bench` creates it)")
         return None
@@ -202,6 +237,7 @@ def peer(script: str, *args: str) -> dict | None:
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if out.returncode != 0:
         print(f"({script} failed:\n{out.stderr[-2000:]})")
@@ -260,6 +296,21 @@ def main() -> None:
         )
         if rejax and rejax_spread:
             rejax["spread"] = rejax_spread["spread"]
+
+        def rejax_solve(seed: int, cache: str) -> dict:
+            out = peer(
+                "rejax_ppo.py",
+                "--timesteps",
+                str(args.timesteps),
+                "--solve-only",
+                "--solve-seeds",
+                str(seed),
+                env=cached(cache),
+            )
+            return out["solve_runs"][0] if out else {"seconds": None, "steps": None}
+
+        if rejax:
+            rejax["solve_warm"] = median_solve(warm_solves(rejax_solve, solve_seeds))
         sb3 = peer(
             "sb3_ppo.py",
             "--timesteps",
@@ -302,6 +353,11 @@ def main() -> None:
         f"| time to solve s (incl. compile; median of {len(solve_seeds)} seeds) | {fmt(ls, '.1f')} | {fmt(rs, '.1f')} | {fmt(ss, '.1f')} "
         f"| {fmt(ls / rs if ls and rs else None, '.2f')} | {fmt(ss / ls if ls and ss else None, '.1f')}x |"
     )
+    lw_, rw_ = (x["solve_warm"]["seconds"] if x else None for x in (ours, rejax))
+    print(
+        f"| time to solve s, re-run with JAX's persistent compilation cache (median of {len(solve_seeds)} seeds) "
+        f"| {fmt(lw_, '.1f')} | {fmt(rw_, '.1f')} | - | {fmt(lw_ / rw_ if lw_ and rw_ else None, '.2f')} | - |"
+    )
     for name, res in (("lerax", ours), ("rejax", rejax), ("SB3", sb3)):
         if res:
             runs = ", ".join(
@@ -309,6 +365,14 @@ def main() -> None:
                 for x in res["solve"].get("runs", [])
             )
             print(f"|   {name} time to solve per seed ({args.solve_seeds}) | {runs} |")
+    for name, res in (("lerax", ours), ("rejax", rejax)):
+        if res and "solve_warm" in res:
+            runs = ", ".join(
+                f"{fmt(x['seconds'], '.1f')} s" for x in res["solve_warm"]["runs"]
+            )
+            print(
+                f"|   {name} re-run time to solve per seed ({args.solve_seeds}) | {runs} |"
+            )
     lv, rv = rate(ours, "seeds"), rate(rejax, "seeds")
     print(
         f"| {args.seeds} seeds vmap: aggregate steps/s | {fmt(lv)} | {fmt(rv)} | - | {fmt(lv / rv, '.2f')} | - |"

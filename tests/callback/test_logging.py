@@ -243,3 +243,36 @@ def test_eval_without_threshold_adds_no_stop_check():
     assert not np.isnan(np.asarray(metrics["episode_return"])[1:]).any()
     state, metrics = train(stopping, 3)  # any return reaches -1: stops at once
     assert bool(state.stopped) and int(state.iteration) == 1
+
+
+def host_calls(callback) -> int:
+    """How many host callbacks the compiled training program contains."""
+    import re
+
+    def run(key):
+        state = ALGO.init(CARTPOLE, policy(), key=key, callback=callback)
+        return eqx.filter(ALGO.train(state, 2, callback=callback), eqx.is_array)
+
+    text = jax.jit(run).lower(jr.key(0)).as_text()
+    return len(re.findall(r"custom_call @\w*callback", text))
+
+
+def test_eval_with_nothing_to_report_adds_no_host_callback(tmp_path):
+    """An evaluation whose results only live in the training state (no
+    backend, no best-model file) leaves the program free of host callbacks,
+    so it needs no host round trip and JAX's persistent compilation cache
+    can keep it across processes (a callback's pointer is baked into the
+    executable, which JAX never caches); with a reader it reports."""
+    quiet = EvalCallback(CARTPOLE, eval_freq=STEPS, num_episodes=2)
+    assert host_calls(quiet) == 0
+    assert host_calls(EvalCallback(CARTPOLE, eval_freq=STEPS, backend=Recorder())) > 0
+    best = EvalCallback(
+        CARTPOLE, eval_freq=STEPS, best_model_path=tmp_path / "best.eqx"
+    )
+    assert host_calls(best) > 0
+    # the quiet evaluation still evaluates
+    state, _ = train(quiet, 2)
+    evaluated = state.callback_state
+    assert int(evaluated.num_evals) == 2
+    assert np.isfinite(float(evaluated.mean_return))
+    assert float(evaluated.mean_return) >= 8.0  # CartPole lasts >= 8 steps

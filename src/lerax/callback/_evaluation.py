@@ -294,16 +294,19 @@ class EvalCallback(AbstractCallback):
             saved = None
             if self.best_model_path is not None:
                 saved = (new_arrays, frozen_statistics(env))
-            host_call(
-                functools.partial(self.host.report, static, self.env),
-                step,
-                state.mean_return,
-                state.std_return,
-                state.mean_length,
-                state.best_return,
-                better,
-                saved,
-            )
+            if self.host.sink is not None or saved is not None:
+                # nothing to report otherwise: no host round trip, and a
+                # program without callbacks can be cached across processes
+                host_call(
+                    functools.partial(self.host.report, static, self.env),
+                    step,
+                    state.mean_return,
+                    state.std_return,
+                    state.mean_length,
+                    state.best_return,
+                    better,
+                    saved,
+                )
             if self.video_dir is not None:
                 states, dones = self._record(env, policy, video_key)
                 host_call(
