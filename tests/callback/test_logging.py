@@ -261,8 +261,9 @@ def test_eval_with_nothing_to_report_adds_no_host_callback(tmp_path):
     """An evaluation whose results only live in the training state (no
     backend, no best-model file) leaves the program free of host callbacks,
     so it needs no host round trip and JAX's persistent compilation cache
-    can keep it across processes (a callback's pointer is baked into the
-    executable, which JAX never caches); with a reader it reports."""
+    can reuse it in another process (a callback's pointer is part of the
+    cache key, so a program with one never matches); with a reader it
+    reports."""
     quiet = EvalCallback(CARTPOLE, eval_freq=STEPS, num_episodes=2)
     assert host_calls(quiet) == 0
     assert host_calls(EvalCallback(CARTPOLE, eval_freq=STEPS, backend=Recorder())) > 0
