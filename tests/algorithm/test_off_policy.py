@@ -1,6 +1,7 @@
 """Replay machinery, target updates, DQN and SAC."""
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -19,7 +20,7 @@ from lerax.policy import (
 )
 from lerax.space import Box, Discrete
 from lerax.target import HardUpdate, SoftUpdate, polyak_average
-from lerax.wrapper import TimeLimit
+from lerax.wrapper import TimeLimit, TransformReward
 
 from .envs import Counter
 
@@ -305,3 +306,34 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
         step=jnp.array(9),
     )
     np.testing.assert_allclose(float(metrics["entropy"]), np.log(4), rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "algo_cls, env_id, make_policy, name",
+    [
+        (DQN, "CartPole-v1", MLPQPolicy, "loss"),
+        (SACDiscrete, "CartPole-v1", MLPDiscreteSACPolicy, "q_loss"),
+        (SAC, "Pendulum-v1", MLPSACPolicy, "q_loss"),
+        (TD3, "Pendulum-v1", MLPDeterministicPolicy, "q_loss"),  # DDPG's update too
+    ],
+)
+def test_check_numerics_names_the_non_finite_quantity_in_learn(
+    algo_cls, env_id, make_policy, name, getkey
+):
+    """NaN rewards make the critic's loss NaN at the first gradient step:
+    with `check_numerics` `learn` itself (which drops the metrics) raises,
+    naming it."""
+    env = TransformReward(lerax.env.make(env_id), lambda r: r * jnp.nan)
+    small = dict(
+        buffer_size=64, learning_starts=8, batch_size=8, num_steps=4, q_width_size=8
+    )
+    if algo_cls is DQN:
+        small.pop("q_width_size")
+    policy_kwargs = dict(width_size=8)
+    algo = algo_cls(**small, check_numerics=True)
+    policy = make_policy(env, **policy_kwargs, key=getkey())
+    with pytest.raises(eqx.EquinoxRuntimeError, match=f"not finite .*`{name}`"):
+        jax.block_until_ready(algo.learn(env, policy, 16, key=getkey()))
+    if algo_cls is DQN:  # off by default (the flag lives in the shared loop)
+        quiet = algo_cls(**small)
+        jax.block_until_ready(quiet.learn(env, policy, 16, key=getkey()))

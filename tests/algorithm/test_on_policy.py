@@ -259,3 +259,10 @@ def test_non_finite_loss_raises_naming_the_quantity(getkey):
     )
     with pytest.raises(eqx.EquinoxRuntimeError, match="value_loss"):
         jax.block_until_ready(algo.train(algo.init(env, broken, key=getkey()), 1))
+    # `learn` drops the metrics, so the check must ride on the parameters
+    with pytest.raises(eqx.EquinoxRuntimeError, match="value_loss"):
+        jax.block_until_ready(algo.learn(env, broken, 32, key=getkey()))
+    # off by default: the same run goes through (and yields NaN parameters)
+    quiet = PPO(num_envs=2, num_steps=8, num_batches=1, num_epochs=1)
+    trained = quiet.learn(env, broken, 32, key=getkey())
+    assert np.isnan(np.asarray(trained.critic.layers[-1].bias)).all()

@@ -447,6 +447,50 @@ def explained_variance(predictions: Array, targets: Array) -> Array:
     )
 
 
+_MAX_NAMED = 10  # quantities named together (2**n messages)
+
+
+def require_finite(owner: str, values: dict[str, Array], carrier: Any) -> Any:
+    """`carrier` with a run-time check that every one of `values` is finite.
+
+    The check travels with `carrier` (pass the updated parameters): an
+    `eqx.error_if` on a value nothing reads is compiled away, which is what
+    happens to a step's metrics inside `learn`. The error names every
+    non-finite quantity (a NaN critic makes the advantages and so the
+    policy loss NaN too, so the list shows where it started); beyond
+    `_MAX_NAMED` quantities it names the first one in the order of `values`.
+
+    Args:
+        owner: The algorithm's name, for the message.
+        values: Scalars by name (losses, Q-values, ...).
+        carrier: A PyTree of arrays the training goes on with.
+
+    Returns:
+        `carrier`, unchanged in value.
+    """
+    advice = (
+        "Lower the learning rate, normalise rewards/observations, or check the "
+        "env for NaNs."
+    )
+    names = list(values)
+    bad = [~jnp.all(jnp.isfinite(values[name])) for name in names]
+    if len(names) > _MAX_NAMED:
+        for name, flag in zip(names, bad):
+            carrier = eqx.error_if(
+                carrier, flag, f"{owner}: `{name}` is not finite (NaN or inf). {advice}"
+            )
+        return carrier
+    bits = jnp.stack(bad).astype(jnp.int32)
+    index = jnp.sum(bits * (2 ** jnp.arange(len(names), dtype=jnp.int32)))
+    messages = [
+        f"{owner}: not finite (NaN or inf): "
+        + ", ".join(f"`{n}`" for k, n in enumerate(names) if mask >> k & 1)
+        + f". {advice}"
+        for mask in range(2 ** len(names))
+    ]
+    return eqx.branched_error_if(carrier, jnp.any(bits > 0), index, messages)
+
+
 def check_positive(owner: str, **values: Any) -> None:
     """Raises `ValueError` for a concrete value that is not > 0."""
     for name, value in values.items():

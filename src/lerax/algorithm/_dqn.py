@@ -56,6 +56,8 @@ class DQN(AbstractOffPolicyAlgorithm):
         exploration_final_eps: Final epsilon.
         max_grad_norm: Gradient-norm clip (None: off).
         double_q: Use Double DQN targets.
+        check_numerics: Raise naming the quantity when a gradient step's
+            loss or logged value is not finite.
     """
 
     num_envs: int = 1
@@ -72,6 +74,7 @@ class DQN(AbstractOffPolicyAlgorithm):
     exploration_final_eps: float = 0.05
     max_grad_norm: float | None = 10.0
     double_q: bool = False
+    check_numerics: bool = False
 
     def __check_init__(self):
         check_int(

@@ -39,7 +39,7 @@ from jaxtyping import Array, Bool, Int, Key
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
 from ..wrapper._replay import renormalizer, unnormalized_observation_space
-from ._base import AbstractAlgorithm, AbstractTrainingState
+from ._base import AbstractAlgorithm, AbstractTrainingState, require_finite
 from ._collector import ActorCarry, collect, initial_carries
 from ._on_policy import _check_spaces, _episode_metrics
 
@@ -142,6 +142,9 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         batch_size: Transitions per gradient step.
         gradient_steps: Gradient steps per iteration (None: one per env step).
         gamma: Discount factor.
+        check_numerics: Raise a run-time error naming the quantity when a
+            loss or another logged value of a gradient step is NaN or
+            infinite (off by default: it costs a check per gradient step).
     """
 
     buffer_size: eqx.AbstractVar[int]
@@ -149,6 +152,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
     batch_size: eqx.AbstractVar[int]
     gradient_steps: eqx.AbstractVar[int | None]
     gamma: eqx.AbstractVar[float]
+    check_numerics: eqx.AbstractVar[bool]
 
     @abc.abstractmethod
     def init_learner(
@@ -329,7 +333,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
 
         def scanned(params, inputs):
             new, metrics = gradient_step(eqx.combine(params, static), inputs)
-            return eqx.filter(new, eqx.is_array), metrics
+            new = eqx.filter(new, eqx.is_array)
+            if self.check_numerics:
+                new = require_finite(type(self).__name__, metrics, new)
+            return new, metrics
 
         n = self.updates_per_iteration
         indices = state.iteration * n + jnp.arange(n)

@@ -22,7 +22,12 @@ from ..advantage import AbstractAdvantageEstimator
 from ..buffer import RolloutBuffer
 from ..env import AbstractEnvLike
 from ..policy import AbstractActorCriticPolicy
-from ._base import AbstractAlgorithm, AbstractTrainingState, explained_variance
+from ._base import (
+    AbstractAlgorithm,
+    AbstractTrainingState,
+    explained_variance,
+    require_finite,
+)
 from ._collector import ActorCarry, Transition, collect, initial_carries
 
 
@@ -305,11 +310,15 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         def minibatch(carry, batch):
             params, opt_state, stopped = carry
             (loss, metrics), grads = grad_fn(params, batch)
-            if self.check_numerics:
-                loss, metrics = _check_finite(type(self).__name__, loss, metrics)
             stop = self.stop_early(metrics)
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
             new_params = optax.apply_updates(params, updates)
+            if self.check_numerics:  # the loss terms first, then their sum
+                new_params = require_finite(
+                    type(self).__name__,
+                    {**{k: metrics[k] for k in sorted(metrics)}, "loss": loss},
+                    new_params,
+                )
             if stop is False:  # statically never: no per-update select
                 params, opt_state = new_params, new_opt_state
             else:
@@ -336,18 +345,6 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         )
         metrics = jax.tree.map(jnp.mean, metrics)
         return eqx.combine(params, static), opt_state, metrics
-
-
-def _check_finite(owner: str, loss, metrics):
-    for name in sorted(metrics):
-        metrics[name] = eqx.error_if(
-            metrics[name],
-            ~jnp.isfinite(metrics[name]),
-            f"{owner}: `{name}` is not finite (NaN or inf). Lower the learning "
-            "rate, normalise rewards/observations, or check the env for NaNs.",
-        )
-    loss = eqx.error_if(loss, ~jnp.isfinite(loss), f"{owner}: the loss is not finite.")
-    return loss, metrics
 
 
 def _check_spaces(env: AbstractEnvLike, policy: Any) -> None:

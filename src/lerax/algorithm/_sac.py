@@ -94,6 +94,8 @@ class SAC(AbstractOffPolicyAlgorithm):
         initial_alpha: Initial (or fixed) entropy coefficient.
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
+        check_numerics: Raise naming the quantity when a gradient step's
+            loss or logged value is not finite.
     """
 
     num_envs: int = 1
@@ -111,6 +113,7 @@ class SAC(AbstractOffPolicyAlgorithm):
     initial_alpha: float = 1.0
     q_width_size: int = 256
     q_depth: int = 2
+    check_numerics: bool = False
 
     def __check_init__(self):
         check_int("SAC", num_envs=self.num_envs, num_steps=self.num_steps)

@@ -99,6 +99,8 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         target_entropy_scale: Target entropy as a fraction of `log(n)`.
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
+        check_numerics: Raise naming the quantity when a gradient step's
+            loss or logged value is not finite.
     """
 
     num_envs: int = 1
@@ -117,6 +119,7 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
     target_entropy_scale: float = 0.89
     q_width_size: int = 256
     q_depth: int = 2
+    check_numerics: bool = False
 
     def __check_init__(self):
         check_int("SACDiscrete", num_envs=self.num_envs, num_steps=self.num_steps)

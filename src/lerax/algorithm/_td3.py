@@ -195,6 +195,8 @@ class TD3(AbstractOffPolicyAlgorithm):
         q_lr: Critic learning rate.
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
+        check_numerics: Raise naming the quantity when a gradient step's
+            loss or logged value is not finite.
     """
 
     num_envs: int = 1
@@ -212,6 +214,7 @@ class TD3(AbstractOffPolicyAlgorithm):
     q_lr: float = 1e-3
     q_width_size: int = 256
     q_depth: int = 2
+    check_numerics: bool = False
 
     def __check_init__(self):
         check_int(
@@ -256,6 +259,8 @@ class DDPG(AbstractOffPolicyAlgorithm):
         q_lr: Critic learning rate.
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
+        check_numerics: Raise naming the quantity when a gradient step's
+            loss or logged value is not finite.
     """
 
     num_envs: int = 1
@@ -270,6 +275,7 @@ class DDPG(AbstractOffPolicyAlgorithm):
     q_lr: float = 1e-3
     q_width_size: int = 256
     q_depth: int = 2
+    check_numerics: bool = False
 
     def __check_init__(self):
         check_int("DDPG", num_envs=self.num_envs, num_steps=self.num_steps)
