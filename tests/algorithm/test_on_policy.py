@@ -266,3 +266,35 @@ def test_non_finite_loss_raises_naming_the_quantity(getkey):
     quiet = PPO(num_envs=2, num_steps=8, num_batches=1, num_epochs=1)
     trained = quiet.learn(env, broken, 32, key=getkey())
     assert np.isnan(np.asarray(trained.critic.layers[-1].bias)).all()
+
+
+def test_require_finite_names_every_non_finite_quantity():
+    """The shared check behind `check_numerics`: the message lists exactly
+    the non-finite values in order; finite values pass the carrier through;
+    past `_MAX_NAMED` values it names the first non-finite one."""
+    from lerax.algorithm._base import _MAX_NAMED, require_finite
+
+    carrier = {"w": jnp.arange(3.0)}
+
+    @eqx.filter_jit
+    def check(a, b, c):
+        return require_finite("Algo", {"a": a, "b": b, "c": c}, carrier)
+
+    out = check(1.0, jnp.ones(2), 2.0)
+    np.testing.assert_array_equal(out["w"], carrier["w"])
+    with pytest.raises(
+        eqx.EquinoxRuntimeError, match=r"Algo: not finite \(NaN or inf\): `a`, `c`\."
+    ):
+        jax.block_until_ready(check(jnp.nan, jnp.ones(2), jnp.inf))
+    with pytest.raises(
+        eqx.EquinoxRuntimeError, match=r"not finite \(NaN or inf\): `b`\."
+    ):
+        jax.block_until_ready(check(1.0, jnp.array([1.0, jnp.nan]), 2.0))
+
+    many = {f"v{i}": jnp.float32(i) for i in range(_MAX_NAMED + 1)}
+    many["v7"] = jnp.float32(jnp.nan)
+    many["v9"] = jnp.float32(jnp.nan)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="`v7` is not finite"):
+        jax.block_until_ready(
+            eqx.filter_jit(lambda v: require_finite("Algo", v, carrier))(many)
+        )

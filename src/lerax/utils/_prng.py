@@ -104,9 +104,10 @@ def _random_bits(key, bit_width: int, shape):
     high, low = _counters(tuple(shape))
     a, b = threefry2x32(key[0], key[1], high, low)
     if bit_width == 64:
-        return lax.shift_left(
-            lax.convert_element_type(a, np.uint64), np.uint64(32)
-        ) | lax.convert_element_type(b, np.uint64)
+        return lax.bitwise_or(
+            lax.shift_left(lax.convert_element_type(a, np.uint64), np.uint64(32)),
+            lax.convert_element_type(b, np.uint64),
+        )
     bits = lax.bitwise_xor(a, b)
     if bit_width == 32:
         return bits
