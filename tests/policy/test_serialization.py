@@ -94,7 +94,13 @@ def test_scalar_hyper_parameters_are_part_of_the_structure(tmp_path, getkey):
         (lambda data: data[: len(data) // 2], "corrupted or truncated"),
         (lambda data: data[:40], "corrupted or truncated"),
         (lambda data: data + b"junk", "trailing data"),
-        (lambda data: bytes([data[0] ^ 0xFF]) + data[1:], "fingerprint mismatch"),
+        (lambda data: bytes([data[0] ^ 0xFF]) + data[1:], "checksum does not match"),
+        # NaN written over weights: the leaf stream still parses
+        (
+            lambda data: data[:300] + b"\x00\x00\xc0\x7f" * 25 + data[400:],
+            "checksum does not match",
+        ),
+        (lambda data: data[:-1], "trailing data"),  # the trailer cut short
         (lambda data: data[:32] + b"\x00" * (len(data) - 32), "corrupted or truncated"),
         (
             lambda data: b"PK\x03\x04 this is a zip file, not a policy" * 4,
@@ -107,6 +113,73 @@ def test_damaged_files_raise_value_error(damage, match, tmp_path, getkey):
     path.write_bytes(damage(path.read_bytes()))
     with pytest.raises(ValueError, match=match):
         MLPActorCriticPolicy.deserialize(path, SPACES)
+
+
+def test_file_without_a_trailer_still_loads(tmp_path, getkey):
+    # files of the earlier package (fingerprint + leaves, no checksum) load
+    import io
+
+    from lerax.utils import fingerprint
+
+    policy = MLPActorCriticPolicy(SPACES, key=getkey())
+    stream = io.BytesIO()
+    stream.write(fingerprint(policy))
+    eqx.tree_serialise_leaves(stream, policy)
+    (tmp_path / "old.eqx").write_bytes(stream.getvalue())
+    assert leaves_equal(
+        MLPActorCriticPolicy.deserialize(tmp_path / "old", SPACES), policy
+    )
+    with pytest.raises(ValueError, match="fingerprint mismatch"):
+        MLPActorCriticPolicy.deserialize(tmp_path / "old", SPACES, value_width=8)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"value_width": 32},
+            r"`critic.layers\[0\].weight` is float32\[64, 3\], but in the one built "
+            r"from the constructor arguments given it is float32\[32, 3\]",
+        ),
+        ({"activation": jax.nn.relu}, r"`actor.activation` is tanh, .* it is relu"),
+    ],
+)
+def test_mismatch_names_the_first_difference(kwargs, message, tmp_path, getkey):
+    path = MLPActorCriticPolicy(SPACES, key=getkey()).serialize(tmp_path / "p")
+    with pytest.raises(ValueError, match="fingerprint mismatch.*" + message):
+        MLPActorCriticPolicy.deserialize(path, SPACES, **kwargs)
+
+
+def test_mismatch_names_the_class_that_saved_the_file(tmp_path, getkey):
+    path = MLPActorCriticPolicy(SPACES, key=getkey()).serialize(tmp_path / "p")
+    with pytest.raises(
+        ValueError,
+        match=r"holds a MLPActorCriticPolicy, not a MLPQPolicy: load it with "
+        r"`MLPActorCriticPolicy.deserialize",
+    ):
+        MLPQPolicy.deserialize(path, SPACES)
+
+
+def test_files_keep_their_mode_and_symlinks(tmp_path, getkey):
+    import os
+    import stat
+
+    policy = MLPQPolicy(SPACES, key=getkey())
+    umask = os.umask(0o027)
+    try:
+        path = policy.serialize(tmp_path / "p")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # as `open` would make it
+    path.chmod(0o604)
+    policy.serialize(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o604  # an overwrite keeps it
+    link = tmp_path / "link.eqx"
+    link.symlink_to(path)
+    other = MLPQPolicy(SPACES, key=getkey())
+    other.serialize(link)
+    assert link.is_symlink()  # the target was replaced, the link kept
+    assert leaves_equal(MLPQPolicy.deserialize(path, SPACES), other)
 
 
 def test_missing_file(tmp_path):

@@ -1,7 +1,5 @@
 """`VideoRenderer`: records another renderer's frames to an MP4 (or GIF) file."""
 
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +10,7 @@ import numpy as np
 from jaxtyping import UInt8
 
 from .._extras import require
+from ..utils import atomic_replace
 from ._base import AbstractRenderer, ColorLike
 
 _SUFFIXES = (".mp4", ".gif")
@@ -186,22 +185,6 @@ def _stack(frames: Sequence[np.ndarray]) -> np.ndarray:
     return np.asarray(np.stack(frames), dtype=np.uint8)
 
 
-def _atomically(path: Path, write: Any) -> None:
-    """Calls `write(temporary_path)` (same folder and suffix), then moves the
-    temporary file onto `path`; on failure `path` is left untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _write_mp4(stack: np.ndarray, path: Path, fps: float) -> None:
     imageio_ffmpeg = require("imageio_ffmpeg", "render")
     # H.264 in yuv420p needs even sizes: pad the last row/column if odd.
@@ -227,14 +210,15 @@ def _write_mp4(stack: np.ndarray, path: Path, fps: float) -> None:
         finally:
             writer.close()
 
-    _atomically(path, write)
+    atomic_replace(path, write, keep_suffix=True)
 
 
 def _write_gif(stack: np.ndarray, path: Path, fps: float) -> None:
     iio = require("imageio.v3", "render")
-    _atomically(
+    atomic_replace(
         path,
         lambda temporary: iio.imwrite(
             temporary, stack, extension=".gif", duration=1000.0 / fps, loop=0
         ),
+        keep_suffix=True,
     )

@@ -1,6 +1,9 @@
 """`Serializable`: save a module's leaves to disk, load them into a rebuilt skeleton."""
 
+import hashlib
 import inspect
+import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -8,10 +11,18 @@ from typing import Any, Self
 
 import equinox as eqx
 import jax
+import numpy as np
 
-from ._fingerprint import FINGERPRINT_SIZE, fingerprint
+from ._fingerprint import FINGERPRINT_SIZE, describe, fingerprint
 
 SUFFIX = ".eqx"
+# After the leaf stream lerax appends a trailer: a JSON record of what was
+# saved (class and structure, to explain a mismatch), its length (8 bytes,
+# little-endian), the SHA-256 of everything before it, and this marker. A
+# file without it (an older or upstream file) still loads, unchecked.
+_MARKER = b"LRXSUM01"
+_DIGEST = 32
+_TRAILER = 8 + _DIGEST + len(_MARKER)  # the smallest trailer (an empty record)
 
 
 def resolve_path(path: str | Path) -> Path:
@@ -24,22 +35,58 @@ def resolve_path(path: str | Path) -> Path:
     return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Writes a file atomically: `write(file)` fills a temporary file in the same
-    folder, which then replaces `path`; on any failure `path` is untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
+def _file_mode(path: Path) -> int:
+    """The permission bits the file at `path` should get: an existing file's
+    own, otherwise what `open` would give a new file under the current umask."""
     try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def atomic_replace(path: str | Path, fill: Any, *, keep_suffix: bool = False) -> Path:
+    """Writes a file atomically: `fill(temporary)` writes the content to a
+    temporary path in the same folder (a hidden name ending in `.tmp`, or in
+    `path`'s own suffix with `keep_suffix`, for writers that pick a format by
+    suffix), which then replaces `path` in one rename; on any failure `path`
+    is untouched and the temporary file removed.
+
+    The file keeps the permissions of the file it replaces (a new file gets
+    the umask's, as with `open`), and a symbolic link is followed: its target
+    is replaced and the link kept. Returns the path actually written.
+    """
+    path = Path(os.path.realpath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.",
+        suffix=path.suffix if keep_suffix else ".tmp",
+        dir=path.parent,
+    )
+    os.close(handle)
+    try:
+        fill(temporary)
+        with open(temporary, "rb+") as file:  # on disk before the rename
             os.fsync(file.fileno())
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return path
+
+
+def atomic_write(path: str | Path, write: Any) -> Path:
+    """Writes a file atomically (see `atomic_replace`): `write(file)` fills a
+    binary file object."""
+
+    def fill(temporary: str) -> None:
+        with open(temporary, "wb") as file:
+            write(file)
+
+    return atomic_replace(path, fill)
 
 
 class Serializable(eqx.Module):
@@ -47,10 +94,13 @@ class Serializable(eqx.Module):
 
     File layout: a 32-byte structural fingerprint (see
     `lerax.utils.fingerprint`), then Equinox's leaf stream
-    (`equinox.tree_serialise_leaves`). Loading rebuilds the skeleton from the
+    (`equinox.tree_serialise_leaves`), then a trailer: a JSON record of the
+    saved class and structure, its length, and a SHA-256 checksum of all
+    that. Loading verifies the checksum (a file without a trailer, e.g. from
+    the earlier package, loads unchecked), rebuilds the skeleton from the
     constructor arguments without running the real initialisation
-    (`equinox.filter_eval_shape`), checks the fingerprint, then fills in the
-    leaves.
+    (`equinox.filter_eval_shape`), checks the fingerprint (on a mismatch the
+    error names the first differing field), then fills in the leaves.
     """
 
     def serialize(self, path: str | Path) -> Path:
@@ -58,7 +108,8 @@ class Serializable(eqx.Module):
 
         Writes a 32-byte structural fingerprint followed by the Equinox leaf
         data, so `deserialize` can verify that the skeleton it builds matches
-        what was saved. The write is atomic: an existing file is replaced only
+        what was saved, then a record of the structure and a SHA-256
+        checksum. The write is atomic: an existing file is replaced only
         once the new one is complete.
 
         Args:
@@ -108,48 +159,150 @@ class Serializable(eqx.Module):
 
 
 def save_tree(path: str | Path, tree: Any) -> Path:
-    """Writes `tree`'s structural fingerprint, then its leaves, atomically to
-    `path` (`.eqx` suffix rule); `load_into` reads it back. Returns the path
+    """Writes `tree`'s structural fingerprint, its leaves, then a trailer (a
+    record of its structure and a SHA-256 checksum), atomically to `path`
+    (`.eqx` suffix rule); `load_into` reads it back. Returns the path
     written."""
     target = resolve_path(path)
-    digest = fingerprint(tree)
-
-    def write(file):
-        file.write(digest)
-        eqx.tree_serialise_leaves(file, tree)
-
-    atomic_write(target, write)
+    stream = io.BytesIO()
+    stream.write(fingerprint(tree))
+    eqx.tree_serialise_leaves(stream, tree)
+    record = json.dumps(
+        {"class": type(tree).__name__, "structure": describe(tree)},
+        separators=(",", ":"),
+    ).encode("utf-8")
+    stream.write(record)
+    stream.write(len(record).to_bytes(8, "little"))
+    payload = stream.getvalue()
+    atomic_write(
+        target,
+        lambda file: file.write(payload + hashlib.sha256(payload).digest() + _MARKER),
+    )
     return target
 
 
 def load_into(skeleton: Any, source: Path, what: str) -> Any:
-    """Verifies `source`'s fingerprint against `skeleton` and loads its leaves."""
-    expected = fingerprint(skeleton)
-    with open(source, "rb") as file:
-        stored = file.read(FINGERPRINT_SIZE)
-        if len(stored) < FINGERPRINT_SIZE:
-            raise ValueError(
-                f"{str(source)!r} is empty or truncated ({len(stored)} bytes): it is not a "
-                f"saved {what}."
-            )
-        if stored != expected:
-            raise ValueError(
-                f"Structural fingerprint mismatch loading {str(source)!r}: the file was "
-                f"saved from a {what} with a different structure (class, hyper-parameters, "
-                "network sizes, activations, spaces or dtypes) than the one built from "
-                "the constructor arguments given, or it is not a lerax file. Pass the "
-                "same constructor arguments used when saving."
-            )
-        try:
-            loaded = eqx.tree_deserialise_leaves(file, skeleton)
-        except Exception as error:
-            raise ValueError(
-                f"{str(source)!r} is corrupted or truncated: its fingerprint matches "
-                f"but its data could not be read ({type(error).__name__}: {error})."
-            ) from error
-        if file.read(1):
-            raise ValueError(
-                f"{str(source)!r} has unexpected trailing data: it is corrupted or was "
-                "written by something else."
-            )
+    """Verifies `source`'s checksum (when it has one) and its fingerprint
+    against `skeleton`, then loads its leaves into it."""
+    data = Path(source).read_bytes()
+    if len(data) < FINGERPRINT_SIZE:
+        raise ValueError(
+            f"{str(source)!r} is empty or truncated ({len(data)} bytes): it is not a "
+            f"saved {what}."
+        )
+    record, end = _read_trailer(data, source)
+    if data[:FINGERPRINT_SIZE] != fingerprint(skeleton):
+        raise ValueError(_mismatch(source, what, record, skeleton))
+    file = io.BytesIO(data[FINGERPRINT_SIZE:end])
+    try:
+        loaded = eqx.tree_deserialise_leaves(file, skeleton)
+    except Exception as error:
+        raise ValueError(
+            f"{str(source)!r} is corrupted or truncated: its fingerprint matches "
+            f"but its data could not be read ({type(error).__name__}: {error})."
+        ) from error
+    if file.read(1):
+        raise ValueError(
+            f"{str(source)!r} is corrupted or truncated: it has unexpected trailing "
+            "data after its arrays (or its checksum trailer is damaged), or it was "
+            "written by something else."
+        )
     return loaded
+
+
+def _read_trailer(data: bytes, source: Path) -> tuple[dict | None, int]:
+    """The file's record of what it holds (None for a file without a trailer)
+    and where its leaf stream ends; raises if the checksum does not match."""
+    if len(data) < FINGERPRINT_SIZE + _TRAILER or not data.endswith(_MARKER):
+        return None, len(data)
+    payload = data[: -(_DIGEST + len(_MARKER))]
+    digest = data[len(payload) : len(payload) + _DIGEST]
+    if hashlib.sha256(payload).digest() != digest:
+        raise ValueError(
+            f"{str(source)!r} is corrupted: its SHA-256 checksum does not match its "
+            "content (the file was changed after it was written). Restore it from a "
+            "copy, or save it again."
+        )
+    size = int.from_bytes(payload[-8:], "little")
+    end = len(payload) - 8 - size
+    if end < FINGERPRINT_SIZE:
+        raise ValueError(f"{str(source)!r} is corrupted: its trailer is malformed.")
+    try:
+        record = json.loads(payload[end:-8])
+    except ValueError:
+        record = None
+    return record, end
+
+
+def _mismatch(source: Path, what: str, record: dict | None, skeleton: Any) -> str:
+    """Explains a fingerprint mismatch, naming the first difference when the
+    file records what it holds."""
+    fix = (
+        "Pass the same constructor arguments used when saving (spaces, sizes, "
+        "activations, hyper-parameters)."
+    )
+    head = f"Structural fingerprint mismatch loading {str(source)!r}: "
+    if not isinstance(record, dict):
+        return (
+            head + f"the file was not saved from a {what} with the structure (class, "
+            "hyper-parameters, network sizes, activations, spaces or dtypes) built "
+            f"from the constructor arguments given, or it is not a lerax file. {fix}"
+        )
+    saved_class = record.get("class")
+    if saved_class != type(skeleton).__name__:
+        return (
+            head + f"the file holds a {saved_class}, not a {type(skeleton).__name__}: "
+            f"load it with `{saved_class}.deserialize(...)`."
+        )
+    where, saved, built = _difference(record.get("structure"), describe(skeleton), "")
+    return (
+        head + f"in the saved {saved_class}, `{where.lstrip('.') or 'the whole'}` is "
+        f"{saved}, but in the one built from the constructor arguments given it is "
+        f"{built}. {fix}"
+    )
+
+
+def _difference(saved: Any, built: Any, where: str) -> tuple[str, str, str]:
+    """The path of the first difference between two structure descriptions
+    (see `lerax.utils.describe`), and each side there, readably."""
+    if (
+        isinstance(saved, list)
+        and isinstance(built, list)
+        and saved[:1] == built[:1] == ["module"]
+        and saved[1] == built[1]
+    ):
+        saved_fields = {field[0]: field[2] for field in saved[2]}
+        for name, _, value in built[2]:
+            if name not in saved_fields:
+                return f"{where}.{name}", "absent", _show(value)
+            if saved_fields[name] != value:
+                return _difference(saved_fields[name], value, f"{where}.{name}")
+        missing = next(iter(set(saved_fields) - {f[0] for f in built[2]}), "")
+        return f"{where}.{missing}", "present", "absent"
+    if (
+        isinstance(saved, list)
+        and isinstance(built, list)
+        and saved[:1] == built[:1]
+        and saved[:1] in (["tuple"], ["list"])
+        and len(saved[1]) == len(built[1])
+    ):
+        for index, (a, b) in enumerate(zip(saved[1], built[1])):
+            if a != b:
+                return _difference(a, b, f"{where}[{index}]")
+    return where, _show(saved), _show(built)
+
+
+def _show(description: Any) -> str:
+    if isinstance(description, list) and description:
+        tag = description[0]
+        if tag == "array" and len(description) == 3:
+            return f"{description[2]}{list(description[1])}"
+        if tag == "module" and len(description) == 3:
+            return f"a {description[1]}"
+        if tag == "static_array" and len(description) == 4:
+            dtype = np.dtype(description[2]).name
+            return f"{dtype}{list(description[1])} (content {description[3][:8]})"
+        if tag in ("int", "float", "callable") and len(description) == 2:
+            return str(description[1])
+    text = json.dumps(description)
+    return text if len(text) <= 80 else text[:77] + "..."
