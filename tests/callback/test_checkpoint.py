@@ -135,6 +135,11 @@ def test_corrupted_checkpoints_raise(checkpoint):
     path.write_bytes(b"not a checkpoint at all")
     with pytest.raises(CheckpointError, match="not a lerax checkpoint"):
         load_checkpoint(path, like)
+    header = b"[1, 2]"  # valid JSON, but not a header record
+    magic = _magic()
+    path.write_bytes(magic + len(header).to_bytes(8, "little") + header)
+    with pytest.raises(CheckpointError, match="header is not a record"):
+        load_checkpoint(path, like)
     with pytest.raises(FileNotFoundError):
         load_checkpoint(path.with_name("missing.ckpt"), like)
 
@@ -163,6 +168,24 @@ def test_failed_write_keeps_the_previous_file(checkpoint, monkeypatch):
         save_checkpoint(path, state)
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def _magic() -> bytes:
+    from lerax.callback._checkpoint import MAGIC
+
+    return MAGIC
+
+
+def test_vmapped_runs_are_refused_while_tracing(tmp_path):
+    # a checkpoint holds one training state: seeds under `vmap` (even through
+    # the algorithm's own nested `jit`s) are refused before compiling
+    env, policy = setup()
+    callback = CheckpointCallback(str(tmp_path), save_freq=64)
+    learn = lambda key: ALGO.learn(env, policy, 256, key=key, callback=callback)
+    with pytest.raises(ValueError, match="cannot checkpoint a run `vmap`-ed"):
+        eqx.filter_eval_shape(eqx.filter_vmap(learn), jr.split(jr.key(0), 2))
+    assert not any(tmp_path.iterdir())
+    eqx.filter_eval_shape(learn, jr.key(0))  # one seed traces
 
 
 def test_bad_arguments():

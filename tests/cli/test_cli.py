@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lerax.algorithm import evaluate_policy
-from lerax.cli import CLIError, build_config, parser
+from lerax.cli import CLIError, build_config, main, parser
 from lerax.cli._config import build
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -167,6 +167,50 @@ def test_bad_input_exits_2_with_a_suggestion(args, expected):
     assert "Traceback" not in text
 
 
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["train", "--set", "num_envs=0"], "`PPO(num_envs=...)` must be an int >= 1"),
+        (["train", "--set", "gamma=2"], "`PPO(gamma=...)` must be in [0, 1], got 2.0"),
+        (["train", "--set", "eval_episodes=0"], "run.eval_episodes must be >= 1"),
+        (["train", "--checkpoint-every", "0"], "--checkpoint-every must be >= 1"),
+        (
+            ["train", "--num-seeds", "2", "--checkpoint-every", "1024"],
+            "`--checkpoint-every` works with one seed",
+        ),
+        (["train", "--out", "{tmp}/a-file"], "is a file; pass a folder"),
+        (["train", "--resume", "{tmp}/nothing"], "No checkpoint at"),
+        (["evaluate", "{tmp}/nothing"], "is not a `lerax train` output folder"),
+        (["record", "{tmp}", "--out", "v.avi"], "must end in .mp4 or .gif"),
+        (["record", "{tmp}", "--out", "v.mp4", "--fps", "0"], "--fps must be >= 1"),
+        (["benchmark", "--total-timesteps", "10"], "less than one iteration"),
+    ],
+)
+def test_bad_values_exit_2_before_anything_runs(args, expected, tmp_path, capsys):
+    # in-process: each case stops before compiling anything
+    (tmp_path / "a-file").write_text("")
+    status = main([a.replace("{tmp}", str(tmp_path)) for a in args])
+    output = capsys.readouterr()
+    assert status == 2, output
+    assert expected in output.out.replace("\n", "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # no output
+
+
+def test_config_is_written_before_training(tmp_path, monkeypatch, capsys):
+    # a run that crashes mid-way leaves its configuration for `--resume`
+    from lerax.cli import _train
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(_train, "_train", crash)
+    out = tmp_path / "run"
+    status = main(["train", "--out", str(out), "--set", "num_envs=4", *TINY])
+    assert status == 1 and "killed" in capsys.readouterr().out
+    written = tomllib.loads((out / "config.toml").read_text())
+    assert written["algorithm"]["num_envs"] == 4 and "result" not in written
+
+
 @pytest.mark.slow(30)
 def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     out = tmp_path / "seeds"
@@ -222,6 +266,30 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     _, rows = read_csv(resumed / "metrics.csv")
     assert int(rows[0]["iteration"]) > 1
     assert (resumed / "policy.eqx").read_bytes() == (full / "policy.eqx").read_bytes()
+
+    # a resumed run keeps its settings: a different one is refused, and so is
+    # a budget the checkpoint has already reached
+    for extra, expected in [
+        (
+            ["--set", "policy.activation=relu"],
+            "policy.activation = 'relu' (the run has 'tanh')",
+        ),
+        (["--total-timesteps", "512"], "leaves nothing to train"),
+    ]:
+        result = run_cli("train", "--resume", str(full), *options, *extra)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert expected in result.stdout.replace("\n", "")
+    # extending a finished run keeps its metrics history
+    _, before = read_csv(full / "metrics.csv")
+    more = ["--out", str(full), "--total-timesteps", "1536"]
+    result = run_cli("train", "--resume", str(full), *options, *more)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _, after = read_csv(full / "metrics.csv")
+    assert [int(r["iteration"]) for r in after] == list(range(1, 13))
+    assert after[: len(before)] == before
+    assert (
+        tomllib.loads((full / "config.toml").read_text())["result"]["timesteps"] == 1536
+    )
 
 
 def test_record_writes_a_video_of_one_episode(run_dir):

@@ -1,6 +1,8 @@
 """`LeraxToGymEnv`: Gymnasium's checker, its episode semantics, seeding,
 masks, rendering, and Gymnasium's own classic-control envs as an oracle."""
 
+import re
+
 import gymnasium
 import jax.numpy as jnp
 import numpy as np
@@ -114,6 +116,11 @@ def test_bad_arguments():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="not in the action space"):
         env.step(5)
+    # not truncated into the space: 1.7 is not action 1, 1e10 does not wrap
+    for action in (1.7, 0.99, -0.5, 1e10, np.array([1])):
+        with pytest.raises(ValueError, match=re.escape(f"action {action!r} is not")):
+            env.step(action)
+    env.step(np.int64(1))
     box = LeraxToGymEnv(lerax.env.make("Pendulum-v1"))
     box.reset(seed=0)
     with pytest.raises(ValueError, match="not in the action space"):

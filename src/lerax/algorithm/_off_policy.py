@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Int, Key
 
+from ..advantage._gae import check_unit_interval
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
 from ..wrapper._replay import renormalizer, unnormalized_observation_space
@@ -196,6 +197,17 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         """One gradient step (target updates included)."""
 
     def __check_init__(self):
+        rates = {
+            name: getattr(self, name)
+            for name in (
+                "gamma",
+                "tau",
+                "exploration_initial_eps",
+                "exploration_final_eps",
+            )
+            if hasattr(self, name)
+        }
+        check_unit_interval(type(self).__name__, **rates)
         for name in ("buffer_size", "learning_starts", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (

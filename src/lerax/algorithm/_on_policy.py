@@ -19,6 +19,7 @@ import optax
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..advantage import AbstractAdvantageEstimator
+from ..advantage._gae import check_unit_interval
 from ..buffer import RolloutBuffer
 from ..env import AbstractEnvLike
 from ..policy import AbstractActorCriticPolicy
@@ -124,6 +125,12 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         Python value `False` when the rule is off, so no check is compiled."""
 
     def __check_init__(self):
+        discounts = {
+            name: getattr(self, name)
+            for name in ("gamma", "gae_lambda")
+            if hasattr(self, name)
+        }
+        check_unit_interval(type(self).__name__, **discounts)
         if isinstance(self.num_batches, int) and isinstance(self.num_envs, int):
             total = self.num_envs * self.num_steps
             if total % self.num_batches != 0:

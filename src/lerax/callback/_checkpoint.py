@@ -178,6 +178,10 @@ def _read(path: Path) -> tuple[dict[str, Any], bytes]:
         raise CheckpointError(
             f"The checkpoint {str(path)!r} is corrupted (unreadable header)."
         ) from error
+    if not isinstance(header, dict):
+        raise CheckpointError(
+            f"The checkpoint {str(path)!r} is corrupted (its header is not a record)."
+        )
     data = blob[start + 8 + size :]
     if hashlib.sha256(data).hexdigest() != header.get("sha256"):
         raise CheckpointError(
@@ -285,6 +289,24 @@ def latest_checkpoint(directory: str | Path, prefix: str = "checkpoint") -> Path
     return found[-1] if found else None
 
 
+@jax.custom_batching.custom_vmap
+def _refuse_vmap(tree: Any) -> Any:
+    """The identity, except under `jax.vmap` over any of `tree`'s arrays
+    (also through nested `jit`s): there it raises while tracing."""
+    return tree
+
+
+@_refuse_vmap.def_vmap
+def _refuse_vmap_rule(axis_size: int, in_batched: Any, tree: Any) -> Any:
+    if any(jax.tree.leaves(in_batched)):
+        raise ValueError(
+            "`CheckpointCallback` cannot checkpoint a run `vmap`-ed over seeds or "
+            "hyper-parameters: a checkpoint holds one training state. Train and "
+            "checkpoint each seed in its own run, or drop the callback."
+        )
+    return tree, in_batched
+
+
 class CheckpointCallback(AbstractCallback):
     """Writes the full training state every `save_freq` env steps.
 
@@ -295,9 +317,9 @@ class CheckpointCallback(AbstractCallback):
     result equals an uninterrupted run's.
 
     Writing happens on the host through `jax.debug.callback`, only on
-    iterations where a checkpoint is due. Checkpointing a run that is
-    `vmap`-ed over seeds is not supported (each seed would write the same
-    file).
+    iterations where a checkpoint is due. A run `vmap`-ed over seeds (or
+    hyper-parameters) cannot be checkpointed: a checkpoint holds one training
+    state, and the callback raises `ValueError` when traced under `vmap`.
 
     Attributes:
         directory: Folder for the checkpoints.
@@ -336,7 +358,9 @@ class CheckpointCallback(AbstractCallback):
         steps = ctx.num_timesteps
         spi = ctx.algorithm.steps_per_iteration
         due = (steps // self.save_freq) > ((steps - spi) // self.save_freq)
-        arrays = _raw(ctx.state, include_buffer=self.include_buffer)
+        steps, arrays = _refuse_vmap(
+            (steps, _raw(ctx.state, include_buffer=self.include_buffer))
+        )
 
         def write(operands):
             jax.debug.callback(self._write, *operands)

@@ -89,7 +89,7 @@ def latest_checkpoint(path: Path) -> Path:
         newest = latest_checkpoint(folder)
         if newest is not None:
             return newest
-    raise CLIError(f"No checkpoint at {str(path)!r}.", 1)
+    raise CLIError(f"No checkpoint at {str(path)!r}.")
 
 
 def flat_config(config: dict) -> dict[str, Any]:

@@ -30,9 +30,7 @@ def load_run(directory: str | Path) -> tuple[dict, Setup, Any, Any]:
     config_path = directory / "config.toml"
     if not config_path.is_file():
         raise CLIError(
-            f"{str(directory)!r} is not a `lerax train` output folder "
-            "(no config.toml).",
-            1,
+            f"{str(directory)!r} is not a `lerax train` output folder (no config.toml)."
         )
     config = build_config(file=config_path)
     setup = build(config)
@@ -109,6 +107,16 @@ def run_record(args: argparse.Namespace, console: Any) -> int:
             '`pip install "lerax[render]"`.',
             1,
         ) from None
+    if args.fps < 1:
+        raise CLIError(f"--fps must be >= 1, got {args.fps}.")
+    if args.max_steps < 1:
+        raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}.")
+    from ..render._video import video_path
+
+    try:
+        video_path(args.out)
+    except ValueError as error:
+        raise CLIError(f"--out: {error}") from None
     _, _, policy, env = load_run(args.directory)
     states, length = rollout(
         env, policy, key=jr.key(args.seed), max_steps=args.max_steps
@@ -151,7 +159,10 @@ def run_benchmark(args: argparse.Namespace, console: Any) -> int:
     )
     setup = build(config)
     algo, env = setup.algorithm, setup.env
-    iterations = algo.num_iterations(config["run"]["total_timesteps"])
+    try:
+        iterations = algo.num_iterations(config["run"]["total_timesteps"])
+    except ValueError as error:
+        raise CLIError(str(error)) from None
     state = algo.init(env, setup.make_policy(jr.key(0)), key=jr.key(1))
     start = time.perf_counter()
     compiled = eqx.filter_jit(lambda s: algo.train(s, iterations)).lower(state)

@@ -280,6 +280,9 @@ def build_config(
     if env_id is not None:
         config["run"]["env"] = env_id
     check_env(config["run"]["env"])
+    for name in ("total_timesteps", "num_seeds", "eval_episodes"):
+        if config["run"][name] < 1:
+            raise CLIError(f"run.{name} must be >= 1, got {config['run'][name]}.")
     return config
 
 
@@ -515,6 +518,8 @@ def linear_schedule(cls: type, hyper: dict, total_timesteps: int) -> Any:
             '"constant".'
         )
     per_iteration = hyper["num_envs"] * hyper["num_steps"]
+    if min(per_iteration, hyper["num_epochs"], hyper["num_batches"]) < 1:
+        return hyper["learning_rate"]  # the algorithm rejects these values itself
     iterations = max(total_timesteps // per_iteration, 1)
     updates = iterations * hyper["num_epochs"] * hyper["num_batches"]
     return optax.linear_schedule(hyper["learning_rate"], 0.0, updates)

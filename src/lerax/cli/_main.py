@@ -86,8 +86,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume",
         metavar="PATH",
-        help="continue from a checkpoint file or a run folder (its config.toml "
-        "is used unless --config is given)",
+        help="continue from a checkpoint file or a run folder: its config.toml "
+        "is used (settings may not change, the budget may grow) and the outputs "
+        "go to that folder unless --out is given",
     )
 
     evaluate = sub.add_parser(
@@ -127,9 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit status: 0 on success, 2 for bad input (unknown names, wrong types;
     the message lists the valid choices), 1 when the run itself fails.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = ("train", "evaluate", "record", "list", "benchmark")
+    first = next((a for a in argv if a != "--debug"), None)
+    if first not in (*commands, "-h", "--help"):
+        # no command: `lerax [--debug] [train's arguments]` trains
+        argv = ["train", *argv]
     args = parser().parse_args(argv)
-    if args.command is None:
-        args = parser().parse_args(["train", *(argv or sys.argv[1:])])
     from rich.markup import escape
 
     console = _console()

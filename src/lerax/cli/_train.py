@@ -45,6 +45,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         },
     )
     run = config["run"]
+    if resume is not None:
+        _check_resumed_config(config, _run_config_near(Path(args.resume)))
     setup = build(config)
     algo = setup.algorithm
     try:
@@ -52,11 +54,25 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     except (TypeError, ValueError) as error:
         raise CLIError(str(error)) from None
     num_seeds = run["num_seeds"]
-    if num_seeds < 1:
-        raise CLIError(f"run.num_seeds must be >= 1, got {num_seeds}.")
     if resume is not None and num_seeds != 1:
         raise CLIError("`--resume` works with one seed (`--num-seeds 1`).")
-    out = Path(args.out) if args.out else _default_out(run)
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise CLIError(
+            f"--checkpoint-every must be >= 1 env steps, got {args.checkpoint_every}."
+        )
+    if args.checkpoint_every and num_seeds != 1:
+        raise CLIError(
+            "`--checkpoint-every` works with one seed: a checkpoint holds one "
+            "training state. Drop it, or train the seeds one by one (`--seed`)."
+        )
+    if args.out:
+        out = Path(args.out)
+    elif resume is not None and _run_config_near(Path(args.resume)) is not None:
+        out = _run_config_near(Path(args.resume)).parent  # the run resumed
+    else:
+        out = _default_out(run)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {str(out)!r} is a file; pass a folder.")
     out.mkdir(parents=True, exist_ok=True)
     spi = algo.steps_per_iteration
 
@@ -96,7 +112,20 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         state = shard_seeds(state, mesh)
     done = int(np.max(np.asarray(state.iteration)))
     if resume is not None:
+        if done >= iterations:
+            raise CLIError(
+                f"The checkpoint {str(resume)!r} is at {done * spi:,} steps, and "
+                f"--total-timesteps {run['total_timesteps']:,} leaves nothing to "
+                f"train: pass a larger budget (more than {done * spi:,}) to continue."
+            )
         console.print(f"Resuming from {resume} at iteration {done}.")
+    # written now, so a run that crashes can be resumed with its settings
+    # (`--resume` reads it); rewritten with the results at the end
+    _toml.write(
+        out / "config.toml",
+        {**config, "versions": _versions()},
+        header="lerax train configuration; rerun with `lerax train --config THIS`.",
+    )
 
     start = time.perf_counter()
     try:
@@ -141,11 +170,17 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         {**config, "versions": _versions(), "result": result},
         header="lerax train configuration; rerun with `lerax train --config THIS`.",
     )
-    _write_csv(out / "metrics.csv", metrics, seeds, done, spi)
+    first = done
+    if resume is not None:  # keep the history of the run resumed
+        earlier = _earlier_metrics(out / "metrics.csv", metrics, done)
+        if earlier is not None:
+            metrics = {k: np.concatenate([earlier[k], metrics[k]]) for k in metrics}
+            first = 0
+    _write_csv(out / "metrics.csv", metrics, seeds, first, spi)
     plot = learning_curve(
         out / "learning_curve.png",
         metrics,
-        done,
+        first,
         spi,
         title=f"{run['algorithm']} on {run['env']}",
     )
@@ -176,6 +211,51 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         + (", learning_curve.png" if plot else " (no plot: matplotlib missing)")
     )
     return 0
+
+
+def _check_resumed_config(config: dict, saved_file: Path | None) -> None:
+    """A resumed run continues the run in its folder: refuses settings that
+    differ from the ones it was started with (the budget may grow)."""
+    if saved_file is None:
+        return
+    saved = build_config(file=saved_file)
+    changed = [
+        f"{section}.{key} = {config[section].get(key)!r} (the run has {value!r})"
+        for section, values in saved.items()
+        for key, value in values.items()
+        if (section, key) not in (("run", "total_timesteps"), ("run", "eval_episodes"))
+        and config.get(section, {}).get(key) != value
+    ]
+    changed += [
+        f"{section}.{key} = {value!r} (not set in the run)"
+        for section, values in config.items()
+        for key, value in values.items()
+        if key not in saved.get(section, {})
+    ]
+    if changed:
+        raise CLIError(
+            f"`--resume` continues the run configured in {str(saved_file)!r}, but "
+            + "; ".join(changed)
+            + ". Drop those settings (only --total-timesteps and "
+            "eval_episodes may change), or start a new run."
+        )
+
+
+def _earlier_metrics(path: Path, metrics: dict, done: int) -> dict | None:
+    """The metrics of iterations 1..`done` from a run's `metrics.csv`, when
+    it holds all of them with the same columns (None otherwise)."""
+    if not path.is_file() or done == 0:
+        return None
+    with open(path, newline="") as file:
+        rows = [r for r in csv.DictReader(file) if int(r["iteration"]) <= done]
+    if [int(r["iteration"]) for r in rows] != list(range(1, done + 1)):
+        return None
+    if not rows or set(rows[0]) != {"seed", "iteration", "timesteps", *metrics}:
+        return None
+    return {
+        k: np.asarray([float(r[k]) for r in rows], np.asarray(v).dtype)
+        for k, v in metrics.items()
+    }
 
 
 def _run_config_near(path: Path) -> Path | None:

@@ -10,6 +10,8 @@ import numpy as np
 
 from .._extras import require
 from ..env import AbstractEnvLike
+from ..space import Dict
+from ..space import Tuple as TupleSpace
 from ._gym_spaces import (
     gym_value_converter,
     lerax_to_gym_space,
@@ -149,10 +151,15 @@ class LeraxToGymEnv(gym.Env):
                 "`LeraxToGymEnv.step` called before `reset()` or after the episode "
                 "ended; call `reset()` first."
             )
-        action = self._to_numpy(action)
-        if not self.action_space.contains(action):
+        given = action
+        with np.errstate(invalid="ignore", over="ignore"):
+            action = self._to_numpy(action)
+        if not (
+            self.action_space.contains(action)
+            and _converted_exactly(self.env.action_space, given, action)
+        ):
             raise ValueError(
-                f"`LeraxToGymEnv.step`: action {action!r} is not in the action "
+                f"`LeraxToGymEnv.step`: action {given!r} is not in the action "
                 f"space {self.action_space}."
             )
         self._key, self._state, observation, scalars, mask = self._step_fn(
@@ -196,3 +203,21 @@ class LeraxToGymEnv(gym.Env):
 
     def __repr__(self) -> str:
         return f"LeraxToGymEnv({self.env.name})"
+
+
+def _converted_exactly(space: Any, given: Any, converted: Any) -> bool:
+    """Whether converting `given` to the dtypes of `space` kept its values:
+    an integer or boolean space refuses 1.7 or 2 rather than truncating them
+    (a float space rounds to its precision, as Gymnasium's `Box` does)."""
+    if isinstance(space, Dict):
+        return all(
+            _converted_exactly(s, given[k], converted[k]) for k, s in space.items()
+        )
+    if isinstance(space, TupleSpace):
+        return all(
+            _converted_exactly(s, g, c) for s, g, c in zip(space, given, converted)
+        )
+    if np.issubdtype(np.dtype(space.dtype), np.floating):
+        return True
+    given = np.asarray(given)
+    return given.shape == np.shape(converted) and bool(np.array_equal(given, converted))

@@ -203,7 +203,11 @@ def _write_mp4(stack: np.ndarray, path: Path, fps: float) -> None:
             macro_block_size=1,
             ffmpeg_log_level="error",
         )
-        writer.send(None)
+        with warnings.catch_warnings():
+            # ffmpeg is started with a `preexec_fn`, so JAX's fork hook warns
+            # of a deadlock; the child only runs `exec`, which cannot deadlock
+            warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+            writer.send(None)
         try:
             for frame in stack:
                 writer.send(np.ascontiguousarray(frame))

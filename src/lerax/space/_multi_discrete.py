@@ -111,13 +111,24 @@ class MultiDiscrete(AbstractSpace[Int[Array, "..."], Bool[Array, "..."]]):
         return np.arange(self._width) < self.nvec[..., None]
 
     def padded_mask(self, mask: ArrayLike) -> Bool[Array, "..."]:
-        """Converts a flat or padded mask to the padded layout.
+        """Converts a flat, padded or per-entry mask to the padded layout.
 
-        Positions beyond an entry's `nvec` are False in the result.
+        The per-entry layout is Gymnasium's: a tuple with one mask per entry
+        (1-D `nvec` only). Positions beyond an entry's `nvec` are False in
+        the result.
 
         Raises:
-            ValueError: If the mask has neither layout's shape.
+            ValueError: If the mask has none of these layouts.
         """
+        if isinstance(mask, (tuple, list)) and any(np.ndim(m) > 0 for m in mask):
+            shapes = [np.shape(m) for m in mask]
+            wanted = [(int(n),) for n in np.ravel(self.nvec)]
+            if self.nvec.ndim != 1 or shapes != wanted:
+                raise ValueError(
+                    f"`{self!r}` masks given per entry must be {len(wanted)} arrays "
+                    f"of shapes {wanted}, got {shapes}."
+                )
+            mask = jnp.concatenate([jnp.asarray(m) for m in mask])
         mask = jnp.asarray(mask).astype(bool)
         width = self._width
         valid = self._valid()
