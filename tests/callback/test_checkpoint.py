@@ -17,6 +17,7 @@ from lerax.algorithm import DQN, PPO
 from lerax.callback import (
     CheckpointCallback,
     CheckpointError,
+    EvalCallback,
     list_checkpoints,
     load_checkpoint,
     read_header,
@@ -81,6 +82,33 @@ def test_resume_after_sigkill_is_bitwise_identical(tmp_path):
     uninterrupted = ALGO.learn(env, policy, TOTAL, key=jr.key(7))
     assert identical(resumed, uninterrupted)
     assert len(list_checkpoints(directory)) == 2  # keep=2
+
+
+def test_checkpoints_hold_the_state_after_every_callback(tmp_path):
+    # evaluations (which stop the run here) and logs of the checkpoint's own
+    # iteration are in the checkpoint: the resumed run is the uninterrupted one
+    env, policy = setup()
+    spi = ALGO.steps_per_iteration
+    evaluation = EvalCallback(
+        env, eval_freq=2 * spi, num_episodes=2, stop_at_return=5.0
+    )
+    callbacks = [
+        evaluation,
+        CheckpointCallback(str(tmp_path), save_freq=2 * spi, keep=None),
+    ]
+    full = ALGO.init(
+        env, policy, key=jr.key(1), total_timesteps=TOTAL, callback=callbacks
+    )
+    full, _ = ALGO.train(full, 6, callback=callbacks)
+    assert bool(full.stopped)  # stopped by the evaluation at iteration 2
+    first = list_checkpoints(tmp_path)[0]
+    assert read_header(first)["iteration"] == 2
+    like = eqx.filter_eval_shape(lambda: full)
+    loaded = load_checkpoint(first, like)
+    assert bool(loaded.stopped)
+    assert identical(loaded.callback_state, full.callback_state)
+    resumed, _ = ALGO.train(loaded, 4, callback=callbacks)
+    assert identical(resumed, full)
 
 
 def test_full_state_round_trip_with_replay_buffer(tmp_path, getkey):

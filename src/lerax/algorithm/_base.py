@@ -301,6 +301,14 @@ class AbstractAlgorithm(eqx.Module):
                     ctx, key=jr.fold_in(key, 2)
                 )
                 state = dataclasses.replace(state, callback_state=callback_state)
+            if overrides(callback, "on_iteration_end"):
+                ctx = dataclasses.replace(
+                    ctx,
+                    state=state,
+                    callback_state=state.callback_state,
+                    step_states=state.actors.callback_state,
+                )
+                callback.on_iteration_end(ctx, key=jr.fold_in(key, 3))
             return state, metrics
 
         if overrides(callback, "continue_training"):

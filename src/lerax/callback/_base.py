@@ -201,6 +201,14 @@ class AbstractCallback(eqx.Module):
         del key
         return ctx.state, ctx.callback_state
 
+    def on_iteration_end(self, ctx: IterationContext, *, key: Key[Array, ""]) -> None:
+        """Called once an iteration is complete: after `on_iteration`,
+        `continue_training` and `apply_curriculum`, with the iteration's final
+        training state (every callback's new state included) in `ctx.state`.
+        Returns nothing: for callbacks that persist or inspect that state,
+        such as checkpoints."""
+        del ctx, key
+
     def prepare_state(self, state: Any, callback_state: Any) -> Any:
         """Returns the training state the compiled loop starts from.
 
@@ -343,6 +351,9 @@ class CallbackList(AbstractCallback):
 
     def on_iteration(self, ctx, *, key):
         return _join(self._each("on_iteration", ctx, key))
+
+    def on_iteration_end(self, ctx, *, key):
+        self._each("on_iteration_end", ctx, key)
 
     def continue_training(self, ctx, *, key):
         result = jnp.array(True)

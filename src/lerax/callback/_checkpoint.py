@@ -316,8 +316,11 @@ class CheckpointCallback(AbstractCallback):
     resume_from=directory)` using the same arguments (the key included): the
     result equals an uninterrupted run's.
 
-    Writing happens on the host through `jax.debug.callback`, only on
-    iterations where a checkpoint is due. A run `vmap`-ed over seeds (or
+    A checkpoint holds the state at the end of its iteration, after every
+    other callback's hooks (evaluations, logs, early stopping, curricula), so
+    a resumed run continues exactly where the uninterrupted one was. Writing
+    happens on the host through `jax.debug.callback`, only on iterations
+    where a checkpoint is due. A run `vmap`-ed over seeds (or
     hyper-parameters) cannot be checkpointed: a checkpoint holds one training
     state, and the callback raises `ValueError` when traced under `vmap`.
 
@@ -353,7 +356,7 @@ class CheckpointCallback(AbstractCallback):
                 f"{self.keep!r}."
             )
 
-    def on_iteration(self, ctx: IterationContext, *, key: Key[Array, ""]) -> Any:
+    def on_iteration_end(self, ctx: IterationContext, *, key: Key[Array, ""]) -> None:
         del key
         steps = ctx.num_timesteps
         spi = ctx.algorithm.steps_per_iteration
@@ -366,7 +369,6 @@ class CheckpointCallback(AbstractCallback):
             jax.debug.callback(self._write, *operands)
 
         jax.lax.cond(due, write, lambda _: None, (steps, arrays))
-        return ctx.callback_state
 
     def _write(self, steps: Any, arrays: Any) -> None:
         directory = Path(self.directory)
