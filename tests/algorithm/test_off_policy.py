@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+import optax
 import pytest
 
 import lerax.env
@@ -107,6 +108,38 @@ def test_bad_input(getkey):
         SAC(buffer_size=100, batch_size=256)
     with pytest.raises(ValueError, match="learning_starts"):
         DQN(batch_size=64, learning_starts=10)
+    for cls, kwargs, message in [
+        (DQN, {"gamma": 1.5}, r"`DQN\(gamma=...\)` must be in \[0, 1\]"),
+        (DQN, {"max_grad_norm": 0}, "max_grad_norm"),
+        (
+            DQN,
+            {"gradient_steps": 0},
+            r"`DQN\(gradient_steps=...\)` must be an int >= 1",
+        ),
+        (DQN, {"exploration_fraction": -0.1}, "exploration_fraction"),
+        (DQN, {"batch_size": True}, "batch_size"),
+        (SAC, {"tau": 1.5}, "tau"),
+        (SAC, {"alpha_lr": -1.0}, "alpha_lr"),
+        (SAC, {"q_width_size": 0}, "q_width_size"),
+        (TD3, {"policy_noise": -0.1}, r"`TD3\(policy_noise=...\)` must be >= 0"),
+        (DDPG, {"tau": -1.0}, "tau"),
+        (SACDiscrete, {"target_entropy_scale": -1.0}, "target_entropy_scale"),
+        (
+            DQN,
+            {"num_envs": 8, "num_steps": 16, "buffer_size": 64, "learning_starts": 64},
+            "at least one iteration's transitions",
+        ),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            cls(**kwargs)
+    small = DQN(buffer_size=500, learning_starts=64, batch_size=32)
+    q_policy = MLPQPolicy(cartpole, width_size=8, key=getkey())
+    with pytest.raises(ValueError, match="ends before `learning_starts=64`"):
+        small.learn(cartpole, q_policy, 32, key=getkey())
+    # the exploration schedule needs the budget: `init` without it is refused
+    state = small.init(cartpole, q_policy, key=getkey())
+    with pytest.raises(ValueError, match="pass `total_timesteps=` to `init`"):
+        small.train(state, 1)
     del pendulum
 
 
@@ -173,6 +206,41 @@ def test_deterministic_actor_critics_on_pendulum_in_20k_steps(algo_cls, threshol
     state, _ = algo.train(state, 20_000)
     returns, _ = evaluate_policy(env, state.policy, key=jr.key(1234), num_episodes=32)
     assert float(jnp.mean(returns)) >= threshold, returns
+
+
+def test_sac_policy_frequency_delays_actor_and_alpha(getkey):
+    # the earlier package's argument: the critics learn on every gradient
+    # step, the actor and the entropy coefficient on every 3rd
+    env = lerax.env.make("Pendulum-v1")
+    algo = SAC(
+        buffer_size=1000,
+        batch_size=8,
+        learning_starts=8,
+        q_width_size=8,
+        gradient_steps=4,
+        num_steps=4,
+        policy_frequency=3,
+    )
+    policy = MLPSACPolicy(env, feature_size=8, width_size=8, key=getkey())
+    state = algo.init(env, policy, key=getkey())
+    state, metrics = algo.train(state, 3)  # gradient steps 4..11 (from step 8)
+
+    def count(opt_state):
+        (adam,) = [
+            s
+            for s in jax.tree.leaves(
+                opt_state, is_leaf=lambda s: isinstance(s, optax.ScaleByAdamState)
+            )
+            if isinstance(s, optax.ScaleByAdamState)
+        ]
+        return int(adam.count)
+
+    assert count(state.learner.critic_opt_state) == 8
+    assert count(state.learner.policy_opt_state) == 2  # steps 6 and 9 of 4..11
+    assert count(state.learner.alpha_opt_state) == 2
+    assert bool(jnp.all(jnp.isfinite(metrics["policy_loss"][1:])))
+    with pytest.raises(ValueError, match="policy_frequency"):
+        SAC(policy_frequency=0)
 
 
 def test_td3_delays_actor_and_target_updates(getkey):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lerax.env
-from lerax.algorithm import A2C, PPO, REINFORCE, evaluate_policy
+from lerax.algorithm import A2C, DQN, PPO, REINFORCE, evaluate_policy
 from lerax.policy import MLPActorCriticPolicy, MLPQPolicy
 from lerax.wrapper import TimeLimit
 
@@ -238,6 +238,32 @@ def test_bad_input(getkey):
         PPO().learn(
             env, MLPActorCriticPolicy(pendulum, key=getkey()), 10_000, key=getkey()
         )
+    for cls, kwargs, message in [
+        (PPO, {"gamma": 2.0}, r"`PPO\(gamma=...\)` must be in \[0, 1\]"),
+        (PPO, {"gae_lambda": -0.1}, "gae_lambda"),
+        (A2C, {"max_grad_norm": -0.5}, r"`A2C\(max_grad_norm=...\)` must be > 0"),
+        (REINFORCE, {"max_grad_norm": 0.0}, "max_grad_norm"),
+        (REINFORCE, {"gamma": 1.5}, "gamma"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            cls(**kwargs)
+    with pytest.raises(ValueError, match="int32 step counters"):
+        PPO().num_iterations(3_000_000_000)
+    assert PPO(num_envs=2, num_steps=8, num_batches=2).num_iterations(np.int64(64)) == 4
+    # `train` refuses what it cannot advance, before compiling
+    algo = PPO(num_envs=2, num_steps=8, num_batches=2)
+    state = algo.init(env, MLPActorCriticPolicy(env, key=getkey()), key=getkey())
+    with pytest.raises(ValueError, match="must be an int >= 0, got -1"):
+        algo.train(state, -1)
+    with pytest.raises(
+        TypeError, match=r"envs of shape \(2,\), but this algorithm has num_envs=8"
+    ):
+        PPO(num_envs=8, num_steps=8, num_batches=2).train(state, 1)
+    with pytest.raises(TypeError, match="advances a `OffPolicyState`"):
+        DQN().train(state, 1)
+    # evaluation checks the policy against the env
+    with pytest.raises(TypeError, match="observation space .* does not fit"):
+        evaluate_policy(pendulum, state.policy, key=getkey(), num_episodes=2)
 
 
 def test_evaluate_policy_counts_whole_episodes(getkey):

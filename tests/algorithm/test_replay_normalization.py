@@ -156,7 +156,9 @@ def test_renormalize_maps_through_the_wrappers_outside_the_normaliser():
     # DQN's buffer stores the raw rows (4 values); sampled, they come out as
     # the env emits them (2 values)
     algo = DQN(buffer_size=100, batch_size=8, learning_starts=16)
-    state = algo.init(env, MLPQPolicy(env, key=jr.key(0)), key=jr.key(3))
+    state = algo.init(
+        env, MLPQPolicy(env, key=jr.key(0)), key=jr.key(3), total_timesteps=20
+    )
     state, _ = algo.train(state, 20)
     assert state.buffer.observations.shape == (100, 4)
     batch = state.buffer.sample(8, key=jr.key(4))

@@ -76,7 +76,8 @@ def test_buffer_rows_hold_the_states_the_collector_used(getkey):
 def test_stateless_policies_store_no_states(getkey):
     env = lerax.env.make("CartPole-v1")
     algo = DQN(buffer_size=64, batch_size=4, learning_starts=4)
-    state = algo.init(env, MLPQPolicy(env, width_size=8, key=getkey()), key=getkey())
+    policy = MLPQPolicy(env, width_size=8, key=getkey())
+    state = algo.init(env, policy, key=getkey(), total_timesteps=8)
     state, _ = algo.train(state, 2)
     assert state.buffer.policy_states is None
     assert state.buffer.next_policy_states is None

@@ -115,10 +115,12 @@ def test_full_state_round_trip_with_replay_buffer(tmp_path, getkey):
     env = lerax.env.make("CartPole-v1")
     policy = MLPQPolicy(env, key=getkey())
     algo = DQN(num_envs=2, num_steps=4, learning_starts=16, batch_size=8)
-    state, _ = algo.train(algo.init(env, policy, key=getkey()), 6)
+    state, _ = algo.train(algo.init(env, policy, key=getkey(), total_timesteps=72), 6)
     path = save_checkpoint(tmp_path / "dqn", state)
     assert path.suffix == ".ckpt"
-    like = eqx.filter_eval_shape(algo.init, env, policy, key=getkey())
+    like = eqx.filter_eval_shape(
+        algo.init, env, policy, key=getkey(), total_timesteps=72
+    )
     loaded = load_checkpoint(path, like)
     assert identical(loaded, state)
     continued, _ = algo.train(state, 3)
@@ -129,11 +131,11 @@ def test_checkpoint_without_buffer(tmp_path, getkey):
     env = lerax.env.make("CartPole-v1")
     policy = MLPQPolicy(env, key=getkey())
     algo = DQN(num_envs=1, num_steps=4, learning_starts=8, batch_size=8)
-    state, _ = algo.train(algo.init(env, policy, key=getkey()), 4)
+    state, _ = algo.train(algo.init(env, policy, key=getkey(), total_timesteps=16), 4)
     full = save_checkpoint(tmp_path / "full", state)
     small = save_checkpoint(tmp_path / "small", state, include_buffer=False)
     assert small.stat().st_size < full.stat().st_size
-    fresh = algo.init(env, policy, key=getkey())
+    fresh = algo.init(env, policy, key=getkey(), total_timesteps=16)
     like = eqx.filter_eval_shape(lambda: fresh)
     with pytest.raises(CheckpointError, match="no replay buffer"):
         load_checkpoint(small, like)

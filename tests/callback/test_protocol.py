@@ -102,7 +102,9 @@ def test_continue_training_off_policy(getkey):
     policy = MLPQPolicy(env, key=getkey())
     algo = DQN(num_envs=1, num_steps=4, learning_starts=8, batch_size=8)
     state, _ = algo.train(
-        algo.init(env, policy, key=getkey()), 5, callback=StopAfter(3)
+        algo.init(env, policy, key=getkey(), total_timesteps=20),
+        5,
+        callback=StopAfter(3),
     )
     assert int(state.iteration) == 3
 

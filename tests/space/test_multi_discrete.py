@@ -125,6 +125,17 @@ class TestSample:
         with pytest.raises(ValueError, match=r"\(2, 3\) \(padded\) or \(5,\) \(flat\)"):
             MultiDiscrete([3, 2]).sample(key=getkey(), mask=jnp.ones((4,), bool))
 
+    def test_per_entry_masks_as_gymnasium_gives_them(self, getkey):
+        per_entry = (np.array([True, False, True]), np.array([False, True]))
+        flat = np.concatenate(per_entry)
+        np.testing.assert_array_equal(
+            MASKED.padded_mask(per_entry), MASKED.padded_mask(flat)
+        )
+        sample = MASKED.sample(key=getkey(), mask=per_entry)
+        assert int(sample[0]) in (1, 3) and int(sample[1]) == 0
+        with pytest.raises(ValueError, match=r"2 arrays of shapes \[\(3,\), \(2,\)\]"):
+            MASKED.sample(key=getkey(), mask=(np.ones(2, bool), np.ones(2, bool)))
+
     def test_no_flat_layout_for_2d_nvec(self, getkey):
         space = MultiDiscrete([[2, 2]])
         with pytest.raises(ValueError, match=r"\(1, 2, 2\) \(padded\), got \(4,\)"):

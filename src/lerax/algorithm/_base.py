@@ -9,6 +9,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax.sharding import Mesh
 from jaxtyping import Array, Bool, Int, Key
 
@@ -85,6 +86,10 @@ class AbstractAlgorithm(eqx.Module):
     num_envs: eqx.AbstractVar[int]
     num_steps: eqx.AbstractVar[int]
 
+    def check_state(self, state: Any) -> None:
+        """Raises if `state` is not a training state this algorithm can
+        advance (see `check_training_state`); called by `train`."""
+
     @abc.abstractmethod
     def init(
         self,
@@ -128,18 +133,36 @@ class AbstractAlgorithm(eqx.Module):
         """Iterations needed for `total_timesteps` (rounded down).
 
         Raises:
-            ValueError: If the budget is smaller than one iteration.
+            ValueError: If the budget is smaller than one iteration, leaves an
+                off-policy algorithm no step past `learning_starts`, or does
+                not fit the 32-bit step counters.
         """
-        if not isinstance(total_timesteps, int) or isinstance(total_timesteps, bool):
+        if not isinstance(total_timesteps, (int, np.integer)) or isinstance(
+            total_timesteps, (bool, np.bool_)
+        ):
             raise TypeError(
                 f"`total_timesteps` must be an int, got {total_timesteps!r}."
             )
+        total_timesteps = int(total_timesteps)
         iterations = total_timesteps // self.steps_per_iteration
         if iterations < 1:
             raise ValueError(
                 f"`total_timesteps={total_timesteps}` is less than one iteration "
                 f"({self.num_envs} envs x {self.num_steps} steps = "
                 f"{self.steps_per_iteration}); raise it or lower `num_envs`/`num_steps`."
+            )
+        if total_timesteps >= 2**31:
+            raise ValueError(
+                f"`total_timesteps={total_timesteps:,}` does not fit the int32 step "
+                f"counters (JAX's default integers): at most {2**31 - 1:,}. Train "
+                "in several `learn`/`train` calls of fewer steps each."
+            )
+        starts = getattr(self, "learning_starts", None)
+        if starts is not None and iterations * self.steps_per_iteration <= starts:
+            raise ValueError(
+                f"`total_timesteps={total_timesteps}` ends before "
+                f"`learning_starts={starts}`: the run would only collect random "
+                "transitions and never learn; raise it or lower `learning_starts`."
             )
         return iterations
 
@@ -220,6 +243,17 @@ class AbstractAlgorithm(eqx.Module):
             The new state and the metrics of every iteration, each an array
             with a leading `num_iterations` axis.
         """
+        if (
+            not isinstance(num_iterations, (int, np.integer))
+            or isinstance(num_iterations, bool)
+            or num_iterations < 0
+        ):
+            raise ValueError(
+                f"`{type(self).__name__}.train(state, num_iterations)`: "
+                f"`num_iterations` must be an int >= 0, got {num_iterations!r}."
+            )
+        num_iterations = int(num_iterations)
+        self.check_state(state)
         if mesh is not None:
             check_mesh(mesh, self.num_envs)
             if splits_envs(mesh):
@@ -497,6 +531,33 @@ def require_finite(owner: str, values: dict[str, Array], carrier: Any) -> Any:
         for mask in range(2 ** len(names))
     ]
     return eqx.branched_error_if(carrier, jnp.any(bits > 0), index, messages)
+
+
+def check_training_state(algo: Any, state: Any, state_type: type) -> None:
+    """Raises `TypeError` unless `state` is a `state_type` whose envs number
+    `algo.num_envs` (a state from another algorithm's `init`, or one batched
+    over seeds outside `vmap`, would otherwise train wrongly or fail deep
+    inside the program)."""
+    name = type(algo).__name__
+    if not isinstance(state, state_type):
+        raise TypeError(
+            f"`{name}.train` advances a `{state_type.__name__}` made by "
+            f"`{name}.init`, got a {type(state).__name__}."
+        )
+    shape = np.shape(state.actors.episode_return)
+    if shape != (algo.num_envs,):
+        batched = len(shape) > 1 and shape[-1] == algo.num_envs
+        raise TypeError(
+            f"`{name}.train`: the state holds envs of shape {shape}, but this "
+            f"algorithm has num_envs={algo.num_envs}. "
+            + (
+                "A state batched over seeds trains under `vmap` "
+                "(`eqx.filter_vmap(lambda s: algo.train(s, n))`)."
+                if batched
+                else "Train a state with the algorithm (the same num_envs) that "
+                "made it."
+            )
+        )
 
 
 def check_positive(owner: str, **values: Any) -> None:

@@ -10,6 +10,7 @@ from jaxtyping import Array, Float, Key
 
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
+from ..space import Box
 from ..utils._prng import fused_keys
 from ._collector import _step, initial_carries
 
@@ -47,6 +48,7 @@ def evaluate_policy(
             are not frozen: every evaluation episode would then start from
             fresh statistics, unlike those the policy was trained behind.
     """
+    _check_fits(env, policy)
     _warn_unfrozen(env)
     carry_key, run_key = jr.split(key)
     carries = initial_carries(env, policy, num_episodes, key=carry_key)
@@ -104,3 +106,27 @@ def _warn_unfrozen(env: AbstractEnvLike) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def _check_fits(env: AbstractEnvLike, policy: AbstractPolicy) -> None:
+    """Raises `TypeError` when the policy cannot act in `env`: its
+    observations or actions differ in structure, shape or dtype (or, for
+    discrete actions, in the choices). Bounds may differ (an evaluation env
+    with other dynamics parameters may have other observation bounds)."""
+
+    def signature(space):
+        sample = jax.eval_shape(lambda k: space.sample(key=k), jr.key(0))
+        return jax.tree.map(lambda x: (x.shape, x.dtype), sample)
+
+    for kind in ("observation", "action"):
+        ours = getattr(policy, f"{kind}_space")
+        theirs = getattr(env, f"{kind}_space")
+        same = signature(ours) == signature(theirs)
+        if same and kind == "action" and not isinstance(theirs, Box):
+            same = ours == theirs
+        if not same:
+            raise TypeError(
+                f"evaluate_policy: the policy's {kind} space {ours!r} does not fit "
+                f"the env's {theirs!r}; evaluate in the env (or one like it) that "
+                "the policy was built for."
+            )

@@ -34,13 +34,20 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Bool, Int, Key
 
 from ..advantage._gae import check_unit_interval
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
 from ..wrapper._replay import renormalizer, unnormalized_observation_space
-from ._base import AbstractAlgorithm, AbstractTrainingState, require_finite
+from ._base import (
+    AbstractAlgorithm,
+    AbstractTrainingState,
+    check_positive,
+    check_training_state,
+    require_finite,
+)
 from ._collector import ActorCarry, collect, initial_carries
 from ._on_policy import _check_spaces, _episode_metrics
 
@@ -208,10 +215,60 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             if hasattr(self, name)
         }
         check_unit_interval(type(self).__name__, **rates)
+        owner = type(self).__name__
+        check_unit_interval(
+            owner, exploration_fraction=getattr(self, "exploration_fraction", None)
+        )
+        positive = {
+            name: getattr(self, name)
+            for name in (
+                "learning_rate",
+                "policy_lr",
+                "q_lr",
+                "alpha_lr",
+                "actor_lr",
+                "max_grad_norm",
+                "initial_alpha",
+            )
+            if getattr(self, name, None) is not None
+        }
+        check_positive(owner, **positive)
+        for name in (
+            "policy_noise",
+            "noise_clip",
+            "exploration_noise",
+            "target_entropy_scale",
+        ):
+            value = getattr(self, name, None)
+            if (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and value < 0
+            ):
+                raise ValueError(f"`{owner}({name}=...)` must be >= 0, got {value}.")
+        for name in (
+            "num_envs",
+            "num_steps",
+            "q_width_size",
+            "q_depth",
+            "policy_frequency",
+            "target_update_interval",
+            "gradient_steps",
+        ):
+            value = getattr(self, name, None)
+            minimum = 0 if name == "q_depth" else 1
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < minimum
+            ):
+                raise ValueError(
+                    f"`{owner}({name}=...)` must be an int >= {minimum}, got {value!r}."
+                )
         for name in ("buffer_size", "learning_starts", "batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (
-                0 if name == "learning_starts" else 1
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < (0 if name == "learning_starts" else 1)
             ):
                 raise ValueError(
                     f"`{type(self).__name__}({name}=...)` must be a positive int, got {value!r}."
@@ -221,10 +278,33 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 f"`{type(self).__name__}(batch_size={self.batch_size})` exceeds "
                 f"`buffer_size={self.buffer_size}`."
             )
+        if self.buffer_size < self.num_envs * self.num_steps:
+            raise ValueError(
+                f"`{owner}(buffer_size={self.buffer_size})` must hold at least one "
+                f"iteration's transitions (num_envs * num_steps = "
+                f"{self.num_envs * self.num_steps})."
+            )
         if self.learning_starts < self.batch_size:
             raise ValueError(
                 f"`{type(self).__name__}(learning_starts={self.learning_starts})` must be "
                 f">= `batch_size={self.batch_size}` so the first batch has enough data."
+            )
+
+    def check_state(self, state: Any) -> None:
+        check_training_state(self, state, OffPolicyState)
+        decays = getattr(self, "exploration_fraction", 0) and getattr(
+            self, "exploration_initial_eps", None
+        ) != getattr(self, "exploration_final_eps", None)
+        total = state.total_timesteps
+        if (
+            decays
+            and not isinstance(total, jax.core.Tracer)
+            and bool(np.all(np.asarray(total) == 0))
+        ):
+            raise ValueError(
+                f"`{type(self).__name__}`'s exploration rate decays over "
+                "`exploration_fraction` of the run's budget, which this state "
+                "does not know: pass `total_timesteps=` to `init` (as `learn` does)."
             )
 
     @property

@@ -26,6 +26,8 @@ from ..policy import AbstractActorCriticPolicy
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
+    check_positive,
+    check_training_state,
     explained_variance,
     require_finite,
 )
@@ -131,6 +133,9 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             if hasattr(self, name)
         }
         check_unit_interval(type(self).__name__, **discounts)
+        if self.max_grad_norm is not None:
+            check_positive(type(self).__name__, max_grad_norm=self.max_grad_norm)
+        check_positive(type(self).__name__, learning_rate=self.learning_rate)
         if isinstance(self.num_batches, int) and isinstance(self.num_envs, int):
             total = self.num_envs * self.num_steps
             if total % self.num_batches != 0:
@@ -138,6 +143,9 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                     f"`{type(self).__name__}(num_batches=...)` must divide "
                     f"num_envs * num_steps (got {self.num_batches} for {total})."
                 )
+
+    def check_state(self, state: Any) -> None:
+        check_training_state(self, state, OnPolicyState)
 
     def optimizer(self) -> optax.GradientTransformation:
         """Gradient clipping (if `max_grad_norm`) then `base_optimizer`, with the

@@ -13,6 +13,7 @@ from ..env import AbstractEnvLike
 from ..policy import AbstractSACPolicy
 from ..space import Box
 from ..target import polyak_average
+from ..utils import filter_cond
 from ._base import check_int, check_positive
 from ._critics import QNetwork, twin_q, twin_values
 from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
@@ -94,6 +95,11 @@ class SAC(AbstractOffPolicyAlgorithm):
         initial_alpha: Initial (or fixed) entropy coefficient.
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
+        policy_frequency: The actor and the entropy coefficient are updated
+            on every `policy_frequency`-th gradient step (the critics on
+            every one), as TD3 delays its actor. The earlier package's
+            default of 2 halved the actor's updates without saying so; ours
+            is 1, as in Stable-Baselines3.
         check_numerics: Raise naming the quantity when a gradient step's
             loss or logged value is not finite.
     """
@@ -113,10 +119,16 @@ class SAC(AbstractOffPolicyAlgorithm):
     initial_alpha: float = 1.0
     q_width_size: int = 256
     q_depth: int = 2
+    policy_frequency: int = 1
     check_numerics: bool = False
 
     def __check_init__(self):
-        check_int("SAC", num_envs=self.num_envs, num_steps=self.num_steps)
+        check_int(
+            "SAC",
+            num_envs=self.num_envs,
+            num_steps=self.num_steps,
+            policy_frequency=self.policy_frequency,
+        )
         check_positive(
             "SAC",
             policy_lr=self.policy_lr,
@@ -204,24 +216,46 @@ class SAC(AbstractOffPolicyAlgorithm):
             )
             return jnp.mean(alpha * log_probs - jnp.min(q, axis=-1)), log_probs
 
-        (pi_loss, log_probs), grads = eqx.filter_value_and_grad(
-            actor_loss, has_aux=True
-        )(policy)
-        policy_params = eqx.filter(policy, eqx.is_inexact_array)
-        updates, policy_opt_state = policy_opt.update(
-            grads, learner.policy_opt_state, policy_params
-        )
-        policy = eqx.apply_updates(policy, updates)
-
-        log_alpha, alpha_opt_state = learner.log_alpha, learner.alpha_opt_state
-        if self.autotune:
-            log_alpha, alpha_opt_state = tune_alpha(
-                log_alpha,
-                alpha_opt_state,
-                -log_probs,
-                learner.target_entropy,
-                alpha_opt,
+        def actor_update(args):
+            policy, policy_opt_state, log_alpha, alpha_opt_state = args
+            (pi_loss, log_probs), grads = eqx.filter_value_and_grad(
+                actor_loss, has_aux=True
+            )(policy)
+            policy_params = eqx.filter(policy, eqx.is_inexact_array)
+            updates, policy_opt_state = policy_opt.update(
+                grads, policy_opt_state, policy_params
             )
+            policy = eqx.apply_updates(policy, updates)
+            if self.autotune:
+                log_alpha, alpha_opt_state = tune_alpha(
+                    log_alpha,
+                    alpha_opt_state,
+                    -log_probs,
+                    learner.target_entropy,
+                    alpha_opt,
+                )
+            return (policy, policy_opt_state, log_alpha, alpha_opt_state), (
+                pi_loss,
+                log_probs,
+            )
+
+        def actor_hold(args):
+            # a delayed step: nothing changes; the loss is still reported
+            return args, actor_loss(args[0])
+
+        args = (
+            policy,
+            learner.policy_opt_state,
+            learner.log_alpha,
+            learner.alpha_opt_state,
+        )
+        if self.policy_frequency == 1:
+            args, (pi_loss, log_probs) = actor_update(args)
+        else:
+            args, (pi_loss, log_probs) = filter_cond(
+                step % self.policy_frequency == 0, actor_update, actor_hold, args
+            )
+        policy, policy_opt_state, log_alpha, alpha_opt_state = args
 
         learner = SACLearner(
             policy=policy,
