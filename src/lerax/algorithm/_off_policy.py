@@ -438,10 +438,18 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             return jax.lax.scan(scanned, params, (indices, keys))
 
         def wait(params):
-            # same outputs as `learn`, without the work (before learning_starts)
+            # same outputs as `learn`, without the work (before learning_starts):
+            # no update, so no loss (NaN, as a skipped iteration's metrics)
             shapes = jax.eval_shape(learn, params)[1]
-            zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
-            return params, zeros
+            empty = jax.tree.map(
+                lambda x: jnp.full(
+                    x.shape,
+                    jnp.nan if jnp.issubdtype(x.dtype, jnp.floating) else 0,
+                    x.dtype,
+                ),
+                shapes,
+            )
+            return params, empty
 
         learning = done_steps >= self.learning_starts
         params, metrics = jax.lax.cond(learning, learn, wait, params)
