@@ -1,5 +1,6 @@
 """Checkpoints: exact resume (also after SIGKILL), corruption and mismatch errors."""
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from lerax.callback import (
     CheckpointCallback,
     CheckpointError,
     EvalCallback,
+    latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
     read_header,
@@ -109,6 +111,22 @@ def test_checkpoints_hold_the_state_after_every_callback(tmp_path):
     assert identical(loaded.callback_state, full.callback_state)
     resumed, _ = ALGO.train(loaded, 4, callback=callbacks)
     assert identical(resumed, full)
+
+
+def test_resuming_with_other_hyper_parameters_is_refused(tmp_path):
+    env, policy = setup()
+    callback = CheckpointCallback(str(tmp_path), save_freq=ALGO.steps_per_iteration)
+    total = 2 * ALGO.steps_per_iteration
+    ALGO.learn(env, policy, total, key=jr.key(0), callback=callback)
+    header = read_header(latest_checkpoint(tmp_path))
+    assert header["algorithm"]["class"] == "PPO"
+    other = dataclasses.replace(ALGO, learning_rate=1e-3)
+    with pytest.raises(
+        CheckpointError,
+        match=f"`learning_rate` was {ALGO.learning_rate} there and is 0.001 here",
+    ):
+        other.learn(env, policy, total, key=jr.key(0), resume_from=tmp_path)
+    ALGO.learn(env, policy, total, key=jr.key(0), resume_from=tmp_path)  # the same
 
 
 def test_full_state_round_trip_with_replay_buffer(tmp_path, getkey):

@@ -433,9 +433,15 @@ class AbstractAlgorithm(eqx.Module):
         if resume_from is None:
             with spanning_devices(reporting_device(mesh)):
                 return self._learn(env, policy, total_timesteps, key, callback, mesh)
-        from ..callback._checkpoint import load_checkpoint, read_header, resolve
+        from ..callback._checkpoint import (
+            check_algorithm,
+            load_checkpoint,
+            read_header,
+            resolve,
+        )
 
         resume_from = resolve(resume_from)
+        check_algorithm(resume_from, self)
 
         def init():
             return self.init(

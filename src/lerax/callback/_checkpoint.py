@@ -14,6 +14,7 @@ shape and dtype of every array, a SHA-256 of the payload), then Equinox's
 leaf stream of the arrays. Files are written atomically.
 """
 
+import functools
 import hashlib
 import io
 import json
@@ -88,8 +89,44 @@ def _layout(tree: Any) -> list[list[Any]]:
     ]
 
 
+def algorithm_record(algorithm: Any) -> dict[str, Any]:
+    """What a checkpoint records of the algorithm that wrote it: its class
+    and its hyper-parameters (`lerax.utils.describe`)."""
+    from ..utils import describe
+
+    return {"class": type(algorithm).__name__, "structure": describe(algorithm)}
+
+
+def check_algorithm(path: str | Path, algorithm: Any) -> None:
+    """Raises `CheckpointError` when the checkpoint at `path` was written by a
+    run with other hyper-parameters than `algorithm`'s (checkpoints that do
+    not record them pass)."""
+    from ..utils._serialization import _difference
+
+    recorded = read_header(path).get("algorithm")
+    if recorded is None:
+        return
+    ours = json.loads(json.dumps(algorithm_record(algorithm)))
+    if recorded == ours:
+        return
+    if recorded.get("class") != ours["class"]:
+        what = f"it was written by {recorded.get('class')}, not {ours['class']}"
+    else:
+        where, saved, built = _difference(recorded["structure"], ours["structure"], "")
+        what = f"`{where.lstrip('.')}` was {saved} there and is {built} here"
+    raise CheckpointError(
+        f"The checkpoint {str(path)!r} belongs to a run with other "
+        f"hyper-parameters: {what}. Resume with the algorithm it was written "
+        "with, or start a new run."
+    )
+
+
 def save_checkpoint(
-    path: str | Path, state: Any, *, include_buffer: bool = True
+    path: str | Path,
+    state: Any,
+    *,
+    include_buffer: bool = True,
+    algorithm: dict[str, Any] | None = None,
 ) -> Path:
     """Writes the arrays of a training state to `path` atomically.
 
@@ -100,6 +137,8 @@ def save_checkpoint(
         include_buffer: Whether to store an off-policy replay buffer (a
             resumed run without it refills the buffer from scratch and is no
             longer identical to an uninterrupted one).
+        algorithm: `algorithm_record(algo)` of the run, stored so that
+            resuming with other hyper-parameters is refused (`check_algorithm`).
 
     Returns:
         The path written.
@@ -120,6 +159,7 @@ def save_checkpoint(
         if hasattr(arrays, "iteration")
         else None,
         "include_buffer": include_buffer,
+        **({"algorithm": algorithm} if algorithm is not None else {}),
         "layout": _layout(arrays),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
@@ -365,17 +405,20 @@ class CheckpointCallback(AbstractCallback):
             (steps, _raw(ctx.state, include_buffer=self.include_buffer))
         )
 
+        record = algorithm_record(ctx.algorithm)  # while tracing: static
+
         def write(operands):
-            jax.debug.callback(self._write, *operands)
+            jax.debug.callback(functools.partial(self._write, record), *operands)
 
         jax.lax.cond(due, write, lambda _: None, (steps, arrays))
 
-    def _write(self, steps: Any, arrays: Any) -> None:
+    def _write(self, record: dict[str, Any], steps: Any, arrays: Any) -> None:
         directory = Path(self.directory)
         path = save_checkpoint(
             checkpoint_path(directory, int(np.asarray(steps)), self.prefix),
             arrays,
             include_buffer=self.include_buffer,
+            algorithm=record,
         )
         if self.keep is not None:
             for old in list_checkpoints(directory, self.prefix)[: -self.keep]:
