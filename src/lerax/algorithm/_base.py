@@ -577,10 +577,21 @@ def check_positive(owner: str, **values: Any) -> None:
             raise ValueError(f"`{owner}({name}=...)` must be > 0, got {value}.")
 
 
-def check_int(owner: str, **values: Any) -> None:
-    """Raises `ValueError` unless each value is an int >= 1."""
+def check_int(owner: str, /, *, minimum: int = 1, **values: Any) -> None:
+    """Raises `ValueError` unless each value is an int >= `minimum`."""
     for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise ValueError(
-                f"`{owner}({name}=...)` must be an int >= 1, got {value!r}."
+                f"`{owner}({name}=...)` must be an int >= {minimum}, got {value!r}."
             )
+
+
+def check_non_negative(owner: str, **values: Any) -> None:
+    """Raises `ValueError` for a concrete value that is < 0."""
+    for name, value in values.items():
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and value < 0
+        ):
+            raise ValueError(f"`{owner}({name}=...)` must be >= 0, got {value}.")

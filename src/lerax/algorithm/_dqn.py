@@ -10,7 +10,6 @@ from jaxtyping import Array, Int, Key
 
 from ..env import AbstractEnvLike
 from ..policy import AbstractQPolicy
-from ._base import check_int, check_positive
 from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 
 
@@ -75,15 +74,6 @@ class DQN(AbstractOffPolicyAlgorithm):
     max_grad_norm: float | None = 10.0
     double_q: bool = False
     check_numerics: bool = False
-
-    def __check_init__(self):
-        check_int(
-            "DQN",
-            num_envs=self.num_envs,
-            num_steps=self.num_steps,
-            target_update_interval=self.target_update_interval,
-        )
-        check_positive("DQN", learning_rate=self.learning_rate)
 
     def _optimizer(self) -> optax.GradientTransformation:
         adam = optax.adam(self.learning_rate)

@@ -44,6 +44,8 @@ from ..wrapper._replay import renormalizer, unnormalized_observation_space
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
+    check_int,
+    check_non_negative,
     check_positive,
     check_training_state,
     require_finite,
@@ -204,24 +206,26 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         """One gradient step (target updates included)."""
 
     def __check_init__(self):
-        rates = {
-            name: getattr(self, name)
-            for name in (
+        owner = type(self).__name__
+
+        def present(*names: str) -> dict[str, Any]:
+            return {
+                n: getattr(self, n) for n in names if getattr(self, n, None) is not None
+            }
+
+        check_unit_interval(
+            owner,
+            **present(
                 "gamma",
                 "tau",
+                "exploration_fraction",
                 "exploration_initial_eps",
                 "exploration_final_eps",
-            )
-            if hasattr(self, name)
-        }
-        check_unit_interval(type(self).__name__, **rates)
-        owner = type(self).__name__
-        check_unit_interval(
-            owner, exploration_fraction=getattr(self, "exploration_fraction", None)
+            ),
         )
-        positive = {
-            name: getattr(self, name)
-            for name in (
+        check_positive(
+            owner,
+            **present(
                 "learning_rate",
                 "policy_lr",
                 "q_lr",
@@ -229,50 +233,31 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 "actor_lr",
                 "max_grad_norm",
                 "initial_alpha",
-            )
-            if getattr(self, name, None) is not None
-        }
-        check_positive(owner, **positive)
-        for name in (
-            "policy_noise",
-            "noise_clip",
-            "exploration_noise",
-            "target_entropy_scale",
-        ):
-            value = getattr(self, name, None)
-            if (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and value < 0
-            ):
-                raise ValueError(f"`{owner}({name}=...)` must be >= 0, got {value}.")
-        for name in (
-            "num_envs",
-            "num_steps",
-            "q_width_size",
-            "q_depth",
-            "policy_frequency",
-            "target_update_interval",
-            "gradient_steps",
-        ):
-            value = getattr(self, name, None)
-            minimum = 0 if name == "q_depth" else 1
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < minimum
-            ):
-                raise ValueError(
-                    f"`{owner}({name}=...)` must be an int >= {minimum}, got {value!r}."
-                )
-        for name in ("buffer_size", "learning_starts", "batch_size"):
-            value = getattr(self, name)
-            if (
-                not isinstance(value, int)
-                or isinstance(value, bool)
-                or value < (0 if name == "learning_starts" else 1)
-            ):
-                raise ValueError(
-                    f"`{type(self).__name__}({name}=...)` must be a positive int, got {value!r}."
-                )
+            ),
+        )
+        check_non_negative(
+            owner,
+            **present(
+                "policy_noise",
+                "noise_clip",
+                "exploration_noise",
+                "target_entropy_scale",
+            ),
+        )
+        check_int(
+            owner,
+            **present(
+                "num_envs",
+                "num_steps",
+                "buffer_size",
+                "batch_size",
+                "q_width_size",
+                "policy_frequency",
+                "target_update_interval",
+                "gradient_steps",
+            ),
+        )
+        check_int(owner, minimum=0, **present("learning_starts", "q_depth"))
         if self.batch_size > self.buffer_size:
             raise ValueError(
                 f"`{type(self).__name__}(batch_size={self.batch_size})` exceeds "

@@ -14,7 +14,6 @@ from ..policy import AbstractSACPolicy
 from ..space import Box
 from ..target import polyak_average
 from ..utils import filter_cond
-from ._base import check_int, check_positive
 from ._critics import QNetwork, twin_q, twin_values
 from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 
@@ -121,20 +120,6 @@ class SAC(AbstractOffPolicyAlgorithm):
     q_depth: int = 2
     policy_frequency: int = 1
     check_numerics: bool = False
-
-    def __check_init__(self):
-        check_int(
-            "SAC",
-            num_envs=self.num_envs,
-            num_steps=self.num_steps,
-            policy_frequency=self.policy_frequency,
-        )
-        check_positive(
-            "SAC",
-            policy_lr=self.policy_lr,
-            q_lr=self.q_lr,
-            initial_alpha=self.initial_alpha,
-        )
 
     def init_learner(
         self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]

@@ -14,7 +14,6 @@ from ..policy import AbstractDiscreteSACPolicy
 from ..policy._networks import mlp
 from ..space import AbstractSpace, Discrete
 from ..target import polyak_average
-from ._base import check_int, check_positive
 from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 from ._sac import sac_optimizers, tune_alpha
 
@@ -120,15 +119,6 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
     q_width_size: int = 256
     q_depth: int = 2
     check_numerics: bool = False
-
-    def __check_init__(self):
-        check_int("SACDiscrete", num_envs=self.num_envs, num_steps=self.num_steps)
-        check_positive(
-            "SACDiscrete",
-            policy_lr=self.policy_lr,
-            q_lr=self.q_lr,
-            initial_alpha=self.initial_alpha,
-        )
 
     def init_learner(
         self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]

@@ -16,7 +16,6 @@ from jaxtyping import Array, Key
 from ..env import AbstractEnvLike
 from ..policy import AbstractDeterministicPolicy
 from ..target import polyak_average
-from ._base import check_int, check_positive
 from ._critics import QNetwork, twin_q, twin_values
 from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 
@@ -216,15 +215,6 @@ class TD3(AbstractOffPolicyAlgorithm):
     q_depth: int = 2
     check_numerics: bool = False
 
-    def __check_init__(self):
-        check_int(
-            "TD3",
-            num_envs=self.num_envs,
-            num_steps=self.num_steps,
-            policy_frequency=self.policy_frequency,
-        )
-        check_positive("TD3", actor_lr=self.actor_lr, q_lr=self.q_lr)
-
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 2)
 
@@ -276,10 +266,6 @@ class DDPG(AbstractOffPolicyAlgorithm):
     q_width_size: int = 256
     q_depth: int = 2
     check_numerics: bool = False
-
-    def __check_init__(self):
-        check_int("DDPG", num_envs=self.num_envs, num_steps=self.num_steps)
-        check_positive("DDPG", actor_lr=self.actor_lr, q_lr=self.q_lr)
 
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 1)
