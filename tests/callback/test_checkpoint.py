@@ -11,6 +11,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import pytest
 
 import lerax.env
@@ -160,6 +161,15 @@ def test_checkpoint_without_buffer(tmp_path, getkey):
     loaded = load_checkpoint(small, like, fill=fresh)
     assert identical(loaded.policy, state.policy)
     assert int(loaded.buffer.size) == 0
+    # resumed without its buffer, training refills it to `learning_starts`
+    # (8 transitions: two iterations) before the next gradient step
+    once, metrics = algo.train(loaded, 1)
+    assert identical(once.learner.policy, state.learner.policy)
+    assert np.isnan(metrics["loss"]).all()
+    twice, metrics = algo.train(once, 1)
+    assert int(twice.buffer.size) == 8
+    assert not identical(twice.learner.policy, state.learner.policy)
+    assert np.isfinite(metrics["loss"]).all()
 
 
 @pytest.fixture

@@ -436,7 +436,12 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             )
             return params, empty
 
-        learning = done_steps >= self.learning_starts
+        # the buffer must hold `learning_starts` transitions too: implied in
+        # a run from `init`, not in one resumed from a checkpoint written
+        # without its buffer, which refills it before learning again
+        learning = (done_steps >= self.learning_starts) & (
+            buffer.size >= min(self.learning_starts, self.buffer_size)
+        )
         params, metrics = jax.lax.cond(learning, learn, wait, params)
         learner = self.after_iteration(
             eqx.combine(params, static), step=step, done_steps=done_steps
