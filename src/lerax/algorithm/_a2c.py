@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import optax
 
 from ..advantage import GAE
-from ._base import check_int, check_positive
 from ._on_policy import AbstractOnPolicyAlgorithm
 from ._ppo import normalize
 
@@ -72,8 +71,6 @@ class A2C(AbstractOnPolicyAlgorithm):
     num_batches: int = 1
 
     def __check_init__(self):
-        check_int("A2C", num_envs=self.num_envs, num_steps=self.num_steps)
-        check_positive("A2C", learning_rate=self.learning_rate)
         if self.num_epochs != 1 or self.num_batches != 1:
             raise ValueError(
                 "A2C takes one full-batch step per rollout; use PPO for epochs."

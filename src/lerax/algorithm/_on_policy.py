@@ -26,6 +26,7 @@ from ..policy import AbstractActorCriticPolicy
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
+    check_int,
     check_positive,
     check_training_state,
     explained_variance,
@@ -133,6 +134,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             if hasattr(self, name)
         }
         check_unit_interval(type(self).__name__, **discounts)
+        check_int(type(self).__name__, num_envs=self.num_envs, num_steps=self.num_steps)
         if self.max_grad_norm is not None:
             check_positive(type(self).__name__, max_grad_norm=self.max_grad_norm)
         check_positive(type(self).__name__, learning_rate=self.learning_rate)

@@ -70,20 +70,8 @@ class PPO(AbstractOnPolicyAlgorithm):
     check_numerics: bool = False
 
     def __check_init__(self):
-        check_int(
-            "PPO",
-            num_envs=self.num_envs,
-            num_steps=self.num_steps,
-            num_epochs=self.num_epochs,
-            num_batches=self.num_batches,
-        )
-        check_positive(
-            "PPO",
-            clip_coefficient=self.clip_coefficient,
-            learning_rate=self.learning_rate,
-        )
-        if self.max_grad_norm is not None:
-            check_positive("PPO", max_grad_norm=self.max_grad_norm)
+        check_int("PPO", num_epochs=self.num_epochs, num_batches=self.num_batches)
+        check_positive("PPO", clip_coefficient=self.clip_coefficient)
         if self.target_kl is not None:
             check_positive("PPO", target_kl=self.target_kl)
 

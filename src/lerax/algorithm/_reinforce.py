@@ -7,7 +7,6 @@ import optax
 
 from ..advantage import BootstrappedReturn
 from ._a2c import actor_critic_loss
-from ._base import check_int, check_positive
 from ._on_policy import AbstractOnPolicyAlgorithm
 
 
@@ -47,8 +46,6 @@ class REINFORCE(AbstractOnPolicyAlgorithm):
     num_batches: int = 1
 
     def __check_init__(self):
-        check_int("REINFORCE", num_envs=self.num_envs, num_steps=self.num_steps)
-        check_positive("REINFORCE", learning_rate=self.learning_rate)
         if self.num_epochs != 1 or self.num_batches != 1:
             raise ValueError("REINFORCE takes one full-batch step per rollout.")
 

@@ -45,8 +45,9 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         },
     )
     run = config["run"]
-    if resume is not None:
-        _check_resumed_config(config, _run_config_near(Path(args.resume)))
+    resumed_config = None if resume is None else _run_config_near(Path(args.resume))
+    if resumed_config is not None:
+        _check_resumed_config(config, resumed_config)
     setup = build(config)
     algo = setup.algorithm
     try:
@@ -67,8 +68,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         )
     if args.out:
         out = Path(args.out)
-    elif resume is not None and _run_config_near(Path(args.resume)) is not None:
-        out = _run_config_near(Path(args.resume)).parent  # the run resumed
+    elif resumed_config is not None:
+        out = resumed_config.parent  # the run resumed
     else:
         out = _default_out(run)
     if out.exists() and not out.is_dir():
@@ -213,11 +214,9 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     return 0
 
 
-def _check_resumed_config(config: dict, saved_file: Path | None) -> None:
+def _check_resumed_config(config: dict, saved_file: Path) -> None:
     """A resumed run continues the run in its folder: refuses settings that
     differ from the ones it was started with (the budget may grow)."""
-    if saved_file is None:
-        return
     saved = build_config(file=saved_file)
     changed = [
         f"{section}.{key} = {config[section].get(key)!r} (the run has {value!r})"
