@@ -266,6 +266,37 @@ def test_bad_input(getkey):
         evaluate_policy(pendulum, state.policy, key=getkey(), num_episodes=2)
 
 
+def test_keys_must_be_one_prng_key(getkey):
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=getkey())
+    q_policy = MLPQPolicy(env, key=getkey())
+    ppo = PPO(num_envs=2, num_steps=8, num_batches=2)
+    dqn = DQN(num_envs=2, num_steps=8, learning_starts=16, batch_size=8)
+    calls = {
+        "PPO.learn": lambda key: ppo.learn(env, policy, 16, key=key),
+        "PPO.init": lambda key: ppo.init(env, policy, key=key),
+        "DQN.learn": lambda key: dqn.learn(env, q_policy, 32, key=key),
+        "DQN.init": lambda key: dqn.init(env, q_policy, key=key),
+    }
+    for name, call in calls.items():
+        for seed in (0, np.int64(3)):
+            with pytest.raises(TypeError, match=rf"`{name}`: .* not an integer seed"):
+                call(seed)
+        for keys in (jr.split(getkey(), 3), jr.split(jr.PRNGKey(0), 3)):
+            with pytest.raises(
+                TypeError, match=r"one PRNG key, got a batch of shape \(3,( 2)?\)"
+            ):
+                call(keys)
+        with pytest.raises(TypeError, match="got an array of dtype float32"):
+            call(jnp.zeros(2))
+    # both kinds of key are accepted, and give the same run
+    typed = ppo.init(env, policy, key=jr.key(5))
+    legacy = ppo.init(env, policy, key=jr.PRNGKey(5))
+    assert np.array_equal(
+        jr.key_data(typed.key), np.asarray(jr.key_data(legacy.key))
+    )
+
+
 def test_evaluate_policy_counts_whole_episodes(getkey):
     env = TimeLimit(Counter(), 9)
     policy = MLPActorCriticPolicy(env, key=getkey())

@@ -426,6 +426,7 @@ class AbstractAlgorithm(eqx.Module):
             `lerax.wrapper.sync_normalization(eval_env, env,
             state.actors.env_state)` (or let an `EvalCallback` do it).
         """
+        check_key(f"{type(self).__name__}.learn", key)
         num_iterations = self.num_iterations(total_timesteps)
         callback = as_callback(callback)
         if mesh is not None:
@@ -564,6 +565,50 @@ def check_training_state(algo: Any, state: Any, state_type: type) -> None:
                 "made it."
             )
         )
+
+
+def check_key(owner: str, key: Any) -> None:
+    """Raises `TypeError` unless `key` is one JAX PRNG key: a typed key
+    (`jax.random.key(seed)`) or a legacy `uint32[2]` key
+    (`jax.random.PRNGKey(seed)`). A seed given as an int, or a batch of keys
+    given where one is expected, would otherwise fail inside JAX with a
+    message that does not say what to pass."""
+    dtype = getattr(key, "dtype", None)
+    shape = getattr(key, "shape", None)
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    seed = isinstance(key, int) or (
+        not typed
+        and shape == ()
+        and dtype is not None
+        and np.issubdtype(dtype, np.integer)
+    )
+    if seed:
+        raise TypeError(
+            f"`{owner}`: `key` must be a JAX PRNG key, not an integer seed: pass "
+            "`jax.random.key(seed)`."
+        )
+    if dtype is None or shape is None:
+        raise TypeError(
+            f"`{owner}`: `key` must be a JAX PRNG key such as "
+            f"`jax.random.key(0)`, got {type(key).__name__}."
+        )
+    legacy = not typed and np.dtype(dtype) == np.uint32
+    if typed and shape == ():
+        return
+    if legacy and shape == (2,):
+        return
+    if typed or (legacy and shape[-1:] == (2,)):
+        count = shape[0] if shape else 1
+        raise TypeError(
+            f"`{owner}`: `key` must be one PRNG key, got a batch of shape "
+            f"{tuple(shape)}. To train several seeds at once, vmap over the "
+            "keys: `eqx.filter_vmap(lambda k: algo.learn(env, policy, T, key=k))"
+            f"(jax.random.split(key, {count}))`."
+        )
+    raise TypeError(
+        f"`{owner}`: `key` must be a JAX PRNG key such as `jax.random.key(0)`, "
+        f"got an array of dtype {np.dtype(dtype).name} and shape {tuple(shape)}."
+    )
 
 
 def check_positive(owner: str, **values: Any) -> None:

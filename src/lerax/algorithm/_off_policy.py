@@ -45,6 +45,7 @@ from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
     check_int,
+    check_key,
     check_non_negative,
     check_positive,
     check_training_state,
@@ -311,6 +312,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         total_timesteps: int | None = None,
         callback: Any = None,
     ) -> OffPolicyState:
+        check_key(f"{type(self).__name__}.init", key)
         learner_key, carry_key, next_key = jr.split(key, 3)
         learner = self.init_learner(env, policy, key=learner_key)
         _check_spaces(env, policy)

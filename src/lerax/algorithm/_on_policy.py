@@ -27,6 +27,7 @@ from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
     check_int,
+    check_key,
     check_positive,
     check_training_state,
     explained_variance,
@@ -173,6 +174,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         total_timesteps: int | None = None,
         callback: Any = None,
     ) -> OnPolicyState:
+        check_key(f"{type(self).__name__}.init", key)
         if not isinstance(policy, AbstractActorCriticPolicy):
             raise TypeError(
                 f"`{type(self).__name__}` trains an `AbstractActorCriticPolicy` (e.g. "
