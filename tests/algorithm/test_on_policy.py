@@ -292,9 +292,7 @@ def test_keys_must_be_one_prng_key(getkey):
     # both kinds of key are accepted, and give the same run
     typed = ppo.init(env, policy, key=jr.key(5))
     legacy = ppo.init(env, policy, key=jr.PRNGKey(5))
-    assert np.array_equal(
-        jr.key_data(typed.key), np.asarray(jr.key_data(legacy.key))
-    )
+    assert np.array_equal(jr.key_data(typed.key), np.asarray(jr.key_data(legacy.key)))
 
 
 def test_evaluate_policy_counts_whole_episodes(getkey):
