@@ -150,8 +150,9 @@ def shard_seeds(tree: _State, mesh: Mesh) -> _State:
     Every array in `tree` has the seed axis first, as `jax.vmap` takes it:
     keys from `jr.split(key, n)`, arrays of swept hyper-parameters, or a
     vmapped training state. That axis is split over all axes of `mesh`, so
-    `jax.jit(jax.vmap(...))` of the result trains each device's seeds there,
-    independently (no collectives), and keeps them there. The results are
+    `eqx.filter_jit(eqx.filter_vmap(...))` of the result trains each
+    device's seeds there, independently (no collectives), and keeps them
+    there. The results are
     those of the same `vmap` on one device, up to float rounding (a device
     computes a smaller batch of seeds). Works on concrete arrays (moves them)
     and inside `jax.jit` (constrains them), outside the `vmap`.
@@ -159,9 +160,8 @@ def shard_seeds(tree: _State, mesh: Mesh) -> _State:
     Example:
         ```python
         keys = shard_seeds(jr.split(jr.key(0), 8), seed_mesh())
-        policies = jax.jit(jax.vmap(lambda k: algo.learn(env, policy, T, key=k)))(
-            keys
-        )
+        learn = lambda k: algo.learn(env, policy, T, key=k, mesh=seed_mesh())
+        policies = eqx.filter_jit(eqx.filter_vmap(learn))(keys)
         ```
 
     Args:
