@@ -95,6 +95,55 @@ def test_dqn_epsilon_schedule():
     )
 
 
+@pytest.mark.parametrize(
+    "algo_cls, policy_cls, env_id",
+    [
+        (DQN, MLPQPolicy, "CartPole-v1"),
+        (SACDiscrete, MLPDiscreteSACPolicy, "CartPole-v1"),
+        (SAC, MLPSACPolicy, "Pendulum-v1"),
+        (TD3, MLPDeterministicPolicy, "Pendulum-v1"),
+    ],
+)
+def test_seeds_and_learning_rates_vmap_with_jax_transformations(
+    algo_cls, policy_cls, env_id
+):
+    # `jax.jit(jax.vmap(lambda k: algo.learn(...)))` returns the policies
+    # (no non-array leaves); each seed equals its own run; the learning rate
+    # is swept in the same way
+    env = lerax.env.make(env_id)
+    policy = policy_cls(env, width_size=16, key=jr.key(0))
+
+    def algo(**kwargs):
+        return algo_cls(
+            num_envs=2, num_steps=4, learning_starts=8, batch_size=4, **kwargs
+        )
+
+    keys = jr.split(jr.key(1), 2)
+    policies = jax.jit(jax.vmap(lambda k: algo().learn(env, policy, 24, key=k)))(keys)
+    assert type(policies) is type(policy)
+    one = algo().learn(env, policy, 24, key=keys[1])
+    # (a float field such as `epsilon` comes back from `jax.vmap` as an array)
+    pairs = [
+        (batched, single)
+        for batched, single in zip(jax.tree.leaves(policies), jax.tree.leaves(one))
+        if eqx.is_inexact_array(single)
+    ]
+    for batched, single in pairs:
+        np.testing.assert_allclose(batched[1], single, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(pairs[0][0][0], pairs[0][0][1])  # seeds differ
+
+    rate = {DQN: "learning_rate", TD3: "actor_lr"}.get(algo_cls, "policy_lr")
+    swept = jax.jit(
+        jax.vmap(lambda lr: algo(**{rate: lr}).learn(env, policy, 24, key=keys[0]))
+    )(jnp.array([1e-6, 1e-2]))
+    moved = sum(
+        jnp.abs(after - before[None]).mean(axis=tuple(range(1, after.ndim)))
+        for after, before in zip(jax.tree.leaves(swept), jax.tree.leaves(policy))
+        if eqx.is_inexact_array(before)
+    )
+    assert moved[1] > 10 * moved[0] > 0, moved
+
+
 def test_bad_input(getkey):
     cartpole = lerax.env.make("CartPole-v1")
     pendulum = lerax.env.make("Pendulum-v1")

@@ -85,11 +85,28 @@ def mlp(
         out_size,
         width_size,
         depth,
-        activation,
+        leafless(activation),
         out_gain=out_gain,
         key=key,
-        final_activation=final_activation,
+        final_activation=leafless(final_activation or _identity),
     )
+
+
+def leafless(fn: Callable[[Array], Array]) -> Callable[[Array], Array]:
+    """`fn` as a PyTree without leaves when it is a plain function.
+
+    A function stored in a module is a leaf of its PyTree, and JAX's own
+    transformations cannot return such a leaf: `jax.vmap(lambda k:
+    algo.learn(..., key=k))` would fail on the policy's activations. Wrapped
+    in `jax.tree_util.Partial`, the function moves into the tree structure
+    (static) and computes the same. Activations with parameters (Equinox
+    modules such as `eqx.nn.PReLU`) keep their array leaves and are
+    returned as they are.
+    """
+    leaves = jax.tree.leaves(fn)
+    if len(leaves) == 1 and leaves[0] is fn and not eqx.is_array(fn):
+        return jax.tree_util.Partial(fn)
+    return fn
 
 
 @eqx.filter_jit
@@ -102,7 +119,7 @@ def _mlp(
         width_size,
         depth,
         activation=activation,
-        final_activation=final_activation or _identity,
+        final_activation=final_activation,
         key=key,
     )
     keys = jr.split(key, len(network.layers))

@@ -9,8 +9,9 @@ stable across their versions). It covers:
 - array leaves by shape and dtype (not values);
 - Python scalars, strings and None by value (hyper-parameters such as an
   exploration epsilon are part of the structure);
-- functions (activations) by qualified name, `functools.partial`
-  by its function, arguments and keywords;
+- functions (activations) by qualified name (also when wrapped, without
+  arguments, in `jax.tree_util.Partial`), `functools.partial` by its
+  function, arguments and keywords;
 - containers (tuple, list, dict) recursively; NumPy dtypes by name; lerax's
   static arrays (space bounds) by shape, dtype and content.
 """
@@ -89,6 +90,10 @@ def _describe(obj: Any, seen: set[int]) -> Any:
         return [type(obj).__name__, [_describe(v, seen) for v in obj]]
     if isinstance(obj, dict):
         return ["dict", [[str(k), _describe(v, seen)] for k, v in obj.items()]]
+    if isinstance(obj, jax.tree_util.Partial) and not obj.args and not obj.keywords:
+        # a plain function made leafless (`lerax.policy._networks.leafless`)
+        # is described as the function itself
+        return _describe(obj.func, seen)
     if isinstance(obj, functools.partial):
         return [
             "partial",
