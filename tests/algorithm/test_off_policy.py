@@ -404,6 +404,14 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
     algo = SACDiscrete(buffer_size=64, batch_size=4, learning_starts=4)
     state, _ = algo.train(algo.init(env, policy, key=getkey()), 12)
     update = eqx.filter_jit(algo.update)
+
+    def finite(tree):
+        leaves = jax.tree.leaves(eqx.filter(tree, eqx.is_inexact_array))
+        return all(bool(jnp.isfinite(leaf).all()) for leaf in leaves)
+
+    # masked actions (log-probability -inf) add nothing to the expectations,
+    # in the gradients too: the networks stay finite
+    assert finite(state.learner)
     buffer = state.buffer
     np.testing.assert_array_equal(
         np.asarray(buffer.action_masks[:12]),
@@ -413,9 +421,10 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
     only_one = jnp.array([[False, True, False, False]] * 4)
     batch = dict(batch, action_masks=only_one, next_action_masks=only_one)
     learner = algo.init_learner(env, policy, key=getkey())  # untrained: uniform
-    _, metrics = update(learner, batch, key=getkey(), step=jnp.array(9))
+    updated, metrics = update(learner, batch, key=getkey(), step=jnp.array(9))
     # one allowed action: the actor's distribution is certain, entropy 0
     assert abs(float(metrics["entropy"])) < 1e-6
+    assert finite(updated)
     _, metrics = update(
         learner,
         dict(batch, action_masks=jnp.ones((4, 4), bool)),

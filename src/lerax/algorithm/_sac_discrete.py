@@ -69,8 +69,12 @@ class SACDiscreteLearner(eqx.Module):
 
 
 def _expect(probs, values):
-    """`sum(probs * values)` with masked (probability 0, value -inf) terms dropped."""
-    return jnp.sum(jnp.where(probs > 0, probs * values, 0.0), axis=-1)
+    """`sum(probs * values)` with masked (probability 0, value -inf) terms
+    dropped. The values are zeroed before the product, not the product
+    after it: `where(p > 0, p * v, 0)` is right forwards, but its gradient
+    with respect to `p` is `v = -inf` times a zero cotangent, NaN, which
+    would reach every logit of a policy with masked actions."""
+    return jnp.sum(probs * jnp.where(probs > 0, values, 0.0), axis=-1)
 
 
 @final
