@@ -435,6 +435,54 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
 
 
 @pytest.mark.parametrize(
+    "algo, policy_cls",
+    [
+        (
+            SACDiscrete(
+                num_envs=4,
+                num_steps=8,
+                buffer_size=20_000,
+                batch_size=64,
+                learning_starts=256,
+                gradient_steps=4,
+                q_width_size=64,
+            ),
+            MLPDiscreteSACPolicy,
+        ),
+        (
+            DQN(
+                num_envs=4,
+                num_steps=8,
+                buffer_size=20_000,
+                batch_size=64,
+                learning_starts=256,
+                gradient_steps=4,
+                learning_rate=1e-3,
+                target_update_interval=256,
+                exploration_fraction=0.3,
+            ),
+            MLPQPolicy,
+        ),
+    ],
+    ids=["SACDiscrete", "DQN"],
+)
+def test_masked_task_is_solved_without_a_masked_action(algo, policy_cls):
+    # MaskedMatch: a masked action pays -10 and ends the episode, the target
+    # action pays +1; 20 is perfect. Measured: 20.0 for seeds 0-2 at 4k steps
+    # (both algorithms)
+    from .envs import MaskedMatch
+
+    env = TimeLimit(MaskedMatch(), 20)
+    policy = policy_cls(env, width_size=64, key=jr.key(0))
+    state = algo.init(env, policy, key=jr.key(0), total_timesteps=4000)
+    state, metrics = algo.train(state, algo.num_iterations(4000))
+    returns, _ = evaluate_policy(env, state.policy, key=jr.key(9), num_episodes=32)
+    assert float(np.mean(returns)) >= 19.5, returns
+    # no training episode ended through a masked action (random phase included)
+    assert float(jnp.nanmin(metrics["episode_length"])) == 20.0
+
+
+@pytest.mark.parametrize(
     "algo_cls, env_id, make_policy, name",
     [
         (DQN, "CartPole-v1", MLPQPolicy, "loss"),
