@@ -10,7 +10,8 @@ import pytest
 import lerax.env
 from lerax.algorithm import A2C, DQN, PPO, REINFORCE, evaluate_policy
 from lerax.policy import MLPActorCriticPolicy, MLPQPolicy
-from lerax.wrapper import TimeLimit
+from lerax.space import Discrete
+from lerax.wrapper import EpisodeStatistics, NormalizeReward, TimeLimit
 
 from .envs import Counter, MaskedMatch
 
@@ -77,6 +78,29 @@ def test_logged_returns_are_undiscounted_without_bootstrap(getkey):
     np.testing.assert_allclose(metrics["episode_return"], 7.0)
     np.testing.assert_allclose(metrics["episode_length"], 7.0)
     assert (metrics["episodes"] >= 12).all()
+
+
+@pytest.mark.parametrize("outer", ["EpisodeStatistics", "NormalizeReward"])
+def test_logged_returns_are_raw_with_reward_normalisation_either_side(outer, getkey):
+    # Counter pays 1 per step: 7 per episode, whatever the wrapper order
+    # (EpisodeStatistics outside the normaliser sums the scaled rewards
+    # itself; the logged return must not be that sum)
+    inner = TimeLimit(Counter(action_space=Discrete(2)), 7)
+    if outer == "EpisodeStatistics":
+        env = EpisodeStatistics(NormalizeReward(inner))
+    else:
+        env = NormalizeReward(EpisodeStatistics(inner))
+    policy = constant_value_policy(env, 0.0, getkey())
+    for algo in (
+        PPO(num_envs=3, num_steps=30, num_batches=1, num_epochs=1),
+        DQN(num_envs=3, num_steps=30, learning_starts=30, batch_size=8),
+    ):
+        if isinstance(algo, DQN):
+            policy = MLPQPolicy(env, key=getkey())
+        state = algo.init(env, policy, key=getkey(), total_timesteps=180)
+        _, metrics = algo.train(state, 2)
+        np.testing.assert_allclose(metrics["episode_return"], 7.0, rtol=1e-6)
+        np.testing.assert_allclose(metrics["episode_length"], 7.0)
 
 
 def test_stored_log_prob_is_that_of_the_stored_action(getkey):

@@ -22,7 +22,7 @@ from ..env import AbstractEnvLike
 from ..env._base import where_tree
 from ..policy import AbstractPolicy
 from ..utils._prng import fused_split, standard_keys
-from ..wrapper._replay import unnormalized
+from ..wrapper._replay import scaled_episode_info, unnormalized
 from ..wrapper._sync import share_statistics
 
 # (policy_state, observation, action_mask, key) ->
@@ -173,11 +173,13 @@ def _step(
     )
     done = terminated | truncated
     raw = unnormalized(env, carry.env_state, info)
-    if "episode" in info:  # EpisodeStatistics below reward wrappers: raw returns
+    if "episode" in info and not scaled_episode_info(env):
+        # EpisodeStatistics below the reward wrappers: raw returns
         episode_return = info["episode"]["return"]
         episode_length = info["episode"]["length"]
     else:
-        # behind `NormalizeReward`, the return of the rewards it received
+        # behind `NormalizeReward` (also one inside an EpisodeStatistics),
+        # the return of the rewards it received
         episode_return = carry.episode_return + raw.get("reward", reward)
         episode_length = carry.episode_length + 1
     next_policy_state = policy_state

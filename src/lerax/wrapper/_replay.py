@@ -145,6 +145,20 @@ def unnormalized(env: AbstractEnvLike, env_state: Any, info: dict) -> dict[str, 
     return out
 
 
+def scaled_episode_info(env: AbstractEnvLike) -> bool:
+    """Whether the `info["episode"]` returns of `env`'s steps sum rewards a
+    `NormalizeReward` has scaled: one sits inside (below) the outermost
+    `EpisodeStatistics`, which then adds up what the normaliser emits.
+    Logged returns then come from the rewards the normaliser received
+    instead. False without `EpisodeStatistics` (episodes reported by an
+    inner env count its own rewards)."""
+    wrappers = [wrapper for wrapper, _ in _levels(env)]
+    for depth, wrapper in enumerate(wrappers):
+        if isinstance(wrapper, EpisodeStatistics):
+            return any(isinstance(w, NormalizeReward) for w in wrappers[depth + 1 :])
+    return False
+
+
 def unnormalized_observation_space(env: AbstractEnvLike) -> AbstractSpace:
     """The space of the observations `unnormalized` reports for `env`: the
     observation space below its innermost `NormalizeObservation` when its
