@@ -155,6 +155,45 @@ def test_value_clipping_takes_the_maximum():
     # (0.2-1)^2=0.64, (-0.2+1)^2=0.64; max -> 1 and 0.64
     np.testing.assert_allclose(metrics["value_loss"], (1.0 + 0.64) / 2, rtol=1e-6)
 
+    def value_loss(coefficient):
+        algo = PPO(clip_value_loss=True, value_clip_coefficient=coefficient)
+        return algo.objective(batch, values, jnp.zeros(2), jnp.zeros(2))[1][
+            "value_loss"
+        ]
+
+    # 0 is a coefficient (the value may not move), not "same as the ratio's":
+    # clipped values 0, 0: errors 1, 1; max -> 1 and 1
+    np.testing.assert_allclose(value_loss(0.0), 1.0, rtol=1e-6)
+    # an array coefficient (a vmapped sweep)
+    swept = jax.vmap(value_loss)(jnp.array([0.0, 0.2]))
+    np.testing.assert_allclose(swept, [1.0, 0.82], rtol=1e-6)
+    with pytest.raises(ValueError, match="value_clip_coefficient"):
+        PPO(value_clip_coefficient=-0.1)
+
+
+def test_advantages_are_standardised_as_sb3_does():
+    # per minibatch: (a - mean) / (sample std + 1e-8), torch's unbiased std;
+    # a minibatch of one advantage is left as it is
+    algo = PPO()
+    advantages = jnp.array([1.0, 2.0, 4.0, 7.0])
+    log_probs = jnp.log(jnp.array([1.1, 0.9, 1.0, 1.05]))  # ratios in the clip range
+    batch = {
+        "advantages": advantages,
+        "log_probs": jnp.zeros(4),
+        "values": jnp.zeros(4),
+        "returns": jnp.zeros(4),
+    }
+    _, metrics = algo.objective(batch, jnp.zeros(4), log_probs, jnp.zeros(4))
+    a = np.array([1.0, 2.0, 4.0, 7.0])
+    standard = (a - a.mean()) / (a.std(ddof=1) + 1e-8)
+    expected = -np.mean(np.array([1.1, 0.9, 1.0, 1.05]) * standard)
+    np.testing.assert_allclose(metrics["policy_loss"], expected, rtol=1e-5)
+    one = {key: value[:1] for key, value in batch.items()}
+    grad = jax.grad(
+        lambda lp: algo.objective(one, jnp.zeros(1), lp, jnp.zeros(1))[1]["policy_loss"]
+    )(jnp.zeros(1))
+    np.testing.assert_allclose(grad, [-1.0])  # -advantage * ratio, not 0
+
 
 def test_target_kl_stops_updates(getkey):
     env = lerax.env.make("CartPole-v1")
@@ -375,3 +414,15 @@ def test_require_finite_names_every_non_finite_quantity():
         jax.block_until_ready(
             eqx.filter_jit(lambda v: require_finite("Algo", v, carrier))(many)
         )
+
+
+def test_a2c_optimisers_use_sb3_epsilons():
+    # first step of Adam: -lr * g / (|g| + eps); SB3's A2C uses eps 1e-5 for
+    # both RMSprop (outside the square root) and Adam
+    g = jnp.array([1e-6, 1e-5, 1e-3])
+    adam = A2C(use_rms_prop=False).base_optimizer(1.0)
+    updates, _ = adam.update(g, adam.init(jnp.zeros(3)))
+    np.testing.assert_allclose(updates, -g / (np.abs(g) + 1e-5), rtol=1e-4)
+    rmsprop = A2C().base_optimizer(1.0)
+    updates, _ = rmsprop.update(g, rmsprop.init(jnp.zeros(3)))
+    np.testing.assert_allclose(updates, -g / (np.sqrt(0.01 * g**2) + 1e-5), rtol=1e-4)

@@ -49,7 +49,8 @@ class A2C(AbstractOnPolicyAlgorithm):
         value_loss_coefficient: Weight of the value loss.
         max_grad_norm: Global gradient-norm clip (None: off).
         normalize_advantages: Standardise advantages.
-        use_rms_prop: RMSprop (True) or Adam (False).
+        use_rms_prop: RMSprop (True) or Adam with eps 1e-5 (False; SB3's
+            Adam settings).
         check_numerics: Raise naming the quantity when a loss term is not finite.
         learning_rate: A float or an optax schedule.
         num_epochs: Always 1.
@@ -82,7 +83,7 @@ class A2C(AbstractOnPolicyAlgorithm):
     def base_optimizer(self, learning_rate: Any) -> optax.GradientTransformation:
         if self.use_rms_prop:
             return optax.rmsprop(learning_rate, decay=0.99, eps=1e-5, eps_in_sqrt=False)
-        return optax.adam(learning_rate)
+        return optax.adam(learning_rate, eps=1e-5)
 
     def stop_early(self, metrics):
         return False

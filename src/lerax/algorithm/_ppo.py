@@ -7,15 +7,18 @@ import jax.numpy as jnp
 import optax
 
 from ..advantage import GAE
-from ._base import check_int, check_positive
+from ._base import check_int, check_non_negative, check_positive
 from ._on_policy import AbstractOnPolicyAlgorithm
 
 
 def normalize(advantages, enabled: bool):
-    """Standardises advantages within a minibatch when `enabled`."""
-    if not enabled:
+    """Standardises advantages within a minibatch when `enabled`, as
+    Stable-Baselines3 and CleanRL do: the sample standard deviation
+    (`ddof=1`, torch's `std`), and a minibatch of one advantage is left as
+    it is (standardised, it would be 0 and carry no gradient)."""
+    if not enabled or advantages.size < 2:
         return advantages
-    return (advantages - jnp.mean(advantages)) / (jnp.std(advantages) + 1e-8)
+    return (advantages - jnp.mean(advantages)) / (jnp.std(advantages, ddof=1) + 1e-8)
 
 
 @final
@@ -72,6 +75,10 @@ class PPO(AbstractOnPolicyAlgorithm):
     def __check_init__(self):
         check_int("PPO", num_epochs=self.num_epochs, num_batches=self.num_batches)
         check_positive("PPO", clip_coefficient=self.clip_coefficient)
+        if self.value_clip_coefficient is not None:
+            check_non_negative(
+                "PPO", value_clip_coefficient=self.value_clip_coefficient
+            )
         if self.target_kl is not None:
             check_positive("PPO", target_kl=self.target_kl)
 
@@ -96,7 +103,11 @@ class PPO(AbstractOnPolicyAlgorithm):
         policy_loss = -jnp.mean(jnp.minimum(ratio * advantages, clipped * advantages))
         value_error = jnp.square(values - batch["returns"])
         if self.clip_value_loss:
-            coefficient = self.value_clip_coefficient or self.clip_coefficient
+            coefficient = (
+                self.clip_coefficient
+                if self.value_clip_coefficient is None
+                else self.value_clip_coefficient
+            )
             clipped_values = batch["values"] + jnp.clip(
                 values - batch["values"], -coefficient, coefficient
             )
