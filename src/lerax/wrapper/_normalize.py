@@ -215,7 +215,13 @@ class NormalizeReward(AbstractStatefulWrapper):
     `1 / sqrt(var + epsilon)`, then clipped. Rewards are not centred. Each
     env keeps its own return; in training, the envs of the batch share the
     statistics of their returns (`share_statistics`), as `VecNormalize`
-    does. Each step's `info` holds the reward the innermost
+    does. One difference remains: within a step, an env scales its reward
+    with the shared statistics of the earlier steps plus its own new
+    return, where `VecNormalize` counts every env's return of that step
+    first. With one env the two are the same; with several they differ in
+    the first steps of a run (every env's first reward is scaled by its
+    own return alone, so it is clipped to `clip`) and agree within about
+    1 % after ten steps of four envs. Each step's `info` holds the reward the innermost
     `NormalizeReward` of the chain received (`info["unnormalized_reward"]`),
     which off-policy algorithms keep in their replay buffer.
 
