@@ -144,6 +144,29 @@ def test_seeds_and_learning_rates_vmap_with_jax_transformations(
     assert moved[1] > 10 * moved[0] > 0, moved
 
 
+def test_dqn_exploration_settings_sweep_under_vmap():
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPQPolicy(env, width_size=16, key=jr.key(0))
+
+    def learn(fraction, initial_eps):
+        algo = DQN(
+            num_envs=2,
+            num_steps=4,
+            learning_starts=8,
+            batch_size=4,
+            exploration_fraction=fraction,
+            exploration_initial_eps=initial_eps,
+        )
+        return algo.learn(env, policy, 48, key=jr.key(3))
+
+    swept = jax.jit(jax.vmap(learn))(jnp.array([0.1, 0.9]), jnp.array([1.0, 0.3]))
+    for i, settings in enumerate([(0.1, 1.0), (0.9, 0.3)]):
+        one = learn(*settings)
+        for batched, single in zip(jax.tree.leaves(swept), jax.tree.leaves(one)):
+            if eqx.is_inexact_array(single):
+                np.testing.assert_allclose(batched[i], single, rtol=1e-4, atol=1e-6)
+
+
 def test_bad_input(getkey):
     cartpole = lerax.env.make("CartPole-v1")
     pendulum = lerax.env.make("Pendulum-v1")

@@ -5,6 +5,7 @@ from typing import Any, final
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array, Int, Key
 
@@ -90,6 +91,20 @@ class DQN(AbstractOffPolicyAlgorithm):
             )
         params = eqx.filter(policy, eqx.is_inexact_array)
         return DQNLearner(policy, policy, self._optimizer().init(params))
+
+    @property
+    def needs_budget(self) -> bool:
+        """True when epsilon may decay (over a fraction of the budget);
+        swept (traced) exploration settings count as decaying."""
+        settings = (
+            self.exploration_fraction,
+            self.exploration_initial_eps,
+            self.exploration_final_eps,
+        )
+        if any(isinstance(value, jax.core.Tracer) for value in settings):
+            return True
+        fraction, initial, final = (np.asarray(value) for value in settings)
+        return bool(np.any(fraction != 0) and np.any(initial != final))
 
     def epsilon(self, step: Array, total: Array) -> Array:
         """The exploration rate after `step` env steps of a `total`-step run."""

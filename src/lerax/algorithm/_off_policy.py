@@ -276,14 +276,18 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 f">= `batch_size={self.batch_size}` so the first batch has enough data."
             )
 
+    @property
+    def needs_budget(self) -> bool:
+        """Whether training depends on the run's planned budget (e.g. DQN's
+        exploration schedule), so a state must be made with
+        `init(..., total_timesteps=...)`."""
+        return False
+
     def check_state(self, state: Any) -> None:
         check_training_state(self, state, OffPolicyState)
-        decays = getattr(self, "exploration_fraction", 0) and getattr(
-            self, "exploration_initial_eps", None
-        ) != getattr(self, "exploration_final_eps", None)
         total = state.total_timesteps
         if (
-            decays
+            self.needs_budget
             and not isinstance(total, jax.core.Tracer)
             and bool(np.all(np.asarray(total) == 0))
         ):
