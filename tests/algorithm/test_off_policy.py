@@ -167,6 +167,41 @@ def test_dqn_exploration_settings_sweep_under_vmap():
                 np.testing.assert_allclose(batched[i], single, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("wrap", [float, np.float32, jnp.float32, jnp.array])
+def test_out_of_range_hyper_parameters_are_refused_in_any_numeric_type(wrap):
+    # NumPy and JAX scalars (and concrete arrays) are checked as Python floats
+    # are; only traced values (vmapped sweeps) are left to the run
+    from lerax.algorithm import A2C, PPO
+
+    env = lerax.env.make("Pendulum-v1")
+    cases = [
+        (PPO, "gamma", 1.5, r"must be in \[0, 1\]"),
+        (PPO, "learning_rate", -1e-3, "must be > 0"),
+        (PPO, "clip_coefficient", -0.2, "must be > 0"),
+        (A2C, "max_grad_norm", -1.0, "must be > 0"),
+        (DQN, "exploration_final_eps", 3.0, r"must be in \[0, 1\]"),
+        (SAC, "tau", 5.0, r"must be in \[0, 1\]"),
+        (SAC, "initial_alpha", -1.0, "must be > 0"),
+        (TD3, "policy_noise", -0.1, "must be >= 0"),
+        (SACDiscrete, "target_entropy_scale", -1.0, "must be >= 0"),
+    ]
+    for cls, name, value, message in cases:
+        with pytest.raises(
+            ValueError, match=rf"`{cls.__name__}\({name}=...\)` {message}"
+        ):
+            cls(**{name: wrap(value)})
+    with pytest.raises(ValueError, match="epsilon"):
+        MLPQPolicy(lerax.env.make("CartPole-v1"), epsilon=wrap(1.5), key=jr.key(0))
+    with pytest.raises(ValueError, match="exploration_noise"):
+        MLPDeterministicPolicy(env, exploration_noise=wrap(-0.5), key=jr.key(0))
+    with pytest.raises(ValueError, match="tau"):
+        SoftUpdate(tau=wrap(-0.5))
+    # an array of values is checked value by value
+    with pytest.raises(ValueError, match="gamma"):
+        PPO(gamma=jnp.array([0.9, 1.2]))
+    assert PPO(gamma=jnp.array([0.9, 0.99])).gamma.shape == (2,)
+
+
 def test_bad_input(getkey):
     cartpole = lerax.env.make("CartPole-v1")
     pendulum = lerax.env.make("Pendulum-v1")

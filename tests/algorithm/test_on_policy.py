@@ -308,6 +308,12 @@ def test_bad_input(getkey):
     ]:
         with pytest.raises(ValueError, match=message):
             cls(**kwargs)
+    for cls in (PPO, A2C, REINFORCE):  # counts are Python ints, for every algorithm
+        for name in ("num_epochs", "num_batches"):
+            with pytest.raises(ValueError, match=rf"`{cls.__name__}\({name}=...\)`"):
+                cls(**{name: jnp.array(1)})
+    with pytest.raises(ValueError, match="one full-batch step"):
+        A2C(num_epochs=2)
     with pytest.raises(ValueError, match="int32 step counters"):
         PPO().num_iterations(3_000_000_000)
     assert PPO(num_envs=2, num_steps=8, num_batches=2).num_iterations(np.int64(64)) == 4

@@ -5,14 +5,8 @@ from typing import final
 import jax
 import jax.numpy as jnp
 
+from ..utils._checks import check_unit_interval as check_unit_interval
 from ._base import AbstractAdvantageEstimator
-
-
-def check_unit_interval(owner: str, **values: object) -> None:
-    """Raises `ValueError` for a concrete value outside [0, 1]."""
-    for name, value in values.items():
-        if isinstance(value, (int, float)) and not 0.0 <= value <= 1.0:
-            raise ValueError(f"`{owner}({name}=...)` must be in [0, 1], got {value}.")
 
 
 @final

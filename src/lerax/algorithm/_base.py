@@ -30,6 +30,8 @@ from ..callback._host import (
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
 from ..utils import filter_cond, filter_scan
+from ..utils._checks import check_non_negative as check_non_negative
+from ..utils._checks import check_positive as check_positive
 from ._sharding import (
     check_mesh,
     reporting_device,
@@ -611,17 +613,6 @@ def check_key(owner: str, key: Any) -> None:
     )
 
 
-def check_positive(owner: str, **values: Any) -> None:
-    """Raises `ValueError` for a concrete value that is not > 0."""
-    for name, value in values.items():
-        if (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and value <= 0
-        ):
-            raise ValueError(f"`{owner}({name}=...)` must be > 0, got {value}.")
-
-
 def check_int(owner: str, /, *, minimum: int = 1, **values: Any) -> None:
     """Raises `ValueError` unless each value is an int >= `minimum`."""
     for name, value in values.items():
@@ -629,14 +620,3 @@ def check_int(owner: str, /, *, minimum: int = 1, **values: Any) -> None:
             raise ValueError(
                 f"`{owner}({name}=...)` must be an int >= {minimum}, got {value!r}."
             )
-
-
-def check_non_negative(owner: str, **values: Any) -> None:
-    """Raises `ValueError` for a concrete value that is < 0."""
-    for name, value in values.items():
-        if (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and value < 0
-        ):
-            raise ValueError(f"`{owner}({name}=...)` must be >= 0, got {value}.")

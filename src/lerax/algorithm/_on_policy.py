@@ -135,7 +135,13 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             if hasattr(self, name)
         }
         check_unit_interval(type(self).__name__, **discounts)
-        check_int(type(self).__name__, num_envs=self.num_envs, num_steps=self.num_steps)
+        check_int(
+            type(self).__name__,
+            num_envs=self.num_envs,
+            num_steps=self.num_steps,
+            num_epochs=self.num_epochs,
+            num_batches=self.num_batches,
+        )
         if self.max_grad_norm is not None:
             check_positive(type(self).__name__, max_grad_norm=self.max_grad_norm)
         check_positive(type(self).__name__, learning_rate=self.learning_rate)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import optax
 
 from ..advantage import GAE
-from ._base import check_int, check_non_negative, check_positive
+from ._base import check_non_negative, check_positive
 from ._on_policy import AbstractOnPolicyAlgorithm
 
 
@@ -73,7 +73,6 @@ class PPO(AbstractOnPolicyAlgorithm):
     check_numerics: bool = False
 
     def __check_init__(self):
-        check_int("PPO", num_epochs=self.num_epochs, num_batches=self.num_batches)
         check_positive("PPO", clip_coefficient=self.clip_coefficient)
         if self.value_clip_coefficient is not None:
             check_non_negative(

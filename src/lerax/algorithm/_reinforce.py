@@ -46,7 +46,9 @@ class REINFORCE(AbstractOnPolicyAlgorithm):
     num_batches: int = 1
 
     def __check_init__(self):
-        if self.num_epochs != 1 or self.num_batches != 1:
+        # (counts that are not ints are refused by the base's check)
+        counts = (self.num_epochs, self.num_batches)
+        if all(isinstance(n, int) for n in counts) and counts != (1, 1):
             raise ValueError("REINFORCE takes one full-batch step per rollout.")
 
     def estimator(self) -> BootstrappedReturn:

@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, Float, Key
 
 from ..space import AbstractSpace, Box
+from ..utils._checks import check_non_negative
 from ._base import AbstractPolicy, spaces_of
 from ._networks import mlp
 
@@ -102,10 +103,9 @@ class MLPDeterministicPolicy(AbstractDeterministicPolicy):
         """
         self.observation_space, action_space = spaces_of(env)
         self.action_space = require_bounded_box(action_space, "MLPDeterministicPolicy")
-        if isinstance(exploration_noise, (int, float)) and exploration_noise < 0:
-            raise ValueError(
-                f"`exploration_noise` must be >= 0, got {exploration_noise}."
-            )
+        check_non_negative(
+            "MLPDeterministicPolicy", exploration_noise=exploration_noise
+        )
         self.exploration_noise = exploration_noise
         self.network = mlp(
             self.observation_space.flat_size,

@@ -10,6 +10,7 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..space import AbstractSpace, Discrete
+from ..utils._checks import check_unit_interval
 from ._base import AbstractPolicy, spaces_of
 from ._networks import mlp
 
@@ -122,10 +123,7 @@ class MLPQPolicy(AbstractQPolicy):
             raise TypeError(
                 f"`MLPQPolicy` needs a Discrete action space, got {action_space!r}."
             )
-        if isinstance(epsilon, (int, float)) and not 0.0 <= epsilon <= 1.0:
-            raise ValueError(
-                f"`MLPQPolicy(epsilon=...)` must be in [0, 1], got {epsilon}."
-            )
+        check_unit_interval("MLPQPolicy", epsilon=epsilon)
         self.action_space = action_space
         self.epsilon = epsilon
         self.q_network = mlp(

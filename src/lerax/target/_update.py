@@ -6,6 +6,8 @@ from typing import Any, final
 import equinox as eqx
 import jax
 
+from ..utils._checks import check_unit_interval
+
 
 def polyak_average(online: Any, target: Any, tau: float) -> Any:
     """`tau * online + (1 - tau) * target` on every inexact array leaf; other
@@ -47,10 +49,7 @@ class SoftUpdate(AbstractTargetUpdate):
     tau: float = 0.005
 
     def __check_init__(self):
-        if isinstance(self.tau, (int, float)) and not 0.0 <= self.tau <= 1.0:
-            raise ValueError(
-                f"`SoftUpdate(tau=...)` must be in [0, 1], got {self.tau}."
-            )
+        check_unit_interval("SoftUpdate", tau=self.tau)
 
     def __call__(self, online: Any, target: Any) -> Any:
         return polyak_average(online, target, self.tau)

@@ -9,6 +9,7 @@ from jaxtyping import Array, Bool, Float, Key
 from .._custom_types import Info
 from ..env import AbstractEnvLike
 from ..space import Box
+from ..utils._checks import check_unit_interval
 from ._base import AbstractStatefulWrapper, AbstractWrapperState, require_box
 from ._running_statistics import RunningMeanStd
 
@@ -245,10 +246,7 @@ class NormalizeReward(AbstractStatefulWrapper):
     shared: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
-        if isinstance(self.gamma, (int, float)) and not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(
-                f"`NormalizeReward(gamma=...)` must be in [0, 1], got {self.gamma}."
-            )
+        check_unit_interval("NormalizeReward", gamma=self.gamma)
         if self.clip is not None and self.clip <= 0:
             raise ValueError(
                 f"`NormalizeReward(clip=...)` must be > 0, got {self.clip}."

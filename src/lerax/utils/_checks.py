@@ -1,0 +1,48 @@
+"""Range checks of hyper-parameters that may be numbers, arrays or traced."""
+
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def concrete(value: Any) -> np.ndarray | None:
+    """`value` as a NumPy array when it is a concrete number: a Python,
+    NumPy or JAX scalar or array that is not being traced. None for what a
+    range check cannot see (traced values, schedules and other callables,
+    None, booleans), which the checks then let through."""
+    if value is None or isinstance(value, (bool, np.bool_, jax.core.Tracer)):
+        return None
+    if not isinstance(value, (int, float, np.number, np.ndarray, jax.Array)):
+        return None
+    array = np.asarray(value)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
+        return None
+    return array
+
+
+def check_unit_interval(owner: str, **values: object) -> None:
+    """Raises `ValueError` for a concrete value (Python, NumPy or JAX,
+    scalar or array) outside [0, 1]; traced values pass."""
+    for name, value in values.items():
+        array = concrete(value)
+        if array is not None and not np.all((array >= 0.0) & (array <= 1.0)):
+            raise ValueError(f"`{owner}({name}=...)` must be in [0, 1], got {value}.")
+
+
+def check_positive(owner: str, **values: Any) -> None:
+    """Raises `ValueError` for a concrete value (Python, NumPy or JAX,
+    scalar or array) that is not > 0; traced values and schedules pass."""
+    for name, value in values.items():
+        array = concrete(value)
+        if array is not None and not np.all(array > 0):
+            raise ValueError(f"`{owner}({name}=...)` must be > 0, got {value}.")
+
+
+def check_non_negative(owner: str, **values: Any) -> None:
+    """Raises `ValueError` for a concrete value (Python, NumPy or JAX,
+    scalar or array) that is not >= 0; traced values pass."""
+    for name, value in values.items():
+        array = concrete(value)
+        if array is not None and not np.all(array >= 0):
+            raise ValueError(f"`{owner}({name}=...)` must be >= 0, got {value}.")
