@@ -492,29 +492,23 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
     np.testing.assert_allclose(float(metrics["entropy"]), np.log(4), rtol=1e-3)
 
 
+SMALL_REPLAY = dict(
+    num_envs=4,
+    num_steps=8,
+    buffer_size=20_000,
+    batch_size=64,
+    learning_starts=256,
+    gradient_steps=4,
+)
+
+
 @pytest.mark.parametrize(
     "algo, policy_cls",
     [
-        (
-            SACDiscrete(
-                num_envs=4,
-                num_steps=8,
-                buffer_size=20_000,
-                batch_size=64,
-                learning_starts=256,
-                gradient_steps=4,
-                q_width_size=64,
-            ),
-            MLPDiscreteSACPolicy,
-        ),
+        (SACDiscrete(**SMALL_REPLAY, q_width_size=64), MLPDiscreteSACPolicy),
         (
             DQN(
-                num_envs=4,
-                num_steps=8,
-                buffer_size=20_000,
-                batch_size=64,
-                learning_starts=256,
-                gradient_steps=4,
+                **SMALL_REPLAY,
                 learning_rate=1e-3,
                 target_update_interval=256,
                 exploration_fraction=0.3,
