@@ -74,10 +74,7 @@ class PPO(AbstractOnPolicyAlgorithm):
 
     def __check_init__(self):
         check_positive("PPO", clip_coefficient=self.clip_coefficient)
-        if self.value_clip_coefficient is not None:
-            check_non_negative(
-                "PPO", value_clip_coefficient=self.value_clip_coefficient
-            )
+        check_non_negative("PPO", value_clip_coefficient=self.value_clip_coefficient)
         if self.target_kl is not None:
             check_positive("PPO", target_kl=self.target_kl)
 

@@ -150,12 +150,12 @@ def shard_seeds(tree: _State, mesh: Mesh) -> _State:
     Every array in `tree` has the seed axis first, as `jax.vmap` takes it:
     keys from `jr.split(key, n)`, arrays of swept hyper-parameters, or a
     vmapped training state. That axis is split over all axes of `mesh`, so
-    `eqx.filter_jit(eqx.filter_vmap(...))` of the result trains each
-    device's seeds there, independently (no collectives), and keeps them
-    there. The results are
-    those of the same `vmap` on one device, up to float rounding (a device
-    computes a smaller batch of seeds). Works on concrete arrays (moves them)
-    and inside `jax.jit` (constrains them), outside the `vmap`.
+    `eqx.filter_jit(eqx.filter_vmap(...))` (or `jax.jit(jax.vmap(...))`) of
+    the result trains each device's seeds there, independently (no
+    collectives), and keeps them there. The results are those of the same
+    `vmap` on one device, up to float rounding (a device computes a smaller
+    batch of seeds). Works on concrete arrays (moves them) and inside
+    `jax.jit` (constrains them), outside the `vmap`.
 
     Example:
         ```python
