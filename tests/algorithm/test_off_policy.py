@@ -98,10 +98,8 @@ def test_dqn_epsilon_schedule():
 @pytest.mark.parametrize(
     "algo_cls, policy_cls, env_id",
     [
-        (DQN, MLPQPolicy, "CartPole-v1"),
-        (SACDiscrete, MLPDiscreteSACPolicy, "CartPole-v1"),
-        (SAC, MLPSACPolicy, "Pendulum-v1"),
-        (TD3, MLPDeterministicPolicy, "Pendulum-v1"),
+        pytest.param(DQN, MLPQPolicy, "CartPole-v1", marks=pytest.mark.slow(8)),
+        pytest.param(SAC, MLPSACPolicy, "Pendulum-v1", marks=pytest.mark.slow(15)),
     ],
 )
 def test_seeds_and_learning_rates_vmap_with_jax_transformations(
@@ -518,6 +516,7 @@ SMALL_REPLAY = dict(
     ],
     ids=["SACDiscrete", "DQN"],
 )
+@pytest.mark.slow(7)
 def test_masked_task_is_solved_without_a_masked_action(algo, policy_cls):
     # MaskedMatch: a masked action pays -10 and ends the episode, the target
     # action pays +1; 20 is perfect. Measured: 20.0 for seeds 0-2 at 4k steps

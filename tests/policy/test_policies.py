@@ -313,3 +313,34 @@ def test_policies_built_under_vmap_match_and_never_batch_a_qr():
         leaves = jax.tree.leaves(eqx.filter(build_one(key), eqx.is_array))
         for a, b in zip(leaves, stacked, strict=True):
             assert jnp.array_equal(a, b[i])
+
+
+@pytest.mark.parametrize("entry", POLICIES + DICT_POLICIES, ids=lambda e: e[0])
+def test_policies_and_critics_have_only_numeric_leaves(entry, getkey):
+    # JAX's own transformations can return them (`jax.vmap` over `learn`):
+    # activation functions are part of the structure, not leaves; the only
+    # non-array leaves allowed are Python numbers (hyper-parameters such as
+    # `epsilon`, returned as arrays by `jax.vmap`)
+    policy = build(entry, getkey())
+    for leaf in jax.tree.leaves(policy):
+        assert eqx.is_array(leaf) or isinstance(leaf, (int, float)), (entry[0], leaf)
+    out = jax.jit(jax.vmap(lambda k: build(entry, k)))(jr.split(getkey(), 2))
+    assert type(out) is type(policy)
+
+
+def test_algorithm_critics_have_only_array_leaves(getkey):
+    from lerax.algorithm import SACDiscrete, TD3
+    from lerax.env import make
+
+    pendulum, cartpole = make("Pendulum-v1"), make("CartPole-v1")
+    learners = [
+        TD3().init_learner(
+            pendulum, MLPDeterministicPolicy(pendulum, key=getkey()), key=getkey()
+        ),
+        SACDiscrete().init_learner(
+            cartpole, MLPDiscreteSACPolicy(cartpole, key=getkey()), key=getkey()
+        ),
+    ]
+    for learner in learners:
+        for leaf in jax.tree.leaves((learner.critics, learner.target_critics)):
+            assert eqx.is_array(leaf), leaf
