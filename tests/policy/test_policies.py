@@ -329,7 +329,7 @@ def test_policies_and_critics_have_only_numeric_leaves(entry, getkey):
 
 
 def test_algorithm_critics_have_only_array_leaves(getkey):
-    from lerax.algorithm import SACDiscrete, TD3
+    from lerax.algorithm import TD3, SACDiscrete
     from lerax.env import make
 
     pendulum, cartpole = make("Pendulum-v1"), make("CartPole-v1")
