@@ -316,16 +316,22 @@ def test_policies_built_under_vmap_match_and_never_batch_a_qr():
 
 
 @pytest.mark.parametrize("entry", POLICIES + DICT_POLICIES, ids=lambda e: e[0])
-def test_policies_and_critics_have_only_numeric_leaves(entry, getkey):
-    # JAX's own transformations can return them (`jax.vmap` over `learn`):
-    # activation functions are part of the structure, not leaves; the only
-    # non-array leaves allowed are Python numbers (hyper-parameters such as
-    # `epsilon`, returned as arrays by `jax.vmap`)
+def test_policies_have_only_numeric_leaves(entry, getkey):
+    # so JAX's own transformations can return them (`jax.vmap` over
+    # `learn`): activation functions are part of the structure, not leaves;
+    # the only non-array leaves allowed are Python numbers (hyper-parameters
+    # such as `epsilon`, which `jax.vmap` returns as arrays)
     policy = build(entry, getkey())
     for leaf in jax.tree.leaves(policy):
         assert eqx.is_array(leaf) or isinstance(leaf, (int, float)), (entry[0], leaf)
+
+
+def test_jax_vmap_returns_policies(getkey):
+    entry = POLICIES[0]
+    policy = build(entry, getkey())
     out = jax.jit(jax.vmap(lambda k: build(entry, k)))(jr.split(getkey(), 2))
     assert type(out) is type(policy)
+    assert jax.tree.structure(out) == jax.tree.structure(policy)
 
 
 def test_algorithm_critics_have_only_array_leaves(getkey):
