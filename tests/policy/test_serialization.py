@@ -86,6 +86,38 @@ def test_scalar_hyper_parameters_are_part_of_the_structure(tmp_path, getkey):
     assert MLPQPolicy.deserialize(tmp_path / "q", SPACES, epsilon=0.1).epsilon == 0.1
 
 
+def test_a_seed_taken_from_a_jax_vmap_result_loads_with_the_fix_named(tmp_path, getkey):
+    # jax.vmap returns float fields as arrays, one value per seed: a seed
+    # taken from its result holds `epsilon` as a 0-d array, which is another
+    # structure than the Python float the constructor makes
+    policies = jax.vmap(lambda k: MLPQPolicy(SPACES, epsilon=0.2, key=k))(
+        jr.split(getkey(), 3)
+    )
+    one = jax.tree.map(lambda x: x[1], policies)
+    assert isinstance(one.epsilon, jax.Array) and one.epsilon.shape == ()
+    path = one.serialize(tmp_path / "seed1")
+    with pytest.raises(
+        ValueError,
+        match=r"`epsilon` is float32\[\], .* it is 0\.2\. The file holds `epsilon` as a "
+        r"0-d array, as in a policy taken from a `jax.vmap` result .* "
+        r"`epsilon=jnp.float32\(0\.2\)`",
+    ):
+        MLPQPolicy.deserialize(path, SPACES, epsilon=0.2)
+    # the named fix loads it (the saved value, whatever the one passed)
+    loaded = MLPQPolicy.deserialize(path, SPACES, epsilon=jnp.float32(0.9))
+    assert leaves_equal(loaded, one) and float(loaded.epsilon) == pytest.approx(0.2)
+    # and the other named fix saves a Python float again
+    with pytest.raises(
+        ValueError, match=r"eqx.tree_at\(lambda p: p.epsilon, policy, 0\.2\)"
+    ):
+        MLPQPolicy.deserialize(path, SPACES, epsilon=0.2)
+    fixed = eqx.tree_at(lambda p: p.epsilon, one, 0.2)
+    path = fixed.serialize(tmp_path / "fixed")
+    assert MLPQPolicy.deserialize(path, SPACES, epsilon=0.2).epsilon == 0.2
+    with pytest.raises(ValueError, match=r"pass `epsilon=0\.2` \(a Python number"):
+        MLPQPolicy.deserialize(path, SPACES, epsilon=jnp.float32(0.2))
+
+
 @pytest.mark.parametrize(
     "damage, match",
     [

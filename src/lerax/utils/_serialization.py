@@ -5,6 +5,7 @@ import inspect
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Self
@@ -255,11 +256,38 @@ def _mismatch(source: Path, what: str, record: dict | None, skeleton: Any) -> st
             f"load it with `{saved_class}.deserialize(...)`."
         )
     where, saved, built = _difference(record.get("structure"), describe(skeleton), "")
+    field = where.lstrip(".") or "the whole"
+    hint = _scalar_hint(field, saved, built)
     return (
-        head + f"in the saved {saved_class}, `{where.lstrip('.') or 'the whole'}` is "
+        head + f"in the saved {saved_class}, `{field}` is "
         f"{saved}, but in the one built from the constructor arguments given it is "
-        f"{built}. {fix}"
+        f"{built}. {hint or fix}"
     )
+
+
+def _scalar_hint(field: str, saved: str, built: str) -> str | None:
+    """The fix for a hyper-parameter saved as a 0-d array where the
+    constructor makes a Python number (or the other way round): `jax.vmap`
+    returns a module's float fields as arrays, one value per seed, so a seed
+    taken from its result holds arrays there."""
+    name = field.rsplit(".", 1)[-1]
+    number, zero_d = r"-?(inf|nan|[0-9][0-9.e+-]*)", r"[a-z0-9]+\[\]"
+    if re.fullmatch(zero_d, saved) and re.fullmatch(number, built):
+        return (
+            f"The file holds `{field}` as a 0-d array, as in a policy taken from a "
+            "`jax.vmap` result (float fields come back as arrays, one value per "
+            "seed; `eqx.filter_vmap` keeps them Python numbers). Load it by "
+            f"passing that argument as a 0-d array, e.g. `{name}=jnp.{saved[:-2]}"
+            f"({built})` (its saved value is what loads). To save a Python number "
+            f"instead, put one back before saving, e.g. `eqx.tree_at(lambda p: p.{field}, "
+            f"policy, {built})`."
+        )
+    if re.fullmatch(zero_d, built) and re.fullmatch(number, saved):
+        return (
+            f"The file holds `{field}` as the Python number {saved}: pass "
+            f"`{name}={saved}` (a Python number, not an array)."
+        )
+    return None
 
 
 def _difference(saved: Any, built: Any, where: str) -> tuple[str, str, str]:
