@@ -312,8 +312,12 @@ def test_bad_input(getkey):
         for name in ("num_epochs", "num_batches"):
             with pytest.raises(ValueError, match=rf"`{cls.__name__}\({name}=...\)`"):
                 cls(**{name: jnp.array(1)})
-    with pytest.raises(ValueError, match="one full-batch step"):
+    with pytest.raises(ValueError, match=r"must be 1 \(got 2 and 1\); use PPO"):
         A2C(num_epochs=2)
+    with pytest.raises(
+        ValueError, match=r"REINFORCE takes one full-batch .*got 1 and 4"
+    ):
+        REINFORCE(num_batches=4)
     with pytest.raises(ValueError, match="int32 step counters"):
         PPO().num_iterations(3_000_000_000)
     assert PPO(num_envs=2, num_steps=8, num_batches=2).num_iterations(np.int64(64)) == 4
@@ -368,6 +372,65 @@ def test_evaluate_policy_counts_whole_episodes(getkey):
     returns, lengths = evaluate_policy(env, policy, key=getkey(), num_episodes=5)
     np.testing.assert_allclose(returns, 9.0)
     np.testing.assert_allclose(lengths, 9.0)
+
+
+def test_evaluate_policy_equals_episodes_run_one_by_one(getkey):
+    # Reference: each episode stepped alone, with the keys `evaluate_policy`
+    # gives it, until it ends; episodes that end early must not be restarted
+    # or stepped on (their returns and lengths are those of the first episode)
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=getkey())
+    key = getkey()
+    for deterministic in (True, False):
+        returns, lengths = evaluate_policy(
+            env, policy, key=key, num_episodes=6, deterministic=deterministic
+        )
+        expected = _episodes_one_by_one(env, policy, key, 6, deterministic)
+        np.testing.assert_allclose(returns, expected[0], rtol=1e-6)
+        np.testing.assert_array_equal(lengths, expected[1])
+        assert len(set(np.asarray(lengths).tolist())) > 1  # they end at different steps
+    # a cap cuts the episodes: partial returns
+    returns, lengths = evaluate_policy(
+        env, policy, key=key, num_episodes=6, max_steps=5
+    )
+    np.testing.assert_array_equal(lengths, 5.0)
+    np.testing.assert_allclose(returns, 5.0)
+
+
+def _episodes_one_by_one(env, policy, key, num_episodes, deterministic):
+    from lerax.algorithm._collector import initial_carries
+    from lerax.utils._prng import fused_keys
+
+    carry_key, run_key = jr.split(key)
+    carries = initial_carries(env, policy, num_episodes, key=carry_key)
+
+    def split(key, _):
+        key, step_key = jr.split(key)
+        return key, jr.split(step_key, num_episodes)
+
+    # the keys of the first 500 steps, [step, episode]
+    keys = jax.jit(lambda k: jax.lax.scan(split, fused_keys(k), length=500)[1])(run_key)
+
+    @jax.jit
+    def step(state, obs, key):  # one compiled call per step, a Python loop
+        act_key, _, env_key = (jr.fold_in(key, j) for j in range(3))
+        _, action = policy(None, obs, key=None if deterministic else act_key)
+        state, obs, reward, terminated, truncated, _ = env.step(
+            state, action, key=env_key
+        )
+        return state, obs, reward, terminated | truncated
+
+    returns, lengths = [], []
+    for i in range(num_episodes):
+        state = jax.tree.map(lambda x: x[i], carries.env_state)
+        obs = carries.observation[i]
+        total, t, done = 0.0, 0, False
+        while not done:
+            state, obs, reward, done = step(state, obs, keys[t, i])
+            total, t = total + float(reward), t + 1
+        returns.append(total)
+        lengths.append(t)
+    return np.array(returns), np.array(lengths, np.float32)
 
 
 def test_non_finite_loss_raises_naming_the_quantity(getkey):

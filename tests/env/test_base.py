@@ -259,6 +259,38 @@ def test_step_values_and_auto_reset_on_termination(getkey):
     assert float(reward) == 1.0 and not terminated and not truncated
 
 
+def test_step_without_autoreset_keeps_the_finished_episode(getkey):
+    env = CounterEnv()
+    state, _, _ = env.reset(key=getkey())
+    calls = []
+    # `restart` is not even traced: nothing of the next episode is computed
+    restart = CounterEnv.restart
+
+    def counting(self, state, *, key):
+        calls.append(1)
+        return restart(self, state, key=key)
+
+    for t in range(1, 5):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(CounterEnv, "restart", counting)
+            state, obs, reward, terminated, truncated, info = env.step(
+                state, 1, key=getkey(), autoreset=False
+            )
+        np.testing.assert_array_equal(obs, [t, t])
+        np.testing.assert_array_equal(info["final_observation"], obs)
+        assert float(reward) == 10 + t and bool(terminated) == (t == 4)
+    assert calls == []
+    # the state is the terminal one, not a fresh episode's
+    assert int(state.t) == 4 and int(state.pos) == 4
+    # the same step with the default restarts
+    restarted = env.step(
+        CounterState(jnp.array(3, jnp.int32), jnp.array(3, jnp.int32)), 1, key=getkey()
+    )
+    np.testing.assert_array_equal(restarted[1], [0.0, 0.0])
+    with pytest.raises(TypeError, match=r"autoreset=...\)` must be a Python bool"):
+        env.step(state, 1, key=getkey(), autoreset=jnp.array(False))
+
+
 def test_auto_reset_on_truncation(getkey):
     env = CounterEnv()
     state, _, _ = env.reset(key=getkey())

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import optax
 
 from ..advantage import GAE
-from ._on_policy import AbstractOnPolicyAlgorithm
+from ._on_policy import AbstractOnPolicyAlgorithm, check_one_update
 from ._ppo import normalize
 
 
@@ -72,12 +72,7 @@ class A2C(AbstractOnPolicyAlgorithm):
     num_batches: int = 1
 
     def __check_init__(self):
-        # (counts that are not ints are refused by the base's check)
-        counts = (self.num_epochs, self.num_batches)
-        if all(isinstance(n, int) for n in counts) and counts != (1, 1):
-            raise ValueError(
-                "A2C takes one full-batch step per rollout; use PPO for epochs."
-            )
+        check_one_update(self, "; use PPO for epochs")
 
     def estimator(self) -> GAE:
         return GAE(gamma=self.gamma, gae_lambda=self.gae_lambda)

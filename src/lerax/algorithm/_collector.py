@@ -154,11 +154,14 @@ def _step(
     carry: ActorCarry,
     key: Key[Array, ""],
     callback: Any = None,
+    autoreset: bool = True,
 ) -> tuple[ActorCarry, Transition]:
     """One env step of one actor. Loops calling it should pass keys made by
     `fused_keys` or `fused_split` (what is drawn inside then hashes with
     fusable Threefry); any key that reaches the returned carry or transition
-    is a default key."""
+    is a default key. `autoreset=False` (evaluation loops that stop an actor
+    at its episode's end) skips the env's restart: the carry then keeps the
+    finished episode's last state."""
     # fold_in per use: keys nobody draws from (no masks, stateless policy, no
     # callback) cost nothing, unlike one split into five.
     act_key, mask_key, env_key, reset_key, callback_key = (
@@ -169,7 +172,7 @@ def _step(
         carry.policy_state, carry.observation, mask, act_key
     )
     env_state, observation, reward, terminated, truncated, info = env.step(
-        carry.env_state, env_action, key=env_key, check=False
+        carry.env_state, env_action, key=env_key, check=False, autoreset=autoreset
     )
     done = terminated | truncated
     raw = unnormalized(env, carry.env_state, info)

@@ -9,6 +9,7 @@ import jax.random as jr
 from jaxtyping import Array, Float, Key
 
 from ..env import AbstractEnvLike
+from ..env._base import where_tree
 from ..policy import AbstractPolicy
 from ..space import Box
 from ..utils._prng import fused_keys
@@ -62,7 +63,10 @@ def evaluate_policy(
         )
         return policy_state, action, action, {}
 
-    step = jax.vmap(lambda c, k: _step(env, policy, actor, c, k))
+    # No restarts: an episode's env is not stepped once it has ended (its
+    # carry is kept as it was), so starting its next episode would be wasted
+    # work (for MuJoCo envs a forward pass per step).
+    step = jax.vmap(lambda c, k: _step(env, policy, actor, c, k, autoreset=False))
 
     def cond(loop):
         _, finished, _, _, t, _ = loop
@@ -71,7 +75,8 @@ def evaluate_policy(
     def body(loop):
         carries, finished, returns, lengths, t, key = loop
         key, step_key = jr.split(key)
-        carries, transition = step(carries, jr.split(step_key, num_episodes))
+        stepped, transition = step(carries, jr.split(step_key, num_episodes))
+        carries = jax.vmap(where_tree)(finished, carries, stepped)
         newly = transition.done & ~finished
         returns = jnp.where(newly, transition.episode_return, returns)
         lengths = jnp.where(newly, transition.episode_length, lengths)

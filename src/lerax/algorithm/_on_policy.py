@@ -63,6 +63,19 @@ class OnPolicyState(AbstractTrainingState):
     stopped: Bool[Array, ""]
 
 
+def check_one_update(owner: Any, hint: str = "") -> None:
+    """Raises `ValueError` unless `owner` (an A2C-like algorithm: one
+    full-batch step per rollout) has `num_epochs == num_batches == 1`. Counts
+    that are not ints are left to the base class's check."""
+    counts = (owner.num_epochs, owner.num_batches)
+    if all(isinstance(n, int) for n in counts) and counts != (1, 1):
+        raise ValueError(
+            f"{type(owner).__name__} takes one full-batch step per rollout, so "
+            f"`num_epochs` and `num_batches` must be 1 (got {counts[0]} and "
+            f"{counts[1]}){hint}."
+        )
+
+
 class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
     """PPO, A2C and REINFORCE share everything but three choices: the advantage
     `estimator`, the `optimizer` and the `objective`.

@@ -7,7 +7,7 @@ import optax
 
 from ..advantage import BootstrappedReturn
 from ._a2c import actor_critic_loss
-from ._on_policy import AbstractOnPolicyAlgorithm
+from ._on_policy import AbstractOnPolicyAlgorithm, check_one_update
 
 
 @final
@@ -46,10 +46,7 @@ class REINFORCE(AbstractOnPolicyAlgorithm):
     num_batches: int = 1
 
     def __check_init__(self):
-        # (counts that are not ints are refused by the base's check)
-        counts = (self.num_epochs, self.num_batches)
-        if all(isinstance(n, int) for n in counts) and counts != (1, 1):
-            raise ValueError("REINFORCE takes one full-batch step per rollout.")
+        check_one_update(self)
 
     def estimator(self) -> BootstrappedReturn:
         return BootstrappedReturn(gamma=self.gamma)

@@ -353,7 +353,8 @@ class EvalCallback(AbstractCallback):
 
         def body(carry, key):
             env_state = carry.env_state
-            carry, transition = _step(env, policy, actor, carry, key)
+            # the frames end at the episode's end: no restart needed
+            carry, transition = _step(env, policy, actor, carry, key, autoreset=False)
             return carry, (env_state, transition.done)
 
         # keys drawn from inside the loop (see `collect`)

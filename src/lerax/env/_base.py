@@ -194,6 +194,7 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
         *,
         key: Key[Array, ""],
         check: bool = True,
+        autoreset: bool = True,
     ) -> tuple[
         StateType, ObsType, Float[Array, ""], Bool[Array, ""], Bool[Array, ""], Info
     ]:
@@ -219,6 +220,14 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
                 step, up to ~30% of a cheap env's step; lerax's own rollouts
                 pass `check=False` because their actions are valid by
                 construction (sampled from the space, or clipped to it).
+            autoreset: Start the next episode when this one ends (the default).
+                With False the returned state and observation stay those of
+                the step taken, also when it ended the episode, and the
+                next episode's `restart` is not computed at all: for loops
+                that stop an env at its episode's end (evaluation), where
+                the restart is wasted work (for MuJoCo envs a whole forward
+                pass per step, and a third of the compiled program). Must be
+                a Python bool.
 
         Returns:
             `(state, observation, reward, terminated, truncated, info)`.
@@ -231,7 +240,13 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
             equinox.EquinoxRuntimeError: At run time, if `action`'s value is
                 outside `action_space`.
         """
-        return _step(self, state, _as_action(self.action_space, action), key, check)
+        if not isinstance(autoreset, bool):
+            raise TypeError(
+                f"`step(autoreset=...)` must be a Python bool, got {autoreset!r}."
+            )
+        return _step(
+            self, state, _as_action(self.action_space, action), key, check, autoreset
+        )
 
 
 def _no_rendering(env: AbstractEnvLike, method: str) -> str:
@@ -365,7 +380,12 @@ def _reset(env: AbstractEnvLike, key: Key[Array, ""]):
 
 @eqx.filter_jit
 def _step(
-    env: AbstractEnvLike, state: Any, action: Any, key: Key[Array, ""], check: bool
+    env: AbstractEnvLike,
+    state: Any,
+    action: Any,
+    key: Key[Array, ""],
+    check: bool,
+    autoreset: bool = True,
 ):
     if check:
         action = check_action(env.action_space, action)
@@ -389,13 +409,16 @@ def _step(
     truncated = _scalar(env, "truncate", env.truncate(next_state), bool)
     final_observation = env.observation(next_state, key=obs_key)
     info = dict(env.transition_info(state, action, next_state))
-    done = terminated | truncated
-    restart_state = env.restart(next_state, key=restart_key)
-    _check_same_layout(env, next_state, restart_state)
-    new_state = where_tree(done, restart_state, next_state)
-    observation = where_tree(
-        done, env.observation(restart_state, key=reset_obs_key), final_observation
-    )
+    if autoreset:
+        done = terminated | truncated
+        restart_state = env.restart(next_state, key=restart_key)
+        _check_same_layout(env, next_state, restart_state)
+        new_state = where_tree(done, restart_state, next_state)
+        observation = where_tree(
+            done, env.observation(restart_state, key=reset_obs_key), final_observation
+        )
+    else:
+        new_state, observation = next_state, final_observation
     info["final_observation"] = final_observation
     final_mask = env.action_mask(next_state, key=jr.fold_in(key, 6))
     if final_mask is not None:  # masked envs only: the mask that goes with it
