@@ -230,6 +230,11 @@ def test_bad_input(getkey):
         (DDPG, {"tau": -1.0}, "tau"),
         (SACDiscrete, {"target_entropy_scale": -1.0}, "target_entropy_scale"),
         (
+            SAC,
+            {"target_entropy": float("nan")},
+            r"`SAC\(target_entropy=...\)` must be finite",
+        ),
+        (
             DQN,
             {"num_envs": 8, "num_steps": 16, "buffer_size": 64, "learning_starts": 64},
             "at least one iteration's transitions",
@@ -311,6 +316,34 @@ def test_deterministic_actor_critics_on_pendulum_in_20k_steps(algo_cls, threshol
     state, _ = algo.train(state, 20_000)
     returns, _ = evaluate_policy(env, state.policy, key=jr.key(1234), num_episodes=32)
     assert float(jnp.mean(returns)) >= threshold, returns
+
+
+def test_sac_target_entropy_steers_alpha(getkey):
+    # a target above the policy's entropy makes tuning raise alpha, one far
+    # below lowers it; the learner holds its target (by default -|A|)
+    env = lerax.env.make("Pendulum-v1")
+    policy = MLPSACPolicy(env, feature_size=8, width_size=8, key=getkey())
+    key = getkey()
+
+    def algo(target):
+        return SAC(
+            buffer_size=1000,
+            batch_size=32,
+            learning_starts=32,
+            q_width_size=8,
+            num_steps=32,
+            alpha_lr=1e-2,
+            target_entropy=target,
+        )
+
+    assert float(algo(None).init(env, policy, key=key).learner.target_entropy) == -1
+    alphas = {}
+    for target in (5.0, -5.0):  # arrays: one compiled program for both
+        state = algo(jnp.float32(target)).init(env, policy, key=key)
+        assert float(state.learner.target_entropy) == target
+        state, metrics = algo(jnp.float32(target)).train(state, 3)
+        alphas[target] = float(metrics["alpha"][-1])
+    assert alphas[5.0] > 1.0 > alphas[-5.0], alphas
 
 
 def test_sac_policy_frequency_delays_actor_and_alpha(getkey):

@@ -40,6 +40,7 @@ from jaxtyping import Array, Bool, Int, Key
 from ..advantage._gae import check_unit_interval
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
+from ..utils._checks import check_finite
 from ..wrapper._replay import renormalizer, unnormalized_observation_space
 from ._base import (
     AbstractAlgorithm,
@@ -259,6 +260,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             ),
         )
         check_int(owner, minimum=0, **present("learning_starts", "q_depth"))
+        check_finite(owner, **present("target_entropy"))
         if self.batch_size > self.buffer_size:
             raise ValueError(
                 f"`{type(self).__name__}(batch_size={self.batch_size})` exceeds "

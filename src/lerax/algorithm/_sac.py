@@ -92,6 +92,9 @@ class SAC(AbstractOffPolicyAlgorithm):
         alpha_lr: Entropy-coefficient learning rate (None: `q_lr`).
         autotune: Learn the entropy coefficient.
         initial_alpha: Initial (or fixed) entropy coefficient.
+        target_entropy: The policy entropy that automatic tuning steers
+            towards (None: `-|A|`, the action dimension negated, as
+            Stable-Baselines3's "auto"). Higher keeps exploring longer.
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
         policy_frequency: The actor and the entropy coefficient are updated
@@ -116,6 +119,7 @@ class SAC(AbstractOffPolicyAlgorithm):
     alpha_lr: float | None = None
     autotune: bool = True
     initial_alpha: float = 1.0
+    target_entropy: float | None = None
     q_width_size: int = 256
     q_depth: int = 2
     policy_frequency: int = 1
@@ -146,7 +150,12 @@ class SAC(AbstractOffPolicyAlgorithm):
             critics=critics,
             target_critics=critics,
             log_alpha=log_alpha,
-            target_entropy=jnp.asarray(-float(env.action_space.flat_size), jnp.float32),
+            target_entropy=jnp.asarray(
+                -float(env.action_space.flat_size)
+                if self.target_entropy is None
+                else self.target_entropy,
+                jnp.float32,
+            ),
             policy_opt_state=policy_opt.init(eqx.filter(policy, eqx.is_inexact_array)),
             critic_opt_state=critic_opt.init(eqx.filter(critics, eqx.is_inexact_array)),
             alpha_opt_state=alpha_opt.init(log_alpha),

@@ -46,3 +46,12 @@ def check_non_negative(owner: str, **values: Any) -> None:
         array = concrete(value)
         if array is not None and not np.all(array >= 0):
             raise ValueError(f"`{owner}({name}=...)` must be >= 0, got {value}.")
+
+
+def check_finite(owner: str, **values: Any) -> None:
+    """Raises `ValueError` for a concrete value (Python, NumPy or JAX,
+    scalar or array) that is NaN or infinite; traced values pass."""
+    for name, value in values.items():
+        array = concrete(value)
+        if array is not None and not np.all(np.isfinite(array)):
+            raise ValueError(f"`{owner}({name}=...)` must be finite, got {value}.")
