@@ -69,6 +69,26 @@ def test_seeded_reset_is_reproducible():
     assert not np.array_equal(a, b)
 
 
+def test_equal_envs_share_compiled_programs_but_not_state():
+    # a vector env builds n equal envs: they compile once, and each keeps its
+    # own state and key
+    from lerax.env.classic_control import CartPole
+
+    a, b = (LeraxToGymEnv(lerax.env.make("CartPole-v1")) for _ in range(2))
+    assert a._step_fn is b._step_fn and a._reset_fn is b._reset_fn
+    other = LeraxToGymEnv(TimeLimit(CartPole(gravity=5.0), 500))
+    assert other._step_fn is not a._step_fn  # another value, other programs
+    a.reset(seed=1)
+    b.reset(seed=2)
+    before = b.step(0)[0]
+    for _ in range(3):
+        a.step(1)
+    b.reset(seed=2)  # a's steps moved neither b's state nor its key
+    np.testing.assert_array_equal(b.step(0)[0], before)
+    other.reset(seed=2)  # the same start, other dynamics
+    assert not np.array_equal(other.step(0)[0], before)
+
+
 def test_end_of_episode_returns_last_observation_and_waits_for_reset():
     env = LeraxToGymEnv(lerax.env.make("CartPole-v1"))
     obs, _ = env.reset(seed=0)
@@ -145,7 +165,7 @@ def test_random_rollout_matches_gymnasium(env_id):
         obs, _ = ours.reset(seed=episode)
         theirs.reset(seed=episode)
         while True:
-            physical = np.asarray(ours._state.unwrapped.y, np.float64)
+            physical = np.asarray(ours.state.unwrapped.y, np.float64)
             theirs.unwrapped.state = physical
             action = theirs.action_space.sample()
             obs, reward, terminated, truncated, _ = ours.step(action)
