@@ -31,7 +31,9 @@ def evaluate_policy(
 
     Each episode runs in its own env copy until it ends (or `max_steps`
     steps pass, in which case the partial return is reported), inside one
-    compiled `lax.while_loop`.
+    compiled `lax.while_loop`. An env whose episode has ended is held where
+    it ended, and no env restarts (`env.step(..., autoreset=False)`), so
+    no work goes into episodes that are not counted.
 
     Args:
         env: The environment (give it a time limit, e.g. via `lerax.env.make`).
