@@ -101,7 +101,7 @@ def check_algorithm(path: str | Path, algorithm: Any) -> None:
     """Raises `CheckpointError` when the checkpoint at `path` was written by a
     run with other hyper-parameters than `algorithm`'s (checkpoints that do
     not record them pass)."""
-    from ..utils._serialization import _difference
+    from ..utils._serialization import _difference, _show
 
     recorded = read_header(path).get("algorithm")
     if recorded is None:
@@ -113,7 +113,9 @@ def check_algorithm(path: str | Path, algorithm: Any) -> None:
         what = f"it was written by {recorded.get('class')}, not {ours['class']}"
     else:
         where, saved, built = _difference(recorded["structure"], ours["structure"], "")
-        what = f"`{where.lstrip('.')}` was {saved} there and is {built} here"
+        what = (
+            f"`{where.lstrip('.')}` was {_show(saved)} there and is {_show(built)} here"
+        )
     raise CheckpointError(
         f"The checkpoint {str(path)!r} belongs to a run with other "
         f"hyper-parameters: {what}. Resume with the algorithm it was written "

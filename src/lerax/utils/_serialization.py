@@ -5,7 +5,6 @@ import inspect
 import io
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any, Self
@@ -260,39 +259,55 @@ def _mismatch(source: Path, what: str, record: dict | None, skeleton: Any) -> st
     hint = _scalar_hint(field, saved, built)
     return (
         head + f"in the saved {saved_class}, `{field}` is "
-        f"{saved}, but in the one built from the constructor arguments given it is "
-        f"{built}. {hint or fix}"
+        f"{_show(saved)}, but in the one built from the constructor arguments "
+        f"given it is {_show(built)}. {hint or fix}"
     )
 
 
-def _scalar_hint(field: str, saved: str, built: str) -> str | None:
+def _scalar_hint(field: str, saved: Any, built: Any) -> str | None:
     """The fix for a hyper-parameter saved as a 0-d array where the
     constructor makes a Python number (or the other way round): `jax.vmap`
     returns a module's float fields as arrays, one value per seed, so a seed
     taken from its result holds arrays there."""
+
+    def zero_d(description: Any) -> bool:
+        return (
+            isinstance(description, list)
+            and description[:1] == ["array"]
+            and list(description[1]) == []
+        )
+
+    def number(description: Any) -> bool:
+        return isinstance(description, list) and description[:1] in (["int"], ["float"])
+
     name = field.rsplit(".", 1)[-1]
-    number, zero_d = r"-?(inf|nan|[0-9][0-9.e+-]*)", r"[a-z0-9]+\[\]"
-    if re.fullmatch(zero_d, saved) and re.fullmatch(number, built):
+    if zero_d(saved) and number(built):
+        value = _show(built)
         return (
             f"The file holds `{field}` as a 0-d array, as in a policy taken from a "
             "`jax.vmap` result (float fields come back as arrays, one value per "
             "seed; `eqx.filter_vmap` keeps them Python numbers). Load it by "
-            f"passing that argument as a 0-d array, e.g. `{name}=jnp.{saved[:-2]}"
-            f"({built})` (its saved value is what loads). To save a Python number "
-            f"instead, put one back before saving, e.g. `eqx.tree_at(lambda p: p.{field}, "
-            f"policy, {built})`."
+            f"passing that argument as a 0-d array, e.g. `{name}=jnp.{saved[2]}"
+            f"({value})` (its saved value is what loads). To save a Python number "
+            "instead, put one back before saving, e.g. "
+            f"`eqx.tree_at(lambda p: p.{field}, policy, {value})`."
         )
-    if re.fullmatch(zero_d, built) and re.fullmatch(number, saved):
+    if zero_d(built) and number(saved):
+        value = _show(saved)
         return (
-            f"The file holds `{field}` as the Python number {saved}: pass "
-            f"`{name}={saved}` (a Python number, not an array)."
+            f"The file holds `{field}` as the Python number {value}: pass "
+            f"`{name}={value}` (a Python number, not an array)."
         )
     return None
 
 
-def _difference(saved: Any, built: Any, where: str) -> tuple[str, str, str]:
+# what `_difference` reports for a field only one side has
+_ABSENT, _PRESENT = ["absent"], ["present"]
+
+
+def _difference(saved: Any, built: Any, where: str) -> tuple[str, Any, Any]:
     """The path of the first difference between two structure descriptions
-    (see `lerax.utils.describe`), and each side there, readably."""
+    (see `lerax.utils.describe`), and each side's description there."""
     if (
         isinstance(saved, list)
         and isinstance(built, list)
@@ -302,11 +317,11 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, str, str]:
         saved_fields = {field[0]: field[2] for field in saved[2]}
         for name, _, value in built[2]:
             if name not in saved_fields:
-                return f"{where}.{name}", "absent", _show(value)
+                return f"{where}.{name}", _ABSENT, value
             if saved_fields[name] != value:
                 return _difference(saved_fields[name], value, f"{where}.{name}")
         missing = next(iter(set(saved_fields) - {f[0] for f in built[2]}), "")
-        return f"{where}.{missing}", "present", "absent"
+        return f"{where}.{missing}", _PRESENT, _ABSENT
     if (
         isinstance(saved, list)
         and isinstance(built, list)
@@ -317,10 +332,12 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, str, str]:
         for index, (a, b) in enumerate(zip(saved[1], built[1])):
             if a != b:
                 return _difference(a, b, f"{where}[{index}]")
-    return where, _show(saved), _show(built)
+    return where, saved, built
 
 
 def _show(description: Any) -> str:
+    if description is _ABSENT or description is _PRESENT:
+        return description[0]
     if isinstance(description, list) and description:
         tag = description[0]
         if tag == "array" and len(description) == 3:
