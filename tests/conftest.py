@@ -24,6 +24,14 @@ import pytest
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sb3_log_folder(tmp_path_factory):
+    """Stable-Baselines3 makes an (empty) log folder in the system temp folder
+    for every model it builds, logging on or off; the suite's go under
+    pytest's own temporary folders (subprocesses inherit the variable)."""
+    os.environ.setdefault("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3-logs")))
+
+
 @pytest.fixture
 def getkey():
     """Returns a function that gives a fresh, deterministic PRNG key per call."""

@@ -8,9 +8,14 @@ Wall time includes compilation; returns are the mean of 32 greedy episodes.
 import json
 import os
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# SB3 makes an empty log folder in the system temp folder for every model it
+# builds, logging on or off: these go in one folder, removed at exit
+_SB3_LOGS = tempfile.TemporaryDirectory(prefix="sb3-logs-")
+os.environ.setdefault("SB3_LOGDIR", _SB3_LOGS.name)
 
 import numpy as np  # noqa: E402
 

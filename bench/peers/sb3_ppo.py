@@ -4,9 +4,14 @@
 import argparse
 import json
 import os
+import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# SB3 makes an empty log folder in the system temp folder for every model it
+# builds, logging on or off: these go in one folder, removed at exit
+_SB3_LOGS = tempfile.TemporaryDirectory(prefix="sb3-logs-")
+os.environ.setdefault("SB3_LOGDIR", _SB3_LOGS.name)
 
 import torch  # noqa: E402
 from stable_baselines3 import PPO  # noqa: E402

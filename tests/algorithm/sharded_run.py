@@ -1,8 +1,9 @@
 """Run by `test_sharding.py` in a fresh process with two CPU devices (XLA's
-device count is fixed when JAX starts)."""
+device count is fixed when JAX starts). Its argument: a folder for the
+checkpoints it writes."""
 
 import os
-import tempfile
+import sys
 from pathlib import Path
 
 os.environ["XLA_FLAGS"] = (
@@ -137,7 +138,9 @@ for source, logs in by_source(plain_logs).items():
 
 # checkpoints gather the envs from both devices: the same files, and a
 # one-device checkpoint resumes on two devices to the uninterrupted result
-folders = [Path(tempfile.mkdtemp()) for _ in range(3)]
+folders = [Path(sys.argv[1]) / name for name in ("plain", "sharded", "resumed")]
+for folder in folders:
+    folder.mkdir()
 runs = []
 for folder, kwargs in zip(folders[:2], [{}, {"mesh": mesh}]):
     checkpoints = CheckpointCallback(str(folder), save_freq=256, keep=5)

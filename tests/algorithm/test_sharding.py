@@ -44,14 +44,14 @@ def python(script: str, *args: str) -> subprocess.Popen:
 
 
 @pytest.mark.slow(70)
-def test_two_devices_train_the_same_policy_as_one():
+def test_two_devices_train_the_same_policy_as_one(tmp_path):
     # PPO and DQN, `learn(mesh=...)` and `train` on a sharded state: bitwise
     # the one-device result, envs split two per device, collectives in the
     # compiled program; callbacks report as on one device; checkpoints are
     # the same files and resume; vmapped seeds, their envs split or the seeds
     # themselves spread over the devices (`shard_seeds`, no collectives);
     # bad input (sharded_run.py)
-    process = python("sharded_run.py")
+    process = python("sharded_run.py", str(tmp_path))
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output
     assert "sharded runs match" in output
