@@ -5,7 +5,7 @@ from typing import final
 import jax
 import jax.numpy as jnp
 
-from ..utils._checks import check_unit_interval as check_unit_interval
+from ..utils._checks import check_unit_interval
 from ._base import AbstractAdvantageEstimator
 
 

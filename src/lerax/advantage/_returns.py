@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
+from ..utils._checks import check_unit_interval
 from ._base import AbstractAdvantageEstimator
-from ._gae import check_unit_interval
 
 
 def discounted_returns(

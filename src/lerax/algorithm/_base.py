@@ -30,8 +30,6 @@ from ..callback._host import (
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
 from ..utils import filter_cond, filter_scan
-from ..utils._checks import check_non_negative as check_non_negative
-from ..utils._checks import check_positive as check_positive
 from ._sharding import (
     check_mesh,
     reporting_device,

@@ -37,18 +37,20 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Bool, Int, Key
 
-from ..advantage._gae import check_unit_interval
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
-from ..utils._checks import check_finite
+from ..utils._checks import (
+    check_finite,
+    check_non_negative,
+    check_positive,
+    check_unit_interval,
+)
 from ..wrapper._replay import renormalizer, unnormalized_observation_space
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
     check_int,
     check_key,
-    check_non_negative,
-    check_positive,
     check_training_state,
     require_finite,
 )

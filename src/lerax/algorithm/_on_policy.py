@@ -19,16 +19,15 @@ import optax
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..advantage import AbstractAdvantageEstimator
-from ..advantage._gae import check_unit_interval
 from ..buffer import RolloutBuffer
 from ..env import AbstractEnvLike
 from ..policy import AbstractActorCriticPolicy
+from ..utils._checks import check_positive, check_unit_interval
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
     check_int,
     check_key,
-    check_positive,
     check_training_state,
     explained_variance,
     require_finite,

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import optax
 
 from ..advantage import GAE
-from ._base import check_non_negative, check_positive
+from ..utils._checks import check_non_negative, check_positive
 from ._on_policy import AbstractOnPolicyAlgorithm
 
 

@@ -1,6 +1,5 @@
 """`EvalCallback`: periodic evaluation on a separate env, keeping the best policy."""
 
-import functools
 import importlib.util
 import math
 import warnings
@@ -19,7 +18,7 @@ from ..utils import filter_cond
 from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
-from ._host import host_call, to_float
+from ._host import HostRef, to_float
 
 
 @final
@@ -105,6 +104,10 @@ class EvalCallback(AbstractCallback):
             `EvalCallback` syncs `VecNormalize`). Wrap the evaluation env's
             observations as the training env's; leave `NormalizeReward` out
             of it to evaluate raw returns.
+        logs: Whether the results go to logging backends.
+        host_ref: The handle on the host side (`EvalHost`). A new
+            `EvalCallback` with the same settings (backends aside) runs the
+            compiled program of an earlier one.
     """
 
     env: Any
@@ -118,7 +121,8 @@ class EvalCallback(AbstractCallback):
     video_fps: float = eqx.field(static=True)
     stop_at_return: float | None = eqx.field(static=True)
     sync_normalization: bool = eqx.field(static=True)
-    host: "EvalHost" = eqx.field(static=True)
+    logs: bool = eqx.field(static=True)
+    host_ref: HostRef
 
     def __init__(
         self,
@@ -198,12 +202,21 @@ class EvalCallback(AbstractCallback):
         self.video_dir = None if video_dir is None else str(video_dir)
         self.video_fps = float(video_fps)
         backends = as_backends(backend, "EvalCallback")
-        self.host = EvalHost(
-            LogSink(backends, None) if backends else None,
-            self.best_model_path,
-            self.video_dir,
-            self.video_fps,
+        self.logs = bool(backends)
+        self.host_ref = HostRef(
+            EvalHost(
+                LogSink(backends, None) if backends else None,
+                self.best_model_path,
+                self.video_dir,
+                self.video_fps,
+            )
         )
+
+    @property
+    def host(self) -> "EvalHost":
+        """The host side: logs the results, saves the best policy, writes
+        the videos."""
+        return self.host_ref.host
 
     def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> EvalState:
         del key
@@ -221,20 +234,17 @@ class EvalCallback(AbstractCallback):
 
     def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
-        if self.host.sink is not None:
-            from ._logging import default_name
+        if self.logs:
+            from ._logging import run_prefix
 
-            name = default_name(ctx.algorithm, ctx.state.env)
-            host_call(
-                functools.partial(self.host.sink.start, name, {}),
-                ctx.num_timesteps,
-            )
+            prefix = run_prefix(ctx.algorithm, ctx.state.env)
+            self.host_ref.call("start", ctx.num_timesteps, bound=(prefix,))
         return ctx.callback_state
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
-        if self.host.sink is not None:
-            host_call(self.host.sink.end, ctx.num_timesteps)
+        if self.logs:
+            self.host_ref.call("end", ctx.num_timesteps)
         return ctx.callback_state
 
     def eval_env(self, state: Any) -> Any:
@@ -294,11 +304,11 @@ class EvalCallback(AbstractCallback):
             saved = None
             if self.best_model_path is not None:
                 saved = (new_arrays, frozen_statistics(env))
-            if self.host.sink is not None or saved is not None:
+            if self.logs or saved is not None:
                 # nothing to report otherwise: no host round trip, and a
                 # program without callbacks can be cached across processes
-                host_call(
-                    functools.partial(self.host.report, static, self.env),
+                self.host_ref.call(
+                    "report",
                     step,
                     state.mean_return,
                     state.std_return,
@@ -306,15 +316,11 @@ class EvalCallback(AbstractCallback):
                     state.best_return,
                     better,
                     saved,
+                    bound=(static, self.env),
                 )
             if self.video_dir is not None:
                 states, dones = self._record(env, policy, video_key)
-                host_call(
-                    functools.partial(self.host.video, self.env),
-                    step,
-                    states,
-                    dones,
-                )
+                self.host_ref.call("video", step, states, dones, bound=(self.env,))
             return state
 
         return filter_cond(due, run, lambda s: s, ctx.callback_state)
@@ -380,6 +386,14 @@ class EvalHost:
         self.video_fps = video_fps
         self.saved_return = -math.inf
         self._video_failed = False
+
+    def start(self, prefix: str, step: Any) -> None:
+        """A run starts: the log sink opens its backends (see `LogSink`)."""
+        self.sink.start(prefix, {}, step)
+
+    def end(self, step: Any) -> None:
+        """A run ends: the log sink writes what is pending."""
+        self.sink.end(step)
 
     def report(
         self,

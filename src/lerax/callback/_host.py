@@ -10,13 +10,18 @@ drops calls older than the newest step it has seen.
 
 import contextlib
 import contextvars
+import functools
+import itertools
 import math
 import time
+import weakref
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, final
 
+import equinox as eqx
 import jax
 import numpy as np
+from jaxtyping import Int
 
 # JAX refuses ordered effects in a program over several devices, and there
 # each device runs its part of the program on its own thread. Host calls are
@@ -103,6 +108,69 @@ def host_call(fn: Any, *args: Any) -> None:
 
     # the program's first device (XLA's maximal sharding on device 0)
     tokens.append(io_callback(call, jax.ShapeDtypeStruct((), np.int32), *args, *extra))
+
+
+# Host objects by number, for the compiled programs' host calls (below).
+_HOSTS: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
+_NUMBERS = itertools.count()
+
+
+class _Keep:
+    """Keeps a host object alive in a static field without being part of a
+    program's identity: every `_Keep` equals every other."""
+
+    __slots__ = ("host",)
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Keep)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+def _dispatch(method: str, bound: tuple, number: Any, *values: Any) -> None:
+    getattr(_HOSTS[int(np.asarray(number))], method)(*bound, *values)
+
+
+@final
+class HostRef(eqx.Module):
+    """A callback's handle on its host-side object (progress bar, log sink).
+
+    The compiled program reaches the host object through its number, an
+    input of the program, rather than through the object itself: a new
+    callback equal to an earlier one (same settings) runs the earlier one's
+    compiled program and reports to its own host object. A host object held
+    in a static field would be part of the program's identity (compared by
+    `is`), and every new callback would recompile the training.
+
+    Attributes:
+        number: The host object's number (a 0-d int32 array).
+    """
+
+    number: Int[np.ndarray, ""]
+    keep: _Keep = eqx.field(static=True)
+
+    def __init__(self, host: Any):
+        """Args:
+        host: The host-side object; kept alive as long as this handle."""
+        number = next(_NUMBERS)
+        _HOSTS[number] = host
+        self.number = np.asarray(number, np.int32)
+        self.keep = _Keep(host)
+
+    @property
+    def host(self) -> Any:
+        """The host-side object (outside compiled code)."""
+        return self.keep.host
+
+    def call(self, method: str, *args: Any, bound: tuple = ()) -> None:
+        """From inside a compiled program: `host.<method>(*bound, *args)` on
+        the host (`host_call`); `bound` holds Python values fixed at trace
+        time, `args` the traced ones."""
+        host_call(functools.partial(_dispatch, method, bound), self.number, *args)
 
 
 def first_device(tree: Any) -> Any:

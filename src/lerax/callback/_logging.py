@@ -2,7 +2,6 @@
 
 import dataclasses
 import datetime
-import functools
 import math
 import time
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from jaxtyping import Array, Key
 from ._backend import AbstractLoggingBackend, call_safely, finite_scalars
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._episodes import EpisodeAccumulator
-from ._host import StepGroups, host_call, ratio, to_float
+from ._host import HostRef, StepGroups, ratio, to_float
 from ._progress import report_due, run_description
 
 # Metrics reported under `episode/` rather than `train/`.
@@ -70,10 +69,16 @@ def extract_hparams(algorithm: Any, policy: Any) -> dict[str, Any]:
     return out
 
 
-def default_name(algorithm: Any, env: Any) -> str:
-    """`"PPO_CartPole-v1_20260101_120000"`."""
-    stamp = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
-    return run_description(algorithm, env).replace(" on ", "_") + "_" + stamp
+def run_prefix(algorithm: Any, env: Any) -> str:
+    """`"PPO_CartPole-v1"`: a default run name before its time stamp."""
+    return run_description(algorithm, env).replace(" on ", "_")
+
+
+def stamped(prefix: str) -> str:
+    """`"PPO_CartPole-v1_20260101_120000"`: the prefix and the time now (on
+    the host when a run starts, not when its program was traced: a compiled
+    program serves later runs too)."""
+    return prefix + "_" + datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
 
 
 class LogSink:
@@ -89,13 +94,15 @@ class LogSink:
         self._last: tuple[int, float] | None = None
         self._fresh_start: int | None = None
 
-    def start(self, name: str, hparams: dict[str, Any], step: Any) -> None:
+    def start(self, prefix: str, hparams: dict[str, Any], step: Any) -> None:
+        """A run starts at `step`: opens the backends that are not open
+        (under `name`, default `stamped(prefix)`) and logs `hparams` once."""
         step = int(step)
         if self._fresh_start == step:
             return  # the same start from another seed under vmap
         self._fresh_start = step
         self._groups.reset()
-        self.name = self.name or name
+        self.name = self.name or stamped(prefix)
         for backend in self.backends:
             if not backend.is_open:
                 call_safely("open", backend.open, self.name)
@@ -181,15 +188,19 @@ class LoggingCallback(AbstractCallback):
     Backends are opened at the first training start and stay open across
     `learn`/`train` calls until `close()` (or the end of a `with` block).
 
+    A new `LoggingCallback` with the same settings (backends aside) runs the
+    compiled program of an earlier one: backends live on the host side.
+
     Attributes:
-        backends: The backends.
         log_interval: Iterations between logs.
+        hparams: The extra hyper-parameters, as `(name, value)` pairs.
+        host_ref: The handle on the host side (a `LogSink`, which holds the
+            backends).
     """
 
-    backends: tuple[AbstractLoggingBackend, ...] = eqx.field(static=True)
     log_interval: int = eqx.field(static=True)
-    sink: LogSink = eqx.field(static=True)
     hparams: tuple[tuple[str, Any], ...] = eqx.field(static=True)
+    host_ref: HostRef
 
     def __init__(
         self,
@@ -222,10 +233,19 @@ class LoggingCallback(AbstractCallback):
                 f"`LoggingCallback(log_interval=...)` must be an int >= 1, got "
                 f"{log_interval!r}."
             )
-        self.backends = as_backends(backend, "LoggingCallback")
         self.log_interval = log_interval
-        self.sink = LogSink(self.backends, name)
         self.hparams = tuple((hparams or {}).items())
+        self.host_ref = HostRef(LogSink(as_backends(backend, "LoggingCallback"), name))
+
+    @property
+    def sink(self) -> LogSink:
+        """The host side: pools the reports and writes them to the backends."""
+        return self.host_ref.host
+
+    @property
+    def backends(self) -> tuple[AbstractLoggingBackend, ...]:
+        """The backends."""
+        return self.sink.backends
 
     def close(self) -> None:
         """Writes what is pending and closes every backend."""
@@ -248,11 +268,8 @@ class LoggingCallback(AbstractCallback):
             **extract_hparams(ctx.algorithm, ctx.state.policy),
             **dict(self.hparams),
         }
-        name = default_name(ctx.algorithm, ctx.state.env)
-        host_call(
-            functools.partial(self.sink.start, name, hparams),
-            ctx.num_timesteps,
-        )
+        prefix = run_prefix(ctx.algorithm, ctx.state.env)
+        self.host_ref.call("start", ctx.num_timesteps, bound=(prefix, hparams))
         return ctx.callback_state
 
     def on_iteration(self, ctx: IterationContext, *, key: Key[Array, ""]) -> Any:
@@ -274,11 +291,7 @@ class LoggingCallback(AbstractCallback):
             # One packed vector: a single host transfer per log.
             names = tuple(values)
             packed = jnp.stack([jnp.asarray(values[k], jnp.float32) for k in names])
-            host_call(
-                functools.partial(self.sink.report_packed, names),
-                step,
-                packed,
-            )
+            self.host_ref.call("report_packed", step, packed, bound=(names,))
             return EpisodeAccumulator.zeros()
 
         # Operands passed explicitly rather than closed over: measured cheaper.
@@ -291,5 +304,5 @@ class LoggingCallback(AbstractCallback):
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
-        host_call(self.sink.end, ctx.num_timesteps)
+        self.host_ref.call("end", ctx.num_timesteps)
         return ctx.callback_state

@@ -1,6 +1,5 @@
 """`ProgressBarCallback`: a Rich progress bar fed from inside the compiled loop."""
 
-import functools
 import math
 import time
 from typing import Any, final
@@ -13,7 +12,7 @@ from jaxtyping import Array, Int, Key
 
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._episodes import EpisodeAccumulator
-from ._host import format_duration, format_number, host_call, ratio, to_float
+from ._host import HostRef, format_duration, format_number, ratio, to_float
 
 
 def auto_interval(ctx: IterationContext, updates: int) -> Int[Array, ""]:
@@ -73,12 +72,13 @@ class ProgressBarCallback(AbstractCallback):
         description: The bar's label (None: `"<algorithm> on <env>"`).
         interval: Iterations between updates (None: about 100 updates per
             run).
+        host_ref: The handle on the bar's host side (`ProgressHost`).
     """
 
     total_timesteps: int | None = eqx.field(static=True)
     description: str | None = eqx.field(static=True)
     interval: int | None = eqx.field(static=True)
-    host: "ProgressHost" = eqx.field(static=True)
+    host_ref: HostRef
 
     def __init__(
         self,
@@ -113,7 +113,12 @@ class ProgressBarCallback(AbstractCallback):
         self.total_timesteps = total_timesteps
         self.description = description
         self.interval = interval
-        self.host = ProgressHost(console, plain_seconds)
+        self.host_ref = HostRef(ProgressHost(console, plain_seconds))
+
+    @property
+    def host(self) -> "ProgressHost":
+        """The bar's host side."""
+        return self.host_ref.host
 
     def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> EpisodeAccumulator:
         del ctx, key
@@ -127,11 +132,7 @@ class ProgressBarCallback(AbstractCallback):
             if self.total_timesteps is None
             else self.total_timesteps
         )
-        host_call(
-            functools.partial(self.host.start, description),
-            ctx.num_timesteps,
-            total,
-        )
+        self.host_ref.call("start", ctx.num_timesteps, total, bound=(description,))
         return ctx.callback_state
 
     def on_iteration(self, ctx: IterationContext, *, key: Key[Array, ""]) -> Any:
@@ -140,10 +141,7 @@ class ProgressBarCallback(AbstractCallback):
         interval = auto_interval(ctx, 100) if self.interval is None else self.interval
 
         def report(episodes):
-            host_call(
-                self.host.update,
-                _pack(ctx.num_timesteps, episodes),
-            )
+            self.host_ref.call("update", _pack(ctx.num_timesteps, episodes))
             return EpisodeAccumulator.zeros()
 
         return jax.lax.cond(report_due(ctx, interval), report, lambda e: e, episodes)
@@ -151,10 +149,7 @@ class ProgressBarCallback(AbstractCallback):
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
         episodes = ctx.callback_state
-        host_call(
-            self.host.finish,
-            _pack(ctx.num_timesteps, episodes),
-        )
+        self.host_ref.call("finish", _pack(ctx.num_timesteps, episodes))
         return EpisodeAccumulator.zeros()
 
 
