@@ -511,9 +511,11 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
     batch = dict(batch, action_masks=only_one, next_action_masks=only_one)
     learner = algo.init_learner(env, policy, key=getkey())  # untrained: uniform
     updated, metrics = update(learner, batch, key=getkey(), step=jnp.array(9))
-    # one allowed action: the actor's distribution is certain, entropy 0
+    # one allowed action: the actor's distribution is certain, entropy 0,
+    # which is the target there too: alpha stays
     assert abs(float(metrics["entropy"])) < 1e-6
     assert finite(updated)
+    assert float(updated.log_alpha) == float(learner.log_alpha)
     _, metrics = update(
         learner,
         dict(batch, action_masks=jnp.ones((4, 4), bool)),
@@ -521,6 +523,15 @@ def test_current_masks_are_stored_and_used_by_the_sac_discrete_actor(getkey):
         step=jnp.array(9),
     )
     np.testing.assert_allclose(float(metrics["entropy"]), np.log(4), rtol=1e-3)
+    # two allowed actions: the uniform policy's entropy log(2) is the most
+    # there is, above the target 0.89 log(2) (not 0.89 log(4), out of reach:
+    # alpha would grow without bound), so alpha shrinks
+    two = jnp.array([[True, True, False, False]] * 4)
+    updated, metrics = update(
+        learner, dict(batch, action_masks=two), key=getkey(), step=jnp.array(9)
+    )
+    np.testing.assert_allclose(float(metrics["entropy"]), np.log(2), rtol=1e-3)
+    assert float(updated.log_alpha) < float(learner.log_alpha)
 
 
 SMALL_REPLAY = dict(

@@ -29,11 +29,12 @@ def tune_alpha(
     log_alpha: Float[Array, ""],
     opt_state: Any,
     entropy: Float[Array, " B"],
-    target_entropy: Float[Array, ""],
+    target_entropy: Float[Array, ""] | Float[Array, " B"],
     optimizer: optax.GradientTransformation,
 ) -> tuple[Float[Array, ""], Any]:
-    """One step on `log_alpha * (entropy - target)`: alpha grows while the
-    policy's entropy is below the target and shrinks above it."""
+    """One step on `log_alpha * (entropy - target)` (averaged over the
+    batch; one target, or one per state): alpha grows while the policy's
+    entropy is below the target and shrinks above it."""
     gap = jax.lax.stop_gradient(entropy - target_entropy)
     grad = jax.grad(lambda la: jnp.mean(la * gap))(log_alpha)
     update, opt_state = optimizer.update(grad, opt_state, log_alpha)

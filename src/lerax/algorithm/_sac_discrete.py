@@ -56,7 +56,8 @@ class DiscreteQNetwork(eqx.Module):
 
 @final
 class SACDiscreteLearner(eqx.Module):
-    """What SAC-Discrete trains (see `SACLearner`)."""
+    """What SAC-Discrete trains (see `SACLearner`); `target_entropy` is
+    that of a state with every action allowed."""
 
     policy: AbstractDiscreteSACPolicy
     critics: DiscreteQNetwork
@@ -77,11 +78,24 @@ def _expect(probs, values):
     return jnp.sum(probs * jnp.where(probs > 0, values, 0.0), axis=-1)
 
 
+def _masked_targets(learner: SACDiscreteLearner, masks: Any) -> Any:
+    """The entropy target of each state: `learner.target_entropy` (a scale
+    times `log(n)`) with `n` replaced by the number of allowed actions. A
+    state that allows `k < n` actions has at most `log(k)` entropy; against
+    the full target, alpha would grow without bound on such states."""
+    n = learner.policy.action_space.n
+    if masks is None or n < 2:
+        return learner.target_entropy
+    allowed = jnp.maximum(jnp.sum(masks, axis=-1), 1).astype(jnp.float32)
+    return learner.target_entropy * jnp.log(allowed) / jnp.log(float(n))
+
+
 @final
 class SACDiscrete(AbstractOffPolicyAlgorithm):
     """SAC-Discrete: twin critics over all actions, soft state values as
     expectations under the policy, automatic entropy tuning towards
-    `target_entropy_scale * log(n)`, Polyak-averaged target critics (a real
+    `target_entropy_scale * log(n)` (with action masks, `n` is the number
+    of actions a state allows), Polyak-averaged target critics (a real
     target network: `tau` well below 1). A stateful policy is evaluated with
     the policy states stored in the replay buffer; the critics are stateless.
 
@@ -99,7 +113,9 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         alpha_lr: Entropy-coefficient learning rate (None: `q_lr`).
         autotune: Learn the entropy coefficient.
         initial_alpha: Initial (or fixed) entropy coefficient.
-        target_entropy_scale: Target entropy as a fraction of `log(n)`.
+        target_entropy_scale: Target entropy as a fraction of `log(n)`, the
+            entropy of a uniform choice among the `n` actions (among the
+            allowed ones, with action masks).
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
         check_numerics: Raise naming the quantity when a gradient step's
@@ -230,7 +246,11 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         log_alpha, alpha_opt_state = learner.log_alpha, learner.alpha_opt_state
         if self.autotune:
             log_alpha, alpha_opt_state = tune_alpha(
-                log_alpha, alpha_opt_state, entropy, learner.target_entropy, alpha_opt
+                log_alpha,
+                alpha_opt_state,
+                entropy,
+                _masked_targets(learner, batch["action_masks"]),
+                alpha_opt,
             )
         learner = SACDiscreteLearner(
             policy=policy,
