@@ -239,8 +239,18 @@ def test_bad_input(getkey):
             {"num_envs": 8, "num_steps": 16, "buffer_size": 64, "learning_starts": 64},
             "at least one iteration's transitions",
         ),
+        (SACDiscrete, {"target_entropy_scale": np.inf}, "must be finite"),
+        (TD3, {"noise_clip": np.inf}, r"`TD3\(noise_clip=...\)` must be finite"),
+        (DQN, {"buffer_size": np.int64(1000)}, r"`buffer_size=int\(...\)`"),
     ]:
         with pytest.raises(ValueError, match=message):
+            cls(**kwargs)
+    for cls, kwargs, message in [
+        (SAC, {"autotune": "yes"}, r"`SAC\(autotune=...\)` must be True or False"),
+        (DQN, {"double_q": 1.0}, "double_q"),
+        (SAC, {"q_lr": "1e-3"}, "must be a number, got the string"),
+    ]:
+        with pytest.raises(TypeError, match=message):
             cls(**kwargs)
     small = DQN(buffer_size=500, learning_starts=64, batch_size=32)
     q_policy = MLPQPolicy(cartpole, width_size=8, key=getkey())
@@ -250,7 +260,20 @@ def test_bad_input(getkey):
     state = small.init(cartpole, q_policy, key=getkey())
     with pytest.raises(ValueError, match="pass `total_timesteps=` to `init`"):
         small.train(state, 1)
-    del pendulum
+    # DDPG and TD3 share a learner type: the critics tell their states apart
+    actor = MLPDeterministicPolicy(pendulum, width_size=8, key=getkey())
+    replay = dict(buffer_size=64, batch_size=8, learning_starts=8, q_width_size=8)
+    td3_state = TD3(**replay).init(pendulum, actor, key=getkey())
+    with pytest.raises(
+        TypeError,
+        match=r"learner does not fit this algorithm: it holds "
+        r"`learner\.critics\.network\.layers\[0\]\.weight` float32\[2, 8, 4\] "
+        r"where `DDPG` has `learner\.critics\.network\.layers\[0\]\.weight` "
+        r"float32\[1, 8, 4\]",
+    ):
+        DDPG(**replay).train(td3_state, 1)
+    with pytest.raises(TypeError, match="learner does not fit"):
+        TD3(**replay, q_depth=1).train(td3_state, 1)
 
 
 @pytest.mark.slow(38)

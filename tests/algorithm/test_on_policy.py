@@ -305,9 +305,30 @@ def test_bad_input(getkey):
         (A2C, {"max_grad_norm": -0.5}, r"`A2C\(max_grad_norm=...\)` must be > 0"),
         (REINFORCE, {"max_grad_norm": 0.0}, "max_grad_norm"),
         (REINFORCE, {"gamma": 1.5}, "gamma"),
+        # what would train silently to a NaN policy
+        (
+            PPO,
+            {"entropy_loss_coefficient": np.nan},
+            r"coefficient=...\)` must be finite",
+        ),
+        (A2C, {"entropy_loss_coefficient": np.inf}, "must be finite"),
+        (PPO, {"value_loss_coefficient": -1.0}, r"coefficient=...\)` must be >= 0"),
+        (REINFORCE, {"value_loss_coefficient": np.nan}, "must be finite"),
+        (PPO, {"learning_rate": np.inf}, r"`PPO\(learning_rate=...\)` must be finite"),
+        (A2C, {"num_steps": np.int64(8)}, r"Pass a Python int: `num_steps=int\(...\)`"),
     ]:
         with pytest.raises(ValueError, match=message):
             cls(**kwargs)
+    for cls, kwargs, message in [
+        (PPO, {"learning_rate": "3e-4"}, "must be a number, got the string '3e-4'"),
+        (A2C, {"gamma": "0.99"}, r"`A2C\(gamma=...\)` must be a number"),
+        (PPO, {"normalize_advantages": "no"}, "must be True or False, got 'no'"),
+        (REINFORCE, {"check_numerics": 1}, "check_numerics"),
+    ]:
+        with pytest.raises(TypeError, match=message):
+            cls(**kwargs)
+    # an entropy penalty (a negative weight) is a choice, not a mistake
+    assert PPO(entropy_loss_coefficient=-0.01).entropy_loss_coefficient == -0.01
     for cls in (PPO, A2C, REINFORCE):  # counts are Python ints, for every algorithm
         for name in ("num_epochs", "num_batches"):
             with pytest.raises(ValueError, match=rf"`{cls.__name__}\({name}=...\)`"):
@@ -332,6 +353,20 @@ def test_bad_input(getkey):
         PPO(num_envs=8, num_steps=8, num_batches=2).train(state, 1)
     with pytest.raises(TypeError, match="advances a `OffPolicyState`"):
         DQN().train(state, 1)
+    # ... or a state whose arrays other settings shaped (A2C's RMSprop keeps
+    # `nu` where PPO's Adam keeps `count`; no clipping, one chain link less)
+    with pytest.raises(
+        TypeError,
+        match=r"opt_state does not fit this algorithm: it holds "
+        r"`opt_state\[1\]\.inner_state\[0\]\.count` int32\[\] where `A2C` has "
+        r"`opt_state\[1\]\.inner_state\[0\]\.nu` float32",
+    ):
+        A2C(num_envs=2, num_steps=8).train(state, 1)
+    with pytest.raises(TypeError, match="opt_state does not fit .* `max_grad_norm`"):
+        PPO(num_envs=2, num_steps=8, num_batches=2, max_grad_norm=None).train(state, 1)
+    # a learning rate shapes nothing: the state trains on under another one
+    other = PPO(num_envs=2, num_steps=8, num_batches=2, learning_rate=1e-4)
+    assert int(other.train(state, 1)[0].iteration) == 1
     # evaluation checks the policy against the env
     with pytest.raises(TypeError, match="observation space .* does not fit"):
         evaluate_policy(pendulum, state.policy, key=getkey(), num_episodes=2)

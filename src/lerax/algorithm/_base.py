@@ -90,6 +90,11 @@ class AbstractAlgorithm(eqx.Module):
         """Raises if `state` is not a training state this algorithm can
         advance (see `check_training_state`); called by `train`."""
 
+    def check_layout(self, state: Any) -> None:
+        """Raises if the arrays of `state` do not fit this algorithm (see
+        `check_fits`); called by `train` while its program is traced, so once
+        per state structure and never on a cached program."""
+
     @abc.abstractmethod
     def init(
         self,
@@ -280,6 +285,7 @@ class AbstractAlgorithm(eqx.Module):
         # `placement` (static: the device host calls run from, or None) only
         # keys the compilation cache; `host_device()` gives it while tracing
         del placement
+        self.check_layout(state)
         callback = as_callback(callback)
         state = self.attach_callback(state, callback)
         spi = self.steps_per_iteration
@@ -567,6 +573,54 @@ def check_training_state(algo: Any, state: Any, state_type: type) -> None:
         )
 
 
+def _array_layout(tree: Any) -> list[tuple[str, tuple[int, ...], Any]]:
+    """`(path, shape, dtype)` of every array (or abstract array) in `tree`."""
+    abstract = lambda x: isinstance(x, jax.ShapeDtypeStruct)  # noqa: E731
+    leaves = jax.tree_util.tree_flatten_with_path(tree, is_leaf=abstract)[0]
+    return [
+        (jax.tree_util.keystr(path), tuple(x.shape), jnp.dtype(x.dtype))
+        for path, x in leaves
+        if abstract(x) or eqx.is_array(x)
+    ]
+
+
+def check_fits(algo: Any, what: str, actual: Any, build: Any, *args: Any) -> None:
+    """Raises `TypeError` unless `actual`, a part of a training state, holds
+    the arrays (paths, shapes and dtypes) that `build(*args)` makes for
+    `algo` (evaluated abstractly: nothing is computed).
+
+    A state from another algorithm's `init`, or from this algorithm with
+    settings that shape it otherwise (twin critics or one, gradient clipping
+    or not, another optimiser), would otherwise fail deep inside the program
+    or, worse, train on with parts that mean something else."""
+    mine = _array_layout(eqx.filter_eval_shape(build, *args))
+    theirs = _array_layout(actual)
+    if mine == theirs:
+        return
+    name = type(algo).__name__
+
+    def show(entry: Any) -> str:
+        if entry is None:
+            return "nothing"
+        path, shape, dtype = entry
+        return f"`{what}{path}` {dtype.name}{list(shape)}"
+
+    index = next(
+        (i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b),
+        min(len(mine), len(theirs)),
+    )
+    expected = mine[index] if index < len(mine) else None
+    found = theirs[index] if index < len(theirs) else None
+    raise TypeError(
+        f"`{name}.train`: this state's {what} does not fit this algorithm: it "
+        f"holds {show(found)} where `{name}` has {show(expected)}. The state was "
+        f"made by another algorithm, or by `{name}` with other settings that "
+        "shape it (e.g. `max_grad_norm` on or off, another optimiser, other "
+        "critics); train it with the algorithm that made it, or start anew "
+        f"with `{name}.init`."
+    )
+
+
 def check_key(owner: str, key: Any) -> None:
     """Raises `TypeError` unless `key` is one JAX PRNG key: a typed key
     (`jax.random.key(seed)`) or a legacy `uint32[2]` key
@@ -612,9 +666,16 @@ def check_key(owner: str, key: Any) -> None:
 
 
 def check_int(owner: str, /, *, minimum: int = 1, **values: Any) -> None:
-    """Raises `ValueError` unless each value is an int >= `minimum`."""
+    """Raises `ValueError` unless each value is a Python int >= `minimum`
+    (these size arrays and loops: a NumPy integer is named with the fix)."""
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            fix = (
+                f" Pass a Python int: `{name}=int(...)`."
+                if isinstance(value, np.integer)
+                else ""
+            )
             raise ValueError(
-                f"`{owner}({name}=...)` must be an int >= {minimum}, got {value!r}."
+                f"`{owner}({name}=...)` must be an int >= {minimum}, got "
+                f"{value!r}.{fix}"
             )

@@ -40,6 +40,7 @@ from jaxtyping import Array, Bool, Int, Key
 from ..buffer import ReplayBuffer
 from ..env import AbstractEnvLike
 from ..utils._checks import (
+    check_bool,
     check_finite,
     check_non_negative,
     check_positive,
@@ -49,6 +50,7 @@ from ..wrapper._replay import renormalizer, unnormalized_observation_space
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
+    check_fits,
     check_int,
     check_key,
     check_training_state,
@@ -262,7 +264,23 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             ),
         )
         check_int(owner, minimum=0, **present("learning_starts", "q_depth"))
-        check_finite(owner, **present("target_entropy"))
+        check_finite(
+            owner,
+            **present(
+                "target_entropy",
+                "target_entropy_scale",
+                "learning_rate",
+                "policy_lr",
+                "q_lr",
+                "alpha_lr",
+                "actor_lr",
+                "max_grad_norm",
+                "initial_alpha",
+                "policy_noise",
+                "noise_clip",
+            ),
+        )
+        check_bool(owner, **present("double_q", "autotune", "check_numerics"))
         if self.batch_size > self.buffer_size:
             raise ValueError(
                 f"`{type(self).__name__}(batch_size={self.batch_size})` exceeds "
@@ -300,6 +318,16 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 "`exploration_fraction` of the run's budget, which this state "
                 "does not know: pass `total_timesteps=` to `init` (as `learn` does)."
             )
+
+    def check_layout(self, state: Any) -> None:
+        check_fits(
+            self,
+            "learner",
+            state.learner,
+            lambda env, policy: self.init_learner(env, policy, key=jr.key(0)),
+            state.env,
+            state.policy,
+        )
 
     @property
     def updates_per_iteration(self) -> int:

@@ -22,10 +22,17 @@ from ..advantage import AbstractAdvantageEstimator
 from ..buffer import RolloutBuffer
 from ..env import AbstractEnvLike
 from ..policy import AbstractActorCriticPolicy
-from ..utils._checks import check_positive, check_unit_interval
+from ..utils._checks import (
+    check_bool,
+    check_finite,
+    check_non_negative,
+    check_positive,
+    check_unit_interval,
+)
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
+    check_fits,
     check_int,
     check_key,
     check_training_state,
@@ -157,6 +164,26 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         if self.max_grad_norm is not None:
             check_positive(type(self).__name__, max_grad_norm=self.max_grad_norm)
         check_positive(type(self).__name__, learning_rate=self.learning_rate)
+        coefficients = {
+            name: getattr(self, name)
+            for name in ("value_loss_coefficient", "entropy_loss_coefficient")
+            if hasattr(self, name)
+        }
+        # a negative entropy weight (penalising entropy) is allowed
+        check_finite(
+            type(self).__name__, learning_rate=self.learning_rate, **coefficients
+        )
+        if "value_loss_coefficient" in coefficients:
+            check_non_negative(
+                type(self).__name__,
+                value_loss_coefficient=self.value_loss_coefficient,
+            )
+        switches = ("normalize_advantages", "clip_value_loss", "use_rms_prop")
+        check_bool(
+            type(self).__name__,
+            check_numerics=self.check_numerics,
+            **{name: getattr(self, name) for name in switches if hasattr(self, name)},
+        )
         if isinstance(self.num_batches, int) and isinstance(self.num_envs, int):
             total = self.num_envs * self.num_steps
             if total % self.num_batches != 0:
@@ -167,6 +194,12 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
 
     def check_state(self, state: Any) -> None:
         check_training_state(self, state, OnPolicyState)
+
+    def check_layout(self, state: Any) -> None:
+        check_fits(self, "opt_state", state.opt_state, self._init_opt, state.policy)
+
+    def _init_opt(self, policy: Any) -> Any:
+        return self.optimizer().init(eqx.filter(policy, eqx.is_inexact_array))
 
     def optimizer(self) -> optax.GradientTransformation:
         """Gradient clipping (if `max_grad_norm`) then `base_optimizer`, with the
@@ -206,7 +239,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             )
         carry_key, next_key = jr.split(key)
         actors = initial_carries(env, policy, self.num_envs, key=carry_key)
-        opt_state = self.optimizer().init(eqx.filter(policy, eqx.is_inexact_array))
+        opt_state = self._init_opt(policy)
         state = OnPolicyState(
             env,
             policy,

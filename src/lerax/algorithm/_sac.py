@@ -73,7 +73,8 @@ class SAC(AbstractOffPolicyAlgorithm):
     tuning towards `-|A|`.
 
     Defaults are Stable-Baselines3's (except `learning_starts`, 256 rather
-    than 100, so the first batch never repeats transitions): one env, one
+    than 100, so the first batch draws from as many transitions as it
+    holds; batches are drawn with replacement): one env, one
     gradient step per env step, buffer 1M, batch 256, tau 0.005, Adam 3e-4 for
     all three optimisers, entropy coefficient starting at 1.0, critics of
     two 256-unit ReLU layers. A stateful policy is evaluated with the policy

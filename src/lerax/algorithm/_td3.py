@@ -175,7 +175,8 @@ class TD3(AbstractOffPolicyAlgorithm):
     smoothing, and the actor and all targets updated every
     `policy_frequency` gradient steps. Defaults are Stable-Baselines3's
     (Adam 1e-3, batch 256, tau 0.005, noise 0.2 clipped at 0.5, delay 2)
-    except `learning_starts` (256, so the first batch has no repeats).
+    except `learning_starts` (256, at least the batch size, so the first
+    batch draws from as many transitions as it holds).
     Exploration noise comes from the policy (`exploration_noise`).
 
     Attributes:

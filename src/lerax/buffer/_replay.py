@@ -175,7 +175,9 @@ class ReplayBuffer(eqx.Module):
 
     def sample(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
         """`batch_size` transitions drawn uniformly (with replacement) from the
-        filled rows.
+        filled rows. Sample only after something was added: an empty
+        buffer gives its zero-filled first row (the off-policy loop samples
+        after `learning_starts >= batch_size` steps).
 
         Returns:
             A dict with the batched fields under their attribute names

@@ -21,11 +21,32 @@ def concrete(value: Any) -> np.ndarray | None:
     return array
 
 
+def _number(owner: str, name: str, value: Any) -> np.ndarray | None:
+    """`concrete(value)`, refusing text (a number read from a config file or
+    command line and not converted) with a `TypeError` naming the field."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(
+            f"`{owner}({name}=...)` must be a number, got the string {value!r} "
+            "(convert it with float(...) or int(...))."
+        )
+    return concrete(value)
+
+
+def check_bool(owner: str, **values: Any) -> None:
+    """Raises `TypeError` unless each value is a bool (a switch that decides
+    what is compiled: `1.0` or `"no"` would be read as on)."""
+    for name, value in values.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(
+                f"`{owner}({name}=...)` must be True or False, got {value!r}."
+            )
+
+
 def check_unit_interval(owner: str, **values: object) -> None:
     """Raises `ValueError` for a concrete value (Python, NumPy or JAX,
     scalar or array) outside [0, 1]; traced values pass."""
     for name, value in values.items():
-        array = concrete(value)
+        array = _number(owner, name, value)
         if array is not None and not np.all((array >= 0.0) & (array <= 1.0)):
             raise ValueError(f"`{owner}({name}=...)` must be in [0, 1], got {value}.")
 
@@ -34,7 +55,7 @@ def check_positive(owner: str, **values: Any) -> None:
     """Raises `ValueError` for a concrete value (Python, NumPy or JAX,
     scalar or array) that is not > 0; traced values and schedules pass."""
     for name, value in values.items():
-        array = concrete(value)
+        array = _number(owner, name, value)
         if array is not None and not np.all(array > 0):
             raise ValueError(f"`{owner}({name}=...)` must be > 0, got {value}.")
 
@@ -43,7 +64,7 @@ def check_non_negative(owner: str, **values: Any) -> None:
     """Raises `ValueError` for a concrete value (Python, NumPy or JAX,
     scalar or array) that is not >= 0; traced values pass."""
     for name, value in values.items():
-        array = concrete(value)
+        array = _number(owner, name, value)
         if array is not None and not np.all(array >= 0):
             raise ValueError(f"`{owner}({name}=...)` must be >= 0, got {value}.")
 
@@ -52,6 +73,6 @@ def check_finite(owner: str, **values: Any) -> None:
     """Raises `ValueError` for a concrete value (Python, NumPy or JAX,
     scalar or array) that is NaN or infinite; traced values pass."""
     for name, value in values.items():
-        array = concrete(value)
+        array = _number(owner, name, value)
         if array is not None and not np.all(np.isfinite(array)):
             raise ValueError(f"`{owner}({name}=...)` must be finite, got {value}.")
