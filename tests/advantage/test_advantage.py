@@ -93,5 +93,12 @@ def test_vmap_over_gamma_and_bad_values():
     assert out.shape == (2, *r.shape)
     with pytest.raises(ValueError, match="gae_lambda"):
         GAE(gae_lambda=1.5)
+    with pytest.raises(ValueError, match="gae_lambda"):
+        GAE(lam=-0.5)
+    # the earlier lerax's name for lambda
+    assert GAE(0.9, lam=0.8) == GAE(gamma=0.9, gae_lambda=0.8)
+    assert GAE(lam=0.8).lam == 0.8 and GAE().gae_lambda == 0.95
+    with pytest.raises(TypeError, match="not both"):
+        GAE(gae_lambda=0.9, lam=0.9)
     with pytest.raises(ValueError, match="n"):
         NStepReturn(n=0)

@@ -21,11 +21,41 @@ class GAE(AbstractAdvantageEstimator):
 
     Attributes:
         gamma: Discount factor in [0, 1].
-        gae_lambda: Bias/variance trade-off in [0, 1].
+        gae_lambda: Bias/variance trade-off in [0, 1] (`lam` in the earlier
+            lerax, which `GAE(lam=...)` and `.lam` still accept).
     """
 
     gamma: float = 0.99
     gae_lambda: float = 0.95
+
+    def __init__(
+        self,
+        gamma: float = 0.99,
+        gae_lambda: float | None = None,
+        *,
+        lam: float | None = None,
+    ):
+        """Args:
+        gamma: See `gamma` above.
+        gae_lambda: See `gae_lambda` above (default 0.95).
+        lam: The earlier name of `gae_lambda`; give one or the other.
+
+        Raises:
+            TypeError: If both `gae_lambda` and `lam` are given.
+            ValueError: If a value is outside [0, 1].
+        """
+        if gae_lambda is not None and lam is not None:
+            raise TypeError(
+                "`GAE` takes `gae_lambda` or its earlier name `lam`, not both."
+            )
+        self.gamma = gamma
+        given = gae_lambda if gae_lambda is not None else lam
+        self.gae_lambda = 0.95 if given is None else given
+
+    @property
+    def lam(self) -> float:
+        """`gae_lambda`, under the earlier lerax's name."""
+        return self.gae_lambda
 
     def __check_init__(self):
         check_unit_interval("GAE", gamma=self.gamma, gae_lambda=self.gae_lambda)
