@@ -229,27 +229,23 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 "exploration_final_eps",
             ),
         )
-        check_positive(
-            owner,
-            **present(
-                "learning_rate",
-                "policy_lr",
-                "q_lr",
-                "alpha_lr",
-                "actor_lr",
-                "max_grad_norm",
-                "initial_alpha",
-            ),
+        positive = (
+            "learning_rate",
+            "policy_lr",
+            "q_lr",
+            "alpha_lr",
+            "actor_lr",
+            "max_grad_norm",
+            "initial_alpha",
         )
-        check_non_negative(
-            owner,
-            **present(
-                "policy_noise",
-                "noise_clip",
-                "exploration_noise",
-                "target_entropy_scale",
-            ),
+        non_negative = (
+            "policy_noise",
+            "noise_clip",
+            "exploration_noise",
+            "target_entropy_scale",
         )
+        check_positive(owner, **present(*positive))
+        check_non_negative(owner, **present(*non_negative))
         check_int(
             owner,
             **present(
@@ -264,22 +260,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             ),
         )
         check_int(owner, minimum=0, **present("learning_starts", "q_depth"))
-        check_finite(
-            owner,
-            **present(
-                "target_entropy",
-                "target_entropy_scale",
-                "learning_rate",
-                "policy_lr",
-                "q_lr",
-                "alpha_lr",
-                "actor_lr",
-                "max_grad_norm",
-                "initial_alpha",
-                "policy_noise",
-                "noise_clip",
-            ),
-        )
+        check_finite(owner, **present("target_entropy", *positive, *non_negative))
         check_bool(owner, **present("double_q", "autotune", "check_numerics"))
         if self.batch_size > self.buffer_size:
             raise ValueError(
