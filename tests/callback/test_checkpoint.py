@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+import optax
 import pytest
 
 import lerax.env
@@ -128,6 +129,22 @@ def test_resuming_with_other_hyper_parameters_is_refused(tmp_path):
     ):
         other.learn(env, policy, total, key=jr.key(0), resume_from=tmp_path)
     ALGO.learn(env, policy, total, key=jr.key(0), resume_from=tmp_path)  # the same
+    # a schedule is compared by the values it captured, not only its name
+    spi = ALGO.steps_per_iteration
+
+    def scheduled(start):
+        schedule = optax.linear_schedule(start, 0.0, 10)
+        return dataclasses.replace(ALGO, learning_rate=schedule)
+
+    folder = tmp_path / "scheduled"
+    callback = CheckpointCallback(str(folder), save_freq=spi)
+    scheduled(1e-3).learn(env, policy, total, key=jr.key(0), callback=callback)
+    with pytest.raises(
+        CheckpointError,
+        match=r"`learning_rate:init_value` was 0\.001 there and is 5\.0 here",
+    ):
+        scheduled(5.0).learn(env, policy, total, key=jr.key(0), resume_from=folder)
+    scheduled(1e-3).learn(env, policy, total, key=jr.key(0), resume_from=folder)
 
 
 def test_full_state_round_trip_with_replay_buffer(tmp_path, getkey):
@@ -212,6 +229,21 @@ def test_mismatched_checkpoint_names_the_difference(checkpoint):
     env, policy = setup()
     with pytest.raises(CheckpointError, match="same algorithm hyper-parameters"):
         other.learn(env, policy, 4 * 32 * 2, key=jr.key(0), resume_from=path)
+
+
+def test_records_from_before_captured_values_still_resume(checkpoint, tmp_path):
+    # checkpoints written before records held what a schedule captures name
+    # it only: they resume under a schedule of that name, not another rate
+    from lerax.callback._checkpoint import check_algorithm
+    from lerax.utils import describe
+
+    _, state = checkpoint
+    algo = dataclasses.replace(ALGO, learning_rate=optax.linear_schedule(1e-3, 0, 10))
+    record = {"class": "PPO", "structure": describe(algo)}
+    path = save_checkpoint(tmp_path / "old.ckpt", state, algorithm=record)
+    check_algorithm(path, algo)
+    with pytest.raises(CheckpointError, match="`learning_rate` was"):
+        check_algorithm(path, ALGO)
 
 
 def test_failed_write_keeps_the_previous_file(checkpoint, monkeypatch):

@@ -94,7 +94,10 @@ def algorithm_record(algorithm: Any) -> dict[str, Any]:
     and its hyper-parameters (`lerax.utils.describe`)."""
     from ..utils import describe
 
-    return {"class": type(algorithm).__name__, "structure": describe(algorithm)}
+    return {
+        "class": type(algorithm).__name__,
+        "structure": describe(algorithm, closures=True),
+    }
 
 
 def check_algorithm(path: str | Path, algorithm: Any) -> None:
@@ -109,6 +112,10 @@ def check_algorithm(path: str | Path, algorithm: Any) -> None:
     ours = json.loads(json.dumps(algorithm_record(algorithm)))
     if recorded == ours:
         return
+    from ..utils import describe
+
+    if recorded.get("structure") == json.loads(json.dumps(describe(algorithm))):
+        return  # written before records held what schedules capture
     if recorded.get("class") != ours["class"]:
         what = f"it was written by {recorded.get('class')}, not {ours['class']}"
     else:

@@ -31,9 +31,13 @@ FINGERPRINT_VERSION = "lerax-fingerprint-1"
 FINGERPRINT_SIZE = 32
 
 
-def describe(obj: Any) -> Any:
-    """A JSON-serialisable canonical description of `obj`'s structure."""
-    return _describe(obj, set())
+def describe(obj: Any, *, closures: bool = False) -> Any:
+    """A JSON-serialisable canonical description of `obj`'s structure.
+
+    With `closures`, a function is also described by the values it captured
+    (an optax schedule by its start and end values, not only its name);
+    policy fingerprints leave them out, so files stay loadable."""
+    return _describe(obj, set(), closures)
 
 
 def fingerprint(obj: Any) -> bytes:
@@ -51,7 +55,7 @@ def _qualified(obj: Any) -> str:
     return name or type(obj).__qualname__
 
 
-def _describe(obj: Any, seen: set[int]) -> Any:
+def _describe(obj: Any, seen: set[int], closures: bool = False) -> Any:
     from ..space._utils import StaticArray
 
     if obj is None or isinstance(obj, (bool, str)):
@@ -84,27 +88,43 @@ def _describe(obj: Any, seen: set[int]) -> Any:
         for field in dataclasses.fields(obj):
             static = bool(field.metadata.get("static", False))
             value = getattr(obj, field.name, None)
-            fields.append([field.name, static, _describe(value, seen)])
+            fields.append([field.name, static, _describe(value, seen, closures)])
         return ["module", _qualified(type(obj)), fields]
     if isinstance(obj, (tuple, list)):
-        return [type(obj).__name__, [_describe(v, seen) for v in obj]]
+        return [type(obj).__name__, [_describe(v, seen, closures) for v in obj]]
     if isinstance(obj, dict):
-        return ["dict", [[str(k), _describe(v, seen)] for k, v in obj.items()]]
+        return [
+            "dict",
+            [[str(k), _describe(v, seen, closures)] for k, v in obj.items()],
+        ]
     if isinstance(obj, jax.tree_util.Partial) and not obj.args and not obj.keywords:
         # a plain function made leafless (`lerax.policy._networks.leafless`)
         # is described as the function itself
-        return _describe(obj.func, seen)
+        return _describe(obj.func, seen, closures)
     if isinstance(obj, functools.partial):
         return [
             "partial",
-            _describe(obj.func, seen),
-            [_describe(a, seen) for a in obj.args],
-            [[k, _describe(v, seen)] for k, v in sorted(obj.keywords.items())],
+            _describe(obj.func, seen, closures),
+            [_describe(a, seen, closures) for a in obj.args],
+            [
+                [k, _describe(v, seen, closures)]
+                for k, v in sorted(obj.keywords.items())
+            ],
         ]
     if isinstance(obj, type):
         return ["type", _qualified(obj)]
     if callable(obj) or isinstance(
         obj, (types.FunctionType, types.BuiltinFunctionType)
     ):
+        if closures and getattr(obj, "__closure__", None):
+            names = obj.__code__.co_freevars
+            captured = []
+            for name, cell in zip(names, obj.__closure__):
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                captured.append([name, _describe(value, seen | {id(obj)}, closures)])
+            return ["callable", _qualified(obj), captured]
         return ["callable", _qualified(obj)]
     return ["object", _qualified(type(obj))]

@@ -332,6 +332,20 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, Any, Any]:
         for index, (a, b) in enumerate(zip(saved[1], built[1])):
             if a != b:
                 return _difference(a, b, f"{where}[{index}]")
+    if (
+        isinstance(saved, list)
+        and isinstance(built, list)
+        and saved[:2] == built[:2]
+        and saved[:1] == ["callable"]
+        and len(saved) == len(built) == 3
+    ):
+        # the same function capturing other values (`describe(closures=True)`)
+        saved_cells = dict(saved[2])
+        for name, value in built[2]:
+            if saved_cells.get(name, _ABSENT) != value:
+                return _difference(
+                    saved_cells.get(name, _ABSENT), value, f"{where}:{name}"
+                )
     return where, saved, built
 
 
@@ -349,5 +363,7 @@ def _show(description: Any) -> str:
             return f"{dtype}{list(description[1])} (content {description[3][:8]})"
         if tag in ("int", "float", "callable") and len(description) == 2:
             return str(description[1])
+        if tag == "callable" and len(description) == 3:
+            return str(description[1])  # what it captured: see `_difference`
     text = json.dumps(description)
     return text if len(text) <= 80 else text[:77] + "..."
