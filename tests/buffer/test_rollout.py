@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 import math
 
@@ -98,3 +99,45 @@ def test_sequences_keep_each_env_whole_and_time_ordered():
     for env_seq in ids.reshape(4, 6):
         np.testing.assert_array_equal(env_seq, env_seq[0] + 4 * np.arange(6))
     assert math.isclose(float(batches["values"][0, 0, 0]), ids[0, 0, 0] + 0.25)
+
+
+def test_batches_and_sample_draw_distinct_aligned_transitions():
+    buffer = _buffer()  # 24 transitions
+    batches = buffer.batches(5, key=jr.key(0))
+    ids = np.asarray(batches["actions"])
+    assert ids.shape == (4, 5)  # the remainder of 4 is dropped
+    assert len(set(ids.ravel().tolist())) == 20
+    np.testing.assert_array_equal(batches["returns"], ids * 3)
+    one = buffer.sample(10, key=jr.key(1))
+    assert one["actions"].shape == (10,)
+    assert len(set(np.asarray(one["actions"]).tolist())) == 10
+    np.testing.assert_array_equal(one["observations"][:, 1], -one["actions"])
+    for bad in (0, 25, 2.0):
+        with pytest.raises(ValueError, match=r"must be an int in \[1, 24\]"):
+            buffer.batches(bad, key=jr.key(0))
+        with pytest.raises(ValueError, match=r"must be an int in \[1, 24\]"):
+            buffer.sample(bad, key=jr.key(0))
+
+
+def test_compute_returns_and_advantages_is_gae_over_the_rollout():
+    rng = np.random.default_rng(0)
+    buffer = _buffer(num_steps=5, num_envs=2)
+    rewards = rng.normal(size=(5, 2)).astype(np.float32)
+    dones = np.zeros((5, 2), bool)
+    dones[2, 0] = True
+    buffer = dataclasses.replace(buffer, rewards=jnp.asarray(rewards), dones=dones)
+    last = np.array([0.7, -0.3], np.float32)
+    filled = buffer.compute_returns_and_advantages(jnp.asarray(last), 0.9, 0.95)
+    # reference: the GAE recursion written out in NumPy
+    values = np.asarray(buffer.values)
+    advantages = np.zeros((5, 2))
+    carry = np.zeros(2)
+    for t in reversed(range(5)):
+        following = last if t == 4 else values[t + 1]
+        live = 1.0 - dones[t]
+        delta = rewards[t] + 0.95 * live * following - values[t]
+        carry = delta + 0.95 * 0.9 * live * carry
+        advantages[t] = carry
+    np.testing.assert_allclose(filled.advantages, advantages, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(filled.returns, advantages + values, rtol=1e-5)
+    np.testing.assert_array_equal(filled.actions, buffer.actions)

@@ -1,5 +1,6 @@
 """`RolloutBuffer`: one on-policy rollout, time-major `[num_steps, num_envs, ...]`."""
 
+import dataclasses
 from typing import Any, final
 
 import equinox as eqx
@@ -76,7 +77,70 @@ class RolloutBuffer(eqx.Module):
             A dict of arrays with leading axes `[num_batches, T * N // num_batches]`.
         """
         total = self.num_steps * self.num_envs
-        batch = total // num_batches
+        return self._shuffled(num_batches, total // num_batches, key)
+
+    def batches(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
+        """The transitions shuffled into minibatches of `batch_size` (the
+        remainder of `T * N` is dropped; the earlier lerax's method).
+
+        Returns:
+            A dict of arrays with leading axes `[T * N // batch_size, batch_size]`.
+
+        Raises:
+            ValueError: If `batch_size` is not an int in [1, T * N].
+        """
+        total = self._check_batch_size(batch_size)
+        return self._shuffled(total // batch_size, batch_size, key)
+
+    def sample(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
+        """`batch_size` distinct transitions drawn uniformly (without
+        replacement; the earlier lerax's method).
+
+        Returns:
+            A dict of arrays with leading axis `[batch_size]`.
+
+        Raises:
+            ValueError: If `batch_size` is not an int in [1, T * N].
+        """
+        self._check_batch_size(batch_size)
+        return jax.tree.map(lambda x: x[0], self._shuffled(1, batch_size, key))
+
+    def compute_returns_and_advantages(
+        self, last_value: Float[Array, " N"], gae_lambda: float, gamma: float
+    ) -> "RolloutBuffer":
+        """This rollout with `advantages` and `returns` from
+        `lerax.advantage.GAE(gamma, gae_lambda)` over its `rewards`,
+        `values` and `dones` (the earlier lerax's method; the algorithms call
+        their estimator themselves).
+
+        Args:
+            last_value: The value of each env's observation after the last
+                step (bootstraps the unfinished episodes).
+            gae_lambda: GAE's lambda in [0, 1].
+            gamma: The discount factor in [0, 1].
+        """
+        from ..advantage import GAE
+
+        advantages, returns = GAE(gamma=gamma, gae_lambda=gae_lambda)(
+            self.rewards, self.values, self.dones, last_value
+        )
+        return dataclasses.replace(self, advantages=advantages, returns=returns)
+
+    def _check_batch_size(self, batch_size: Any) -> int:
+        total = self.num_steps * self.num_envs
+        if (
+            not isinstance(batch_size, int)
+            or isinstance(batch_size, bool)
+            or not 1 <= batch_size <= total
+        ):
+            raise ValueError(
+                f"`batch_size` must be an int in [1, {total}] (the rollout's "
+                f"{self.num_steps} steps x {self.num_envs} envs), got {batch_size!r}."
+            )
+        return total
+
+    def _shuffled(self, num_batches: int, batch: int, key: Key[Array, ""]) -> Any:
+        total = self.num_steps * self.num_envs
         order = permutation(key, total)[: num_batches * batch]
 
         def split(x):
