@@ -86,10 +86,12 @@ class AbstractAlgorithm(eqx.Module):
     num_envs: eqx.AbstractVar[int]
     num_steps: eqx.AbstractVar[int]
 
+    @abc.abstractmethod
     def check_state(self, state: Any) -> None:
         """Raises if `state` is not a training state this algorithm can
         advance (see `check_training_state`); called by `train`."""
 
+    @abc.abstractmethod
     def check_layout(self, state: Any) -> None:
         """Raises if the arrays of `state` do not fit this algorithm (see
         `check_fits`); called by `train` while its program is traced, so once
@@ -130,6 +132,12 @@ class AbstractAlgorithm(eqx.Module):
         """
 
     @property
+    @abc.abstractmethod
+    def warmup_steps(self) -> int:
+        """Env steps of uniformly random actions before learning starts (0
+        for on-policy algorithms)."""
+
+    @property
     def steps_per_iteration(self) -> int:
         """Env steps per iteration (`num_envs * num_steps`)."""
         return self.num_envs * self.num_steps
@@ -162,8 +170,8 @@ class AbstractAlgorithm(eqx.Module):
                 f"counters (JAX's default integers): at most {2**31 - 1:,}. Train "
                 "in several `learn`/`train` calls of fewer steps each."
             )
-        starts = getattr(self, "learning_starts", None)
-        if starts is not None and iterations * self.steps_per_iteration <= starts:
+        starts = self.warmup_steps
+        if iterations * self.steps_per_iteration <= starts:
             raise ValueError(
                 f"`total_timesteps={total_timesteps}` ends before "
                 f"`learning_starts={starts}`: the run would only collect random "

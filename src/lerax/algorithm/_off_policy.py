@@ -280,11 +280,15 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             )
 
     @property
+    @abc.abstractmethod
     def needs_budget(self) -> bool:
         """Whether training depends on the run's planned budget (e.g. DQN's
         exploration schedule), so a state must be made with
         `init(..., total_timesteps=...)`."""
-        return False
+
+    @property
+    def warmup_steps(self) -> int:
+        return self.learning_starts
 
     def check_state(self, state: Any) -> None:
         check_training_state(self, state, OffPolicyState)

@@ -192,6 +192,10 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                     f"num_envs * num_steps (got {self.num_batches} for {total})."
                 )
 
+    @property
+    def warmup_steps(self) -> int:
+        return 0
+
     def check_state(self, state: Any) -> None:
         check_training_state(self, state, OnPolicyState)
 

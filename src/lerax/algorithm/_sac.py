@@ -127,6 +127,11 @@ class SAC(AbstractOffPolicyAlgorithm):
     policy_frequency: int = 1
     check_numerics: bool = False
 
+    @property
+    def needs_budget(self) -> bool:
+        """False: no setting depends on the planned budget."""
+        return False
+
     def init_learner(
         self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
     ) -> SACLearner:

@@ -140,6 +140,11 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
     q_depth: int = 2
     check_numerics: bool = False
 
+    @property
+    def needs_budget(self) -> bool:
+        """False: no setting depends on the planned budget."""
+        return False
+
     def init_learner(
         self, env: AbstractEnvLike, policy: Any, *, key: Key[Array, ""]
     ) -> SACDiscreteLearner:

@@ -216,6 +216,11 @@ class TD3(AbstractOffPolicyAlgorithm):
     q_depth: int = 2
     check_numerics: bool = False
 
+    @property
+    def needs_budget(self) -> bool:
+        """False: no setting depends on the planned budget."""
+        return False
+
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 2)
 
@@ -267,6 +272,11 @@ class DDPG(AbstractOffPolicyAlgorithm):
     q_width_size: int = 256
     q_depth: int = 2
     check_numerics: bool = False
+
+    @property
+    def needs_budget(self) -> bool:
+        """False: no setting depends on the planned budget."""
+        return False
 
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 1)
