@@ -364,6 +364,12 @@ def test_bad_input(getkey):
         A2C(num_envs=2, num_steps=8).train(state, 1)
     with pytest.raises(TypeError, match="opt_state does not fit .* `max_grad_norm`"):
         PPO(num_envs=2, num_steps=8, num_batches=2, max_grad_norm=None).train(state, 1)
+    # values to sweep train under `vmap`, not as one run
+    swept = PPO(num_envs=2, num_steps=8, num_batches=2, learning_rate=jnp.ones(2))
+    with pytest.raises(
+        ValueError, match=r"`PPO\(learning_rate=...\)` has shape \(2,\), but a run"
+    ):
+        swept.train(state, 1)
     # a learning rate shapes nothing: the state trains on under another one
     other = PPO(num_envs=2, num_steps=8, num_batches=2, learning_rate=1e-4)
     assert int(other.train(state, 1)[0].iteration) == 1

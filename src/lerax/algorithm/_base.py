@@ -266,6 +266,7 @@ class AbstractAlgorithm(eqx.Module):
                 f"`num_iterations` must be an int >= 0, got {num_iterations!r}."
             )
         num_iterations = int(num_iterations)
+        check_scalar_hyperparameters(self)
         self.check_state(state)
         if mesh is not None:
             check_mesh(mesh, self.num_envs)
@@ -579,6 +580,23 @@ def check_training_state(algo: Any, state: Any, state_type: type) -> None:
                 "made it."
             )
         )
+
+
+def check_scalar_hyperparameters(algo: Any) -> None:
+    """Raises `ValueError` for a hyper-parameter array that is not a scalar
+    in a run: arrays of values sweep under `jax.vmap`, and used directly they
+    would fail inside the program with a shape error that names nothing."""
+    name = type(algo).__name__
+    arrays = jax.tree_util.tree_leaves_with_path(eqx.filter(algo, eqx.is_array))
+    for path, value in arrays:
+        if np.ndim(value) != 0:
+            field = jax.tree_util.keystr(path).lstrip(".")
+            raise ValueError(
+                f"`{name}({field}=...)` has shape {tuple(np.shape(value))}, but a "
+                "run takes one value: to train one run per value, map over them "
+                f"(`jax.vmap(lambda v: {name}({field}=v).learn(...))(values)`, or "
+                f"`eqx.filter_vmap` over the `{name}` itself)."
+            )
 
 
 def _array_layout(tree: Any) -> list[tuple[str, tuple[int, ...], Any]]:
