@@ -249,6 +249,7 @@ def test_bad_input(getkey):
         (SAC, {"autotune": "yes"}, r"`SAC\(autotune=...\)` must be True or False"),
         (DQN, {"double_q": 1.0}, "double_q"),
         (SAC, {"q_lr": "1e-3"}, "must be a number, got the string"),
+        (TD3, {"gamma": None}, r"`TD3\(gamma=None\)`: `gamma` needs a value"),
     ]:
         with pytest.raises(TypeError, match=message):
             cls(**kwargs)

@@ -324,6 +324,7 @@ def test_bad_input(getkey):
         (A2C, {"gamma": "0.99"}, r"`A2C\(gamma=...\)` must be a number"),
         (PPO, {"normalize_advantages": "no"}, "must be True or False, got 'no'"),
         (REINFORCE, {"check_numerics": 1}, "check_numerics"),
+        (PPO, {"gae_lambda": None}, r"`PPO\(gae_lambda=None\)`: .* needs a value"),
     ]:
         with pytest.raises(TypeError, match=message):
             cls(**kwargs)

@@ -2,6 +2,7 @@
 
 import abc
 import dataclasses
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -579,6 +580,25 @@ def check_training_state(algo: Any, state: Any, state_type: type) -> None:
                 else "Train a state with the algorithm (the same num_envs) that "
                 "made it."
             )
+        )
+
+
+def check_given(algo: Any) -> None:
+    """Raises `TypeError` for a hyper-parameter left `None` whose annotation
+    does not allow it (`gamma=None` would otherwise fail inside JAX)."""
+    for field in dataclasses.fields(algo):
+        if getattr(algo, field.name, None) is not None:
+            continue
+        if field.type is None or type(None) in typing.get_args(field.type):
+            continue
+        default = (
+            f" (its default is {field.default!r})"
+            if field.default is not dataclasses.MISSING
+            else ""
+        )
+        raise TypeError(
+            f"`{type(algo).__name__}({field.name}=None)`: `{field.name}` needs a "
+            f"value{default}."
         )
 
 

@@ -51,6 +51,7 @@ from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
     check_fits,
+    check_given,
     check_int,
     check_key,
     check_training_state,
@@ -212,6 +213,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         """One gradient step (target updates included)."""
 
     def __check_init__(self):
+        check_given(self)
         owner = type(self).__name__
 
         def present(*names: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
     check_fits,
+    check_given,
     check_int,
     check_key,
     check_training_state,
@@ -148,6 +149,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         Python value `False` when the rule is off, so no check is compiled."""
 
     def __check_init__(self):
+        check_given(self)
         discounts = {
             name: getattr(self, name)
             for name in ("gamma", "gae_lambda")
