@@ -9,7 +9,7 @@ import pytest
 
 import lerax.env
 from lerax.algorithm import A2C, DQN, PPO, REINFORCE, evaluate_policy
-from lerax.policy import MLPActorCriticPolicy, MLPQPolicy
+from lerax.policy import MLPActorCriticPolicy, MLPQPolicy, RecurrentActorCriticPolicy
 from lerax.space import Discrete
 from lerax.wrapper import EpisodeStatistics, NormalizeReward, TimeLimit
 
@@ -365,6 +365,14 @@ def test_bad_input(getkey):
         A2C(num_envs=2, num_steps=8).train(state, 1)
     with pytest.raises(TypeError, match="opt_state does not fit .* `max_grad_norm`"):
         PPO(num_envs=2, num_steps=8, num_batches=2, max_grad_norm=None).train(state, 1)
+    # recurrent minibatches are whole env sequences: `init` and `train` check
+    recurrent = RecurrentActorCriticPolicy(env, hidden_size=8, key=getkey())
+    uneven = PPO(num_envs=2, num_steps=8, num_batches=4)
+    message = r"`num_batches` \(4\) must divide `num_envs` \(2\)"
+    with pytest.raises(ValueError, match=message):
+        uneven.init(env, recurrent, key=getkey())
+    with pytest.raises(ValueError, match=message):
+        uneven.train(algo.init(env, recurrent, key=getkey()), 1)
     # values to sweep train under `vmap`, not as one run
     swept = PPO(num_envs=2, num_steps=8, num_batches=2, learning_rate=jnp.ones(2))
     with pytest.raises(

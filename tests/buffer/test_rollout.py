@@ -141,3 +141,13 @@ def test_compute_returns_and_advantages_is_gae_over_the_rollout():
     np.testing.assert_allclose(filled.advantages, advantages, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(filled.returns, advantages + values, rtol=1e-5)
     np.testing.assert_array_equal(filled.actions, buffer.actions)
+
+
+def test_minibatch_counts_must_divide_what_they_split():
+    buffer = _buffer()  # 6 steps x 4 envs
+    for bad in (0, 5, 2.0):
+        with pytest.raises(ValueError, match=r"sequences\(num_batches=...\)"):
+            buffer.sequences(bad, key=jr.key(0))
+    with pytest.raises(ValueError, match=r"divides the 24 T \* N transitions"):
+        buffer.transitions(5, key=jr.key(0))
+    assert buffer.sequences(4, key=jr.key(0))["actions"].shape == (4, 1, 6)

@@ -277,3 +277,63 @@ def test_eval_with_nothing_to_report_adds_no_host_callback(tmp_path):
     assert int(evaluated.num_evals) == 2
     assert np.isfinite(float(evaluated.mean_return))
     assert float(evaluated.mean_return) >= 8.0  # CartPole lasts >= 8 steps
+
+
+def test_a_stopped_run_logs_the_episodes_since_its_last_log():
+    # the evaluation stops the run at its first iteration, between logs
+    # (every 3 iterations): those episodes are logged at the stopping step
+    recorder = Recorder()
+    callback = CallbackList(
+        [
+            LoggingCallback(recorder, log_interval=3),
+            EvalCallback(CARTPOLE, eval_freq=STEPS, num_episodes=2, stop_at_return=-1),
+        ]
+    )
+    state, metrics = train(callback, 6)
+    assert int(state.iteration) == 1
+    assert [step for step, _ in recorder.scalars] == [STEPS]
+    logged = recorder.scalars[0][1]
+    assert logged["episode/count"] == float(metrics["episodes"][0]) > 0
+    np.testing.assert_allclose(
+        logged["episode/return"], float(metrics["episode_return"][0]), rtol=1e-6
+    )
+
+
+def test_closing_a_logger_makes_its_next_run_a_new_one():
+    recorder = Recorder()
+    logger = LoggingCallback(recorder, log_interval=1)
+    train(logger, 1)
+    logger.close()
+    train(logger, 1)
+    assert len(recorder.names) == 2 and recorder.names[0] != recorder.names[1]
+
+
+def test_tensorboard_runs_of_one_name_get_their_own_folders(tmp_path):
+    backends = [TensorBoardBackend(log_dir=tmp_path) for _ in range(3)]
+    for backend in backends:
+        backend.open("run")
+        backend.log_scalars({"x": 1.0}, 0)
+        backend.flush()
+    assert [b.run_dir.name for b in backends] == ["run", "run_1", "run_2"]
+    for backend in backends:
+        backend.close()
+
+
+def test_a_reused_eval_callback_saves_each_runs_own_best(tmp_path):
+    # the best-model file holds the best policy of the run that wrote it: a
+    # second run with the same callback replaces it with its own best, also
+    # when that is below the first run's
+    path = tmp_path / "best.eqx"
+    callback = EvalCallback(
+        CARTPOLE, eval_freq=STEPS, num_episodes=4, seed=7, best_model_path=path
+    )
+    bests = []
+    for seed, iterations in ((1, 6), (2, 1)):
+        state, _ = train(callback, iterations, seed=seed)
+        bests.append(float(state.callback_state.best_return))
+        saved = MLPActorCriticPolicy.deserialize(
+            path, CARTPOLE, value_width=16, action_width=16
+        )
+        returns, _ = evaluate_policy(CARTPOLE, saved, key=jr.key(7), num_episodes=4)
+        np.testing.assert_allclose(float(np.mean(returns)), bests[-1], rtol=1e-6)
+    assert bests[1] < bests[0]

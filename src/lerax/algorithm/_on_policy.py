@@ -200,6 +200,14 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
 
     def check_state(self, state: Any) -> None:
         check_training_state(self, state, OnPolicyState)
+        self._check_sequence_batches(state.policy)
+
+    def _check_sequence_batches(self, policy: Any) -> None:
+        if policy.reset(key=jr.key(0)) is not None and self.num_envs % self.num_batches:
+            raise ValueError(
+                f"With a recurrent policy `num_batches` ({self.num_batches}) must divide "
+                f"`num_envs` ({self.num_envs}): minibatches are whole env sequences."
+            )
 
     def check_layout(self, state: Any) -> None:
         check_fits(self, "opt_state", state.opt_state, self._init_opt, state.policy)
@@ -238,11 +246,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                 f"`MLPActorCriticPolicy`), got {type(policy).__name__}."
             )
         _check_spaces(env, policy)
-        if policy.reset(key=jr.key(0)) is not None and self.num_envs % self.num_batches:
-            raise ValueError(
-                f"With a recurrent policy `num_batches` ({self.num_batches}) must divide "
-                f"`num_envs` ({self.num_envs}): minibatches are whole env sequences."
-            )
+        self._check_sequence_batches(policy)
         carry_key, next_key = jr.split(key)
         actors = initial_carries(env, policy, self.num_envs, key=carry_key)
         opt_state = self._init_opt(policy)

@@ -7,7 +7,9 @@ replicated. The same compiled program then runs partitioned by XLA: every
 device collects its envs' experience, and whatever mixes envs (advantage
 normalisation, minibatches, gradients, buffer writes) goes through the
 collectives XLA inserts. A sharded run gives the same result as a run on one
-device (tested bitwise on CPU devices).
+device: bitwise for PPO and DQN with MLP policies on two CPU devices (tested);
+where a reduction over the envs is summed in another order (e.g. a recurrent
+policy behind `NormalizeObservation`), to float rounding (~1e-8).
 
 On one host, `env_mesh()` spans every local device. On several hosts, start
 each process with `jax.distributed.initialize()` first; `jax.devices()` and so

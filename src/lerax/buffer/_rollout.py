@@ -11,6 +11,19 @@ from jaxtyping import Array, Bool, Float, Key
 from ._shuffle import permutation
 
 
+def _check_divides(method: str, num_batches: Any, total: int, what: str) -> None:
+    if (
+        not isinstance(num_batches, int)
+        or isinstance(num_batches, bool)
+        or num_batches < 1
+        or total % num_batches
+    ):
+        raise ValueError(
+            f"`RolloutBuffer.{method}(num_batches=...)` must be an int that divides "
+            f"the {total} {what} (nothing is dropped), got {num_batches!r}."
+        )
+
+
 @final
 class RolloutBuffer(eqx.Module):
     """The transitions of one rollout, as arrays with leading axes `[T, N]`
@@ -75,8 +88,12 @@ class RolloutBuffer(eqx.Module):
 
         Returns:
             A dict of arrays with leading axes `[num_batches, T * N // num_batches]`.
+
+        Raises:
+            ValueError: If `num_batches` is not an int that divides `T * N`.
         """
         total = self.num_steps * self.num_envs
+        _check_divides("transitions", num_batches, total, "T * N transitions")
         return self._shuffled(num_batches, total // num_batches, key)
 
     def batches(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
@@ -155,7 +172,11 @@ class RolloutBuffer(eqx.Module):
 
         Returns:
             A dict of arrays with leading axes `[num_batches, N // num_batches, T]`.
+
+        Raises:
+            ValueError: If `num_batches` is not an int that divides `N`.
         """
+        _check_divides("sequences", num_batches, self.num_envs, "N env sequences")
         per_batch = self.num_envs // num_batches
         order = permutation(key, self.num_envs)[: num_batches * per_batch]
 

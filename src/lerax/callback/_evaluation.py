@@ -234,16 +234,17 @@ class EvalCallback(AbstractCallback):
 
     def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
-        if self.logs:
+        if self.logs or self.best_model_path is not None:
             from ._logging import run_prefix
 
             prefix = run_prefix(ctx.algorithm, ctx.state.env)
-            self.host_ref.call("start", ctx.num_timesteps, bound=(prefix,))
+            best = ctx.callback_state.best_return
+            self.host_ref.call("start", ctx.num_timesteps, best, bound=(prefix,))
         return ctx.callback_state
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
-        if self.logs:
+        if self.logs or self.best_model_path is not None:
             self.host_ref.call("end", ctx.num_timesteps)
         return ctx.callback_state
 
@@ -386,14 +387,27 @@ class EvalHost:
         self.video_fps = video_fps
         self.saved_return = -math.inf
         self._video_failed = False
+        self._starting: int | None = None
 
-    def start(self, prefix: str, step: Any) -> None:
-        """A run starts: the log sink opens its backends (see `LogSink`)."""
-        self.sink.start(prefix, {}, step)
+    def start(self, prefix: str, step: Any, best: Any) -> None:
+        """A `train`/`learn` call starts at `step` from a state whose best
+        evaluation so far is `best` (under `vmap`, one call per seed, the
+        best of them counts): the best-model file holds a policy of this
+        run, so only a better one replaces it. The log sink, if any, opens
+        its backends (see `LogSink`)."""
+        step, best = int(step), to_float(best)
+        if self._starting == step:  # another seed of the same start
+            self.saved_return = max(self.saved_return, best)
+        else:
+            self._starting, self.saved_return = step, best
+        if self.sink is not None:
+            self.sink.start(prefix, {}, step)
 
     def end(self, step: Any) -> None:
-        """A run ends: the log sink writes what is pending."""
-        self.sink.end(step)
+        """A `train`/`learn` call ends: the log sink writes what is pending."""
+        self._starting = None
+        if self.sink is not None:
+            self.sink.end(step)
 
     def report(
         self,
@@ -408,6 +422,7 @@ class EvalHost:
         arrays: Any,
     ) -> None:
         mean = to_float(mean)
+        self._starting = None
         if self.sink is not None:
             self.sink.report(
                 step,

@@ -14,7 +14,6 @@ import functools
 import itertools
 import math
 import time
-import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, final
 
@@ -111,24 +110,12 @@ def host_call(fn: Any, *args: Any) -> None:
 
 
 # Host objects by number, for the compiled programs' host calls (below).
-_HOSTS: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
+# Held for the life of the process, as compiled programs are: a callback
+# built inside a function the user jits is gone once it is traced, and its
+# program (cached, or still running after `learn` returned) calls its host
+# object later. Host objects are small (a console, a sink and its backends).
+_HOSTS: dict[int, Any] = {}
 _NUMBERS = itertools.count()
-
-
-class _Keep:
-    """Keeps a host object alive in a static field without being part of a
-    program's identity: every `_Keep` equals every other."""
-
-    __slots__ = ("host",)
-
-    def __init__(self, host: Any) -> None:
-        self.host = host
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Keep)
-
-    def __hash__(self) -> int:
-        return 0
 
 
 def _dispatch(method: str, bound: tuple, number: Any, *values: Any) -> None:
@@ -151,20 +138,18 @@ class HostRef(eqx.Module):
     """
 
     number: Int[np.ndarray, ""]
-    keep: _Keep = eqx.field(static=True)
 
     def __init__(self, host: Any):
         """Args:
-        host: The host-side object; kept alive as long as this handle."""
+        host: The host-side object (kept for the life of the process)."""
         number = next(_NUMBERS)
         _HOSTS[number] = host
         self.number = np.asarray(number, np.int32)
-        self.keep = _Keep(host)
 
     @property
     def host(self) -> Any:
         """The host-side object (outside compiled code)."""
-        return self.keep.host
+        return _HOSTS[int(self.number)]
 
     def call(self, method: str, *args: Any, bound: tuple = ()) -> None:
         """From inside a compiled program: `host.<method>(*bound, *args)` on

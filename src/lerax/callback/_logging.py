@@ -70,15 +70,26 @@ def extract_hparams(algorithm: Any, policy: Any) -> dict[str, Any]:
 
 
 def run_prefix(algorithm: Any, env: Any) -> str:
-    """`"PPO_CartPole-v1"`: a default run name before its time stamp."""
+    """`"PPO_CartPole"` (the algorithm and the env's `name`): a default run
+    name before its time stamp."""
     return run_description(algorithm, env).replace(" on ", "_")
 
 
+_STAMPED: set[str] = set()
+
+
 def stamped(prefix: str) -> str:
-    """`"PPO_CartPole-v1_20260101_120000"`: the prefix and the time now (on
-    the host when a run starts, not when its program was traced: a compiled
-    program serves later runs too)."""
-    return prefix + "_" + datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+    """`"PPO_CartPole_20260101_120000"`: the prefix and the time now (on the
+    host when a run starts, not when its program was traced: a compiled
+    program serves later runs too). Unique in the process: runs that start
+    within the same second get `_2`, `_3`, ... appended."""
+    name = prefix + "_" + datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+    unique, count = name, 1
+    while unique in _STAMPED:
+        count += 1
+        unique = f"{name}_{count}"
+    _STAMPED.add(unique)
+    return unique
 
 
 class LogSink:
@@ -89,6 +100,7 @@ class LogSink:
     def __init__(self, backends: tuple[AbstractLoggingBackend, ...], name: Any):
         self.backends = backends
         self.name = name
+        self._given_name = name
         self._groups = StepGroups()
         self._hparams_logged = False
         self._last: tuple[int, float] | None = None
@@ -162,6 +174,7 @@ class LogSink:
         for backend in self.backends:
             call_safely("close", backend.close)
         self._hparams_logged = False
+        self.name = self._given_name  # a later run is a new one
 
 
 @final
@@ -280,19 +293,7 @@ class LoggingCallback(AbstractCallback):
         }
 
         def log(operands):
-            episodes, train, step = operands
-            values = {
-                **train,
-                "episode/return_sum": episodes.return_sum,
-                "episode/length_sum": episodes.length_sum,
-                "episode/count": episodes.episodes,
-                "time/steps_per_second": 0.0,
-            }
-            # One packed vector: a single host transfer per log.
-            names = tuple(values)
-            packed = jnp.stack([jnp.asarray(values[k], jnp.float32) for k in names])
-            self.host_ref.call("report_packed", step, packed, bound=(names,))
-            return EpisodeAccumulator.zeros()
+            return self._report(*operands)
 
         # Operands passed explicitly rather than closed over: measured cheaper.
         return jax.lax.cond(
@@ -304,5 +305,29 @@ class LoggingCallback(AbstractCallback):
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
+        # Episodes that ended after the last log: a run stopped early (e.g.
+        # by `EvalCallback(stop_at_return=...)`) ends between logs
+        episodes = jax.lax.cond(
+            ctx.callback_state.episodes > 0,
+            lambda operands: self._report(*operands),
+            lambda operands: operands[0],
+            (ctx.callback_state, {}, ctx.num_timesteps),
+        )
         self.host_ref.call("end", ctx.num_timesteps)
-        return ctx.callback_state
+        return episodes
+
+    def _report(
+        self, episodes: EpisodeAccumulator, train: dict[str, Any], step: Any
+    ) -> EpisodeAccumulator:
+        values = {
+            **train,
+            "episode/return_sum": episodes.return_sum,
+            "episode/length_sum": episodes.length_sum,
+            "episode/count": episodes.episodes,
+            "time/steps_per_second": 0.0,
+        }
+        # One packed vector: a single host transfer per log.
+        names = tuple(values)
+        packed = jnp.stack([jnp.asarray(values[k], jnp.float32) for k in names])
+        self.host_ref.call("report_packed", step, packed, bound=(names,))
+        return EpisodeAccumulator.zeros()

@@ -31,11 +31,19 @@ class TensorBoardBackend(AbstractLoggingBackend):
         return self._writer is not None
 
     def open(self, name: str) -> None:
+        """Opens `log_dir/name`, or `log_dir/name_1`, `name_2`, ... when a
+        run of that name already wrote there (runs never share a folder:
+        tensorboardX names its event files by the second, so two writers in
+        one folder could overwrite each other)."""
         if self.is_open:
             return
         from tensorboardX import SummaryWriter
 
-        self.run_dir = self.log_dir / name
+        run_dir, count = self.log_dir / name, 0
+        while run_dir.exists() and any(run_dir.iterdir()):
+            count += 1
+            run_dir = self.log_dir / f"{name}_{count}"
+        self.run_dir = run_dir
         self._writer = SummaryWriter(logdir=str(self.run_dir))
 
     def log_hparams(self, hparams: dict[str, Any]) -> None:
