@@ -93,6 +93,25 @@ def test_dqn_epsilon_schedule():
     np.testing.assert_allclose(
         algo.epsilon(jnp.array(900), jnp.array(1000)), 0.1, rtol=1e-6
     )
+    # the rate of each iteration is logged (SB3's `exploration_rate`): 4 envs x
+    # 8 steps an iteration, a 320-step budget, decaying over its first half
+    small = DQN(
+        num_envs=4,
+        num_steps=8,
+        buffer_size=64,
+        batch_size=8,
+        learning_starts=32,
+        exploration_fraction=0.5,
+        exploration_initial_eps=1.0,
+        exploration_final_eps=0.1,
+    )
+    cartpole = lerax.env.make("CartPole-v1")
+    policy = MLPQPolicy(cartpole, width_size=8, key=jr.key(0))
+    state = small.init(cartpole, policy, key=jr.key(1), total_timesteps=320)
+    _, metrics = small.train(state, 10)
+    steps = 32 * np.arange(10)
+    expected = 1.0 + np.minimum(steps / 160, 1.0) * (0.1 - 1.0)
+    np.testing.assert_allclose(metrics["exploration_rate"], expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize(

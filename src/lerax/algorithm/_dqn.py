@@ -114,6 +114,12 @@ class DQN(AbstractOffPolicyAlgorithm):
             self.exploration_final_eps - self.exploration_initial_eps
         )
 
+    def exploration_metrics(self, *, step, total):
+        # the rate the greedy policy's actions are replaced at (as SB3's
+        # `rollout/exploration_rate`; before `learning_starts` every action
+        # is random regardless)
+        return {"exploration_rate": self.epsilon(step, total)}
+
     def explore(
         self, learner: DQNLearner, policy_state, observation, mask, *, key, step, total
     ):

@@ -472,6 +472,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             eqx.combine(params, static), step=step, done_steps=done_steps
         )
         metrics = jax.tree.map(jnp.mean, metrics)
+        metrics.update(self.exploration_metrics(step=step, total=state.total_timesteps))
         metrics.update(_episode_metrics(transitions))
         state = dataclasses.replace(
             state,
@@ -482,6 +483,16 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             key=next_key,
         )
         return state, metrics, transitions
+
+    @abc.abstractmethod
+    def exploration_metrics(self, *, step: Array, total: Array) -> dict[str, Array]:
+        """Metrics of an iteration's exploration, logged with the losses
+        (DQN's `exploration_rate`; none for the others).
+
+        Args:
+            step: Env steps taken before the iteration.
+            total: The planned budget.
+        """
 
     @abc.abstractmethod
     def after_iteration(self, learner: Any, *, step: Array, done_steps: Array) -> Any:

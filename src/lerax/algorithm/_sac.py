@@ -168,6 +168,9 @@ class SAC(AbstractOffPolicyAlgorithm):
             alpha_opt_state=alpha_opt.init(log_alpha),
         )
 
+    def exploration_metrics(self, *, step, total):
+        return {}
+
     def explore(
         self, learner: SACLearner, policy_state, observation, mask, *, key, step, total
     ):

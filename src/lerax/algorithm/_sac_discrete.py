@@ -180,6 +180,9 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
             alpha_opt_state=alpha_opt.init(log_alpha),
         )
 
+    def exploration_metrics(self, *, step, total):
+        return {}
+
     def explore(self, learner, policy_state, observation, mask, *, key, step, total):
         return learner.policy(policy_state, observation, key=key, action_mask=mask)
 

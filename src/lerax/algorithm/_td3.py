@@ -224,6 +224,9 @@ class TD3(AbstractOffPolicyAlgorithm):
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 2)
 
+    def exploration_metrics(self, *, step, total):
+        return {}
+
     def explore(self, learner, policy_state, observation, mask, *, key, step, total):
         return learner.policy(policy_state, observation, key=key)
 
@@ -280,6 +283,9 @@ class DDPG(AbstractOffPolicyAlgorithm):
 
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 1)
+
+    def exploration_metrics(self, *, step, total):
+        return {}
 
     def explore(self, learner, policy_state, observation, mask, *, key, step, total):
         return learner.policy(policy_state, observation, key=key)

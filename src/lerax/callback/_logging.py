@@ -190,7 +190,8 @@ class LoggingCallback(AbstractCallback):
       episodes finished since the previous log (sums are kept in the
       callback state in between), and `episode/count`;
     - `train/<name>` for every metric of the algorithm (each loss term,
-      `learning_rate`, `explained_variance`, `alpha`, ...), as of the
+      `learning_rate`, `explained_variance`, `alpha`, DQN's
+      `exploration_rate`, ...), as of the
       logging iteration;
     - `time/steps_per_second` (wall clock, host side);
 
