@@ -143,7 +143,9 @@ def test_losses_evaluate_the_policy_with_the_stored_states(algo_cls, getkey):
     )
     loss = "loss" if algo_cls is DQN else "q_loss"
     for name, values in metrics.items():
-        if not name.startswith("episode"):  # NaN in iterations ending none
+        if name == "exploration_rate":  # DQN's schedule: every iteration
+            assert np.isfinite(np.asarray(values)).all()
+        elif not name.startswith("episode"):  # NaN in iterations ending none
             assert_learning_metric(algo, values, name)
     assert float(metrics[loss][-1]) != 0.0  # learning ran
 
