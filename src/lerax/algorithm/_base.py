@@ -94,9 +94,10 @@ class AbstractAlgorithm(eqx.Module):
 
     @abc.abstractmethod
     def check_layout(self, state: Any) -> None:
-        """Raises if the arrays of `state` do not fit this algorithm (see
-        `check_fits`); called by `train` while its program is traced, so once
-        per state structure and never on a cached program."""
+        """Raises if the arrays of `state` (or the policy's kind) do not fit
+        this algorithm (see `check_fits`); called by `train` while its
+        program is traced, so once per state structure and never on a cached
+        program."""
 
     @abc.abstractmethod
     def init(
@@ -267,7 +268,6 @@ class AbstractAlgorithm(eqx.Module):
                 f"`num_iterations` must be an int >= 0, got {num_iterations!r}."
             )
         num_iterations = int(num_iterations)
-        check_scalar_hyperparameters(self)
         self.check_state(state)
         if mesh is not None:
             check_mesh(mesh, self.num_envs)
@@ -295,6 +295,9 @@ class AbstractAlgorithm(eqx.Module):
         # `placement` (static: the device host calls run from, or None) only
         # keys the compilation cache; `host_device()` gives it while tracing
         del placement
+        # structure checks: the structure keys the compilation cache, so they
+        # run once per program, not on every call
+        check_scalar_hyperparameters(self)
         self.check_layout(state)
         callback = as_callback(callback)
         state = self.attach_callback(state, callback)

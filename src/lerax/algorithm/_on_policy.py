@@ -200,7 +200,6 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
 
     def check_state(self, state: Any) -> None:
         check_training_state(self, state, OnPolicyState)
-        self._check_sequence_batches(state.policy)
 
     def _check_sequence_batches(self, policy: Any) -> None:
         if policy.reset(key=jr.key(0)) is not None and self.num_envs % self.num_batches:
@@ -210,6 +209,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             )
 
     def check_layout(self, state: Any) -> None:
+        self._check_sequence_batches(state.policy)
         check_fits(self, "opt_state", state.opt_state, self._init_opt, state.policy)
 
     def _init_opt(self, policy: Any) -> Any:
