@@ -10,6 +10,7 @@ import pytest
 
 import lerax.env
 from lerax.algorithm import DDPG, DQN, SAC, TD3, SACDiscrete, evaluate_policy
+from lerax.algorithm._critics import twin_values
 from lerax.buffer import ReplayBuffer
 from lerax.callback import EvalCallback
 from lerax.policy import (
@@ -456,6 +457,35 @@ def test_td3_delays_actor_and_target_updates(getkey):
         state.learner.target_policy.network.layers[0].weight,
         policy.network.layers[0].weight,
     )
+
+
+@pytest.mark.parametrize("algo_cls", [TD3, DDPG])
+def test_deterministic_actor_loss_is_logged_on_every_gradient_step(algo_cls, getkey):
+    # the logged `policy_loss` is -mean Q1(s, pi(s)) over the batch, with the
+    # critics of this step and the actor before it: reported on TD3's
+    # delayed steps too (the actor held), as SAC reports its own
+    env = lerax.env.make("Pendulum-v1")
+    algo = algo_cls(buffer_size=1000, batch_size=16, learning_starts=16, q_width_size=8)
+    policy = MLPDeterministicPolicy(env, width_size=8, key=getkey())
+    state = algo.init(env, policy, key=getkey())
+    state, metrics = algo.train(state, 20)
+    assert bool(jnp.all(jnp.isnan(metrics["policy_loss"][:15])))  # before learning
+    assert bool(jnp.all(jnp.isfinite(metrics["policy_loss"][15:])))
+    batch = state.buffer.sample(16, key=getkey())
+    learner = state.learner
+    for step in (3, 4):  # TD3: a delayed step, then an actor step
+        new, metrics = algo.update(learner, batch, key=getkey(), step=jnp.int32(step))
+        actions = jax.vmap(lambda o: learner.policy.deterministic_action(None, o)[1])(
+            batch["observations"]
+        )
+        q = jax.vmap(lambda o, a: twin_values(new.critics, o, a)[0])(
+            batch["observations"], actions
+        )
+        np.testing.assert_allclose(metrics["policy_loss"], -jnp.mean(q), rtol=1e-5)
+        moved = not jnp.allclose(
+            new.policy.network.layers[0].weight, learner.policy.network.layers[0].weight
+        )
+        assert moved == (algo_cls is DDPG or step % algo.policy_frequency == 0)
 
 
 @pytest.mark.slow(20)

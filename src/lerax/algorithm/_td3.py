@@ -16,6 +16,7 @@ from jaxtyping import Array, Key
 from ..env import AbstractEnvLike
 from ..policy import AbstractDeterministicPolicy
 from ..target import polyak_average
+from ..utils import filter_cond
 from ._critics import QNetwork, twin_q, twin_values
 from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 
@@ -118,30 +119,32 @@ def _update(
     )
     critics = eqx.apply_updates(learner.critics, updates)
 
+    def actor_loss(policy):
+        actions = batch_map(lambda s, o: policy.deterministic_action(s, o)[1], batch)
+        q = jax.vmap(lambda o, a: twin_values(critics, o, a)[0])(
+            batch["observations"], actions
+        )
+        return -jnp.mean(q)
+
     def actor_step(args):
         policy, opt_state, target_policy, target_critics = args
-
-        def actor_loss(policy):
-            actions = batch_map(
-                lambda s, o: policy.deterministic_action(s, o)[1], batch
-            )
-            q = jax.vmap(lambda o, a: twin_values(critics, o, a)[0])(
-                batch["observations"], actions
-            )
-            return -jnp.mean(q)
-
-        grads = eqx.filter_grad(actor_loss)(policy)
+        pi_loss, grads = eqx.filter_value_and_grad(actor_loss)(policy)
         updates, opt_state = optax.adam(algo.actor_lr).update(
             grads, opt_state, eqx.filter(policy, eqx.is_inexact_array)
         )
         policy = eqx.apply_updates(policy, updates)
         # targets move only with the actor (TD3's delayed target updates)
-        return (
+        moved = (
             policy,
             opt_state,
             polyak_average(policy, target_policy, algo.tau),
             polyak_average(critics, target_critics, algo.tau),
         )
+        return moved, pi_loss
+
+    def actor_hold(args):
+        # a delayed step: nothing changes; the loss is still reported
+        return args, actor_loss(args[0])
 
     args = (
         learner.policy,
@@ -150,14 +153,10 @@ def _update(
         learner.target_critics,
     )
     if delay == 1:
-        policy, policy_opt_state, target_policy, target_critics = actor_step(args)
+        args, pi_loss = actor_step(args)
     else:
-        params, static = eqx.partition(args, eqx.is_array)
-        run = lambda p: eqx.filter(actor_step(eqx.combine(p, static)), eqx.is_array)  # noqa: E731
-        params = jax.lax.cond(step % delay == 0, run, lambda p: p, params)
-        policy, policy_opt_state, target_policy, target_critics = eqx.combine(
-            params, static
-        )
+        args, pi_loss = filter_cond(step % delay == 0, actor_step, actor_hold, args)
+    policy, policy_opt_state, target_policy, target_critics = args
     learner = DeterministicLearner(
         policy,
         target_policy,
@@ -166,7 +165,7 @@ def _update(
         policy_opt_state,
         critic_opt_state,
     )
-    return learner, {"q_loss": q_loss}
+    return learner, {"q_loss": q_loss, "policy_loss": pi_loss}
 
 
 @final
