@@ -23,3 +23,16 @@ from ._sharding import shard_seeds as shard_seeds
 from ._sharding import shard_training_state as shard_training_state
 from ._td3 import DDPG as DDPG
 from ._td3 import TD3 as TD3
+
+# The earlier lerax's names. Its per-algorithm state classes are one
+# `OffPolicyState` here (the `learner` field holds what each algorithm
+# trains), its per-env step state is `ActorCarry`, and its SAC critic is the
+# `QNetwork` every continuous off-policy algorithm uses (built from spaces).
+AbstractAlgorithmState = AbstractTrainingState
+AbstractStepState = ActorCarry
+DQNState = OffPolicyState
+DDPGState = OffPolicyState
+TD3State = OffPolicyState
+SACState = OffPolicyState
+SACDiscreteState = OffPolicyState
+SoftQNetwork = QNetwork

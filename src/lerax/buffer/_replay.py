@@ -2,17 +2,17 @@
 
 from typing import Any, final
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..space import AbstractSpace
+from ._base import AbstractBuffer
 
 
 @final
-class ReplayBuffer(eqx.Module):
+class ReplayBuffer(AbstractBuffer):
     """Transitions stored in fixed-size arrays, overwritten oldest first.
 
     Every field has a leading `capacity` axis. `next_observations` holds the

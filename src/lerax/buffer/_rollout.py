@@ -3,11 +3,11 @@
 import dataclasses
 from typing import Any, final
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Key
 
+from ._base import AbstractBuffer
 from ._shuffle import permutation
 
 
@@ -25,7 +25,7 @@ def _check_divides(method: str, num_batches: Any, total: int, what: str) -> None
 
 
 @final
-class RolloutBuffer(eqx.Module):
+class RolloutBuffer(AbstractBuffer):
     """The transitions of one rollout, as arrays with leading axes `[T, N]`
     (steps, envs).
 

@@ -3,6 +3,8 @@ evaluation, checkpoints, early stopping, curricula)."""
 
 from ._backend import AbstractLoggingBackend as AbstractLoggingBackend
 from ._base import AbstractCallback as AbstractCallback
+from ._base import AbstractCallbackState as AbstractCallbackState
+from ._base import AbstractCallbackStepState as AbstractCallbackStepState
 from ._base import (
     AbstractContinueTrainingCallback as AbstractContinueTrainingCallback,
 )

@@ -27,6 +27,20 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Int, Key
 
 
+class AbstractCallbackState(eqx.Module):
+    """Optional base of a callback's iteration-level state.
+
+    Any PyTree of arrays can be a callback state; subclassing this (as code
+    written for the earlier lerax does) only marks the class as one.
+    """
+
+
+class AbstractCallbackStepState(eqx.Module):
+    """Optional base of a callback's per-env step state (batched over envs
+    in the rollout carry). Any PyTree of arrays works; this only marks the
+    class as one."""
+
+
 class ResetContext(eqx.Module):
     """What `reset` and `step_reset` see.
 

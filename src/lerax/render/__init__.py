@@ -11,7 +11,14 @@ Quick use::
 """
 
 from ._base import Abstract2DRenderer as Abstract2DRenderer
+from ._base import Abstract3DRenderer as Abstract3DRenderer
 from ._base import AbstractRenderer as AbstractRenderer
+from ._color import BLACK as BLACK
+from ._color import BLUE as BLUE
+from ._color import GRAY as GRAY
+from ._color import GREEN as GREEN
+from ._color import RED as RED
+from ._color import WHITE as WHITE
 from ._color import Color as Color
 from ._functions import record_video as record_video
 from ._functions import render_rgb as render_rgb

@@ -129,3 +129,8 @@ class Abstract2DRenderer(AbstractRenderer):
         """A line of text `size` pixels high; `anchor` (``"center"``,
         ``"topleft"``, ``"bottomleft"``, ...) says which point of the text's
         box lies at `position`."""
+
+
+class Abstract3DRenderer(AbstractRenderer):
+    """A renderer of 3-D scenes (e.g. `lerax.env.mujoco.MujocoRenderer`):
+    it draws a model's state from a camera rather than from 2-D primitives."""

@@ -87,3 +87,7 @@ def _as_number(c: Any) -> int | float:
 
 WHITE = Color(255, 255, 255)
 BLACK = Color(0, 0, 0)
+GRAY = Color(128, 128, 128)
+RED = Color(255, 0, 0)
+GREEN = Color(0, 255, 0)
+BLUE = Color(0, 0, 255)

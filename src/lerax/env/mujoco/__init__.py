@@ -8,6 +8,7 @@ are Gymnasium's bundled XMLs (or your own, via `xml_file=`).
 from ._ant import Ant as Ant
 from ._base import AbstractMujocoEnv as AbstractMujocoEnv
 from ._base import MujocoState as MujocoState
+from ._base import MujocoState as MujocoEnvState  # the earlier lerax's name
 from ._half_cheetah import HalfCheetah as HalfCheetah
 from ._hopper import Hopper as Hopper
 from ._humanoid import Humanoid as Humanoid

@@ -28,6 +28,11 @@ class MujocoState(AbstractEnvState):
 
     data: Any
 
+    @property
+    def sim_state(self) -> Any:
+        """`data`, under the earlier lerax's name."""
+        return self.data
+
 
 class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
     """A MuJoCo model stepped on MJX, `frame_skip` physics steps per env step.

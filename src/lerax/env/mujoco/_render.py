@@ -14,7 +14,7 @@ import equinox as eqx
 import numpy as np
 from jaxtyping import UInt8
 
-from ...render import AbstractRenderer
+from ...render import Abstract3DRenderer
 from ._model import load_model, mujoco_modules
 
 
@@ -30,7 +30,7 @@ class _Live:
 
 
 @final
-class MujocoRenderer(AbstractRenderer):
+class MujocoRenderer(Abstract3DRenderer):
     """Renders the MuJoCo model of an env to RGB frames.
 
     `env.render(state, renderer)` copies the state's positions into a host
