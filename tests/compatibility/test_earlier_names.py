@@ -67,6 +67,11 @@ EARLIER_EXPORTS = {
         "discounted_returns"
     ),
     "lerax.target": "AbstractTargetUpdate HardUpdate SoftUpdate polyak_average",
+    "lerax.utils": (
+        "filter_cond filter_scan callback_wrapper callback_with_numpy_wrapper "
+        "callback_with_list_wrapper print_callback unstack_pytree polyak_average "
+        "Serializable"
+    ),
     "lerax.callback": (
         "AbstractCallback AbstractCallbackState AbstractCallbackStepState "
         "AbstractContinueTrainingCallback AbstractIterationCallback "
