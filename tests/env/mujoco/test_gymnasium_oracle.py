@@ -27,6 +27,15 @@ Tolerances, and why:
   geoms get `condim=3` in the variant (their contacts with the floor already
   have 3: a contact takes the larger condim).
 - Humanoid's XML asks for PGS, which MJX lacks; both sides run Newton.
+
+Humanoid and HumanoidStandup are checked differently: their MJX step alone
+compiles for more than a minute of CPU here, and their physics path (ctrl,
+`frame_skip` steps, the post-constraint pass) is the one the other contact
+tasks check in lockstep. For them Gymnasium steps, and our observation,
+reward, reward terms and termination are computed on each of C's states
+(moved to MJX with `put_data`): the task logic gets a tight tolerance
+(float32 against float64), over enough steps for Humanoid to fall, and the
+model (sizes, timestep, masses, `frame_skip`) is compared field by field.
 """
 
 import dataclasses
@@ -57,6 +66,7 @@ class Case:
     xml: str
     contacts: bool
     seconds: float  # time in the suite (pytest.mark.slow: longest first)
+    lockstep: bool = True  # else: our task logic on C's states
 
     @property
     def id(self) -> str:
@@ -73,9 +83,11 @@ CASES = [
     Case("Hopper", "hopper.xml", True, 26),
     Case("Walker2d", "walker2d_v5.xml", True, 28),
     Case("Ant", "ant.xml", True, 35),
-    Case("Humanoid", "humanoid.xml", True, 85),
-    Case("HumanoidStandup", "humanoidstandup.xml", True, 90),
+    Case("Humanoid", "humanoid.xml", True, 8, lockstep=False),
+    Case("HumanoidStandup", "humanoidstandup.xml", True, 8, lockstep=False),
 ]
+LOCKSTEP = [c for c in CASES if c.lockstep]
+TASK_ONLY = [c for c in CASES if not c.lockstep]
 
 
 # XLA's optimisations cost more CPU time than 20 steps save: no LLVM
@@ -139,10 +151,16 @@ def rollout(env, key, actions, start=None):
 def forwarded_by_c(env, qpos, qvel):
     """MJX data of the state `qpos`, `qvel` after C MuJoCo's forward pass (as
     Gymnasium's `set_state` leaves it)."""
-    _, mjx = mujoco_modules()
     data = mujoco.MjData(env.mj_model)
     data.qpos[:], data.qvel[:] = qpos, qvel
     mujoco.mj_forward(env.mj_model, data)
+    return mjx_data_of(env, data)
+
+
+def mjx_data_of(env, data):
+    """C MuJoCo's `data` (every derived quantity as C left it) as MJX data
+    laid out for our model."""
+    _, mjx = mujoco_modules()
     put, made = mjx.put_data(env.mj_model, data), mjx.make_data(env.model)
     # `put_data` lays the mass matrix out densely where our model's is
     # sparse; those fields are recomputed by the first step's forward pass
@@ -157,10 +175,13 @@ def close(ours, theirs, rtol, atol, what):
     np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, err_msg=what)
 
 
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(c, id=c.name, marks=pytest.mark.slow(c.seconds)) for c in CASES],
-)
+def cases(selected):
+    return [
+        pytest.param(c, id=c.name, marks=pytest.mark.slow(c.seconds)) for c in selected
+    ]
+
+
+@pytest.mark.parametrize("case", cases(LOCKSTEP))
 def test_lockstep_with_gymnasium(case: Case, tmp_path):
     kwargs = {"xml_file": elliptic_xml(case, tmp_path)} if case.contacts else {}
     steps = 10 if case.contacts else 20
@@ -207,3 +228,76 @@ def test_lockstep_with_gymnasium(case: Case, tmp_path):
         assert not bool(infos["diverged"][t])
         if terminated:
             break
+
+
+TASK_STEPS = 60
+
+
+@pytest.mark.parametrize("case", cases(TASK_ONLY))
+def test_task_logic_on_gymnasium_states(case: Case):
+    ours = getattr(mj, case.name)()
+    theirs = gym_env(case)
+    model, theirs_model = ours.mj_model, theirs.model
+    assert ours.frame_skip == theirs.frame_skip
+    for field in ("nq", "nv", "nu", "nbody", "ngeom"):
+        assert getattr(model, field) == getattr(theirs_model, field), field
+    assert model.opt.timestep == theirs_model.opt.timestep
+    for field in ("body_mass", "actuator_gear", "actuator_ctrlrange", "qpos0"):
+        np.testing.assert_allclose(
+            getattr(model, field), getattr(theirs_model, field), err_msg=field
+        )
+
+    # Gymnasium's infos hold live views of its data (`ten_length`): copied
+    copied = lambda info: {k: np.array(v) for k, v in info.items()}  # noqa: E731
+    first_obs, reset_info = theirs.reset(seed=0)
+    reset_info = copied(reset_info)
+    states, actions, outputs = [mjx_data_of(ours, theirs.data)], [], []
+    rng = np.random.default_rng(0)
+    space = theirs.action_space
+    for _ in range(TASK_STEPS):
+        action = rng.uniform(space.low, space.high).astype(np.float32)
+        obs_t, reward, terminated, truncated, info = theirs.step(action)
+        outputs.append((obs_t, reward, terminated, truncated, copied(info)))
+        actions.append(action)
+        states.append(mjx_data_of(ours, theirs.data))
+        if outputs[-1][2]:
+            break
+    stacked = jax.tree.map(lambda *x: jnp.stack(x), *states)
+
+    @jax.jit
+    def task(stacked, actions):
+        before = jax.tree.map(lambda x: x[:-1], stacked)
+        after = jax.tree.map(lambda x: x[1:], stacked)
+        key = jr.key(0)
+
+        def one(data, action, next_data):
+            state, next_state = MujocoState(data), MujocoState(next_data)
+            return (
+                ours.observation(next_state, key=key),
+                ours.reward(state, action, next_state, key=key),
+                ours.terminal(next_state, key=key),
+                ours.transition_info(state, action, next_state),
+            )
+
+        first = jax.tree.map(lambda x: x[0], stacked)
+        start = (
+            ours.observation(MujocoState(first), key=key),
+            ours.state_info(MujocoState(first)),
+        )
+        return start, jax.vmap(one)(before, jnp.stack(actions), after)
+
+    (obs0, info0), (obs, rewards, terminals, infos) = task(stacked, actions)
+    tight = dict(rtol=1e-4, atol=1e-4)
+    close(obs0, first_obs, **tight, what="reset observation")
+    for name, value in reset_info.items():
+        close(info0[name], value, **tight, what=f"reset info {name}")
+    for t, (obs_t, reward, terminated, _, info) in enumerate(outputs):
+        scale = 1.0 + np.abs(obs_t).max()
+        close(obs[t], obs_t, 1e-4, 1e-4 * scale, f"observation at step {t}")
+        close(rewards[t], reward, **tight, what=f"reward at step {t}")
+        assert bool(terminals[t]) == bool(terminated), t
+        for name, value in info.items():
+            close(infos[name][t], value, **tight, what=f"info[{name!r}] at step {t}")
+        assert set(infos) == set(info) | {"diverged"}
+    if case.name == "Humanoid":  # random actions topple it: termination checked
+        assert outputs[-1][2], "the humanoid should have fallen within the steps"
