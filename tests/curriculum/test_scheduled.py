@@ -1,18 +1,23 @@
 """`ScheduledCurriculum`: a schedule really changes the dynamics the agent sees."""
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
+from jaxtyping import Array, Float
 
 import lerax.env
-from lerax.algorithm import A2C
+from lerax.algorithm import A2C, DQN
 from lerax.callback import AbstractCallback, CallbackList
 from lerax.curriculum import ScheduledCurriculum, linear_schedule, step_schedule
+from lerax.env import AbstractEnv, AbstractEnvState
 from lerax.env.classic_control import Pendulum
-from lerax.policy import MLPActorCriticPolicy
+from lerax.policy import MLPActorCriticPolicy, MLPQPolicy
+from lerax.space import Box, Discrete
 
 NUM_ENVS = 2
 ITERATIONS = 4
@@ -162,6 +167,75 @@ def test_static_field_is_refused():
         from lerax.curriculum._base import write_env_field
 
         write_env_field("ScheduledCurriculum", lambda env: env.mass, Static(), 2.0)
+
+
+class GoalState(AbstractEnvState):
+    goal: Float[Array, ""]
+
+
+class Goal(AbstractEnv):
+    """Reads its constant only when an episode starts: the observation is the
+    `goal` drawn then."""
+
+    name: ClassVar[str] = "Goal"
+    goal: float = 100.0
+    action_space: Discrete = Discrete(2)
+    observation_space: Box = Box(-1e3, 1e3, (1,))
+
+    def initial(self, *, key):
+        return GoalState(jnp.asarray(self.goal, jnp.float32))
+
+    def transition(self, state, action, *, key):
+        return state
+
+    def observation(self, state, *, key):
+        return state.goal[None]
+
+    def reward(self, state, action, next_state, *, key):
+        return state.goal
+
+    def terminal(self, state, *, key):
+        return jnp.array(True)
+
+    def truncate(self, state):
+        return jnp.array(False)
+
+    def action_mask(self, state, *, key):
+        return None
+
+    def state_info(self, state):
+        return {}
+
+    def transition_info(self, state, action, next_state):
+        return {}
+
+
+@pytest.mark.parametrize("off_policy", [False, True])
+def test_first_episodes_start_in_the_scheduled_env(off_policy):
+    # a constant read only at episode starts (a goal, an initial-state
+    # range): the envs `init` resets already follow the schedule's first
+    # value, not the constructor's
+    env = Goal()
+    curriculum = CallbackList([ScheduledCurriculum(lambda e: e.goal, MASS)])
+    if off_policy:
+        algo = DQN(num_envs=NUM_ENVS, buffer_size=64, batch_size=8, learning_starts=8)
+        policy = MLPQPolicy(env, width_size=8, key=jr.key(0))
+    else:
+        algo, policy = ALGO, MLPActorCriticPolicy(env, key=jr.key(0))
+    kw = {"total_timesteps": 1000} if off_policy else {}
+    state = algo.init(env, policy, key=jr.key(1), callback=curriculum, **kw)
+    np.testing.assert_array_equal(state.actors.observation, [[0.5]] * NUM_ENVS)
+    state, metrics = algo.train(state, 2, callback=curriculum)
+    # every episode is one step and pays its goal: iteration 0's are all
+    # 0.5 (the first step paid the constructor's 100 before the fix);
+    # iteration 1 opens with the episode each env began at iteration 0's end
+    t = algo.num_steps
+    np.testing.assert_allclose(
+        metrics["episode_return"], [0.5, ((t - 1) * 1.0 + 0.5) / t], rtol=1e-6
+    )
+    # without a curriculum nothing is reset twice: the same first episodes
+    plain = algo.init(env, policy, key=jr.key(1), **kw)
+    np.testing.assert_array_equal(plain.actors.observation, [[100.0]] * NUM_ENVS)
 
 
 def test_constructor_checks():

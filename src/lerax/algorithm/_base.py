@@ -31,6 +31,7 @@ from ..callback._host import (
 from ..env import AbstractEnvLike
 from ..policy import AbstractPolicy
 from ..utils import filter_cond, filter_scan
+from ._collector import initial_carries
 from ._sharding import (
     check_mesh,
     reporting_device,
@@ -181,12 +182,17 @@ class AbstractAlgorithm(eqx.Module):
             )
         return iterations
 
-    def attach_callback(self, state: Any, callback: Any) -> Any:
+    def attach_callback(
+        self, state: Any, callback: Any, *, carry_key: Key[Array, ""] | None = None
+    ) -> Any:
         """Gives `state` the initial states of `callback` if it has none yet.
 
         Then applies the callback's `prepare_state` (at `init` and before every
         `train` loop, so the loop's carry has one structure from its first
-        iteration).
+        iteration). At `init` (given the `carry_key` the envs were reset
+        with), envs that `prepare_state` changed (a curriculum's first
+        value) are reset again in the changed env, so their first episodes
+        already follow it.
 
         Raises:
             ValueError: If `state` already carries states of a different
@@ -225,7 +231,16 @@ class AbstractAlgorithm(eqx.Module):
                 state, callback_state=callback_state, actors=actors
             )
         if overrides(callback, "prepare_state"):
-            state = callback.prepare_state(state, state.callback_state)
+            prepared = callback.prepare_state(state, state.callback_state)
+            if carry_key is not None and prepared.env is not state.env:
+                actors = initial_carries(
+                    prepared.env, prepared.policy, self.num_envs, key=carry_key
+                )
+                actors = dataclasses.replace(
+                    actors, callback_state=prepared.actors.callback_state
+                )
+                prepared = dataclasses.replace(prepared, actors=actors)
+            state = prepared
         return state
 
     def train(

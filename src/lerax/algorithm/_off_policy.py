@@ -363,7 +363,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             None,
             jnp.array(False),
         )
-        return self.attach_callback(state, callback)
+        return self.attach_callback(state, callback, carry_key=carry_key)
 
     def iteration(
         self, state: OffPolicyState, callback: Any = None

@@ -260,7 +260,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             None,
             jnp.array(False),
         )
-        return self.attach_callback(state, callback)
+        return self.attach_callback(state, callback, carry_key=carry_key)
 
     def iteration(
         self, state: OnPolicyState, callback: Any = None
