@@ -1,5 +1,6 @@
 """`GymToLeraxEnv`: a Gymnasium env stepped from compiled lerax code."""
 
+import equinox as eqx
 import gymnasium
 import jax
 import jax.numpy as jnp
@@ -7,11 +8,13 @@ import jax.random as jr
 import numpy as np
 import optax
 import pytest
+from equinox import EquinoxRuntimeError
 
 from lerax.algorithm import PPO
 from lerax.compatibility import GymToLeraxEnv
 from lerax.policy import MLPActorCriticPolicy
 from lerax.space import Box, Discrete
+from lerax.wrapper import TimeLimit
 
 
 def _rollout(env, key, steps, action=1):
@@ -76,6 +79,50 @@ def test_gymnasium_time_limit_is_truncation():
     terminated, truncated = jax.device_get(run(jr.key(0)))
     assert not terminated.any()
     np.testing.assert_array_equal(np.flatnonzero(truncated), [4, 9])
+
+
+def test_an_episode_ended_by_a_lerax_wrapper_is_an_error():
+    # a lerax TimeLimit ends the episode; the host env is mid-episode and
+    # cannot be restarted from compiled code: the next step says so (it
+    # used to go on with the old episode's state as the "new" one)
+    env = TimeLimit(GymToLeraxEnv(gymnasium.make("Pendulum-v1")), 3)
+    with pytest.raises(EquinoxRuntimeError, match="max_episode_steps"):
+        _rollout_pendulum(env, 4)
+    # three steps in, and a limit Gymnasium enforces itself, are fine
+    _rollout_pendulum(env, 3)
+    _rollout_pendulum(
+        GymToLeraxEnv(gymnasium.make("Pendulum-v1", max_episode_steps=3)), 8
+    )
+
+
+def _rollout_pendulum(env, steps):
+    @eqx.filter_jit
+    def run(key):
+        state, _, _ = env.reset(key=key)
+
+        def body(state, key):
+            state = env.step(state, jnp.zeros(1, jnp.float32), key=key)[0]
+            return state, None
+
+        return jax.lax.scan(body, state, jr.split(key, steps))[0]
+
+    return jax.block_until_ready(run(jr.key(0)))
+
+
+def test_a_state_resumed_with_a_fresh_host_env_resets_it_first():
+    # a checkpointed state meets a new process's never-reset Gymnasium env
+    # (it raised Gymnasium's ResetNeeded from the host call)
+    old = GymToLeraxEnv(gymnasium.make("CartPole-v1"))
+    state, _, _ = old.reset(key=jr.key(0))
+    fresh_gym = gymnasium.make("CartPole-v1")
+    fresh = GymToLeraxEnv(fresh_gym)
+    state, obs, reward, terminated, truncated, _ = fresh.step(
+        state, jnp.int32(1), key=jr.key(1)
+    )
+    assert float(reward) == 1.0 and not bool(terminated | truncated)
+    # the host env started a seeded episode and took the step in it
+    np.testing.assert_allclose(obs, fresh_gym.unwrapped.state, rtol=1e-6)
+    assert fresh_gym.unwrapped.steps_beyond_terminated is None
 
 
 def test_batches_larger_than_one_raise_clearly():

@@ -14,7 +14,12 @@ returned. Limits that follow:
   lerax (or gymnax, through `GymnaxToLeraxEnv`) env.
 - Every call advances the real env: compiled functions that share the
   wrapper share the env, and a checkpointed training state does not hold
-  the host env's state (a resumed run starts from a fresh `reset`).
+  the host env's state: a resumed run (a new process, a new Gymnasium env)
+  resets it, seeded from the step's key, before its first step.
+- Episodes end when Gymnasium ends them. A lerax wrapper that ends them on
+  its own (a lerax `TimeLimit` around this env) cannot restart the host
+  env mid-episode, so the step after such an end raises an error; give
+  Gymnasium the limit instead (`gymnasium.make(id, max_episode_steps=N)`).
 - Gymnasium's `info` is dropped and rendering is not available.
 """
 
@@ -50,6 +55,8 @@ class GymEnvState(AbstractEnvState):
         restart_observation: When the last step ended the episode, the first
             observation of the next one (the host env has already been reset,
             seeded from the step's key); otherwise equal to `observation`.
+        stale: Whether this state restarts an episode Gymnasium did not end
+            (the host env is still in the old one): stepping it is an error.
     """
 
     observation: Any
@@ -57,6 +64,15 @@ class GymEnvState(AbstractEnvState):
     terminated: Bool[Array, ""]
     truncated: Bool[Array, ""]
     restart_observation: Any
+    stale: Bool[Array, ""]
+
+
+class _HostState:
+    """What lerax knows of the host env: whether it was reset since it was
+    wrapped (a state resumed from a checkpoint meets a fresh env)."""
+
+    def __init__(self):
+        self.started = False
 
 
 def _seed(key: Key[Array, ""]) -> Array:
@@ -95,12 +111,14 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
 
     Attributes:
         gym_env: The Gymnasium env (held by reference; it is stateful).
+        host_state: Whether the host env was reset since it was wrapped.
         name: ``"GymToLeraxEnv(<env id>)"``.
         action_space: The lerax action space.
         observation_space: The lerax observation space.
     """
 
     gym_env: Any = eqx.field(static=True)
+    host_state: "_HostState" = eqx.field(static=True)
     name: str = eqx.field(static=True)
     action_space: AbstractSpace
     observation_space: AbstractSpace
@@ -127,6 +145,7 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
                 f"{type(gym_env).__name__}."
             )
         self.gym_env = gym_env
+        self.host_state = _HostState()
         spec = getattr(gym_env, "spec", None)
         label = spec.id if spec is not None else type(gym_env.unwrapped).__name__
         self.name = f"GymToLeraxEnv({label})"
@@ -149,14 +168,18 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
             scalars[1] > 0.5,
             scalars[2] > 0.5,
             restart_observation,
+            jnp.zeros((), bool),
         )
 
     def initial(self, *, key: Key[Array, ""]) -> GymEnvState:
         convert = numpy_value_converter(self.observation_space)
         env = self.gym_env
 
+        host_state = self.host_state
+
         def host(seed):
             observation = convert(env.reset(seed=int(seed))[0])
+            host_state.started = True
             return observation, observation, np.zeros(3, np.float32)
 
         return self._call(host, _seed(key))
@@ -169,21 +192,37 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
         zero = jnp.zeros((), jnp.float32)
         false = jnp.zeros((), bool)
         obs = state.restart_observation
-        return GymEnvState(obs, zero, false, false, obs)
+        ended = state.terminated | state.truncated
+        return GymEnvState(obs, zero, false, false, obs, ~ended)
 
     def transition(
         self, state: GymEnvState, action: Any, *, key: Key[Array, ""]
     ) -> GymEnvState:
-        del state  # The ordered callback runs after the previous one.
+        # The ordered callback runs after the previous one; the state only
+        # says whether the host env is where lerax thinks it is.
         leaves, treedef = jax.tree.flatten(action)
         convert = numpy_value_converter(self.observation_space)
         env = self.gym_env
+        host_state = self.host_state
         discrete = isinstance(env.action_space, gym.spaces.Discrete)
+        seed = eqx.error_if(
+            _seed(key),
+            state.stale,
+            f"{self.name}: a wrapper ended the episode (e.g. a lerax `TimeLimit`) "
+            "but the Gymnasium env did not, and it cannot be restarted "
+            "mid-episode from compiled code. Let Gymnasium end episodes: "
+            "`gymnasium.make(id, max_episode_steps=N)` instead of a lerax "
+            "`TimeLimit` around `GymToLeraxEnv`.",
+        )
 
         def host(seed, *leaves):
             action = jax.tree.unflatten(treedef, [np.asarray(x) for x in leaves])
             if discrete:
                 action = int(action)
+            if not host_state.started:
+                # a state from elsewhere (a checkpoint) and a fresh host env
+                env.reset(seed=int(seed))
+                host_state.started = True
             observation, reward, terminated, truncated, _ = env.step(action)
             observation = convert(observation)
             restart_observation = observation
@@ -192,7 +231,7 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
             scalars = np.array([reward, terminated, truncated], np.float32)
             return observation, restart_observation, scalars
 
-        return self._call(host, _seed(key), *leaves)
+        return self._call(host, seed, *leaves)
 
     def observation(self, state: GymEnvState, *, key: Key[Array, ""]) -> Any:
         del key
