@@ -69,6 +69,16 @@ def test_seeded_reset_is_reproducible():
     assert not np.array_equal(a, b)
 
 
+def test_seeds_beyond_32_bits_give_their_own_episodes():
+    # `jax.random.key` keeps 32 bits: 2**32 + 5 replayed seed 5 and 2**63
+    # overflowed; every seed Gymnasium accepts now seeds its own episodes
+    env = LeraxToGymEnv(lerax.env.make("CartPole-v1"))
+    seeds = [0, 5, 2**32 - 1, 2**32 + 5, 2**40, 2**63, 2**64 + 5]
+    starts = [env.reset(seed=seed)[0] for seed in seeds]
+    assert len({start.tobytes() for start in starts}) == len(seeds)
+    np.testing.assert_array_equal(env.reset(seed=2**63)[0], starts[5])
+
+
 def test_equal_envs_share_compiled_programs_but_not_state():
     # a vector env builds n equal envs: they compile once, and each keeps its
     # own state and key

@@ -171,9 +171,11 @@ class LeraxToGymEnv(gym.Env):
         """Starts an episode.
 
         Args:
-            seed: Re-seeds the env's PRNG key (`jax.random.key(seed)`); when
-                None the key carries on (or, before the first seeded reset,
-                is drawn from Gymnasium's `np_random`).
+            seed: Re-seeds the env's PRNG key (`jax.random.key(seed)`, with
+                the bits above the lowest 32 folded in, so every seed
+                Gymnasium accepts gives its own episodes); when None the key
+                carries on (or, before the first seeded reset, is drawn from
+                Gymnasium's `np_random`).
             options: Unused (lerax envs take their options at construction).
 
         Returns:
@@ -182,7 +184,7 @@ class LeraxToGymEnv(gym.Env):
         del options
         super().reset(seed=seed)
         if seed is not None:
-            self._key = jr.key_data(jr.key(seed))
+            self._key = jr.key_data(_key_from_seed(seed))
         elif self._key is None:
             seed = int(self.np_random.integers(2**31 - 1))
             self._key = jr.key_data(jr.key(seed))
@@ -290,3 +292,15 @@ def _converted_exactly(space: Any, given: Any, converted: Any) -> bool:
         return True
     given = np.asarray(given)
     return given.shape == np.shape(converted) and bool(np.array_equal(given, converted))
+
+
+def _key_from_seed(seed: int) -> Any:
+    """`jax.random.key(seed)` for seeds below 2**32; above, each further
+    32-bit word of the seed is folded in (`jax.random.key` keeps only 32)."""
+    seed = int(seed)
+    key = jr.key(seed & 0xFFFFFFFF)
+    rest = seed >> 32
+    while rest:
+        key = jr.fold_in(key, rest & 0xFFFFFFFF)
+        rest >>= 32
+    return key
