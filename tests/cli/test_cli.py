@@ -157,6 +157,11 @@ def test_list_shows_algorithms_and_envs():
         (["train", "--set", "num_envs=abc"], "expected int, got 'abc'"),
         (["train", "--set", "gamma=true"], "expected float"),
         (["train", "--set", "policy.activation=rellu"], "expected one of 'tanh'"),
+        # without a command the first word is an algorithm, unless it is
+        # close to a command's name (before argparse sees --episodes)
+        (["evalute", "DIR", "--episodes", "4"], "did you mean `evaluate`?"),
+        (["recrod", "DIR"], "did you mean `record`?"),
+        (["PPOO"], "Did you mean 'PPO'?"),
     ],
 )
 def test_bad_input_exits_2_with_a_suggestion(args, expected):
@@ -184,6 +189,30 @@ def test_bad_input_exits_2_with_a_suggestion(args, expected):
         (["record", "{tmp}", "--out", "v.avi"], "must end in .mp4 or .gif"),
         (["record", "{tmp}", "--out", "v.mp4", "--fps", "0"], "--fps must be >= 1"),
         (["benchmark", "--total-timesteps", "10"], "less than one iteration"),
+        # a linear schedule (PPO's default) starts at the rate: checked as a
+        # number (a short budget: no long run should the check be skipped)
+        (
+            ["train", "--set", "learning_rate=nan", "--out", "{tmp}/run", *TINY],
+            "PPO: `PPO(learning_rate=...)` must be > 0, got nan.",
+        ),
+        (
+            ["train", "--set", "learning_rate=-0.001", "--out", "{tmp}/run", *TINY],
+            "PPO: `PPO(learning_rate=...)` must be > 0, got -0.001.",
+        ),
+        (
+            ["train", "A2C", "--set", 'lr_schedule="linear"', "--set"]
+            + ["learning_rate=inf", "--out", "{tmp}/run", "--total-timesteps", "1024"],
+            "A2C: `A2C(learning_rate=...)` must be finite, got inf.",
+        ),
+        (
+            ["train", "--devices", "0", "--out", "{tmp}/run"],
+            "--devices must be >= 1 (the number of devices to train on), got 0.",
+        ),
+        (
+            ["train", "--set", "policy.class=MLPQPolicy", "--out", "{tmp}/run"],
+            "PPO cannot train on CartPole-v1: `PPO` trains an "
+            "`AbstractActorCriticPolicy`",
+        ),
     ],
 )
 def test_bad_values_exit_2_before_anything_runs(args, expected, tmp_path, capsys):
@@ -193,7 +222,52 @@ def test_bad_values_exit_2_before_anything_runs(args, expected, tmp_path, capsys
     output = capsys.readouterr()
     assert status == 2, output
     assert expected in output.out.replace("\n", "")
+    assert "iterations of" not in output.out  # the run was not announced
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # no output
+
+
+def test_bad_devices_exit_2_before_anything_is_written(tmp_path):
+    # a fresh process: the command makes the 3 CPU devices itself, over
+    # which PPO's 8 envs do not split
+    out = tmp_path / "run"
+    result = run_cli("train", "--devices", "3", "--out", str(out))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (
+        "--devices 3: 8 envs cannot be split evenly over the 3 devices; use a "
+        "multiple of 3 for num_envs (`--set num_envs=...`) or a --devices that "
+        "divides 8." in result.stdout
+    )
+    assert "iterations of" not in result.stdout and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_a_new_run_refuses_a_folder_holding_another_runs_checkpoints(tmp_path, capsys):
+    # they would outlive the new run, and `--resume` would continue them
+    # under its settings
+    out = tmp_path / "run"
+    stale = out / "checkpoints" / "checkpoint_000000004096.ckpt"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"run A")
+    other = tmp_path / "other" / "checkpoint_000000000512.ckpt"
+    other.parent.mkdir()
+    other.write_bytes(b"run C")
+    before = sorted(tmp_path.rglob("*"))
+    for args in (
+        ["--seed", "1"],
+        ["--seed", "1", "--checkpoint-every", "512"],
+        ["--resume", str(other)],  # another run's continuation
+    ):
+        status = main(["train", "--out", str(out), *args, *TINY])
+        text = capsys.readouterr().out.replace("\n", "")
+        assert status == 2, text
+        assert (
+            f"--out {str(out)!r} holds the checkpoints of an earlier run in "
+            f"{str(out / 'checkpoints')!r}" in text
+        )
+        assert f"Continue that run with `lerax train --resume {out}`" in text
+        assert "iterations of" not in text
+    assert sorted(tmp_path.rglob("*")) == before
+    assert stale.read_bytes() == b"run A"
 
 
 def test_config_is_written_before_training(tmp_path, monkeypatch, capsys):
@@ -466,7 +540,10 @@ def test_devices_splits_the_envs_and_trains_the_same_policy(run_dir, tmp_path):
     # bad input: exit status 2 before anything compiles
     result = run_cli(*args, "--devices", "3", devices=2)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "--devices 3: this machine has 2 cpu device(s); use 1 to 2." in result.stdout
+    assert (
+        "--devices 3: there are 2 cpu device(s), a number fixed by XLA_FLAGS "
+        "(--xla_force_host_platform_device_count); use 1 to 2." in result.stdout
+    )
     result = run_cli(*args, "--devices", "2", "--set", "num_envs=3", devices=2)
     assert result.returncode == 2
     assert "3 envs cannot be split evenly over the 2 devices" in result.stdout

@@ -92,6 +92,14 @@ def latest_checkpoint(path: Path) -> Path:
     raise CLIError(f"No checkpoint at {str(path)!r}.")
 
 
+def checkpoints_in(directory: Path) -> list[Path]:
+    """The checkpoints a `CheckpointCallback` wrote into `directory`, oldest
+    first (none when it does not exist)."""
+    from lerax.callback import list_checkpoints
+
+    return list_checkpoints(directory)
+
+
 def flat_config(config: dict) -> dict[str, Any]:
     """`{"section.key": value}` for loggers that take flat hyper-parameters."""
     return {f"{s}.{k}": v for s, values in config.items() for k, v in values.items()}

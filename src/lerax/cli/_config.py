@@ -472,10 +472,13 @@ def build(config: dict[str, dict]) -> Setup:
     cls = algorithm_class(run["algorithm"])
     hyper = dict(config["algorithm"])
     env, eval_env = _normalized(lerax.env.make(run["env"]), run, hyper)
-    if run["lr_schedule"] == "linear":
-        hyper["learning_rate"] = linear_schedule(cls, hyper, run["total_timesteps"])
     try:
+        # built with the plain rate first: the algorithm range-checks every
+        # value, which it cannot do once the rate is a schedule
         algo = cls(**hyper)
+        if run["lr_schedule"] == "linear":
+            schedule = linear_schedule(cls, hyper, run["total_timesteps"])
+            algo = cls(**(hyper | {"learning_rate": schedule}))
     except (TypeError, ValueError) as error:
         raise CLIError(f"{run['algorithm']}: {error}") from None
     kwargs = {k: v for k, v in config["policy"].items() if k != "class"}
@@ -508,7 +511,8 @@ def _normalized(env: Any, run: dict, hyper: dict) -> tuple[Any, Any]:
 
 
 def linear_schedule(cls: type, hyper: dict, total_timesteps: int) -> Any:
-    """A learning rate decaying linearly to 0 over the run's optimiser updates."""
+    """A learning rate decaying linearly to 0 over the run's optimiser updates
+    (of hyper-parameters `hyper`, which `cls` has accepted)."""
     import optax
 
     if "learning_rate" not in hyper or "num_epochs" not in hyper:
@@ -518,8 +522,6 @@ def linear_schedule(cls: type, hyper: dict, total_timesteps: int) -> Any:
             '"constant".'
         )
     per_iteration = hyper["num_envs"] * hyper["num_steps"]
-    if min(per_iteration, hyper["num_epochs"], hyper["num_batches"]) < 1:
-        return hyper["learning_rate"]  # the algorithm rejects these values itself
     iterations = max(total_timesteps // per_iteration, 1)
     updates = iterations * hyper["num_epochs"] * hyper["num_batches"]
     return optax.linear_schedule(hyper["learning_rate"], 0.0, updates)

@@ -1,6 +1,7 @@
 """The `lerax` command: argument parsing and the error boundary."""
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 from ._callbacks import LOGGERS
 from ._errors import CLIError
 
+COMMANDS = ("train", "evaluate", "record", "list", "benchmark")
 EPILOG = """\
 examples:
   lerax train                          PPO on CartPole-v1 (the embedded default)
@@ -129,14 +131,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     the message lists the valid choices), 1 when the run itself fails.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ("train", "evaluate", "record", "list", "benchmark")
     first = next((a for a in argv if a != "--debug"), None)
-    if first not in (*commands, "-h", "--help"):
+    from rich.markup import escape
+
+    if first not in (*COMMANDS, "-h", "--help"):
+        mistyped = mistyped_command(first)
+        if mistyped is not None:
+            if "--debug" in argv:
+                raise mistyped
+            _console().print(f"[bold red]error:[/] {escape(str(mistyped))}")
+            return mistyped.code
         # no command: `lerax [--debug] [train's arguments]` trains
         argv = ["train", *argv]
     args = parser().parse_args(argv)
-    from rich.markup import escape
-
     console = _console()
     try:
         return _dispatch(args, console)
@@ -156,6 +163,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(run `lerax --debug ...` for the traceback)"
         )
         return 1
+
+
+def mistyped_command(word: str | None) -> CLIError | None:
+    """A `CLIError` suggesting the command `word` is a typo of, or None.
+
+    Without a command `lerax` trains and reads its first word as an
+    algorithm; a word close to a command name and to no algorithm is far
+    more likely a mistyped command (`lerax evalute DIR`)."""
+    if word is None or word.startswith("-"):
+        return None
+    close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.6)
+    if not close:
+        return None
+    from ._config import ALGORITHMS
+
+    algorithms = {name.lower(): name for name in ALGORITHMS}
+    if word.lower() in algorithms:
+        return None
+    if difflib.get_close_matches(word.lower(), algorithms, n=1, cutoff=0.6):
+        return None  # also close to an algorithm: `lerax train` suggests it
+    return CLIError(
+        f"Unknown command or algorithm {word!r}; did you mean `{close[0]}`? "
+        f"Commands: {', '.join(COMMANDS)} (`lerax --help`)."
+    )
 
 
 def _console() -> Any:

@@ -24,9 +24,18 @@ from ._plot import learning_curve
 
 
 def run_train(args: argparse.Namespace, console: Any) -> int:
-    """Runs `lerax train` with parsed arguments; returns the exit status."""
+    """Runs `lerax train` with parsed arguments; returns the exit status.
+
+    Bad arguments and settings are refused before the output folder is
+    created or the run is announced."""
+    fixed_devices = None
     if args.devices is not None:
-        _make_cpu_devices(args.devices)
+        if args.devices < 1:
+            raise CLIError(
+                f"--devices must be >= 1 (the number of devices to train on), "
+                f"got {args.devices}."
+            )
+        fixed_devices = _make_cpu_devices(args.devices)
     config_file = args.config
     resume = None
     if args.resume is not None:
@@ -66,6 +75,10 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
             "`--checkpoint-every` works with one seed: a checkpoint holds one "
             "training state. Drop it, or train the seeds one by one (`--seed`)."
         )
+    mesh = None
+    if args.devices is not None:
+        mesh = _mesh(args.devices, algo.num_envs, num_seeds, fixed_devices)
+    _check_trainable(setup, run)
     if args.out:
         out = Path(args.out)
     elif resumed_config is not None:
@@ -74,6 +87,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         out = _default_out(run)
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {str(out)!r} is a file; pass a folder.")
+    _check_no_other_checkpoints(out, resume)
     out.mkdir(parents=True, exist_ok=True)
     spi = algo.steps_per_iteration
 
@@ -98,9 +112,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         + f" -> {out}"
     )
     seeds = [run["seed"] + i for i in range(num_seeds)]
-    mesh = None
-    if args.devices is not None:
-        mesh = _mesh(args.devices, algo.num_envs, num_seeds)
+    if mesh is not None:
         spread = "seeds" in mesh.axis_names
         console.print(
             f"On {mesh.size} {mesh.devices.flat[0].platform} device(s): "
@@ -257,6 +269,43 @@ def _earlier_metrics(path: Path, metrics: dict, done: int) -> dict | None:
     }
 
 
+def _check_trainable(setup: Setup, run: dict) -> None:
+    """Raises a `CLIError` when the algorithm cannot train the policy on the
+    env (e.g. PPO with a Q policy): traces the initial state, computes nothing."""
+    algo = setup.algorithm
+
+    def init(key):
+        policy_key, train_key = jr.split(key)
+        policy = setup.make_policy(policy_key)
+        total = run["total_timesteps"]
+        return algo.init(setup.env, policy, key=train_key, total_timesteps=total)
+
+    try:
+        eqx.filter_eval_shape(init, jr.key(run["seed"]))
+    except TypeError as error:
+        raise CLIError(
+            f"{run['algorithm']} cannot train on {run['env']}: {error}"
+        ) from None
+
+
+def _check_no_other_checkpoints(out: Path, resume: Path | None) -> None:
+    """Refuses to train into a folder that holds the checkpoints of another
+    run: they would outlive this run and `--resume` would continue them under
+    this run's settings. Resuming one of them continues their run."""
+    folder = out / "checkpoints"
+    found = _callbacks.checkpoints_in(folder)
+    if not found:
+        return
+    if resume is not None and resume.resolve() in {p.resolve() for p in found}:
+        return
+    raise CLIError(
+        f"--out {str(out)!r} holds the checkpoints of an earlier run in "
+        f"{str(folder)!r}, which `--resume` would mix with this run. Continue "
+        f"that run with `lerax train --resume {out}`, train into a new --out "
+        f"folder, or delete {str(folder)!r} first."
+    )
+
+
 def _run_config_near(path: Path) -> Path | None:
     for folder in (path, path.parent, path.parent.parent):
         if (folder / "config.toml").is_file():
@@ -298,45 +347,54 @@ def _initial_state(
         ) from None
 
 
-def _make_cpu_devices(count: int) -> None:
+def _make_cpu_devices(count: int) -> str | None:
     """On a CPU-only machine JAX makes one CPU device unless told otherwise:
-    make `count` of them, unless the user fixed their number already."""
+    make `count` of them, unless their number is fixed already. Returns what
+    fixed it (None when nothing did)."""
     import os
 
     from jax._src import xla_bridge
 
-    fixed = jax.config.jax_num_cpu_devices >= 0 or (
-        "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "")
-    )
-    if count > 1 and not fixed and not xla_bridge.backends_are_initialized():
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return "XLA_FLAGS (--xla_force_host_platform_device_count)"
+    if jax.config.jax_num_cpu_devices >= 0:
+        return "the jax_num_cpu_devices setting"
+    if xla_bridge.backends_are_initialized():
+        return "JAX, started before this command"
+    if count > 1:
         jax.config.update("jax_num_cpu_devices", count)
+    return None
 
 
-def _mesh(count: int, num_envs: int, num_seeds: int) -> Any:
+def _mesh(count: int, num_envs: int, num_seeds: int, fixed: str | None) -> Any:
     """The mesh of `--devices count` (checked before anything compiles): the
-    seeds are spread over it when they divide evenly, otherwise the envs."""
+    seeds are spread over it when they divide evenly, otherwise the envs.
+    `fixed` names what fixed the number of CPU devices (None: the command
+    made `count` of them)."""
     from ..algorithm import env_mesh, seed_mesh
-    from ..algorithm._sharding import check_mesh
 
     devices = jax.devices()
-    if not 1 <= count <= len(devices):
-        raise CLIError(
-            f"--devices {count}: this machine has {len(devices)} "
-            f"{devices[0].platform} device(s); use 1 to {len(devices)}."
-        )
+    available, platform = len(devices), devices[0].platform
+    if count > available:
+        if platform == "cpu" and fixed is not None:
+            where = f"there are {available} cpu device(s), a number fixed by {fixed}"
+        else:
+            where = f"this machine has {available} {platform} device(s)"
+        raise CLIError(f"--devices {count}: {where}; use 1 to {available}.")
     if num_seeds > 1 and num_seeds % count == 0:
         return seed_mesh(devices[:count])
-    mesh = env_mesh(devices[:count])
-    try:
-        check_mesh(mesh, num_envs)
-    except ValueError as error:
-        hint = (
-            f" Or spread the seeds: --num-seeds a multiple of {count}."
-            if num_seeds > 1
-            else ""
+    if num_envs % count:
+        raise CLIError(
+            f"--devices {count}: {num_envs} envs cannot be split evenly over the "
+            f"{count} devices; use a multiple of {count} for num_envs "
+            f"(`--set num_envs=...`) or a --devices that divides {num_envs}."
+            + (
+                f" Or spread the seeds: --num-seeds a multiple of {count}."
+                if num_seeds > 1
+                else ""
+            )
         )
-        raise CLIError(str(error) + hint) from None
-    return mesh
+    return env_mesh(devices[:count])
 
 
 def _train(algo, state, done, iterations, callback, mesh):
