@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -11,7 +12,7 @@ import jax.random as jr
 import numpy as np
 import pytest
 
-from lerax.export import DEFAULT_OPSET, onnx_policy_fn, to_onnx
+from lerax.export import DEFAULT_OPSET, MIN_OPSET, onnx_policy_fn, to_onnx
 from lerax.policy import (
     MLPActorCriticPolicy,
     MLPDeterministicPolicy,
@@ -20,7 +21,14 @@ from lerax.policy import (
     RecurrentActorCriticPolicy,
     RecurrentPolicyState,
 )
-from lerax.space import AbstractSpace, Box, Discrete, MultiBinary, MultiDiscrete
+from lerax.space import (
+    AbstractSpace,
+    Box,
+    Dict,
+    Discrete,
+    MultiBinary,
+    MultiDiscrete,
+)
 from tests.policy.helpers import OBSERVATION_SPACES, build, small_policies
 
 onnx = pytest.importorskip("onnx")
@@ -107,9 +115,7 @@ def test_onnxruntime_matches_jax(obs_name, entry):
         assert_matches(got[name], expected[name], name)
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_recurrent_state_round_trip(cell):
-    """Feeding `next_state.hidden` back reproduces a JAX rollout step by step."""
+def recurrent_policy(cell):
     policy = RecurrentActorCriticPolicy(
         (BOX, Discrete(3)),
         cell=cell,
@@ -118,20 +124,93 @@ def test_recurrent_state_round_trip(cell):
         value_width=8,
         key=jr.key(0),
     )
-    policy = randomize(policy, jr.key(1))
-    run = onnx_policy_fn(to_onnx(policy))
+    return randomize(policy, jr.key(1))
+
+
+def check_round_trip(policy, run, match=assert_matches):
+    """Feeds `next_state.hidden` back for 3 steps from `policy.reset`; each
+    step's action and hidden state are compared to JAX's by `match`."""
     state = jax.vmap(lambda k: policy.reset(key=k))(jr.split(jr.key(0), 4))
     onnx_hidden = np.zeros(state.hidden.shape, np.float32)
     for t in range(3):
         obs = observations(BOX, jr.key(10 + t), n=4)
         state, action = jax.vmap(lambda s, o: policy(s, o))(state, obs)
         out = run(obs, state={"hidden": onnx_hidden})
-        assert_matches(out["action"], action, "action")
-        assert_matches(out["next_state.hidden"], state.hidden, "hidden")
+        match(out["action"], action, "action")
+        match(out["next_state.hidden"], state.hidden, "hidden")
         onnx_hidden = out["next_state.hidden"]
+    return onnx_hidden
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_recurrent_state_round_trip(cell):
+    """Feeding `next_state.hidden` back reproduces a JAX rollout step by step."""
+    policy = recurrent_policy(cell)
+    run = onnx_policy_fn(to_onnx(policy))
+    onnx_hidden = check_round_trip(policy, run)
     # the state pytree itself is accepted too
-    out = run(obs, state=RecurrentPolicyState(onnx_hidden))
+    out = run(
+        observations(BOX, jr.key(9), n=4), state=RecurrentPolicyState(onnx_hidden)
+    )
     assert out["action"].shape == (4,)
+
+
+def check_x64_export():
+    """Run by `test_export_with_x64` in a process with `JAX_ENABLE_X64=1`."""
+    assert jax.config.read("jax_enable_x64")
+    for cell in ("gru", "lstm"):
+        policy = recurrent_policy(cell)
+        # the hidden state keeps its dtype across a step
+        state = policy.reset(key=jr.key(0))
+        next_state, _ = policy(state, BOX.sample(key=jr.key(1)))
+        assert next_state.hidden.dtype == state.hidden.dtype == jnp.float32
+        check_round_trip(policy, onnx_policy_fn(to_onnx(policy)))
+        # float64 weights: exported in float32, as jax2onnx exports float64
+        wide = jax.tree.map(
+            lambda x: x.astype(jnp.float64) if eqx.is_inexact_array(x) else x,
+            policy,
+            is_leaf=lambda x: isinstance(x, AbstractSpace),
+        )
+        model = to_onnx(wide)
+        for value in (*model.graph.input, *model.graph.output):
+            assert value.type.tensor_type.elem_type != onnx.TensorProto.DOUBLE
+
+        def close(got, expected, name):
+            np.testing.assert_allclose(got, expected, atol=ATOL, rtol=0, err_msg=name)
+
+        check_round_trip(wide, onnx_policy_fn(model), close)
+
+
+def test_export_with_x64():
+    """With `jax_enable_x64` on, recurrent policies (and float64 weights)
+    export and match JAX."""
+    code = "from tests.export.test_onnx import check_x64_export; check_x64_export()"
+    env = dict(os.environ, JAX_ENABLE_X64="1")
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=root)
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [jnp.uint8, jnp.uint16, jnp.uint32, jnp.int8, jnp.bfloat16, jnp.float16],
+    ids=lambda dtype: dtype.__name__,
+)
+def test_observation_dtypes(dtype):
+    """Observations of any JAX dtype are cast to the input type the model
+    declares (from JAX arrays, NumPy arrays of that dtype or of float32)."""
+    space = Box(0, 9, (3,), dtype=dtype)
+    policy = MLPActorCriticPolicy((space, Discrete(3)), **AC, key=jr.key(0))
+    policy = randomize(policy, jr.key(1))
+    model = to_onnx(policy)
+    elem_type = model.graph.input[0].type.tensor_type.elem_type
+    assert elem_type == onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    run = onnx_policy_fn(model)
+    obs = observations(space, jr.key(2))
+    expected = jax_outputs(policy, None, obs)
+    for given in (obs, np.asarray(obs), np.asarray(obs, np.float32)):
+        got = run(given)
+        for name in expected:
+            assert_matches(got[name], expected[name], name)
 
 
 def random_mask(shape, key):
@@ -202,6 +281,32 @@ def test_dynamic_batch_axis_and_io_names():
         assert run(obs)["value"].shape == (n,)
 
 
+def test_opset_range(tmp_path):
+    """Opsets from `MIN_OPSET` to the installed onnx's newest give models that
+    pass the checker and run in onnxruntime; others raise before writing."""
+    policy = MLPActorCriticPolicy((BOX, MultiDiscrete([3, 4])), **AC, key=jr.key(0))
+    policy = randomize(policy, jr.key(1))  # ArgMax, Squeeze, ReduceSum, Split
+    obs = observations(BOX, jr.key(2))
+    expected = jax_outputs(policy, None, obs)
+    newest = onnx.defs.onnx_opset_version()
+    for opset in (MIN_OPSET, DEFAULT_OPSET, newest):
+        model = to_onnx(policy, opset=opset)
+        versions = {o.domain: o.version for o in model.opset_import}
+        assert versions[""] == opset
+        onnx.checker.check_model(model, full_check=True)
+        if opset == newest and opset > DEFAULT_OPSET:
+            # onnxruntime may trail onnx's newest opset (a fresh install of
+            # both can pair a new onnx with an older runtime): checker only
+            continue
+        got = onnx_policy_fn(model)(obs)
+        for name in expected:
+            assert_matches(got[name], expected[name], name)
+    for opset in (1, 7, 11, MIN_OPSET - 1, newest + 1, 30):
+        with pytest.raises(ValueError, match=rf"\[{MIN_OPSET}, {newest}\]"):
+            to_onnx(policy, opset=opset, output_path=tmp_path / f"opset{opset}")
+    assert os.listdir(tmp_path) == []
+
+
 def test_written_atomically_and_reloadable(tmp_path):
     policy = randomize(
         MLPDeterministicPolicy(
@@ -267,6 +372,17 @@ def test_errors(tmp_path):
     )
     with pytest.raises(ValueError, match=r"missing \['state.hidden'\]"):
         onnx_policy_fn(to_onnx(recurrent))(np.zeros((2, 3)))
+
+
+def test_clashing_input_names(tmp_path):
+    """Dict keys whose dotted paths coincide are refused before anything is
+    written, naming both keys."""
+    space = Dict({"a.b": BOX, "a": Dict(b=BOX)})
+    policy = MLPActorCriticPolicy((space, Discrete(3)), **AC, key=jr.key(0))
+    match = r"\['a'\]\['b'\] and \['a\.b'\].*'observation\.a\.b'"
+    with pytest.raises(ValueError, match=match):
+        to_onnx(policy, output_path=tmp_path / "policy.onnx")
+    assert os.listdir(tmp_path) == []
 
 
 def test_import_is_lazy():

@@ -7,5 +7,6 @@ imported when these are called, so importing `lerax.export` is cheap.
 """
 
 from ._onnx import DEFAULT_OPSET as DEFAULT_OPSET
+from ._onnx import MIN_OPSET as MIN_OPSET
 from ._onnx import to_onnx as to_onnx
 from ._runtime import onnx_policy_fn as onnx_policy_fn

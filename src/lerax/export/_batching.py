@@ -10,13 +10,17 @@ standard primitives with concrete shapes; the function handed to jax2onnx
 replays that jaxpr under `jax.vmap`, so JAX's own batching rules add the batch
 axis. While replaying, nested `jit` calls and custom-derivative wrappers are
 inlined (only the forward pass matters for inference) and `pad` is rewritten
-as a concatenation.
+as a concatenation. jax2onnx traces with 64-bit types off, so a jaxpr made
+with `jax_enable_x64` on has its constants and literals cast to the types JAX
+gives them now (float64 to float32, int64 to int32), like jax2onnx's inputs,
+and so are the dtypes equations name (`convert_element_type`'s `new_dtype`).
 """
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import numpy as np
 from jax import lax
 from jax.extend import core as jex_core
 
@@ -29,6 +33,27 @@ def _inner_jaxpr(params: dict[str, Any]) -> Any:
         if name in params:
             return params[name]
     return None
+
+
+def _canonical(value: Any) -> Any:
+    """`value` cast to the type JAX gives its dtype now (float64 to float32
+    with `jax_enable_x64` off); other values are returned as they are."""
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(dtype, np.dtype):  # Python scalars, PRNG keys
+        return value
+    canonical = jax.dtypes.canonicalize_dtype(dtype)
+    return value if canonical == dtype else value.astype(canonical)
+
+
+def _canonical_params(params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with their dtypes (`new_dtype`, `preferred_element_type`, ...)
+    replaced by the types JAX gives them now."""
+    return {
+        name: jax.dtypes.canonicalize_dtype(value)
+        if isinstance(value, np.dtype)
+        else value
+        for name, value in params.items()
+    }
 
 
 def _pad(x: Any, padding_value: Any, padding_config: Sequence[tuple]) -> Any:
@@ -68,9 +93,9 @@ def replay(jaxpr: Any, consts: Sequence[Any], *args: Any) -> list[Any]:
     env: dict[Any, Any] = {}
 
     def read(var: Any) -> Any:
-        return var.val if isinstance(var, jex_core.Literal) else env[var]
+        return _canonical(var.val) if isinstance(var, jex_core.Literal) else env[var]
 
-    env.update(zip(jaxpr.constvars, consts))
+    env.update(zip(jaxpr.constvars, map(_canonical, consts)))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:
         values = [read(var) for var in eqn.invars]
@@ -87,7 +112,7 @@ def replay(jaxpr: Any, consts: Sequence[Any], *args: Any) -> list[Any]:
         elif name == "pad" and _simple_padding(eqn.params["padding_config"]):
             outputs = [_pad(*values, eqn.params["padding_config"])]
         else:
-            params = eqn.primitive.get_bind_params(eqn.params)
+            params = eqn.primitive.get_bind_params(_canonical_params(eqn.params))
             outputs = eqn.primitive.bind(*values, **params)
             if not eqn.primitive.multiple_results:
                 outputs = [outputs]

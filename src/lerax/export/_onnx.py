@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 DEFAULT_OPSET = 21
 """ONNX opset used by `to_onnx` unless told otherwise (onnxruntime >= 1.18)."""
 
+MIN_OPSET = 13
+"""Oldest ONNX opset `to_onnx` can target: the exported graphs use `ArgMax`
+with `select_last_index` (opset 12) and `Squeeze`, `Unsqueeze`, `ReduceSum` and
+`Split` taking their axes / sizes as inputs (opset 13). The newest is the
+installed `onnx` package's (`onnx.defs.onnx_opset_version()`)."""
+
 BATCH_AXIS = "batch"
 """Name of the dynamic leading axis of every input and output."""
 
@@ -127,8 +133,10 @@ def to_onnx(
             appended when the path has no suffix. The file is written
             atomically (a temporary file then a rename).
         model_name: The ONNX graph's name.
-        opset: The ONNX opset to target (default 21, read by
-            onnxruntime >= 1.18).
+        opset: The ONNX opset to target: from `MIN_OPSET` (13) to the
+            newest the installed `onnx` package defines
+            (`onnx.defs.onnx_opset_version()`). The default, 21, is read by
+            onnxruntime >= 1.18; newer opsets need a newer runtime.
         action_mask: Add the ``"action_mask"`` input. Only for `Discrete`,
             `MultiDiscrete` and `MultiBinary` action spaces.
 
@@ -139,7 +147,10 @@ def to_onnx(
         TypeError: If `policy` is not a lerax policy, or an argument has the
             wrong type.
         ValueError: If `action_mask=True` for an action space without masks,
-            or `model_name`/`opset` are invalid.
+            `model_name` is empty, or `opset` is outside
+            `[MIN_OPSET, onnx.defs.onnx_opset_version()]`, or two observation
+            leaves get the same input name (`Dict` keys ``"a.b"`` and
+            ``"a"`` holding ``"b"``). Nothing is written then.
         ImportError: If the `onnx` extra is not installed.
     """
     if not isinstance(policy, AbstractPolicy):
@@ -148,9 +159,9 @@ def to_onnx(
         raise ValueError(
             f"`to_onnx(model_name=...)` must be a non-empty str, got {model_name!r}."
         )
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < 1:
+    if isinstance(opset, bool) or not isinstance(opset, int):
         raise ValueError(
-            f"`to_onnx(opset=...)` must be a positive int such as {DEFAULT_OPSET}, "
+            f"`to_onnx(opset=...)` must be an int such as {DEFAULT_OPSET}, "
             f"got {opset!r}."
         )
     if not isinstance(action_mask, bool):
@@ -167,6 +178,15 @@ def to_onnx(
         )
     jax2onnx = require("jax2onnx", "onnx")
     onnx = require("onnx", "onnx")
+    max_opset = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= max_opset:
+        raise ValueError(
+            f"`to_onnx(opset={opset})` is out of range: the exported graphs need "
+            f"opset >= {MIN_OPSET}, and the installed onnx {onnx.__version__} "
+            f"knows opsets up to {max_opset}. Pass an opset in "
+            f"[{MIN_OPSET}, {max_opset}] (default {DEFAULT_OPSET}); the runtime "
+            "that loads the model must support it too."
+        )
 
     observation = _specs(jax.eval_shape(policy.observation_space.canonical))
     state = _specs(jax.eval_shape(lambda: policy.reset(key=jr.key(0))))

@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jax.numpy as jnp
 import numpy as np
 
 from .._extras import require
@@ -13,17 +14,34 @@ from ._naming import named_leaves
 if TYPE_CHECKING:
     import onnx
 
-_DTYPES = {
+_DTYPES: dict[str, Any] = {
     "tensor(float)": np.float32,
     "tensor(double)": np.float64,
     "tensor(float16)": np.float16,
+    "tensor(bfloat16)": jnp.bfloat16,
     "tensor(int8)": np.int8,
     "tensor(int16)": np.int16,
     "tensor(int32)": np.int32,
     "tensor(int64)": np.int64,
     "tensor(uint8)": np.uint8,
+    "tensor(uint16)": np.uint16,
+    "tensor(uint32)": np.uint32,
+    "tensor(uint64)": np.uint64,
     "tensor(bool)": np.bool_,
 }
+"""NumPy dtypes of the ONNX tensor types a `to_onnx` model can take as inputs
+(every JAX array dtype), keyed by onnxruntime's type names."""
+
+
+def _feed(ort: Any, onnx: Any, value: Any, dtype: Any) -> Any:
+    """`value` as an onnxruntime input of `dtype` (None: as given)."""
+    array = np.asarray(value, dtype)
+    if array.dtype == jnp.bfloat16:
+        # onnxruntime reads no NumPy bfloat16: hand it the raw 16-bit words
+        return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(
+            np.ascontiguousarray(array).view(np.uint16), onnx.TensorProto.BFLOAT16
+        )
+    return array
 
 
 def onnx_policy_fn(
@@ -72,9 +90,7 @@ def onnx_policy_fn(
             )
         source = str(path)
     session = ort.InferenceSession(source, providers=list(providers))
-    dtypes = {
-        node.name: _DTYPES.get(node.type, np.float32) for node in session.get_inputs()
-    }
+    dtypes = {node.name: _DTYPES.get(node.type) for node in session.get_inputs()}
     output_names = [node.name for node in session.get_outputs()]
 
     def policy_fn(
@@ -93,7 +109,7 @@ def onnx_policy_fn(
                 "composite spaces), `state=` for stateful policies and "
                 "`action_mask=` if the model was exported with `action_mask=True`."
             )
-        arrays = {name: np.asarray(value, dtypes[name]) for name, value in feeds}
+        arrays = {name: _feed(ort, onnx, value, dtypes[name]) for name, value in feeds}
         return dict(zip(output_names, session.run(output_names, arrays)))
 
     return policy_fn

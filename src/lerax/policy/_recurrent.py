@@ -119,7 +119,8 @@ class RecurrentActorCriticPolicy(AbstractActorCriticPolicy):
         else:
             self.encoder = None
         cell_class = eqx.nn.GRUCell if cell == "gru" else eqx.nn.LSTMCell
-        self.cell = cell_class(size, hidden_size, key=k_cell)
+        # float32 like the other layers (and `reset`), also with jax_enable_x64
+        self.cell = cell_class(size, hidden_size, dtype=jnp.float32, key=k_cell)
         self.action_head = make_action_head(
             hidden_size, self.action_space, log_std_init=log_std_init, key=k_head
         )
