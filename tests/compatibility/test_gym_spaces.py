@@ -94,6 +94,22 @@ def test_float64_box_becomes_float32():
     assert space.dtype == np.float32
 
 
+def test_int64_values_that_int32_cannot_hold_are_refused():
+    # the space's int32 (no x64) used to wrap them: 2**35 became 0
+    space = gym_space_to_lerax_space(gspaces.Box(0, 2**40, (2,), np.int64))
+    assert space.dtype == np.int32
+    np.testing.assert_array_equal(
+        to_lerax_value(space, np.array([7, 5], np.int64)), [7, 5]
+    )
+    with pytest.raises(
+        ValueError, match=r"int64 in \[5, 34359738368\].*jax_enable_x64"
+    ):
+        to_lerax_value(space, np.array([2**35, 5], np.int64))
+    discrete = gym_space_to_lerax_space(gspaces.Discrete(3))
+    with pytest.raises(ValueError, match="does not fit"):
+        to_lerax_value(discrete, np.int64(-(2**40)))
+
+
 def test_every_type_converts():
     space = Tuple(
         [

@@ -148,7 +148,30 @@ def numpy_value_converter(space: AbstractSpace) -> Callable[[Any], Any]:
         items = [numpy_value_converter(s) for s in space]
         return lambda value: tuple(f(v) for f, v in zip(items, value))
     dtype = np.dtype(space.dtype)
-    return lambda value: np.asarray(value).astype(dtype, copy=False)
+    return lambda value: _cast(value, dtype)
+
+
+def _cast(value: Any, dtype: np.dtype) -> np.ndarray:
+    """`value` as an array of `dtype`, refusing integers the cast would wrap
+    (a Gymnasium int64 value beyond lerax's int32 without x64)."""
+    array = np.asarray(value)
+    if (
+        array.dtype != dtype
+        and array.size
+        and np.issubdtype(dtype, np.integer)
+        and np.issubdtype(array.dtype, np.integer)
+    ):
+        info = np.iinfo(dtype)
+        low, high = array.min(), array.max()
+        if low < info.min or high > info.max:
+            raise ValueError(
+                f"The Gymnasium value {array.dtype} in [{low}, {high}] does not fit "
+                f"the lerax space's {dtype} (integers are 32-bit in JAX unless "
+                "`jax.config.update('jax_enable_x64', True)` runs before anything "
+                "else): enable x64 or keep the values within "
+                f"[{info.min}, {info.max}]."
+            )
+    return array.astype(dtype, copy=False)
 
 
 def to_lerax_value(space: AbstractSpace, value: Any) -> Any:
@@ -161,9 +184,12 @@ def to_lerax_value(space: AbstractSpace, value: Any) -> Any:
 
     Returns:
         JAX arrays, in a `dict` or `tuple` for composite spaces.
+
+    Raises:
+        ValueError: If an integer does not fit the space's dtype.
     """
     if isinstance(space, Dict):
         return {k: to_lerax_value(s, value[k]) for k, s in space.items()}
     if isinstance(space, TupleSpace):
         return tuple(to_lerax_value(s, v) for s, v in zip(space, value))
-    return jnp.asarray(np.asarray(value).astype(space.dtype))
+    return jnp.asarray(_cast(value, np.dtype(space.dtype)))
