@@ -136,6 +136,36 @@ def test_vmapped_envs_keep_separate_statistics(trained, getkey):
     assert not np.allclose(batched.statistics.mean[0], batched.statistics.mean[1])
 
 
+class NoisySensorEnv(GaussianEnv):
+    """`GaussianEnv` seen through a noisy sensor: the observation draws from
+    its key (the API allows it)."""
+
+    def observation(self, state, *, key):
+        return state.x + jr.normal(key, (2,))
+
+
+def test_noisy_observations_are_drawn_once_and_recorded_as_seen():
+    # the statistics and `unnormalized_observation` took one noise draw and
+    # the agent saw another; with identity statistics they must agree
+    env = NormalizeObservation(NoisySensorEnv(), clip=None, epsilon=0.0)
+    env = env.frozen(RunningMeanStd.zeros((2,)))
+    state, obs, _ = env.reset(key=jr.key(0))
+    np.testing.assert_array_equal(obs, state.inner_observation)
+    for key in jr.split(jr.key(1), 12):  # an episode end included
+        state, obs, _, _, _, info = env.step(state, jnp.int32(0), key=key)
+        np.testing.assert_array_equal(
+            info["final_observation"], info["unnormalized_observation"]
+        )
+        np.testing.assert_array_equal(obs, state.inner_observation)
+    # learning statistics take in exactly what was emitted, normalised back
+    learning = NormalizeObservation(NoisySensorEnv(), clip=None)
+    state, obs, _ = learning.reset(key=jr.key(2))
+    state, obs, *_ = learning.step(state, jnp.int32(0), key=jr.key(3))
+    np.testing.assert_allclose(
+        obs, learning.normalize(state.inner_observation, state.statistics)
+    )
+
+
 def test_normalize_observation_bad_input():
     discrete = TransformObservation(
         MaskedDiscreteEnv(), lambda o: o[0].astype(jnp.int32) % 3, Discrete(3)

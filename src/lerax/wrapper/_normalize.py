@@ -173,8 +173,11 @@ class NormalizeObservation(AbstractStatefulWrapper):
         return self._with(state.synced, state.pending, next_env_state, key)
 
     def observation(self, state: NormalizeObservationState, *, key: Key[Array, ""]):
-        observation = self.env.observation(state.env_state, key=key)
-        return self.normalize(observation, state.statistics)
+        # the observation the statistics took in, drawn once when the state
+        # was made: an env with sensor noise draws anew for every key, and
+        # the agent must see what is recorded (`unnormalized_observation`)
+        del key
+        return self.normalize(state.inner_observation, state.statistics)
 
     def reward(self, state, action: Any, next_state, *, key: Key[Array, ""]):
         return self.env.reward(state.env_state, action, next_state.env_state, key=key)
