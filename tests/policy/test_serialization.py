@@ -192,6 +192,21 @@ def test_mismatch_names_the_class_that_saved_the_file(tmp_path, getkey):
         MLPQPolicy.deserialize(path, SPACES)
 
 
+def test_saving_never_sets_the_process_umask(tmp_path, getkey, monkeypatch):
+    # reading the umask means setting it to 0 for a moment, during which a
+    # file another thread creates is world-writable: the kernel applies it
+    import os
+
+    def forbidden(mask):
+        raise AssertionError("os.umask called while saving")
+
+    monkeypatch.setattr(os, "umask", forbidden)
+    policy = MLPQPolicy(SPACES, key=getkey())
+    path = policy.serialize(tmp_path / "p")
+    assert MLPQPolicy.deserialize(path, SPACES) is not None
+    assert [p.name for p in tmp_path.iterdir()] == ["p.eqx"]  # no temporary left
+
+
 def test_files_keep_their_mode_and_symlinks(tmp_path, getkey):
     import os
     import stat

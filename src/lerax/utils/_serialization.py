@@ -5,7 +5,7 @@ import inspect
 import io
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Self
 
@@ -35,15 +35,26 @@ def resolve_path(path: str | Path) -> Path:
     return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
 
 
-def _file_mode(path: Path) -> int:
-    """The permission bits the file at `path` should get: an existing file's
-    own, otherwise what `open` would give a new file under the current umask."""
+def _existing_mode(path: Path) -> int | None:
+    """The permission bits of the file at `path` (None if there is none)."""
     try:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return None
+
+
+def _temporary_file(folder: Path, prefix: str, suffix: str) -> str:
+    """Creates an empty file with a fresh name in `folder`, with the mode
+    `open` gives a new file (0o666 less the umask, which the kernel applies:
+    reading the umask would mean setting it, racing other threads)."""
+    for _ in range(100):
+        name = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return str(name)
+    raise FileExistsError(f"Could not create a temporary file in {str(folder)!r}.")
 
 
 def atomic_replace(path: str | Path, fill: Any, *, keep_suffix: bool = False) -> Path:
@@ -59,18 +70,16 @@ def atomic_replace(path: str | Path, fill: Any, *, keep_suffix: bool = False) ->
     """
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.",
-        suffix=path.suffix if keep_suffix else ".tmp",
-        dir=path.parent,
+    mode = _existing_mode(path)
+    temporary = _temporary_file(
+        path.parent, f".{path.name}.", path.suffix if keep_suffix else ".tmp"
     )
-    os.close(handle)
     try:
         fill(temporary)
         with open(temporary, "rb+") as file:  # on disk before the rename
             os.fsync(file.fileno())
-        os.chmod(temporary, mode)
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
