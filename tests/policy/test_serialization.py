@@ -192,6 +192,27 @@ def test_mismatch_names_the_class_that_saved_the_file(tmp_path, getkey):
         MLPQPolicy.deserialize(path, SPACES)
 
 
+def test_partial_activations_are_told_apart(tmp_path, getkey):
+    # Equinox keeps a `functools.partial` activation inside JAX's hashable
+    # shim, which the fingerprint described by its class alone: a policy
+    # saved with one slope loaded silently with another, or another function
+    import functools
+
+    def build(activation):
+        return MLPActorCriticPolicy(SPACES, activation=activation, key=getkey())
+
+    leaky = functools.partial(jax.nn.leaky_relu, negative_slope=0.2)
+    path = build(leaky).serialize(tmp_path / "leaky")
+    loaded = MLPActorCriticPolicy.deserialize(path, SPACES, activation=leaky)
+    assert loaded.actor is not None
+    steeper = functools.partial(jax.nn.leaky_relu, negative_slope=0.9)
+    with pytest.raises(ValueError, match=r"activation:negative_slope` is 0\.2.* 0\.9"):
+        MLPActorCriticPolicy.deserialize(path, SPACES, activation=steeper)
+    elu = functools.partial(jax.nn.elu, alpha=0.2)
+    with pytest.raises(ValueError, match=r"`actor\.activation` is leaky_relu.* elu"):
+        MLPActorCriticPolicy.deserialize(path, SPACES, activation=elu)
+
+
 def test_saving_never_sets_the_process_umask(tmp_path, getkey, monkeypatch):
     # reading the umask means setting it to 0 for a moment, during which a
     # file another thread creates is world-writable: the kernel applies it

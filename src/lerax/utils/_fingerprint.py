@@ -101,6 +101,11 @@ def _describe(obj: Any, seen: set[int], closures: bool = False) -> Any:
         # a plain function made leafless (`lerax.policy._networks.leafless`)
         # is described as the function itself
         return _describe(obj.func, seen, closures)
+    if type(obj).__name__ == "_HashableCallableShim" and hasattr(obj, "fun"):
+        # `jax.tree_util.Partial(functools.partial(...))` keeps the partial in
+        # this shim (Equinox's MLP makes its activation one): describe what
+        # it wraps, or every partial activation would look alike
+        return _describe(obj.fun, seen, closures)
     if isinstance(obj, functools.partial):
         return [
             "partial",

@@ -355,6 +355,21 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, Any, Any]:
                 return _difference(
                     saved_cells.get(name, _ABSENT), value, f"{where}:{name}"
                 )
+    if (
+        isinstance(saved, list)
+        and isinstance(built, list)
+        and saved[:1] == built[:1] == ["partial"]
+        and len(saved) == len(built) == 4
+    ):
+        # `functools.partial(function, *args, **keywords)`: the part that differs
+        if saved[1] != built[1]:
+            return _difference(saved[1], built[1], where)
+        saved_args = dict(enumerate(saved[2])) | dict(saved[3])
+        built_args = dict(enumerate(built[2])) | dict(built[3])
+        for name in [*built_args, *(n for n in saved_args if n not in built_args)]:
+            a, b = saved_args.get(name, _ABSENT), built_args.get(name, _ABSENT)
+            if a != b:
+                return _difference(a, b, f"{where}:{name}")
     return where, saved, built
 
 
