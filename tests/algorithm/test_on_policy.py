@@ -422,6 +422,19 @@ def test_evaluate_policy_counts_whole_episodes(getkey):
     returns, lengths = evaluate_policy(env, policy, key=getkey(), num_episodes=5)
     np.testing.assert_allclose(returns, 9.0)
     np.testing.assert_allclose(lengths, 9.0)
+    # counts that are not ints >= 1 (returned zeros, or failed inside JAX)
+    bad = [
+        ("num_episodes", -1, ""),
+        ("num_episodes", 2.0, ""),
+        ("num_episodes", np.int64(4), "Python int"),
+        ("max_steps", 0, ""),
+        ("max_steps", -5, ""),
+    ]
+    for name, value, hint in bad:
+        with pytest.raises(
+            ValueError, match=rf"{name}=\.\.\.\) must be an int >= 1.*{hint}"
+        ):
+            evaluate_policy(env, policy, key=getkey(), **{name: value})
 
 
 def test_evaluate_policy_equals_episodes_run_one_by_one(getkey):

@@ -1,6 +1,7 @@
 """The environment registry: `make`, `register`, `registered`."""
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from lerax.env import make, register, registered
@@ -123,6 +124,11 @@ def test_duplicate_register_raises(scratch_ids):
     # Overwriting is allowed when asked for.
     register("TestDuplicate-v0", CartPole, max_episode_steps=4, overwrite=True)
     assert make("TestDuplicate-v0").max_episode_steps == 4
+    # a NumPy integer is an int here, as `TimeLimit` takes it
+    register(
+        "TestDuplicate-v0", CartPole, max_episode_steps=np.int64(5), overwrite=True
+    )
+    assert make("TestDuplicate-v0").max_episode_steps == 5
 
 
 @pytest.mark.parametrize("limit", [0, -3, 2.5, True, "10"])

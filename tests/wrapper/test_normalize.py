@@ -176,6 +176,12 @@ def test_normalize_observation_bad_input():
         NormalizeObservation(DictObsEnv())
     with pytest.raises(ValueError, match="clip"):
         NormalizeObservation(GaussianEnv(), clip=0.0)
+    # a negative epsilon made every observation NaN from the first reset
+    for epsilon, match in ((-1.0, ">= 0"), (float("nan"), "finite")):
+        with pytest.raises(ValueError, match=rf"epsilon=\.\.\.\)` must be {match}"):
+            NormalizeObservation(GaussianEnv(), epsilon=epsilon)
+        with pytest.raises(ValueError, match=rf"epsilon=\.\.\.\)` must be {match}"):
+            NormalizeReward(GaussianEnv(), epsilon=epsilon)
 
 
 # --- NormalizeReward ---------------------------------------------------------

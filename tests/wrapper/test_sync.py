@@ -188,6 +188,11 @@ def test_evaluating_behind_unfrozen_statistics_warns(trained, recwarn):
     policy = MLPQPolicy(eval_env, width_size=4, key=jr.key(0))
     with pytest.warns(UserWarning, match="`NormalizeObservation` is not frozen"):
         evaluate_policy(eval_env, policy, key=jr.key(1), num_episodes=2)
+    # again with an equal env: the compiled program is reused, and it warns
+    # all the same (it warned only while compiling)
+    again = TimeLimit(NormalizeObservation(GaussianEnv()), 7)
+    with pytest.warns(UserWarning, match="`NormalizeObservation` is not frozen"):
+        evaluate_policy(again, policy, key=jr.key(2), num_episodes=2)
     recwarn.clear()
     synced = sync_normalization(eval_env, env, states)
     evaluate_policy(synced, policy, key=jr.key(1), num_episodes=2)

@@ -94,6 +94,13 @@ def test_bad_limit_raises_value_error(steps):
         TimeLimit(MaskedDiscreteEnv(), steps)
 
 
+@pytest.mark.parametrize("steps", ["5", None, [5]])
+def test_a_limit_that_is_no_number_raises_type_error(steps):
+    # accepted, then failed at the first step comparing a tracer with "5"
+    with pytest.raises(TypeError, match="max_episode_steps"):
+        TimeLimit(MaskedDiscreteEnv(), steps)
+
+
 def test_integral_limits_are_accepted(getkey):
     assert TimeLimit(MaskedDiscreteEnv(), 2.0).max_episode_steps == 2.0
     env = TimeLimit(MaskedDiscreteEnv(length=1000), np.int64(2))

@@ -16,7 +16,6 @@ from ..utils._prng import fused_keys
 from ._collector import _step, initial_carries
 
 
-@eqx.filter_jit
 def evaluate_policy(
     env: AbstractEnvLike,
     policy: AbstractPolicy,
@@ -46,13 +45,28 @@ def evaluate_policy(
     Returns:
         `(returns, lengths)`, each of shape `(num_episodes,)`.
 
+    Raises:
+        ValueError: If `num_episodes` or `max_steps` is not an int >= 1.
+        TypeError: If the policy's spaces do not fit the env's.
+
     Warns:
         UserWarning: If `env` normalises observations with statistics that
             are not frozen: every evaluation episode would then start from
             fresh statistics, unlike those the policy was trained behind.
     """
+    for name, value in (("num_episodes", num_episodes), ("max_steps", max_steps)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            hint = " (pass a Python int)" if hasattr(value, "dtype") else ""
+            raise ValueError(
+                f"evaluate_policy({name}=...) must be an int >= 1, got {value!r}{hint}."
+            )
+    _warn_unfrozen(env)  # on every call, compiled before or not
+    return _evaluate(env, policy, key, num_episodes, deterministic, max_steps)
+
+
+@eqx.filter_jit
+def _evaluate(env, policy, key, num_episodes, deterministic, max_steps):
     _check_fits(env, policy)
-    _warn_unfrozen(env)
     carry_key, run_key = jr.split(key)
     carries = initial_carries(env, policy, num_episodes, key=carry_key)
 

@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ._base import AbstractEnvLike
 
 _REGISTRY: dict[str, tuple[Callable[..., AbstractEnvLike], int | None]] = {}
@@ -40,6 +42,8 @@ def register(
             f"`register(factory=...)` must be callable (an env class or a function "
             f"returning an env), got {factory!r}."
         )
+    if isinstance(max_episode_steps, np.integer):
+        max_episode_steps = int(max_episode_steps)
     if max_episode_steps is not None and (
         not isinstance(max_episode_steps, int)
         or isinstance(max_episode_steps, bool)

@@ -9,7 +9,7 @@ from jaxtyping import Array, Bool, Float, Key
 from .._custom_types import Info
 from ..env import AbstractEnvLike
 from ..space import Box
-from ..utils._checks import check_unit_interval
+from ..utils._checks import check_finite, check_non_negative, check_unit_interval
 from ._base import AbstractStatefulWrapper, AbstractWrapperState, require_box
 from ._running_statistics import RunningMeanStd
 
@@ -120,6 +120,8 @@ class NormalizeObservation(AbstractStatefulWrapper):
             raise ValueError(
                 f"`NormalizeObservation(clip=...)` must be > 0, got {self.clip}."
             )
+        check_finite("NormalizeObservation", epsilon=self.epsilon)
+        check_non_negative("NormalizeObservation", epsilon=self.epsilon)
 
     def frozen(self, statistics: RunningMeanStd) -> "NormalizeObservation":
         """A copy that normalises with fixed `statistics` (for evaluation).
@@ -254,6 +256,8 @@ class NormalizeReward(AbstractStatefulWrapper):
             raise ValueError(
                 f"`NormalizeReward(clip=...)` must be > 0, got {self.clip}."
             )
+        check_finite("NormalizeReward", epsilon=self.epsilon)
+        check_non_negative("NormalizeReward", epsilon=self.epsilon)
 
     def frozen(self, statistics: RunningMeanStd) -> "NormalizeReward":
         """A copy that scales rewards with fixed `statistics` (for evaluation).

@@ -2,6 +2,7 @@
 
 from typing import Any, final
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Int, Key
@@ -34,6 +35,12 @@ class TimeLimit(AbstractStatefulWrapper):
 
     def __check_init__(self):
         steps = self.max_episode_steps
+        if not isinstance(steps, (int, float, np.number, np.ndarray, jax.Array)):
+            # a JAX array (a curriculum's) is fine; text or None are not
+            raise TypeError(
+                f"`TimeLimit(max_episode_steps=...)` must be a positive int, got "
+                f"{steps!r}."
+            )
         if isinstance(steps, bool) or (
             isinstance(steps, (int, float, np.integer, np.floating))
             and (not float(steps).is_integer() or steps < 1)
