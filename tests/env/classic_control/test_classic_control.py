@@ -148,6 +148,26 @@ def test_default_constants_match_gymnasium():
     )
 
 
+def test_gymnasium_and_earlier_constructor_names():
+    # `gymnasium.make("Pendulum-v1", g=9.81)` carries over, as do the earlier
+    # lerax's `m`, `l` and Acrobot's `torque_max_noise`
+    env = lerax.env.make("Pendulum-v1", g=9.81)
+    theirs = gymnasium.make("Pendulum-v1", g=9.81).unwrapped
+    assert env.unwrapped.gravity == theirs.g == 9.81
+    pendulum = Pendulum(m=2.0, l=0.5)
+    assert (pendulum.mass, pendulum.length) == (2.0, 0.5)
+    assert Pendulum(m=2.0) == Pendulum(mass=2.0)
+    assert Acrobot(torque_max_noise=0.1).torque_noise_max == 0.1
+    with pytest.raises(TypeError, match="both `gravity` and `g`"):
+        Pendulum(gravity=9.0, g=9.81)
+    with pytest.raises(
+        TypeError, match="both `torque_noise_max` and `torque_max_noise`"
+    ):
+        Acrobot(torque_noise_max=0.2, torque_max_noise=0.1)
+    with pytest.raises(ValueError, match="mass"):
+        Pendulum(m=-1.0)
+
+
 def test_continuous_mountain_car_pays_the_goal_bonus():
     env = lerax.env.make("MountainCarContinuous-v0")
     state, _, _ = env.reset(key=jr.key(0))

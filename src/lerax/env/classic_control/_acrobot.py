@@ -116,7 +116,17 @@ class Acrobot(AbstractClassicControlEnv):
         book_or_nips: str = "book",
         solver: Any = None,
         stepsize_controller: Any = None,
+        torque_max_noise: float | None = None,
     ):
+        """Builds the env; `torque_max_noise` is the earlier lerax's name for
+        `torque_noise_max` (Gymnasium's)."""
+        if torque_max_noise is not None:
+            if torque_noise_max != 0.0:
+                raise TypeError(
+                    "`Acrobot` got both `torque_noise_max` and `torque_max_noise` "
+                    "(the same constant); pass one."
+                )
+            torque_noise_max = torque_max_noise
         check_positive(
             "Acrobot",
             link_length_1=link_length_1,

@@ -91,7 +91,16 @@ class Pendulum(AbstractClassicControlEnv):
         torque_cost: float = 0.001,
         solver: Any = None,
         stepsize_controller: Any = None,
+        g: float | None = None,
+        m: float | None = None,
+        l: float | None = None,  # noqa: E741
     ):
+        """Builds the env; `g`, `m` and `l` are Gymnasium's (and the earlier
+        lerax's) names for `gravity`, `mass` and `length`
+        (`lerax.env.make("Pendulum-v1", g=9.81)` as `gymnasium.make`)."""
+        gravity = _alias("gravity", gravity, 10.0, "g", g)
+        mass = _alias("mass", mass, 1.0, "m", m)
+        length = _alias("length", length, 1.0, "l", l)
         check_positive(
             "Pendulum",
             mass=mass,
@@ -187,3 +196,15 @@ class Pendulum(AbstractClassicControlEnv):
         renderer.circle((0.0, 0.0), 0.1, _ROD)
         renderer.circle(tip, 0.1, _ROD)
         renderer.circle((0.0, 0.0), 0.05, _BLACK)
+
+
+def _alias(name: str, value: Any, default: Any, alias: str, given: Any) -> Any:
+    """`value`, or `given` when the constructor was called with the other
+    name `alias` (both at once is an error)."""
+    if given is None:
+        return value
+    if value is not default and value != default:
+        raise TypeError(
+            f"`Pendulum` got both `{name}` and `{alias}` (the same constant); pass one."
+        )
+    return given

@@ -8,7 +8,6 @@ are Gymnasium's bundled XMLs (or your own, via `xml_file=`).
 from ._ant import Ant as Ant
 from ._base import AbstractMujocoEnv as AbstractMujocoEnv
 from ._base import MujocoState as MujocoState
-from ._base import MujocoState as MujocoEnvState  # the earlier lerax's name
 from ._half_cheetah import HalfCheetah as HalfCheetah
 from ._hopper import Hopper as Hopper
 from ._humanoid import Humanoid as Humanoid
@@ -22,3 +21,5 @@ from ._reacher import Reacher as Reacher
 from ._render import MujocoRenderer as MujocoRenderer
 from ._swimmer import Swimmer as Swimmer
 from ._walker2d import Walker2d as Walker2d
+
+MujocoEnvState = MujocoState  # the earlier lerax's name
