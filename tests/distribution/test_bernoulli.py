@@ -101,3 +101,68 @@ def test_needs_exactly_one_parameter(kwargs):
 def test_bad_mask_shape_raises():
     with pytest.raises(ValueError, match="broadcast"):
         Bernoulli(logits=np.zeros((2, 3))).mask(np.ones((2, 4), bool))
+
+
+def test_probs_gradients_are_exact_at_zero_and_one():
+    # Built from probs, log-probabilities are computed from them: no
+    # d logits/dp = inf meets a zero in the backward pass at p = 0 or 1.
+    def grad_log_prob(p, outcome):
+        return float(jit(jax.grad(lambda p: Bernoulli(probs=p).log_prob(outcome)))(p))
+
+    # d/dp log(1 - p) = -1 / (1 - p) and d/dp log p = 1 / p, analytically
+    assert grad_log_prob(0.0, False) == -1.0
+    assert grad_log_prob(1.0, True) == 1.0
+    np.testing.assert_allclose(grad_log_prob(0.25, True), 4.0, rtol=1e-6)
+    np.testing.assert_allclose(grad_log_prob(0.25, False), -4 / 3, rtol=1e-6)
+    # log 0 = -inf; its gradient is infinite, kept finite (and zero) here
+    assert np.isfinite(grad_log_prob(0.0, True))
+    assert np.isfinite(grad_log_prob(1.0, False))
+
+    # dH/dp = log((1 - p) / p): finite for 0 < p < 1, and kept finite at 0 and 1
+    p = jnp.array([0.0, 0.25, 1.0])
+    entropy_grad = np.asarray(
+        jit(jax.grad(lambda p: jnp.sum(Bernoulli(probs=p).entropy())))(p)
+    )
+    assert np.all(np.isfinite(entropy_grad))
+    np.testing.assert_allclose(entropy_grad[1], np.log(3.0), rtol=1e-6)
+    mean_grad = jit(jax.grad(lambda p: jnp.sum(Bernoulli(probs=p).mean())))(p)
+    np.testing.assert_array_equal(mean_grad, 1.0)
+
+    # Masking keeps the probs (and the exact gradient at p = 1).
+    masked = jit(
+        jax.grad(
+            lambda p: jnp.sum(
+                Bernoulli(probs=p).mask(jnp.array([False, True, True])).log_prob(True)
+            )
+        )
+    )(p)
+    np.testing.assert_allclose(masked[1:], [4.0, 1.0], rtol=1e-6)
+    assert np.isfinite(masked[0])
+
+
+def test_saturated_sigmoid_probs_have_finite_gradients():
+    # float32 sigmoid(20) is exactly 1: the gradient through probs is the
+    # float32 one (sigmoid' rounds to 0), against 2.06e-9 through logits.
+    def log_prob_true(x):
+        return Bernoulli(probs=jax.nn.sigmoid(x)).log_prob(True)
+
+    x = jnp.float32(20.0)
+    assert float(jax.nn.sigmoid(x)) == 1.0
+    grad = float(jit(jax.grad(log_prob_true))(x))
+    exact = float(special.expit(-20.0))
+    assert np.isfinite(grad) and abs(grad - exact) <= 1e-8
+    through_logits = jit(jax.grad(lambda x: Bernoulli(logits=x).log_prob(True)))(x)
+    np.testing.assert_allclose(through_logits, exact, rtol=1e-5)
+
+
+@pytest.mark.parametrize("probs", [1.5, -0.1, [0.5, np.nan], np.array([0.2, 1.01])])
+def test_concrete_probs_outside_the_unit_interval_raise(probs):
+    with pytest.raises(ValueError, match=r"`Bernoulli\(probs=...\)`.*\[0, 1\]"):
+        Bernoulli(probs=probs)
+
+
+def test_traced_probs_are_not_checked():
+    # No check inside jit: an invalid traced probability gives NaN.
+    log_prob = jit(lambda p: Bernoulli(probs=p).log_prob(True))
+    assert np.isnan(log_prob(jnp.float32(1.5)))
+    np.testing.assert_allclose(log_prob(jnp.float32(0.5)), np.log(0.5), rtol=1e-6)

@@ -162,11 +162,50 @@ def test_mean_is_not_meaningful():
         ({"logits": np.zeros(3), "probs": np.ones(3)}, "exactly one"),
         ({"logits": np.float32(1.0)}, r"shape \(\)"),
         ({"probs": np.zeros((2, 0))}, "at least one label"),
+        ({"probs": np.zeros(2)}, r"`Categorical\(probs=...\)`.*positive sum"),
+        ({"probs": [[1.0, 1.0], [0.0, 0.0]]}, "positive sum"),
+        ({"probs": [-1.0, 2.0]}, "non-negative"),
+        ({"probs": [1.0, np.inf]}, "finite"),
+        ({"probs": [1.0, np.nan]}, "finite"),
+        ({"logits": [np.inf, 0.0]}, r"`Categorical\(logits=...\)`.*\+inf"),
+        ({"logits": np.array([0.0, np.nan])}, "NaN"),
     ],
 )
 def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Categorical(**kwargs)
+
+
+def test_minus_inf_logits_and_traced_parameters_are_accepted():
+    # -inf is a label of probability zero; JAX arrays are never checked (no
+    # checks inside jit), invalid traced values give NaN.
+    np.testing.assert_array_equal(
+        Categorical(logits=[-np.inf, 0.0]).probs, np.array([0.0, 1.0], np.float32)
+    )
+    logits = jit(lambda p: Categorical(probs=p).logits)(jnp.zeros(2))
+    assert np.all(np.isnan(logits))
+
+
+def test_probs_gradients_are_exact_at_zero_probabilities():
+    # log p_k = log w_k - log sum(w): d/dw_j = [j == k] / w_k - 1 / sum(w),
+    # finite also for w_j = 0 (normalised in probability space).
+    def grad(weights, label):
+        return np.asarray(
+            jit(jax.grad(lambda w: Categorical(probs=w).log_prob(label)))(
+                jnp.asarray(weights, jnp.float32)
+            )
+        )
+
+    np.testing.assert_allclose(grad([1.0, 0.0], 0), [0.0, -1.0], atol=1e-7)
+    np.testing.assert_allclose(
+        grad([2.0, 0.0, 1.0], 0), [1 / 2 - 1 / 3, -1 / 3, -1 / 3], rtol=1e-6
+    )
+    # the zero-probability label itself (log 0 = -inf): finite gradients
+    assert np.all(np.isfinite(grad([1.0, 0.0], 1)))
+    entropy_grad = jit(jax.grad(lambda w: Categorical(probs=w).entropy()))(
+        jnp.array([1.0, 0.0])
+    )
+    assert np.all(np.isfinite(entropy_grad))
 
 
 @pytest.mark.parametrize("shape", [(3,), (2, 5), ()])

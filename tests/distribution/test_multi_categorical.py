@@ -158,11 +158,28 @@ def test_mask_under_vmap(getkey):
         ({"logits": [np.zeros(2), np.zeros(3)], "action_dims": (3, 2)}, "not match"),
         ({"logits": []}, "at least one"),
         ({"logits": [np.zeros((2, 2)), np.zeros((3, 3))]}, "broadcast"),
+        # concrete parameters are checked block by block
+        ({"probs": np.array([1.0, 1.0, 0.0, 0.0]), "action_dims": (2, 2)}, "sum"),
+        ({"probs": [np.ones(2), np.array([-1.0, 2.0])]}, "non-negative"),
+        ({"logits": np.array([0.0, 0.0, np.inf]), "action_dims": (1, 2)}, "inf"),
     ],
 )
 def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MultiCategorical(**kwargs)
+
+
+def test_probs_gradients_are_exact_at_zero_probabilities():
+    # As for `Categorical`, block by block: d/dw_j log p_k = [j == k] / w_k -
+    # 1 / sum(block), finite where w_j = 0.
+    def log_prob(weights):
+        dist = MultiCategorical(probs=weights, action_dims=(2, 3))
+        return dist.log_prob(jnp.array([0, 2]))
+
+    grad = jit(jax.grad(log_prob))(jnp.array([1.0, 0.0, 0.0, 1.0, 1.0]))
+    np.testing.assert_allclose(
+        grad, [0.0, -1.0, -1 / 2, -1 / 2, 1 - 1 / 2], rtol=1e-6, atol=1e-7
+    )
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,9 @@ def test_sample_moments_match(getkey):
         ({}, "at least one"),
         ({"loc": np.float32(0.0)}, "event axis"),
         ({"loc": np.zeros(3), "scale_diag": np.ones(4)}, "must broadcast"),
+        ({"scale_diag": -np.ones(2)}, r"`MultivariateNormalDiag\(scale_diag=...\)`"),
+        ({"loc": np.zeros(2), "scale_diag": [1.0, 0.0]}, "must be positive"),
+        ({"loc": np.zeros(2), "scale_diag": [1.0, np.nan]}, "must be positive"),
     ],
 )
 def test_bad_arguments_raise(kwargs, match):

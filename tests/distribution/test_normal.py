@@ -1,5 +1,6 @@
 """`Normal` against scipy."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from scipy import stats
 
 from lerax.distribution import Normal
 
-from .helpers import assert_moments, draw
+from .helpers import assert_moments, draw, jit
 
 N_DRAWS = 20_000
 
@@ -52,3 +53,20 @@ def test_shapes_that_do_not_broadcast_raise():
         Normal(np.zeros(3), np.ones(4))
     with pytest.raises(ValueError, match="must broadcast"):
         Normal(np.zeros(3), np.ones(3)).log_prob(np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    "scale", [-1.0, 0.0, np.nan, [1.0, -1.0], np.array([0.5, 0.0])]
+)
+def test_concrete_non_positive_scale_raises(scale):
+    with pytest.raises(ValueError, match=r"`Normal\(scale=...\)` must be positive"):
+        Normal(np.zeros(2), scale)
+
+
+def test_jax_scales_are_not_checked():
+    # No check inside jit (nor a device-to-host copy for JAX arrays).
+    log_prob = jit(lambda scale: Normal(0.0, scale).log_prob(0.0))
+    assert np.isnan(log_prob(jnp.float32(-1.0)))
+    assert Normal(0.0, jnp.float32(-1.0)).scale == -1.0
+    # under grad a Python scale is traced: d/ds log N(2; 0, s) = 4 / s**3 - 1 / s
+    assert jax.grad(lambda s: Normal(0.0, s).log_prob(2.0))(1.0) == 3.0

@@ -116,6 +116,13 @@ def test_samples_lie_within_the_bounds(getkey):
         ({"loc": np.zeros(3), "scale_diag": 1.0, "high": np.ones(2)}, "loc's shape"),
         ({"loc": np.zeros(3), "scale_diag": 1.0, "low": HIGH, "high": LOW}, "low <"),
         ({"loc": np.zeros(3), "scale_diag": 1.0, "low": -np.inf}, "non-finite"),
+        ({"loc": np.zeros(3), "scale_diag": 1.0, "low": -1e39}, "non-finite"),
+        (
+            {"loc": np.zeros(2), "scale_diag": 1.0, "low": 1.0, "high": 1 + 1e-12},
+            "round to the same value",
+        ),
+        ({"loc": np.zeros(3), "scale_diag": -np.ones(3)}, r"scale_diag=...\)` must"),
+        ({"loc": np.zeros(3), "scale_diag": [1.0, 0.0, 1.0]}, "positive"),
     ],
 )
 def test_bad_arguments_raise(kwargs, match):

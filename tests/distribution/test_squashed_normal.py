@@ -128,11 +128,33 @@ def test_entropy_gradient_is_finite_across_the_quadrature_switch():
         (np.inf, -1.0, "non-finite"),
         (1.0, np.array([-1.0, np.nan, -1.0]), "non-finite"),
         (np.ones(4), -1.0, "must broadcast to loc's shape"),
+        # checked as stored, in float32: finite and ordered in float64 only
+        (1e39, -1e39, "non-finite bounds in float32"),
+        (1.0 + 1e-12, 1.0, "round to the same value"),
+        (np.array([1.0, 1.0 + 1e-12, 2.0]), np.array([0.0, 1.0, 0.0]), "float32"),
+        (3e38, -3e38, "width high - low overflows float32"),
     ],
 )
 def test_bad_bounds_raise(high, low, match):
     with pytest.raises(ValueError, match=match):
         SquashedNormal(np.zeros(3), np.ones(3), high=high, low=low)
+
+
+def test_bounds_close_to_float32_limits_stay_finite(getkey):
+    # What passes the check keeps samples, means and log-probabilities finite.
+    dist = SquashedNormal(0.0, 1.0, high=1.0 + 1e-6, low=1.0)
+    assert dist.low.dtype == jnp.float32 and dist.low < dist.high
+    wide = SquashedNormal(0.0, 1.0, high=1e38, low=-1e38)
+    for d in (dist, wide):
+        sample, log_prob = d.sample_and_log_prob(getkey())
+        assert np.isfinite(sample) and np.isfinite(log_prob)
+        assert np.isfinite(d.mean()) and np.isfinite(d.log_prob(d.mode()))
+
+
+@pytest.mark.parametrize("scale", [-1.0, 0.0, np.nan, np.array([1.0, -2.0, 1.0])])
+def test_concrete_non_positive_scale_raises(scale):
+    with pytest.raises(ValueError, match=r"`SquashedNormal\(scale=...\)`.*positive"):
+        SquashedNormal(np.zeros(3), scale)
 
 
 def test_traced_bad_bounds_are_caught_at_run_time():

@@ -1,10 +1,13 @@
 """Behaviour of every concrete policy on every action space it supports."""
 
+import re
+
 import equinox as eqx
 import jax
 import jax.extend
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import pytest
 
 from lerax.policy import (
@@ -17,7 +20,13 @@ from lerax.policy import (
 )
 from lerax.space import Box, Discrete, MultiBinary, MultiDiscrete
 
-from .helpers import ACTION_SPACES, OBSERVATION_SPACES, build, small_policies
+from .helpers import (
+    ACTION_SPACES,
+    OBSERVATION_SPACES,
+    build,
+    leaves_equal,
+    small_policies,
+)
 
 POLICIES = small_policies()
 DICT_POLICIES = small_policies(OBSERVATION_SPACES["dict"])
@@ -240,6 +249,68 @@ def test_bad_sizes(kwargs, match, getkey):
         MLPActorCriticPolicy(
             (Box(-1.0, 1.0, (3,)), Discrete(2)), key=getkey(), **kwargs
         )
+
+
+# Every size hyper-parameter of every policy, with its smallest valid value
+# (0 for depths that may be 0: no hidden layer).
+SIZE_FIELDS = {
+    MLPActorCriticPolicy: dict(
+        feature_size=1,
+        feature_width=1,
+        feature_depth=0,
+        value_width=1,
+        value_depth=0,
+        action_width=1,
+        action_depth=0,
+    ),
+    RecurrentActorCriticPolicy: dict(
+        hidden_size=1, feature_width=1, feature_depth=0, value_width=1, value_depth=0
+    ),
+    MLPQPolicy: dict(width_size=1, depth=0),
+    MLPDeterministicPolicy: dict(width_size=1, depth=0),
+    # the encoder's output layer is its first: at least one layer
+    MLPSACPolicy: dict(feature_size=1, width_size=1, depth=1),
+    MLPDiscreteSACPolicy: dict(width_size=1, depth=0),
+}
+ENTRY_OF = {entry[1]: entry for entry in reversed(POLICIES)}
+SIZE_CASES = [
+    (cls, name, minimum)
+    for cls, fields in SIZE_FIELDS.items()
+    for name, minimum in fields.items()
+]
+
+
+def test_size_fields_cover_every_policy():
+    assert set(SIZE_FIELDS) == {entry[1] for entry in POLICIES}
+
+
+@pytest.mark.parametrize(
+    "cls, name, minimum",
+    SIZE_CASES,
+    ids=[f"{c.__name__}-{n}" for c, n, _ in SIZE_CASES],
+)
+@pytest.mark.parametrize("bad", ["too_small", True, 8.0, "8", np.array([8])], ids=repr)
+def test_bad_sizes_name_the_class_field_and_value(cls, name, minimum, bad, getkey):
+    value = minimum - 1 if isinstance(bad, str) and bad == "too_small" else bad
+    _, _, args, kwargs = ENTRY_OF[cls]
+    expected = re.escape(f"`{cls.__name__}({name}=...)` must be an int >= {minimum}")
+    with pytest.raises(ValueError, match=f"{expected}, got {re.escape(repr(value))}"):
+        cls(*args, key=getkey(), **{**kwargs, name: value})
+
+
+@pytest.mark.parametrize("cls", list(SIZE_FIELDS), ids=lambda c: c.__name__)
+def test_numpy_integer_sizes_are_accepted_as_ints(cls):
+    _, _, args, kwargs = ENTRY_OF[cls]
+    sizes = {name: 2 for name in SIZE_FIELDS[cls]}
+    from_python = cls(*args, key=jr.key(0), **{**kwargs, **sizes})
+    numpy_sizes = {name: np.int64(v) for name, v in sizes.items()}
+    from_numpy = cls(*args, key=jr.key(0), **{**kwargs, **numpy_sizes})
+    assert jax.tree.structure(from_numpy) == jax.tree.structure(from_python)
+    assert leaves_equal(from_numpy, from_python)
+    observation = args[0][0].sample(key=jr.key(1))
+    state = from_numpy.reset(key=jr.key(2))
+    _, action = from_numpy(state, observation)
+    assert args[0][1].contains(action)
 
 
 def test_wrong_action_space_errors(getkey):

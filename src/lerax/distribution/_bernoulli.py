@@ -8,7 +8,14 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Float, Key
 
 from ._base import AbstractMaskableDistribution
-from ._utils import BoolInput, IntInput, RealInput, as_float, broadcast_all
+from ._utils import (
+    BoolInput,
+    IntInput,
+    RealInput,
+    as_float,
+    broadcast_all,
+    check_host,
+)
 
 
 @jax.jit
@@ -16,6 +23,43 @@ def _log_prob(value: Array, logits: Array) -> Array:
     # log p = -softplus(-l) and log(1 - p) = -softplus(l); both stay finite
     # (with finite gradients) on the branch not taken.
     return jnp.where(value, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits))
+
+
+@jax.jit
+def _log_prob_from_probs(value: Array, probs: Array) -> Array:
+    # log p and log(1 - p) straight from `probs`, each through a double
+    # `where`: the branch not taken never sees log 0, so p = 0 or 1 keeps
+    # finite, exact gradients (d/dp log(1 - p) = -1 at p = 0, d/dp log p = 1
+    # at p = 1). Through the logits, d logits/dp = inf would meet a 0.
+    q = 1 - probs
+    log_p = jnp.where(probs > 0, jnp.log(jnp.where(probs > 0, probs, 1.0)), -jnp.inf)
+    log_q = jnp.where(q > 0, jnp.log(jnp.where(q > 0, q, 1.0)), -jnp.inf)
+    return _nan_outside_unit(probs, jnp.where(value, log_p, log_q))
+
+
+@jax.jit
+def _entropy_from_probs(probs: Array) -> Array:
+    # H = -p log p - (1 - p) log(1 - p), with 0 log 0 = 0 (and a zero gradient
+    # for that term) through a double `where`.
+    q = 1 - probs
+    h_p = jnp.where(probs > 0, -probs * jnp.log(jnp.where(probs > 0, probs, 1.0)), 0.0)
+    h_q = jnp.where(q > 0, -q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0)
+    return _nan_outside_unit(probs, h_p + h_q)
+
+
+@jax.jit
+def _logits_from_probs(probs: Array) -> Array:
+    # log p - log(1 - p), +-inf at p = 0 or 1 (with a zero, not NaN, gradient).
+    inner = (probs > 0) & (probs < 1)
+    safe = jnp.where(inner, probs, 0.5)
+    edge = jnp.where(probs == 0, -jnp.inf, jnp.inf)
+    logits = jnp.where(inner, jnp.log(safe) - jnp.log1p(-safe), edge)
+    return _nan_outside_unit(probs, logits)
+
+
+def _nan_outside_unit(probs: Array, x: Array) -> Array:
+    """`x`, but NaN where `probs` is not in [0, 1] (traced invalid input)."""
+    return jnp.where((probs >= 0) & (probs <= 1), x, jnp.nan)
 
 
 @jax.jit
@@ -29,9 +73,9 @@ def _entropy(logits: Array) -> Array:
 
 
 @jax.jit
-def _sample(key: Array, logits: Array) -> Array:
-    uniform = jr.uniform(key, logits.shape, dtype=logits.dtype)
-    return uniform < jax.nn.sigmoid(logits)
+def _sample(key: Array, probs: Array) -> Array:
+    uniform = jr.uniform(key, probs.shape, dtype=probs.dtype)
+    return uniform < probs
 
 
 @final
@@ -46,12 +90,19 @@ class Bernoulli(
     A mask has the parameter's shape (or broadcasts with it): where it is
     `False` the outcome is forced to `False`, i.e. `True` gets probability 0.
 
+    Built from `probs`, the distribution keeps them and computes
+    log-probabilities, the entropy and the mean from them directly, so that
+    gradients with respect to `probs` stay finite and exact at `p = 0` and
+    `p = 1` (e.g. a float32 `jax.nn.sigmoid` that saturates). The logits
+    carry no gradient information there (`d logits/dp` is infinite).
+
     Attributes:
         logits: Log-odds `log(p / (1 - p))` of `True` (`-inf` when `p = 0`,
             `+inf` when `p = 1`).
     """
 
     logits: Float[Array, "*batch"]
+    _probs: Float[Array, "*batch"] | None
 
     def __init__(
         self,
@@ -65,7 +116,10 @@ class Bernoulli(
             probs: Probabilities of `True` in `[0, 1]`, any shape.
 
         Raises:
-            ValueError: If both or neither of `logits` and `probs` are given.
+            ValueError: If both or neither of `logits` and `probs` are given,
+                or `probs` is a concrete (Python or NumPy) value outside
+                `[0, 1]`. JAX arrays are not checked (they may be traced);
+                invalid entries give NaN.
         """
         if (logits is None) == (probs is None):
             raise ValueError(
@@ -74,33 +128,53 @@ class Bernoulli(
             )
         if logits is not None:
             self.logits = as_float(logits, "`Bernoulli(logits=...)`")
+            self._probs = None
         else:
-            p = as_float(probs, "`Bernoulli(probs=...)`")
-            self.logits = jnp.log(p) - jnp.log1p(-p)
+            check_host(
+                probs,
+                lambda p: (p >= 0) & (p <= 1),
+                "`Bernoulli(probs=...)` must be probabilities in [0, 1]",
+            )
+            self._probs = as_float(probs, "`Bernoulli(probs=...)`")
+            self.logits = _logits_from_probs(self._probs)
 
     @property
     def probs(self) -> Float[Array, "*batch"]:
         """The probabilities of `True`."""
+        if self._probs is not None:
+            return self._probs
         return jax.nn.sigmoid(self.logits)
 
+    def _param(self) -> Float[Array, "*batch"]:
+        """What log-probabilities are computed from: `probs` when given
+        (exact gradients at 0 and 1), else `logits`."""
+        return self.logits if self._probs is None else self._probs
+
+    def _log_prob_of(self, value: Array, param: Array) -> Float[Array, "*batch"]:
+        if self._probs is None:
+            return _log_prob(value, param)
+        return _log_prob_from_probs(value, param)
+
     def log_prob(self, value: BoolInput | IntInput) -> Float[Array, "*batch"]:
-        value, logits = broadcast_all(
+        value, param = broadcast_all(
             jnp.asarray(value).astype(bool),
-            self.logits,
+            self._param(),
             what="`Bernoulli.log_prob(value)` and the batch shape",
         )
-        return _log_prob(value, logits)
+        return self._log_prob_of(value, param)
 
     def sample(self, key: Key[Array, ""]) -> Bool[Array, "*batch"]:
-        return _sample(key, self.logits)
+        return _sample(key, self.probs)
 
     def sample_and_log_prob(
         self, key: Key[Array, ""]
     ) -> tuple[Bool[Array, "*batch"], Float[Array, "*batch"]]:
         value = self.sample(key)
-        return value, _log_prob(value, self.logits)
+        return value, self._log_prob_of(value, self._param())
 
     def entropy(self) -> Float[Array, "*batch"]:
+        if self._probs is not None:
+            return _entropy_from_probs(self._probs)
         return _entropy(self.logits)
 
     def mean(self) -> Float[Array, "*batch"]:
@@ -112,6 +186,9 @@ class Bernoulli(
     def mask(self, mask: BoolInput) -> "Bernoulli":
         """Returns the distribution with `True` forbidden where `mask` is `False`.
 
+        A distribution built from `probs` stays one (with `p = 0` where
+        masked), keeping its gradients with respect to the probabilities.
+
         Args:
             mask: Boolean array broadcasting with the parameter's shape.
 
@@ -122,6 +199,11 @@ class Bernoulli(
             ValueError: If the shapes do not broadcast.
         """
         mask = jnp.asarray(mask).astype(bool)
+        if self._probs is not None:
+            probs, mask = broadcast_all(
+                self._probs, mask, what="`Bernoulli.mask(mask)` and the probs"
+            )
+            return Bernoulli(probs=jnp.where(mask, probs, 0.0))
         logits, mask = broadcast_all(
             self.logits, mask, what="`Bernoulli.mask(mask)` and the logits"
         )

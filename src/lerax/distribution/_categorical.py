@@ -52,25 +52,32 @@ class Categorical(
 
         Raises:
             ValueError: If both or neither of `logits` and `probs` are given,
-                or the given array has no label axis.
+                the given array has no label axis, or it is a concrete
+                (Python or NumPy) value that is invalid: logits that are NaN
+                or `+inf`, probs that are negative or not finite or sum to
+                zero along the label axis. JAX arrays are not checked (they
+                may be traced); invalid ones give NaN.
         """
         if (logits is None) == (probs is None):
             raise ValueError(
                 "`Categorical(logits=..., probs=...)` takes exactly one of "
                 "`logits` and `probs`."
             )
-        if logits is not None:
-            raw = as_float(logits, "`Categorical(logits=...)`")
-            name = "logits"
-        else:
-            raw = _logits.logits_from_probs(as_float(probs, "`Categorical(probs=...)`"))
-            name = "probs"
+        name = "logits" if logits is not None else "probs"
+        raw = as_float(
+            logits if logits is not None else probs, f"`Categorical({name}=...)`"
+        )
         if raw.ndim == 0 or raw.shape[-1] == 0:
             raise ValueError(
                 f"`Categorical({name}=...)` needs a last axis with at least one "
                 f"label, got shape {raw.shape}."
             )
-        self.logits = _logits.normalise(raw)
+        if logits is not None:
+            _logits.check_host_logits(logits, "`Categorical(logits=...)`")
+            self.logits = _logits.normalise(raw)
+        else:
+            _logits.check_host_probs(probs, "`Categorical(probs=...)`")
+            self.logits = _logits.log_normalised_probs(raw)
 
     @property
     def probs(self) -> Float[Array, "*batch n"]:

@@ -10,7 +10,35 @@ once per primitive; inside an outer `jax.jit` it is simply inlined.
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float, Int
+import numpy as np
+from jaxtyping import Array, ArrayLike, Bool, Float, Int
+
+from ._utils import check_host
+
+
+def check_host_logits(logits: ArrayLike, name: str) -> None:
+    """Raises `ValueError` for concrete host logits that are NaN or `+inf`.
+
+    `-inf` is allowed (a label of probability zero). JAX arrays pass (see
+    `_utils.host_array`).
+    """
+    check_host(
+        logits,
+        lambda x: ~np.isnan(x) & (x < np.inf),
+        f"{name} must be real or -inf (probability zero), not NaN or +inf",
+    )
+
+
+def check_host_probs(probs: ArrayLike, name: str) -> None:
+    """Raises `ValueError` for concrete host probabilities that are negative
+    or not finite, or whose sum along the last axis is zero. JAX arrays pass
+    (see `_utils.host_array`)."""
+    check_host(
+        probs,
+        lambda p: np.all(np.isfinite(p) & (p >= 0)) and np.all(np.sum(p, axis=-1) > 0),
+        f"{name} must be finite and non-negative, with a positive sum along "
+        "the last axis",
+    )
 
 
 @jax.jit
@@ -18,6 +46,21 @@ def logits_from_probs(probs: Float[Array, "*batch n"]) -> Float[Array, "*batch n
     """`log(probs)`, with `-inf` (and a zero gradient) where `probs == 0`."""
     positive = probs > 0
     return jnp.where(positive, jnp.log(jnp.where(positive, probs, 1.0)), -jnp.inf)
+
+
+@jax.jit
+def log_normalised_probs(
+    probs: Float[Array, "*batch n"],
+) -> Float[Array, "*batch n"]:
+    """`log(probs / sum(probs))` along the last axis, `-inf` where `probs == 0`.
+
+    Normalising in probability space keeps the gradient with respect to a
+    zero entry exact (`-1 / sum(probs)` on the other log-probabilities);
+    `normalise(logits_from_probs(probs))` would lose it, its zero entries
+    being constant `-inf` logits.
+    """
+    total = jnp.sum(probs, axis=-1, keepdims=True)
+    return logits_from_probs(probs) - jnp.log(total)
 
 
 @jax.jit

@@ -19,6 +19,7 @@ from ._utils import (
     broadcast_all,
     broadcast_batch,
     broadcast_shape,
+    host_array,
 )
 
 _Params = RealInput | Sequence[RealInput]
@@ -41,6 +42,21 @@ def _check_dims(action_dims: object) -> tuple[int, ...]:
             f"positive ints, got {action_dims!r}."
         )
     return tuple(int(d) for d in dims)
+
+
+def _check_host_params(
+    params: object, name: str, where: str, dims: tuple[int, ...]
+) -> None:
+    """Checks concrete host parameters block by block (JAX arrays pass)."""
+    check = _logits.check_host_probs if name == "probs" else _logits.check_host_logits
+    if isinstance(params, (list, tuple)):
+        for block in params:
+            check(block, where)
+        return
+    flat = host_array(params)
+    if flat is not None:
+        for block in np.split(flat, np.cumsum(dims)[:-1], axis=-1):
+            check(block, where)
 
 
 @final
@@ -94,7 +110,10 @@ class MultiCategorical(
         Raises:
             ValueError: If both or neither of `logits` and `probs` are given,
                 `action_dims` is missing, invalid or disagrees with the
-                parameters, or the parameters' batch shapes do not broadcast.
+                parameters, the parameters' batch shapes do not broadcast, or
+                they are concrete (Python or NumPy) values that are invalid
+                (as for `Categorical`, block by block). JAX arrays are not
+                checked (they may be traced).
         """
         if (logits is None) == (probs is None):
             raise ValueError(
@@ -136,15 +155,19 @@ class MultiCategorical(
             bounds = np.cumsum(dims)[:-1].tolist()
             blocks = jnp.split(flat, bounds, axis=-1)
             batch = flat.shape[:-1]
+        _check_host_params(params, name, where, dims)
         width = max(dims)
         rows = []
         for block, n in zip(blocks, dims):
             block = jnp.broadcast_to(block, batch + (n,))
             if name == "probs":
-                block = _logits.logits_from_probs(block)
+                # normalised per block in probability space, for exact
+                # gradients at zero probabilities (see `log_normalised_probs`)
+                block = _logits.log_normalised_probs(block)
             pad = [(0, 0)] * len(batch) + [(0, width - n)]
             rows.append(jnp.pad(block, pad, constant_values=-jnp.inf))
-        self._padded_logits = _logits.normalise(jnp.stack(rows, axis=-2))
+        padded = jnp.stack(rows, axis=-2)
+        self._padded_logits = padded if name == "probs" else _logits.normalise(padded)
         self.action_dims = dims
 
     def _flat_index(self) -> tuple[np.ndarray, np.ndarray]:

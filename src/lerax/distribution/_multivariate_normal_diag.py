@@ -8,7 +8,13 @@ from jaxtyping import Array, ArrayLike, Float, Key
 
 from . import _gaussian
 from ._base import AbstractDistribution
-from ._utils import RealInput, as_float, broadcast_all, broadcast_batch
+from ._utils import (
+    RealInput,
+    as_float,
+    broadcast_all,
+    broadcast_batch,
+    check_positive_scale,
+)
 
 
 @final
@@ -39,8 +45,10 @@ class MultivariateNormalDiag(AbstractDistribution[Float[Array, "*batch d"]]):
                 of `loc`'s shape if None.
 
         Raises:
-            ValueError: If both are None, or their shapes do not broadcast or
-                broadcast to a scalar (no event axis).
+            ValueError: If both are None, their shapes do not broadcast or
+                broadcast to a scalar (no event axis), or `scale_diag` is a
+                concrete (Python or NumPy) value that is not positive. JAX
+                arrays are not checked (they may be traced).
         """
         if loc is None and scale_diag is None:
             raise ValueError(
@@ -50,6 +58,7 @@ class MultivariateNormalDiag(AbstractDistribution[Float[Array, "*batch d"]]):
         if loc is not None:
             loc = as_float(loc, "`MultivariateNormalDiag(loc=...)`")
         if scale_diag is not None:
+            check_positive_scale(scale_diag, "`MultivariateNormalDiag(scale_diag=...)`")
             scale_diag = as_float(
                 scale_diag, "`MultivariateNormalDiag(scale_diag=...)`"
             )

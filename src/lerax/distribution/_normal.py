@@ -8,7 +8,7 @@ from jaxtyping import Array, Float, Key
 
 from . import _gaussian
 from ._base import AbstractDistribution
-from ._utils import RealInput, as_float, broadcast_all
+from ._utils import RealInput, as_float, broadcast_all, check_positive_scale
 
 
 @final
@@ -34,8 +34,11 @@ class Normal(AbstractDistribution[Float[Array, "*batch"]]):
             scale: Positive standard deviations, broadcasting with `loc`.
 
         Raises:
-            ValueError: If the shapes do not broadcast.
+            ValueError: If the shapes do not broadcast, or `scale` is a
+                concrete (Python or NumPy) value that is not positive. JAX
+                arrays are not checked (they may be traced).
         """
+        check_positive_scale(scale, "`Normal(scale=...)`")
         self.loc, self.scale = broadcast_all(
             as_float(loc, "`Normal(loc=...)`"),
             as_float(scale, "`Normal(scale=...)`"),

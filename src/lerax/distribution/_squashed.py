@@ -27,7 +27,13 @@ from ._utils import RealInput, broadcast_batch, sum_last
 def check_bounds(
     low: ArrayLike, high: ArrayLike, loc: Array, cls: str
 ) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
-    """Broadcasts the bounds to `loc`'s shape and checks `low < high`, both finite.
+    """Broadcasts the bounds to `loc`'s shape and dtype and checks them.
+
+    The bounds are checked as they are stored, i.e. after rounding to `loc`'s
+    dtype (float32 unless x64 is on): they must be finite with `low < high`
+    and a finite width `high - low`. A bound beyond the dtype's range would
+    become infinite, and bounds closer than its precision would become equal;
+    either makes samples, means or log-probabilities NaN.
 
     Host values (Python numbers, NumPy arrays) are checked at once and raise
     `ValueError`. JAX arrays, which may be traced, are checked with
@@ -41,10 +47,14 @@ def check_bounds(
 
     Raises:
         ValueError: If the bounds do not broadcast to `loc`'s shape, or are
-            host values that are not finite or not ordered.
+            host values that are not finite and ordered once stored.
     """
     shape, dtype = loc.shape, loc.dtype
-    message = f"`{cls}(high=..., low=...)` must be finite with low < high everywhere"
+    name = np.dtype(dtype).name
+    message = (
+        f"`{cls}(high=..., low=...)` must be finite with low < high everywhere "
+        f"in {name}, the parameters' dtype"
+    )
     try:
         np.broadcast_shapes(np.shape(low), shape)
         np.broadcast_shapes(np.shape(high), shape)
@@ -56,17 +66,41 @@ def check_bounds(
             f"shapes {np.shape(high)} and {np.shape(low)}."
         ) from error
     if not isinstance(low, jax.Array) and not isinstance(high, jax.Array):
-        low_np = np.broadcast_to(np.asarray(low, dtype=np.float64), shape)
-        high_np = np.broadcast_to(np.asarray(high, dtype=np.float64), shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            low_np = np.broadcast_to(np.asarray(low, dtype=dtype), shape)
+            high_np = np.broadcast_to(np.asarray(high, dtype=dtype), shape)
+            width = high_np - low_np
         if not (np.all(np.isfinite(low_np)) and np.all(np.isfinite(high_np))):
-            raise ValueError(f"{message}; got non-finite bounds.")
+            raise ValueError(
+                f"{message}; got non-finite bounds in {name} (its largest value "
+                f"is {np.finfo(dtype).max:.3g}): low={low!r}, high={high!r}."
+            )
         if not np.all(low_np < high_np):
-            raise ValueError(f"{message}; got low={low!r}, high={high!r}.")
-        return jnp.asarray(low_np, dtype=dtype), jnp.asarray(high_np, dtype=dtype)
+            exact = np.asarray(low, np.float64) < np.asarray(high, np.float64)
+            hint = (
+                f" (ordered, but closer than {name}'s precision, so that they "
+                "round to the same value: widen the interval)"
+                if np.all(exact)
+                else ""
+            )
+            raise ValueError(f"{message}; got low={low!r}, high={high!r}{hint}.")
+        if not np.all(np.isfinite(width)):
+            raise ValueError(
+                f"{message}; got low={low!r}, high={high!r}, whose width "
+                f"high - low overflows {name}: narrow the interval."
+            )
+        return jnp.asarray(low_np), jnp.asarray(high_np)
     low_j = jnp.broadcast_to(jnp.asarray(low, dtype=dtype), shape)
     high_j = jnp.broadcast_to(jnp.asarray(high, dtype=dtype), shape)
-    bad = ~(jnp.isfinite(low_j) & jnp.isfinite(high_j) & (low_j < high_j))
-    return eqx.error_if((low_j, high_j), bad, f"{message}.")
+    bad = ~(
+        jnp.isfinite(low_j)
+        & jnp.isfinite(high_j)
+        & (low_j < high_j)
+        & jnp.isfinite(high_j - low_j)
+    )
+    return eqx.error_if(
+        (low_j, high_j), bad, f"{message}, with a finite width high - low."
+    )
 
 
 # The elementwise maths, jitted so that eager use compiles each function once

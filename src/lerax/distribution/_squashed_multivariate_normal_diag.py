@@ -5,7 +5,7 @@ from typing import ClassVar, final
 from jaxtyping import Array, Float
 
 from ._squashed import AbstractSquashedGaussian, check_bounds
-from ._utils import RealInput, as_float, broadcast_all
+from ._utils import RealInput, as_float, broadcast_all, check_positive_scale
 
 
 @final
@@ -50,10 +50,14 @@ class SquashedMultivariateNormalDiag(AbstractSquashedGaussian):
 
         Raises:
             ValueError: If the shapes do not broadcast, or broadcast to a
-                scalar (no event axis), or concrete bounds are not finite with
-                `low < high` (traced bounds are checked with `eqx.error_if`).
+                scalar (no event axis), a concrete (Python or NumPy)
+                `scale_diag` is not positive, or concrete bounds are not
+                finite with `low < high` in the parameters' dtype (traced
+                bounds are checked with `eqx.error_if`; a JAX `scale_diag` is
+                not checked).
         """
         cls = "SquashedMultivariateNormalDiag"
+        check_positive_scale(scale_diag, f"`{cls}(scale_diag=...)`")
         loc = as_float(loc, f"`{cls}(loc=...)`")
         scale_diag = as_float(scale_diag, f"`{cls}(scale_diag=...)`")
         self.loc, self.scale_diag = broadcast_all(

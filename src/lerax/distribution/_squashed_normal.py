@@ -5,7 +5,7 @@ from typing import ClassVar, final
 from jaxtyping import Array, Float
 
 from ._squashed import AbstractSquashedGaussian, check_bounds
-from ._utils import RealInput, as_float, broadcast_all
+from ._utils import RealInput, as_float, broadcast_all, check_positive_scale
 
 
 @final
@@ -45,10 +45,13 @@ class SquashedNormal(AbstractSquashedGaussian):
             low: Lower bounds, broadcasting to the parameters' shape.
 
         Raises:
-            ValueError: If the shapes do not broadcast, or concrete bounds are
-                not finite with `low < high` (traced bounds are checked with
-                `eqx.error_if`).
+            ValueError: If the shapes do not broadcast, a concrete (Python or
+                NumPy) `scale` is not positive, or concrete bounds are not
+                finite with `low < high` in the parameters' dtype (traced
+                bounds are checked with `eqx.error_if`; a JAX `scale` is not
+                checked).
         """
+        check_positive_scale(scale, "`SquashedNormal(scale=...)`")
         self.loc, self.scale = broadcast_all(
             as_float(loc, "`SquashedNormal(loc=...)`"),
             as_float(scale, "`SquashedNormal(scale=...)`"),

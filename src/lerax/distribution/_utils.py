@@ -4,6 +4,9 @@ The test-suite runs with `jax_numpy_rank_promotion="raise"`, so every helper
 here broadcasts explicitly instead of relying on implicit rank promotion.
 """
 
+from collections.abc import Callable
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, Real
@@ -34,6 +37,48 @@ def as_float(x: ArrayLike, name: str) -> Float[Array, "..."]:
     if not jnp.issubdtype(array.dtype, jnp.floating):
         array = array.astype(jnp.float32)
     return array
+
+
+def host_array(x: object) -> np.ndarray | None:
+    """`x` as a float64 NumPy array when it is a host value, else None.
+
+    Host values are Python numbers and (nested) sequences of them, and NumPy
+    arrays and scalars. JAX arrays give None: they may be traced, and even a
+    concrete one would have to be copied from the device, so the
+    distributions never check them (no checks inside `jax.jit`).
+    """
+    if isinstance(x, jax.Array) or not isinstance(
+        x, (int, float, np.ndarray, np.number, np.bool_, list, tuple)
+    ):
+        return None
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError, jax.errors.JAXTypeError):
+        # a sequence holding JAX arrays (possibly traced), or ragged
+        return None
+
+
+def check_host(
+    x: object, valid: Callable[[np.ndarray], np.ndarray], message: str
+) -> None:
+    """Raises `ValueError` if `x` is a host value (see `host_array`) for which
+    `valid` is not everywhere true.
+
+    Args:
+        x: The argument as the user gave it.
+        valid: Maps the float64 array to a boolean array (or scalar).
+        message: The start of the error, naming the argument and what it
+            must be; the offending value is appended.
+    """
+    array = host_array(x)
+    if array is not None and not np.all(valid(array)):
+        raise ValueError(f"{message}, got {x!r}.")
+
+
+def check_positive_scale(scale: object, name: str) -> None:
+    """Raises `ValueError` if `scale` is a host value that is not everywhere
+    positive (NaN included); JAX arrays pass (see `host_array`)."""
+    check_host(scale, lambda s: s > 0, f"{name} must be positive (standard deviations)")
 
 
 def broadcast_shape(*shapes: tuple[int, ...], what: str) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ from jaxtyping import Array, Float, Key
 from ..space import AbstractSpace
 from ._action_head import AbstractActionHead, make_action_head
 from ._base import AbstractPolicy, spaces_of
-from ._networks import mlp
+from ._networks import check_sizes, mlp
 
 
 class AbstractActorCriticPolicy(AbstractPolicy):
@@ -102,16 +102,6 @@ def _trunk(in_size: int, width: int, depth: int, activation, key) -> eqx.nn.MLP 
     )
 
 
-def check_sizes(owner: str, **sizes: int) -> None:
-    """Raises `ValueError` for negative depths or non-positive widths."""
-    for name, value in sizes.items():
-        low = 0 if name.endswith("depth") else 1
-        if not isinstance(value, int) or value < low:
-            raise ValueError(
-                f"`{owner}({name}=...)` must be an int >= {low}, got {value!r}."
-            )
-
-
 @final
 class MLPActorCriticPolicy(AbstractActorCriticPolicy):
     """Actor-critic with multilayer perceptrons, for any flattenable observation
@@ -171,8 +161,20 @@ class MLPActorCriticPolicy(AbstractActorCriticPolicy):
             activation: Activation function of all hidden layers.
             log_std_init: Initial log standard deviation (Box actions).
             key: A JAX PRNG key for the initial weights.
+
+        Raises:
+            ValueError: If a size is not an int (Python or NumPy), or a width
+                or size is < 1, or a depth < 0.
         """
-        check_sizes(
+        (
+            feature_size,
+            feature_width,
+            feature_depth,
+            value_width,
+            value_depth,
+            action_width,
+            action_depth,
+        ) = check_sizes(
             "MLPActorCriticPolicy",
             feature_size=feature_size,
             feature_width=feature_width,

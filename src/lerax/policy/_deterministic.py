@@ -13,7 +13,7 @@ from jaxtyping import Array, Float, Key
 from ..space import AbstractSpace, Box
 from ..utils._checks import check_non_negative
 from ._base import AbstractPolicy, spaces_of
-from ._networks import mlp
+from ._networks import check_sizes, mlp
 
 
 def require_bounded_box(space: AbstractSpace, owner: str) -> Box:
@@ -100,7 +100,16 @@ class MLPDeterministicPolicy(AbstractDeterministicPolicy):
             exploration_noise: Noise scale (fraction of half the range, >= 0).
             activation: Hidden activation.
             key: A JAX PRNG key.
+
+        Raises:
+            TypeError: If the action space is not a `Box`.
+            ValueError: If the action bounds are not finite,
+                `exploration_noise` < 0, or a size is not an int (Python or
+                NumPy), or `width_size` < 1 or `depth` < 0.
         """
+        width_size, depth = check_sizes(
+            "MLPDeterministicPolicy", width_size=width_size, depth=depth
+        )
         self.observation_space, action_space = spaces_of(env)
         self.action_space = require_bounded_box(action_space, "MLPDeterministicPolicy")
         check_non_negative(

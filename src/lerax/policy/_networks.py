@@ -3,16 +3,61 @@
 import math
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Key
 
 from ..utils._prng import fused_keys
 
 HIDDEN_GAIN = math.sqrt(2.0)
+
+
+def check_size(owner: str, name: str, value: Any, *, minimum: int) -> int:
+    """`value` as a Python int, checked to be a size `>= minimum`.
+
+    Python ints and NumPy integers are accepted (NumPy integers are converted:
+    a size must be static, while a NumPy scalar would be traced). Bools,
+    floats (even integral ones), strings, arrays and values below `minimum`
+    raise.
+
+    Args:
+        owner: The class or function, for the message (e.g. "MLPQPolicy").
+        name: The argument's name.
+        value: The value given.
+        minimum: The smallest valid value (0 for a depth that may be 0).
+
+    Raises:
+        ValueError: Naming `owner`, `name` and `value`.
+    """
+    where = f"`{owner}({name}=...)` must be an int >= {minimum}"
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where}, got {value!r}: a bool is not a size.")
+    if not isinstance(value, (int, np.integer)):
+        raise ValueError(
+            f"{where}, got {value!r} of type {type(value).__name__}; pass an int "
+            f"(e.g. `{name}=int(...)`)."
+        )
+    if value < minimum:
+        raise ValueError(f"{where}, got {value!r}.")
+    return int(value)
+
+
+def check_sizes(owner: str, **sizes: Any) -> tuple[int, ...]:
+    """`check_size` for each keyword, in order; returns the Python ints.
+
+    A name ending in "depth" counts hidden layers and may be 0; every other
+    size (widths, feature and hidden sizes) must be >= 1. Use `check_size`
+    directly for a field with another minimum.
+    """
+    return tuple(
+        check_size(owner, name, value, minimum=0 if name.endswith("depth") else 1)
+        for name, value in sizes.items()
+    )
 
 
 # Both builders run under `filter_jit`: built eagerly, every initialiser op
@@ -76,10 +121,7 @@ def mlp(
     """An `equinox.nn.MLP` with orthogonal weights: hidden layers use gain
     sqrt(2), the output layer `out_gain`. `depth` counts hidden layers
     (0 gives a single linear layer)."""
-    if depth < 0 or width_size < 1:
-        raise ValueError(
-            f"MLP `depth` must be >= 0 and `width` >= 1, got depth={depth}, width={width_size}."
-        )
+    width_size, depth = check_sizes("mlp", width_size=width_size, depth=depth)
     return _mlp(
         in_size,
         out_size,

@@ -12,7 +12,7 @@ from jaxtyping import Array, Bool, Float, Int, Key
 from ..space import AbstractSpace, Discrete
 from ..utils._checks import check_unit_interval
 from ._base import AbstractPolicy, spaces_of
-from ._networks import mlp
+from ._networks import check_sizes, mlp
 
 
 class AbstractQPolicy(AbstractPolicy):
@@ -117,7 +117,12 @@ class MLPQPolicy(AbstractQPolicy):
 
         Raises:
             TypeError: If the action space is not `Discrete`.
+            ValueError: If `epsilon` is outside [0, 1], or a size is not an
+                int (Python or NumPy), or `width_size` < 1 or `depth` < 0.
         """
+        width_size, depth = check_sizes(
+            "MLPQPolicy", width_size=width_size, depth=depth
+        )
         self.observation_space, action_space = spaces_of(env)
         if not isinstance(action_space, Discrete):
             raise TypeError(

@@ -10,9 +10,9 @@ from jaxtyping import Array, Float, Key
 
 from ..space import AbstractSpace
 from ._action_head import AbstractActionHead, make_action_head
-from ._actor_critic import AbstractActorCriticPolicy, check_sizes
+from ._actor_critic import AbstractActorCriticPolicy
 from ._base import AbstractPolicyState, spaces_of
-from ._networks import mlp
+from ._networks import check_sizes, mlp
 
 
 @final
@@ -86,18 +86,25 @@ class RecurrentActorCriticPolicy(AbstractActorCriticPolicy):
             activation: Activation of the encoder and value network.
             log_std_init: Initial log standard deviation (Box actions).
             key: A JAX PRNG key for the initial weights.
+
+        Raises:
+            ValueError: If `cell` is not "gru" or "lstm", or a size is not an
+                int (Python or NumPy), or a width or size is < 1, or a depth
+                < 0.
         """
         if cell not in ("gru", "lstm"):
             raise ValueError(
                 f"`RecurrentActorCriticPolicy(cell=...)` must be 'gru' or 'lstm', got {cell!r}."
             )
-        check_sizes(
-            "RecurrentActorCriticPolicy",
-            hidden_size=hidden_size,
-            feature_width=feature_width,
-            feature_depth=feature_depth,
-            value_width=value_width,
-            value_depth=value_depth,
+        hidden_size, feature_width, feature_depth, value_width, value_depth = (
+            check_sizes(
+                "RecurrentActorCriticPolicy",
+                hidden_size=hidden_size,
+                feature_width=feature_width,
+                feature_depth=feature_depth,
+                value_width=value_width,
+                value_depth=value_depth,
+            )
         )
         self.observation_space, self.action_space = spaces_of(env)
         self.cell_type = cell

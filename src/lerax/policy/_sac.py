@@ -17,7 +17,7 @@ from ..distribution import (
 from ..space import AbstractSpace, Box, Discrete
 from ._base import AbstractPolicy, spaces_of
 from ._deterministic import require_bounded_box
-from ._networks import mlp, orthogonal_linear
+from ._networks import check_size, check_sizes, mlp, orthogonal_linear
 
 LOG_STD_MIN = -5.0
 LOG_STD_MAX = 2.0
@@ -108,11 +108,20 @@ class MLPSACPolicy(AbstractSACPolicy):
             depth: Layers of the encoder (>= 1).
             activation: Hidden activation.
             key: A JAX PRNG key.
+
+        Raises:
+            TypeError: If the action space is not a `Box`.
+            ValueError: If the action bounds are not finite, or a size is not
+                an int (Python or NumPy), or `feature_size`, `width_size` or
+                `depth` is < 1.
         """
+        feature_size, width_size = check_sizes(
+            "MLPSACPolicy", feature_size=feature_size, width_size=width_size
+        )
+        # the encoder's output layer is the first layer: at least one
+        depth = check_size("MLPSACPolicy", "depth", depth, minimum=1)
         self.observation_space, action_space = spaces_of(env)
         self.action_space = require_bounded_box(action_space, "MLPSACPolicy")
-        if depth < 1:
-            raise ValueError(f"`MLPSACPolicy(depth=...)` must be >= 1, got {depth}.")
         k_encoder, k_mean, k_std = jax.random.split(key, 3)
         self.encoder = mlp(
             self.observation_space.flat_size,
@@ -208,7 +217,15 @@ class MLPDiscreteSACPolicy(AbstractDiscreteSACPolicy):
             depth: Hidden layers.
             activation: Hidden activation.
             key: A JAX PRNG key.
+
+        Raises:
+            TypeError: If the action space is not `Discrete`.
+            ValueError: If a size is not an int (Python or NumPy), or
+                `width_size` < 1 or `depth` < 0.
         """
+        width_size, depth = check_sizes(
+            "MLPDiscreteSACPolicy", width_size=width_size, depth=depth
+        )
         self.observation_space, action_space = spaces_of(env)
         if not isinstance(action_space, Discrete):
             raise TypeError(
