@@ -421,3 +421,21 @@ def test_algorithm_critics_have_only_array_leaves(getkey):
     for learner in learners:
         for leaf in jax.tree.leaves((learner.critics, learner.target_critics)):
             assert eqx.is_array(leaf), leaf
+
+
+def test_a_wrong_observation_shape_or_a_batch_is_named():
+    # failed inside the first matrix product ("dot_general requires ...")
+    import lerax.env
+
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    with pytest.raises(
+        ValueError, match=r"shape \(4,\), got an array of shape \(5,\)\.$"
+    ):
+        policy(None, jnp.zeros(5))
+    with pytest.raises(
+        ValueError, match=r"shape \(8, 4\)\. It looks like a batch.*vmap"
+    ):
+        policy(None, jnp.zeros((8, 4)))
+    actions = jax.vmap(lambda o: policy(None, o)[1])(jnp.zeros((8, 4)))
+    assert actions.shape == (8,)

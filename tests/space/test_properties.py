@@ -150,3 +150,21 @@ def test_equality_is_consistent_with_hash(a, b):
 def test_spaces_have_no_array_leaves(space):
     # All data is static, so spaces never become tracers under jit.
     assert jax.tree.leaves(space) == []
+
+
+@settings(max_examples=max(EXAMPLES // 6, 1), deadline=None, database=None)
+@given(space=spaces, seed=seeds)
+def test_flattening_a_batch_is_refused_naming_vmap(space, seed):
+    # a batch where one element is expected failed later, inside a matrix
+    # product of the network fed with it ("dot_general requires ...")
+    import pytest
+    from hypothesis import assume
+
+    one = space.sample(key=jr.key(seed))
+    leaves = jax.tree.leaves(one)
+    assume(leaves and all(np.size(leaf) > 0 for leaf in leaves))
+    batch = jax.vmap(lambda k: space.sample(key=k))(jr.split(jr.key(seed), 3))
+    with pytest.raises(ValueError, match=r"got an array of shape \(3,.*jax\.vmap"):
+        space.flatten_sample(batch)
+    flat = jax.vmap(space.flatten_sample)(batch)
+    assert flat.shape == (3, space.flat_size)

@@ -98,3 +98,21 @@ def false_() -> Bool[Array, ""]:
     which lets callers turn structural mismatches into trace-time errors.
     """
     return np.array(False)
+
+
+def check_sample_size(space: AbstractSpace, sample: Any, size: int) -> None:
+    """Raises (at trace time: shapes are static) when `sample` does not hold
+    `size` values, the size of one element of `space`: a wrong shape, or a
+    batch given where one element is expected."""
+    shape = np.shape(sample)
+    if int(np.prod(shape, dtype=np.int64)) == size:
+        return
+    batch = (
+        " It looks like a batch: map over it with `jax.vmap`."
+        if len(shape) > 0 and int(np.prod(shape[1:], dtype=np.int64)) == size
+        else ""
+    )
+    raise ValueError(
+        f"{space!r}: expected one element of shape {space.shape}, got an array of "
+        f"shape {shape}.{batch}"
+    )

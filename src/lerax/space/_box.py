@@ -9,7 +9,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Key
 
-from ._base import AbstractSpace, false_
+from ._base import AbstractSpace, check_sample_size, false_
 from ._utils import (
     StaticArray,
     as_array,
@@ -242,6 +242,7 @@ class Box(AbstractSpace[Array, None]):
         return jnp.all((x >= self.low) & (x <= self.high))
 
     def flatten_sample(self, sample: Array) -> Float[Array, " n"]:
+        check_sample_size(self, sample, self.flat_size)
         return jnp.reshape(jnp.asarray(sample), (-1,)).astype(jnp.float32)
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> Array:

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Float, Int, Key
 
-from ._base import AbstractSpace, false_
+from ._base import AbstractSpace, check_sample_size, false_
 from ._utils import (
     INT32_MAX,
     INT32_MIN,
@@ -94,6 +94,7 @@ class Discrete(AbstractSpace[Int[Array, ""], Bool[Array, " n"]]):
         return int_in_range(x, self.start, self.start + self.n - 1)
 
     def flatten_sample(self, sample: Int[Array, ""]) -> Float[Array, " n"]:
+        check_sample_size(self, sample, 1)
         return one_hot(jnp.asarray(sample) - self.start, self.n)
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> Int[Array, ""]:

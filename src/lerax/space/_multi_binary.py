@@ -8,7 +8,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
-from ._base import AbstractSpace, false_
+from ._base import AbstractSpace, check_sample_size, false_
 from ._utils import as_array, as_shape, check_key, is_integer_dtype
 
 
@@ -78,6 +78,7 @@ class MultiBinary(AbstractSpace[Bool[Array, "..."], Bool[Array, "..."]]):
         return jnp.all((x == 0) | (x == 1))
 
     def flatten_sample(self, sample: Bool[Array, "..."]) -> Float[Array, " n"]:
+        check_sample_size(self, sample, self.flat_size)
         return jnp.reshape(jnp.asarray(sample), (-1,)).astype(jnp.float32)
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> Bool[Array, "..."]:
