@@ -16,6 +16,8 @@ from ._inverted_double_pendulum import (
     InvertedDoublePendulum as InvertedDoublePendulum,
 )
 from ._inverted_pendulum import InvertedPendulum as InvertedPendulum
+from ._options import MujocoRenderKwargs as MujocoRenderKwargs
+from ._options import MujocoRenderOptions as MujocoRenderOptions
 from ._pusher import Pusher as Pusher
 from ._reacher import Reacher as Reacher
 from ._render import MujocoRenderer as MujocoRenderer

@@ -7,8 +7,11 @@ episode ends when the torso height leaves `healthy_z_range` (or the state is
 not finite). `lerax.env.make("Ant-v5")` adds the 1000-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -26,11 +29,19 @@ from ._base import (
     unbounded_box,
     uniform,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
+
+DEFAULT_CAMERA_CONFIG = MappingProxyType({"distance": 4.0})
+"""Gymnasium v5's `default_camera_config` of this env."""
 
 
 @final
 class Ant(AbstractMujocoEnv):
     """Gymnasium's `Ant-v5` on MJX, with every v5 constructor option.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to
+    Gymnasium v5's (`DEFAULT_CAMERA_CONFIG`).
 
     Attributes:
         forward_reward_weight: Weight of the x velocity of `main_body`.
@@ -48,10 +59,10 @@ class Ant(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Ant"
     uses_contact_forces: ClassVar[bool] = True
-    default_camera: ClassVar[dict] = {"distance": 4.0}
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     forward_reward_weight: float
     ctrl_cost_weight: float
     contact_cost_weight: float
@@ -71,6 +82,7 @@ class Ant(AbstractMujocoEnv):
         *,
         xml_file: str = "ant.xml",
         frame_skip: int = 5,
+        default_camera_config: Mapping[str, Any] | None = DEFAULT_CAMERA_CONFIG,
         forward_reward_weight: float = 1.0,
         ctrl_cost_weight: float = 0.5,
         contact_cost_weight: float = 5e-4,
@@ -82,8 +94,12 @@ class Ant(AbstractMujocoEnv):
         reset_noise_scale: float = 0.1,
         exclude_current_positions_from_observation: bool = True,
         include_cfrc_ext_in_observation: bool = True,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("Ant", xml_file)
+        self.render_options = make_render_options(
+            "Ant", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("Ant", frame_skip)
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight

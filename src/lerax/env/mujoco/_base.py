@@ -13,6 +13,7 @@ from ..._custom_types import Info
 from .._base import AbstractEnv
 from .._state import AbstractEnvState
 from ._model import load_model, mujoco_modules, put_model, resolve_xml
+from ._options import MujocoRenderOptions
 
 if TYPE_CHECKING:
     from ._render import MujocoRenderer
@@ -49,6 +50,29 @@ class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
     observation, reward and reward terms of that step are zeros, so one
     diverging env cannot put NaN into statistics shared by a batch.
 
+    Every env also takes the rendering keywords of Gymnasium's `MujocoEnv`
+    (kept in `render_options`, static: they never change the physics or its
+    compiled program):
+
+    - `default_camera_config`: settings of the free camera (`distance`,
+      `azimuth`, `elevation`, `lookat`, ...); each env's default is its
+      Gymnasium v5 default (None for InvertedDoublePendulum and Swimmer).
+    - `width`, `height`: the default frame size of `default_renderer`, hence
+      of `lerax.render.render_rgb`, `record_video` and `render_stacked`
+      (480 x 480); their own `width`/`height` arguments override it.
+    - `camera_id`, `camera_name`: the camera rendered from (not both): a
+      camera of the model, or -1 for the free camera; by default the camera
+      named ``"track"`` if the model has one, else the free camera.
+    - `max_geom`: most geoms drawn per frame (1000).
+    - `visual_options`: `{mujoco.mjtVisFlag: bool}` flags of the scene.
+    - `render_mode`: only None. Gymnasium's env draws its own simulation on
+      `env.render()` in a mode fixed at construction; a lerax env is
+      functional and draws the state it is given when asked, so a stored
+      mode would be read by nothing and ported code would build and then
+      never render. Any other value raises a `TypeError` naming what to call
+      instead (`render_rgb`, `record_video`, `render_stacked`, or
+      `lerax.compatibility.LeraxToGymEnv(env, render_mode="rgb_array")`).
+
     Attributes:
         xml_file: The model file (a name bundled with Gymnasium or a path).
         frame_skip: Physics steps per env step.
@@ -56,14 +80,16 @@ class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
         uses_contact_forces: Whether the task reads `cfrc_ext` (then every
             step ends with `mujoco.mjx.rne_postconstraint`, as Gymnasium's
             `mj_rnePostConstraint`).
-        default_camera: Gymnasium's `default_camera_config` for rendering.
+        render_options: The rendering options (Gymnasium's `width`,
+            `height`, `camera_id`, `camera_name`, `default_camera_config`,
+            `max_geom`, `visual_options`).
     """
 
     xml_file: eqx.AbstractVar[str]
     frame_skip: eqx.AbstractVar[int]
     model: eqx.AbstractVar[Any]
+    render_options: eqx.AbstractVar[MujocoRenderOptions]
     uses_contact_forces: eqx.AbstractClassVar[bool]
-    default_camera: eqx.AbstractClassVar[dict]
 
     @abc.abstractmethod
     def initial_qpos_qvel(
@@ -99,6 +125,11 @@ class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
         return load_model(self.xml_file)
 
     @property
+    def default_camera(self) -> dict:
+        """The free camera's settings (`default_camera_config`) as a dict."""
+        return dict(self.render_options.default_camera_config or ())
+
+    @property
     def dt(self) -> float:
         """Seconds per env step: the physics timestep times `frame_skip`."""
         return float(self.mj_model.opt.timestep) * self.frame_skip
@@ -110,15 +141,21 @@ class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
         width: int | None = None,
         height: int | None = None,
     ) -> "MujocoRenderer":
-        """A `lerax.env.mujoco.MujocoRenderer` for this model (480 x 480 and
-        Gymnasium's camera by default)."""
+        """A `lerax.env.mujoco.MujocoRenderer` for this model, set up by the
+        env's rendering options (`render_options`); `width`/`height` override
+        the env's frame size."""
         from ._render import MujocoRenderer
 
+        options = self.render_options
         return MujocoRenderer(
             self.xml_file,
-            width=480 if width is None else width,
-            height=480 if height is None else height,
+            width=options.width if width is None else width,
+            height=options.height if height is None else height,
             camera=self.default_camera,
+            camera_id=options.camera_id,
+            camera_name=options.camera_name,
+            max_geom=options.max_geom,
+            visual_options=dict(options.visual_options),
             headless=headless,
         )
 

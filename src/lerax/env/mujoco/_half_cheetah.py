@@ -6,8 +6,11 @@ terms `reward_forward`, `reward_ctrl`; never terminates.
 `lerax.env.make("HalfCheetah-v5")` adds the 1000-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -21,12 +24,20 @@ from ._base import (
     unbounded_box,
     uniform,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
 from ._planar import forward_terms, runner_observation
+
+DEFAULT_CAMERA_CONFIG = MappingProxyType({"distance": 4.0})
+"""Gymnasium v5's `default_camera_config` of this env."""
 
 
 @final
 class HalfCheetah(AbstractMujocoEnv):
     """Gymnasium's `HalfCheetah-v5` on MJX, with every v5 constructor option.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to
+    Gymnasium v5's (`DEFAULT_CAMERA_CONFIG`).
 
     Attributes:
         forward_reward_weight: Weight of the x velocity.
@@ -37,10 +48,10 @@ class HalfCheetah(AbstractMujocoEnv):
 
     name: ClassVar[str] = "HalfCheetah"
     uses_contact_forces: ClassVar[bool] = False
-    default_camera: ClassVar[dict] = {"distance": 4.0}
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     forward_reward_weight: float
     ctrl_cost_weight: float
     reset_noise_scale: float
@@ -53,12 +64,17 @@ class HalfCheetah(AbstractMujocoEnv):
         *,
         xml_file: str = "half_cheetah.xml",
         frame_skip: int = 5,
+        default_camera_config: Mapping[str, Any] | None = DEFAULT_CAMERA_CONFIG,
         forward_reward_weight: float = 1.0,
         ctrl_cost_weight: float = 0.1,
         reset_noise_scale: float = 0.1,
         exclude_current_positions_from_observation: bool = True,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("HalfCheetah", xml_file)
+        self.render_options = make_render_options(
+            "HalfCheetah", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("HalfCheetah", frame_skip)
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight

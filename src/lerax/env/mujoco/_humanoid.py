@@ -10,8 +10,11 @@ the Newton solver (same iteration count). `lerax.env.make("Humanoid-v5")`
 adds the 1000-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -33,11 +36,26 @@ from ._humanoid_common import (
     humanoid_observation_size,
     mass_center,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
+
+DEFAULT_CAMERA_CONFIG = MappingProxyType(
+    {
+        "trackbodyid": 1,
+        "distance": 4.0,
+        "lookat": (0.0, 0.0, 2.0),
+        "elevation": -20.0,
+    }
+)
+"""Gymnasium v5's `default_camera_config` of this env."""
 
 
 @final
 class Humanoid(AbstractMujocoEnv):
     """Gymnasium's `Humanoid-v5` on MJX, with every v5 constructor option.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to
+    Gymnasium v5's (`DEFAULT_CAMERA_CONFIG`).
 
     Attributes:
         forward_reward_weight: Weight of the centre-of-mass x velocity.
@@ -57,15 +75,10 @@ class Humanoid(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Humanoid"
     uses_contact_forces: ClassVar[bool] = True
-    default_camera: ClassVar[dict] = {
-        "trackbodyid": 1,
-        "distance": 4.0,
-        "lookat": (0.0, 0.0, 2.0),
-        "elevation": -20.0,
-    }
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     forward_reward_weight: float
     ctrl_cost_weight: float
     contact_cost_weight: float
@@ -87,6 +100,7 @@ class Humanoid(AbstractMujocoEnv):
         *,
         xml_file: str = "humanoid.xml",
         frame_skip: int = 5,
+        default_camera_config: Mapping[str, Any] | None = DEFAULT_CAMERA_CONFIG,
         forward_reward_weight: float = 1.25,
         ctrl_cost_weight: float = 0.1,
         contact_cost_weight: float = 5e-7,
@@ -100,8 +114,12 @@ class Humanoid(AbstractMujocoEnv):
         include_cvel_in_observation: bool = True,
         include_qfrc_actuator_in_observation: bool = True,
         include_cfrc_ext_in_observation: bool = True,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("Humanoid", xml_file)
+        self.render_options = make_render_options(
+            "Humanoid", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("Humanoid", frame_skip)
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight

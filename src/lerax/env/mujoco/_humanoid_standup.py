@@ -8,8 +8,11 @@ solver (MJX has no PGS). `lerax.env.make("HumanoidStandup-v5")` adds the
 1000-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -26,11 +29,26 @@ from ._base import (
     uniform,
 )
 from ._humanoid_common import humanoid_observation, humanoid_observation_size
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
+
+DEFAULT_CAMERA_CONFIG = MappingProxyType(
+    {
+        "trackbodyid": 1,
+        "distance": 4.0,
+        "lookat": (0.0, 0.0, 0.8925),
+        "elevation": -20.0,
+    }
+)
+"""Gymnasium v5's `default_camera_config` of this env."""
 
 
 @final
 class HumanoidStandup(AbstractMujocoEnv):
     """Gymnasium's `HumanoidStandup-v5` on MJX, with every v5 constructor option.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to
+    Gymnasium v5's (`DEFAULT_CAMERA_CONFIG`).
 
     Attributes:
         uph_cost_weight: Kept for Gymnasium parity (v5 does not use it).
@@ -47,15 +65,10 @@ class HumanoidStandup(AbstractMujocoEnv):
 
     name: ClassVar[str] = "HumanoidStandup"
     uses_contact_forces: ClassVar[bool] = True
-    default_camera: ClassVar[dict] = {
-        "trackbodyid": 1,
-        "distance": 4.0,
-        "lookat": (0.0, 0.0, 0.8925),
-        "elevation": -20.0,
-    }
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     uph_cost_weight: float
     ctrl_cost_weight: float
     impact_cost_weight: float
@@ -74,6 +87,7 @@ class HumanoidStandup(AbstractMujocoEnv):
         *,
         xml_file: str = "humanoidstandup.xml",
         frame_skip: int = 5,
+        default_camera_config: Mapping[str, Any] | None = DEFAULT_CAMERA_CONFIG,
         uph_cost_weight: float = 1.0,
         ctrl_cost_weight: float = 0.1,
         impact_cost_weight: float = 5e-7,
@@ -84,8 +98,12 @@ class HumanoidStandup(AbstractMujocoEnv):
         include_cvel_in_observation: bool = True,
         include_qfrc_actuator_in_observation: bool = True,
         include_cfrc_ext_in_observation: bool = True,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("HumanoidStandup", xml_file)
+        self.render_options = make_render_options(
+            "HumanoidStandup", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("HumanoidStandup", frame_skip)
         self.uph_cost_weight = uph_cost_weight
         self.ctrl_cost_weight = ctrl_cost_weight

@@ -8,8 +8,10 @@ drops to height 1. `lerax.env.make("InvertedDoublePendulum-v5")` adds the
 1000-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -24,11 +26,16 @@ from ._base import (
     unbounded_box,
     uniform,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
 
 
 @final
 class InvertedDoublePendulum(AbstractMujocoEnv):
     """Gymnasium's `InvertedDoublePendulum-v5` on MJX, with every v5 option.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to None,
+    as in Gymnasium v5 (no free-camera settings).
 
     Attributes:
         healthy_reward: Reward per step while the tip is above height 1.
@@ -37,14 +44,10 @@ class InvertedDoublePendulum(AbstractMujocoEnv):
 
     name: ClassVar[str] = "InvertedDoublePendulum"
     uses_contact_forces: ClassVar[bool] = False
-    default_camera: ClassVar[dict] = {
-        "trackbodyid": 0,
-        "distance": 4.1225,
-        "lookat": (0.0, 0.0, 0.1225),
-    }
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     healthy_reward: float
     reset_noise_scale: float
     action_space: Box
@@ -55,10 +58,15 @@ class InvertedDoublePendulum(AbstractMujocoEnv):
         *,
         xml_file: str = "inverted_double_pendulum.xml",
         frame_skip: int = 5,
+        default_camera_config: Mapping[str, Any] | None = None,
         healthy_reward: float = 10.0,
         reset_noise_scale: float = 0.1,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("InvertedDoublePendulum", xml_file)
+        self.render_options = make_render_options(
+            "InvertedDoublePendulum", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("InvertedDoublePendulum", frame_skip)
         self.healthy_reward = healthy_reward
         self.reset_noise_scale = reset_noise_scale

@@ -5,8 +5,11 @@ Observation `[qpos, qvel]` (4); reward 1 per step while the pole is within
 `lerax.env.make("InvertedPendulum-v5")` adds the 1000-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -20,11 +23,19 @@ from ._base import (
     unbounded_box,
     uniform,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
+
+DEFAULT_CAMERA_CONFIG = MappingProxyType({"trackbodyid": 0, "distance": 2.04})
+"""Gymnasium v5's `default_camera_config` of this env."""
 
 
 @final
 class InvertedPendulum(AbstractMujocoEnv):
     """Gymnasium's `InvertedPendulum-v5` on MJX, with every v5 constructor option.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to
+    Gymnasium v5's (`DEFAULT_CAMERA_CONFIG`).
 
     Attributes:
         reset_noise_scale: `qpos += U(-s, s)`, `qvel += U(-s, s)` at reset.
@@ -32,10 +43,10 @@ class InvertedPendulum(AbstractMujocoEnv):
 
     name: ClassVar[str] = "InvertedPendulum"
     uses_contact_forces: ClassVar[bool] = False
-    default_camera: ClassVar[dict] = {"trackbodyid": 0, "distance": 2.04}
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     reset_noise_scale: float
     action_space: Box
     observation_space: Box
@@ -45,9 +56,14 @@ class InvertedPendulum(AbstractMujocoEnv):
         *,
         xml_file: str = "inverted_pendulum.xml",
         frame_skip: int = 2,
+        default_camera_config: Mapping[str, Any] | None = DEFAULT_CAMERA_CONFIG,
         reset_noise_scale: float = 0.01,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("InvertedPendulum", xml_file)
+        self.render_options = make_render_options(
+            "InvertedPendulum", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("InvertedPendulum", frame_skip)
         self.reset_noise_scale = reset_noise_scale
         self.action_space = action_box(mj_model)

@@ -6,8 +6,11 @@ Observation `[qpos[:7], qvel[:7], tips_arm, object, goal]` (23); reward
 100-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -23,6 +26,10 @@ from ._base import (
     unbounded_box,
     uniform,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
+
+DEFAULT_CAMERA_CONFIG = MappingProxyType({"trackbodyid": -1, "distance": 4.0})
+"""Gymnasium v5's `default_camera_config` of this env."""
 
 
 @final
@@ -32,6 +39,10 @@ class Pusher(AbstractMujocoEnv):
     The arm starts at rest in its reference pose (velocities `U(-0.005,
     0.005)`); the cylinder starts uniformly in `[-0.3, 0] x [-0.2, 0.2]` at
     least 0.17 from the goal at the origin.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to
+    Gymnasium v5's (`DEFAULT_CAMERA_CONFIG`).
 
     Attributes:
         reward_near_weight: Weight of the fingertip-object distance.
@@ -44,10 +55,10 @@ class Pusher(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Pusher"
     uses_contact_forces: ClassVar[bool] = False
-    default_camera: ClassVar[dict] = {"trackbodyid": -1, "distance": 4.0}
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     reward_near_weight: float
     reward_dist_weight: float
     reward_control_weight: float
@@ -62,11 +73,16 @@ class Pusher(AbstractMujocoEnv):
         *,
         xml_file: str = "pusher_v5.xml",
         frame_skip: int = 5,
+        default_camera_config: Mapping[str, Any] | None = DEFAULT_CAMERA_CONFIG,
         reward_near_weight: float = 0.5,
         reward_dist_weight: float = 1.0,
         reward_control_weight: float = 0.1,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("Pusher", xml_file)
+        self.render_options = make_render_options(
+            "Pusher", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("Pusher", frame_skip)
         self.reward_near_weight = reward_near_weight
         self.reward_dist_weight = reward_dist_weight

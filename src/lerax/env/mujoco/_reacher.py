@@ -7,8 +7,11 @@ fingertip - target (x, y)]` (10); reward `-distance - ctrl` with `info` terms
 adds the 50-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -24,6 +27,10 @@ from ._base import (
     unbounded_box,
     uniform,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
+
+DEFAULT_CAMERA_CONFIG = MappingProxyType({"trackbodyid": 0})
+"""Gymnasium v5's `default_camera_config` of this env."""
 
 
 @final
@@ -32,6 +39,10 @@ class Reacher(AbstractMujocoEnv):
 
     The target is drawn uniformly in the disc of radius 0.2 (rejection
     sampling from the square, as Gymnasium).
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to
+    Gymnasium v5's (`DEFAULT_CAMERA_CONFIG`).
 
     Attributes:
         reward_dist_weight: Weight of the fingertip-target distance.
@@ -42,10 +53,10 @@ class Reacher(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Reacher"
     uses_contact_forces: ClassVar[bool] = False
-    default_camera: ClassVar[dict] = {"trackbodyid": 0}
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     reward_dist_weight: float
     reward_control_weight: float
     fingertip: int
@@ -58,10 +69,15 @@ class Reacher(AbstractMujocoEnv):
         *,
         xml_file: str = "reacher.xml",
         frame_skip: int = 2,
+        default_camera_config: Mapping[str, Any] | None = DEFAULT_CAMERA_CONFIG,
         reward_dist_weight: float = 1.0,
         reward_control_weight: float = 1.0,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("Reacher", xml_file)
+        self.render_options = make_render_options(
+            "Reacher", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("Reacher", frame_skip)
         self.reward_dist_weight = reward_dist_weight
         self.reward_control_weight = reward_control_weight

@@ -8,6 +8,7 @@ there is no display, lerax sets ``egl`` before importing MuJoCo. A window
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from typing import Any, final
 
 import equinox as eqx
@@ -16,6 +17,7 @@ from jaxtyping import UInt8
 
 from ...render import Abstract3DRenderer
 from ._model import load_model, mujoco_modules
+from ._options import camera_config, camera_index, check_size, visual_flags
 
 
 @dataclasses.dataclass
@@ -25,6 +27,7 @@ class _Live:
     renderer: Any = None
     data: Any = None
     camera: Any = None
+    scene_option: Any = None
     image: Any = None
     window: Any = None
 
@@ -35,17 +38,25 @@ class MujocoRenderer(Abstract3DRenderer):
 
     `env.render(state, renderer)` copies the state's positions into a host
     `MjData`, runs the forward kinematics and renders the scene from the
-    env's default camera (Gymnasium's `default_camera_config`); `frame()`
-    returns the image and `draw()` shows it when a window is open.
+    camera Gymnasium would use; `frame()` returns the image and `draw()`
+    shows it when a window is open. An env's `default_renderer` passes its
+    rendering options (Gymnasium's `MujocoEnv` keywords of the same names).
 
     Attributes:
         xml_file: The resolved model path (as the env's `xml_file`).
         width: Image width in pixels.
         height: Image height in pixels.
-        camera: Free-camera settings (`distance`, `elevation`, `azimuth`,
-            `lookat`, `trackbodyid`), applied as Gymnasium does after aiming
-            at the first frame's median geom position. Models with a camera
-            named ``"track"`` are seen through it instead (as Gymnasium).
+        camera: Free-camera settings (Gymnasium's `default_camera_config`:
+            `distance`, `elevation`, `azimuth`, `lookat`, ...) as sorted
+            pairs, applied as Gymnasium does after aiming at the first
+            frame's median geom position.
+        camera_id: The camera rendered from: -1 the free camera, otherwise
+            the index of one of the model's cameras. By default (neither
+            `camera_id` nor `camera_name` given) the camera named
+            ``"track"`` if the model has one, as Gymnasium.
+        max_geom: Most geoms drawn per frame (MuJoCo's `MjvScene` size).
+        visual_options: `mujoco.mjtVisFlag` flags set on the scene, as
+            sorted `(flag, on)` pairs.
         headless: Render off-screen only; otherwise frames are also shown in
             a pygame window.
     """
@@ -54,6 +65,9 @@ class MujocoRenderer(Abstract3DRenderer):
     width: int = eqx.field(static=True)
     height: int = eqx.field(static=True)
     camera: tuple = eqx.field(static=True)
+    camera_id: int = eqx.field(static=True)
+    max_geom: int = eqx.field(static=True)
+    visual_options: tuple[tuple[int, bool], ...] = eqx.field(static=True)
     headless: bool = eqx.field(static=True)
     live: _Live = eqx.field(static=True)
 
@@ -63,18 +77,41 @@ class MujocoRenderer(Abstract3DRenderer):
         *,
         width: int = 480,
         height: int = 480,
-        camera: dict | None = None,
+        camera: Mapping[str, Any] | None = None,
+        camera_id: int | None = None,
+        camera_name: str | None = None,
+        max_geom: int = 1000,
+        visual_options: Mapping[int, bool] | None = None,
         headless: bool = True,
     ):
-        for name, value in (("width", width), ("height", height)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"`MujocoRenderer({name}=...)` must be a positive int, got {value!r}."
-                )
+        """
+        Args:
+            xml_file: The resolved model path.
+            width: Image width in pixels.
+            height: Image height in pixels.
+            camera: Gymnasium's `default_camera_config` (None: none).
+            camera_id: The camera to render from (-1: the free camera).
+            camera_name: The camera to render from, by name (not with
+                `camera_id`).
+            max_geom: Most geoms drawn per frame.
+            visual_options: `{mujoco.mjtVisFlag: bool}` scene flags.
+            headless: Render off-screen only.
+
+        Raises:
+            ValueError: For a bad option (a size that is not a positive int,
+                both `camera_id` and `camera_name`, a camera the model does
+                not have, an unknown camera setting or visual flag).
+        """
+        owner = "MujocoRenderer"
         self.xml_file = xml_file
-        self.width = width
-        self.height = height
-        self.camera = tuple(sorted((camera or {}).items()))
+        self.width = check_size(owner, "width", width)
+        self.height = check_size(owner, "height", height)
+        self.camera = camera_config(owner, camera) or ()
+        self.camera_id = camera_index(
+            owner, load_model(xml_file), camera_id, camera_name
+        )
+        self.max_geom = check_size(owner, "max_geom", max_geom)
+        self.visual_options = visual_flags(owner, visual_options)
         self.headless = bool(headless)
         self.live = _Live()
 
@@ -86,7 +123,9 @@ class MujocoRenderer(Abstract3DRenderer):
         model.vis.global_.offwidth = max(model.vis.global_.offwidth, self.width)
         model.vis.global_.offheight = max(model.vis.global_.offheight, self.height)
         try:
-            self.live.renderer = mujoco.Renderer(model, self.height, self.width)
+            self.live.renderer = mujoco.Renderer(
+                model, self.height, self.width, max_geom=self.max_geom
+            )
         except Exception as error:
             raise RuntimeError(
                 "MuJoCo could not create an OpenGL context for rendering "
@@ -96,6 +135,9 @@ class MujocoRenderer(Abstract3DRenderer):
             ) from error
         self.live.data = mujoco.MjData(model)
         self.live.camera = None  # set up on the first frame, as Gymnasium
+        self.live.scene_option = mujoco.MjvOption()
+        for flag, on in self.visual_options:
+            self.live.scene_option.flags[flag] = on
         self.live.image = np.zeros((self.height, self.width, 3), np.uint8)
         if not self.headless:
             pygame = _pygame()
@@ -108,6 +150,7 @@ class MujocoRenderer(Abstract3DRenderer):
         if self.live.window is not None:
             _pygame().display.quit()
         self.live.renderer = self.live.data = self.live.window = None
+        self.live.camera = self.live.scene_option = None
 
     def clear(self, color: Any = (255, 255, 255)) -> None:
         """Ignored: every frame renders the whole scene."""
@@ -124,13 +167,15 @@ class MujocoRenderer(Abstract3DRenderer):
         mujoco.mj_forward(model, data)
         if self.live.camera is None:
             self.live.camera = self._camera(model, data)
-        self.live.renderer.update_scene(data, camera=self.live.camera)
+        self.live.renderer.update_scene(
+            data, camera=self.live.camera, scene_option=self.live.scene_option
+        )
         self.live.image = self.live.renderer.render().copy()
 
     def _camera(self, model: Any, data: Any) -> Any:
         # Gymnasium's viewer: a free camera looking at the median geom
         # position of the first frame from `stat.extent` away, then the
-        # env's camera settings; but the model's camera "track" if it has one.
+        # env's camera settings; then the chosen camera (-1: that free one).
         mujoco, _ = mujoco_modules()
         camera = mujoco.MjvCamera()
         camera.type = mujoco.mjtCamera.mjCAMERA_FREE
@@ -142,10 +187,11 @@ class MujocoRenderer(Abstract3DRenderer):
                 camera.lookat[:] = value
             else:
                 setattr(camera, key, value)
-        track = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, "track")
-        if track >= 0:
+        if self.camera_id == -1:
+            camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+        else:
             camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
-            camera.fixedcamid = track
+        camera.fixedcamid = self.camera_id
         return camera
 
     def draw(self) -> None:

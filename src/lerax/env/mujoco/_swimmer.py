@@ -6,8 +6,10 @@ Observation `[qpos[2:], qvel]` (8); reward `forward - ctrl` with `info` terms
 `lerax.env.make("Swimmer-v5")` adds the 1000-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -22,12 +24,17 @@ from ._base import (
     unbounded_box,
     uniform,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
 from ._planar import runner_observation
 
 
 @final
 class Swimmer(AbstractMujocoEnv):
     """Gymnasium's `Swimmer-v5` on MJX, with every v5 constructor option.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to None,
+    as in Gymnasium v5 (no free-camera settings).
 
     Attributes:
         forward_reward_weight: Weight of the x velocity.
@@ -38,10 +45,10 @@ class Swimmer(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Swimmer"
     uses_contact_forces: ClassVar[bool] = False
-    default_camera: ClassVar[dict] = {}
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     forward_reward_weight: float
     ctrl_cost_weight: float
     reset_noise_scale: float
@@ -54,12 +61,17 @@ class Swimmer(AbstractMujocoEnv):
         *,
         xml_file: str = "swimmer.xml",
         frame_skip: int = 4,
+        default_camera_config: Mapping[str, Any] | None = None,
         forward_reward_weight: float = 1.0,
         ctrl_cost_weight: float = 1e-4,
         reset_noise_scale: float = 0.1,
         exclude_current_positions_from_observation: bool = True,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("Swimmer", xml_file)
+        self.render_options = make_render_options(
+            "Swimmer", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("Swimmer", frame_skip)
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight

@@ -7,8 +7,11 @@ Observation `[qpos[1:], clip(qvel, -10, 10)]` (17); reward
 `lerax.env.make("Walker2d-v5")` adds the 1000-step time limit.
 """
 
-from typing import Any, ClassVar, final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Unpack, final
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Key
@@ -23,12 +26,27 @@ from ._base import (
     unbounded_box,
     uniform,
 )
+from ._options import MujocoRenderKwargs, MujocoRenderOptions, make_render_options
 from ._planar import forward_terms, runner_observation
+
+DEFAULT_CAMERA_CONFIG = MappingProxyType(
+    {
+        "trackbodyid": 2,
+        "distance": 4.0,
+        "lookat": (0.0, 0.0, 1.15),
+        "elevation": -20.0,
+    }
+)
+"""Gymnasium v5's `default_camera_config` of this env."""
 
 
 @final
 class Walker2d(AbstractMujocoEnv):
     """Gymnasium's `Walker2d-v5` on MJX, with every v5 constructor option.
+
+    Also takes Gymnasium's rendering keywords (see `AbstractMujocoEnv`),
+    kept in `render_options`; `default_camera_config` defaults to
+    Gymnasium v5's (`DEFAULT_CAMERA_CONFIG`).
 
     Attributes:
         forward_reward_weight: Weight of the x velocity.
@@ -43,15 +61,10 @@ class Walker2d(AbstractMujocoEnv):
 
     name: ClassVar[str] = "Walker2d"
     uses_contact_forces: ClassVar[bool] = False
-    default_camera: ClassVar[dict] = {
-        "trackbodyid": 2,
-        "distance": 4.0,
-        "lookat": (0.0, 0.0, 1.15),
-        "elevation": -20.0,
-    }
     xml_file: str
     frame_skip: int
     model: Any
+    render_options: MujocoRenderOptions = eqx.field(static=True)
     forward_reward_weight: float
     ctrl_cost_weight: float
     healthy_reward: float
@@ -68,6 +81,7 @@ class Walker2d(AbstractMujocoEnv):
         *,
         xml_file: str = "walker2d_v5.xml",
         frame_skip: int = 4,
+        default_camera_config: Mapping[str, Any] | None = DEFAULT_CAMERA_CONFIG,
         forward_reward_weight: float = 1.0,
         ctrl_cost_weight: float = 1e-3,
         healthy_reward: float = 1.0,
@@ -76,8 +90,12 @@ class Walker2d(AbstractMujocoEnv):
         healthy_angle_range: tuple[float, float] = (-1.0, 1.0),
         reset_noise_scale: float = 5e-3,
         exclude_current_positions_from_observation: bool = True,
+        **render_kwargs: Unpack[MujocoRenderKwargs],
     ):
         self.xml_file, mj_model, self.model = load("Walker2d", xml_file)
+        self.render_options = make_render_options(
+            "Walker2d", mj_model, default_camera_config, **render_kwargs
+        )
         self.frame_skip = check_frame_skip("Walker2d", frame_skip)
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight
