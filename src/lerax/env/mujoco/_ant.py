@@ -23,6 +23,7 @@ from ._base import (
     body_id,
     check_frame_skip,
     check_range,
+    check_switch,
     clip,
     load,
     planar_velocity,
@@ -106,16 +107,22 @@ class Ant(AbstractMujocoEnv):
         self.contact_cost_weight = contact_cost_weight
         self.healthy_reward = healthy_reward
         self.main_body = body_id("Ant", mj_model, main_body)
-        self.terminate_when_unhealthy = bool(terminate_when_unhealthy)
+        self.terminate_when_unhealthy = check_switch(
+            "Ant", "terminate_when_unhealthy", terminate_when_unhealthy
+        )
         self.healthy_z_range = check_range("Ant", "healthy_z_range", healthy_z_range)
         self.contact_force_range = check_range(
             "Ant", "contact_force_range", contact_force_range
         )
         self.reset_noise_scale = reset_noise_scale
-        self.exclude_current_positions_from_observation = bool(
-            exclude_current_positions_from_observation
+        self.exclude_current_positions_from_observation = check_switch(
+            "Ant",
+            "exclude_current_positions_from_observation",
+            exclude_current_positions_from_observation,
         )
-        self.include_cfrc_ext_in_observation = bool(include_cfrc_ext_in_observation)
+        self.include_cfrc_ext_in_observation = check_switch(
+            "Ant", "include_cfrc_ext_in_observation", include_cfrc_ext_in_observation
+        )
         size = mj_model.nq + mj_model.nv
         size -= 2 * self.exclude_current_positions_from_observation
         size += 6 * (mj_model.nbody - 1) * self.include_cfrc_ext_in_observation

@@ -20,6 +20,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_switch,
     load,
     unbounded_box,
     uniform,
@@ -79,8 +80,10 @@ class HalfCheetah(AbstractMujocoEnv):
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight
         self.reset_noise_scale = reset_noise_scale
-        self.exclude_current_positions_from_observation = bool(
-            exclude_current_positions_from_observation
+        self.exclude_current_positions_from_observation = check_switch(
+            "HalfCheetah",
+            "exclude_current_positions_from_observation",
+            exclude_current_positions_from_observation,
         )
         size = (
             mj_model.nq + mj_model.nv - self.exclude_current_positions_from_observation

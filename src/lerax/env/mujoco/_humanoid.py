@@ -25,6 +25,7 @@ from ._base import (
     action_box,
     check_frame_skip,
     check_range,
+    check_switch,
     clip,
     load,
     planar_velocity,
@@ -128,20 +129,34 @@ class Humanoid(AbstractMujocoEnv):
             "Humanoid", "contact_cost_range", contact_cost_range
         )
         self.healthy_reward = healthy_reward
-        self.terminate_when_unhealthy = bool(terminate_when_unhealthy)
+        self.terminate_when_unhealthy = check_switch(
+            "Humanoid", "terminate_when_unhealthy", terminate_when_unhealthy
+        )
         self.healthy_z_range = check_range(
             "Humanoid", "healthy_z_range", healthy_z_range
         )
         self.reset_noise_scale = reset_noise_scale
-        self.exclude_current_positions_from_observation = bool(
-            exclude_current_positions_from_observation
+        self.exclude_current_positions_from_observation = check_switch(
+            "Humanoid",
+            "exclude_current_positions_from_observation",
+            exclude_current_positions_from_observation,
         )
-        self.include_cinert_in_observation = bool(include_cinert_in_observation)
-        self.include_cvel_in_observation = bool(include_cvel_in_observation)
-        self.include_qfrc_actuator_in_observation = bool(
-            include_qfrc_actuator_in_observation
+        self.include_cinert_in_observation = check_switch(
+            "Humanoid", "include_cinert_in_observation", include_cinert_in_observation
         )
-        self.include_cfrc_ext_in_observation = bool(include_cfrc_ext_in_observation)
+        self.include_cvel_in_observation = check_switch(
+            "Humanoid", "include_cvel_in_observation", include_cvel_in_observation
+        )
+        self.include_qfrc_actuator_in_observation = check_switch(
+            "Humanoid",
+            "include_qfrc_actuator_in_observation",
+            include_qfrc_actuator_in_observation,
+        )
+        self.include_cfrc_ext_in_observation = check_switch(
+            "Humanoid",
+            "include_cfrc_ext_in_observation",
+            include_cfrc_ext_in_observation,
+        )
         self.action_space = action_box(mj_model)
         self.observation_space = unbounded_box(
             humanoid_observation_size(mj_model, self._flags)

@@ -23,6 +23,7 @@ from ._base import (
     action_box,
     check_frame_skip,
     check_range,
+    check_switch,
     clip,
     load,
     unbounded_box,
@@ -112,15 +113,31 @@ class HumanoidStandup(AbstractMujocoEnv):
             "HumanoidStandup", "impact_cost_range", impact_cost_range
         )
         self.reset_noise_scale = reset_noise_scale
-        self.exclude_current_positions_from_observation = bool(
-            exclude_current_positions_from_observation
+        self.exclude_current_positions_from_observation = check_switch(
+            "HumanoidStandup",
+            "exclude_current_positions_from_observation",
+            exclude_current_positions_from_observation,
         )
-        self.include_cinert_in_observation = bool(include_cinert_in_observation)
-        self.include_cvel_in_observation = bool(include_cvel_in_observation)
-        self.include_qfrc_actuator_in_observation = bool(
-            include_qfrc_actuator_in_observation
+        self.include_cinert_in_observation = check_switch(
+            "HumanoidStandup",
+            "include_cinert_in_observation",
+            include_cinert_in_observation,
         )
-        self.include_cfrc_ext_in_observation = bool(include_cfrc_ext_in_observation)
+        self.include_cvel_in_observation = check_switch(
+            "HumanoidStandup",
+            "include_cvel_in_observation",
+            include_cvel_in_observation,
+        )
+        self.include_qfrc_actuator_in_observation = check_switch(
+            "HumanoidStandup",
+            "include_qfrc_actuator_in_observation",
+            include_qfrc_actuator_in_observation,
+        )
+        self.include_cfrc_ext_in_observation = check_switch(
+            "HumanoidStandup",
+            "include_cfrc_ext_in_observation",
+            include_cfrc_ext_in_observation,
+        )
         self.action_space = action_box(mj_model)
         self.observation_space = unbounded_box(
             humanoid_observation_size(mj_model, self._flags)

@@ -22,6 +22,7 @@ from ._base import (
     action_box,
     check_frame_skip,
     check_range,
+    check_switch,
     load,
     unbounded_box,
     uniform,
@@ -100,7 +101,9 @@ class Walker2d(AbstractMujocoEnv):
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight
         self.healthy_reward = healthy_reward
-        self.terminate_when_unhealthy = bool(terminate_when_unhealthy)
+        self.terminate_when_unhealthy = check_switch(
+            "Walker2d", "terminate_when_unhealthy", terminate_when_unhealthy
+        )
         self.healthy_z_range = check_range(
             "Walker2d", "healthy_z_range", healthy_z_range
         )
@@ -108,8 +111,10 @@ class Walker2d(AbstractMujocoEnv):
             "Walker2d", "healthy_angle_range", healthy_angle_range
         )
         self.reset_noise_scale = reset_noise_scale
-        self.exclude_current_positions_from_observation = bool(
-            exclude_current_positions_from_observation
+        self.exclude_current_positions_from_observation = check_switch(
+            "Walker2d",
+            "exclude_current_positions_from_observation",
+            exclude_current_positions_from_observation,
         )
         size = (
             mj_model.nq + mj_model.nv - self.exclude_current_positions_from_observation
