@@ -1,10 +1,13 @@
 """EvalCallback's video option: one MP4 per evaluation of a real episode."""
 
 import jax
+import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import pytest
 
 from lerax.callback import EvalCallback
+from lerax.callback._evaluation import EvalHost
 
 from .helpers import ALGO, CARTPOLE, STEPS, policy
 
@@ -38,3 +41,48 @@ def test_eval_callback_records_one_video_per_evaluation(tmp_path):
     # one episode: at most max_steps frames, ending where the episode ended
     assert 1 < frames <= 60
     assert first.ndim == 3 and first.shape[-1] == 3 and first.std() > 0
+
+
+@pytest.mark.parametrize(
+    "fps", [0, -5, float("nan"), float("inf"), True, "30", None, [25]]
+)
+def test_bad_video_fps_is_refused_at_construction(fps, tmp_path):
+    with pytest.raises(ValueError, match=r"EvalCallback\(video_fps=\.\.\.\).*finite"):
+        EvalCallback(CARTPOLE, eval_freq=STEPS, video_dir=tmp_path, video_fps=fps)
+
+
+@pytest.mark.parametrize("fps", [np.float32(24), np.int32(24), jnp.array(24), 24])
+def test_video_fps_of_any_numeric_type(fps, tmp_path):
+    evaluator = EvalCallback(
+        CARTPOLE, eval_freq=STEPS, video_dir=tmp_path, video_fps=fps
+    )
+    assert evaluator.video_fps == 24.0 and type(evaluator.video_fps) is float
+    assert evaluator.host.video_fps == 24.0
+
+
+def three_states():
+    state, _, _ = CARTPOLE.reset(key=jr.key(0))
+    return jax.tree.map(lambda x: jnp.stack([x] * 3), state), np.array([0, 0, 1], bool)
+
+
+def test_video_error_is_reported_as_itself(tmp_path):
+    (tmp_path / "notes").write_text("a file, not a folder")
+    host = EvalHost(None, None, str(tmp_path / "notes"), 30.0)
+    with pytest.warns(UserWarning, match="could not record") as caught:
+        host.video(CARTPOLE, 100, *three_states())
+    message = str(caught[0].message)
+    assert "NotADirectoryError" in message and "notes" in message
+    assert "pip install" not in message and "extra" not in message
+    host.video(CARTPOLE, 200, *three_states())  # videos are off: no new warning
+
+
+def test_missing_extra_gets_the_install_hint(tmp_path, monkeypatch):
+    import lerax.render
+
+    def missing(*args, **kwargs):
+        raise ImportError('`pygame` is missing: pip install "lerax[render]"')
+
+    monkeypatch.setattr(lerax.render, "record_video", missing)
+    host = EvalHost(None, None, str(tmp_path), 30.0)
+    with pytest.warns(UserWarning, match=r"pip install \"lerax\[render\]\"`\)"):
+        host.video(CARTPOLE, 100, *three_states())

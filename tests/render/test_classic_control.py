@@ -84,6 +84,20 @@ def test_matches_gymnasium_rgb_array(gym_id, env, y, size):
     assert close[drawn].mean() > 0.97
 
 
+@pytest.mark.parametrize(
+    ("gym_id", "env"),
+    [
+        ("MountainCar-v0", MountainCar()),
+        ("MountainCarContinuous-v0", ContinuousMountainCar()),
+    ],
+)
+@pytest.mark.parametrize("y", [[-1.2, 0.0], [-1.2, 0.05], [0.6, 0.0]])
+def test_mountain_car_at_the_walls_is_gymnasiums_picture(gym_id, env, y):
+    # at the left wall the back wheel's centre has a negative pixel x
+    ours = render_rgb(env, state_of(y))
+    np.testing.assert_array_equal(ours, gymnasium_frame(gym_id, y))
+
+
 def test_cartpole_pole_leans_where_the_angle_says():
     env = CartPole()
 

@@ -122,3 +122,97 @@ def test_missing_extra_names_the_install_command(monkeypatch):
 
     with pytest.raises(ImportError, match=r"lerax\[render\]"):
         lerax.env.make("CartPole-v1").default_renderer(headless=True)
+
+
+def test_circle_centre_is_truncated_towards_zero_like_gymnasium():
+    import pygame
+    from pygame import gfxdraw
+
+    # centres at x = -6.24 px and y = -0.5 px: Gymnasium's `int(...)` gives -6
+    # and 0 (a floor would give -7 and -1)
+    renderer = HeadlessPygameRenderer(40, 30, Transform(1.0, (0.0, 0.0)))
+    with renderer:
+        renderer.clear()
+        renderer.circle((-6.24, 15.0), 10.0, (0, 0, 0))
+        renderer.circle((20.0, -0.5), 4.0, (0, 0, 255))
+        ours = renderer.frame()
+    surface = pygame.Surface((40, 30))
+    surface.fill((255, 255, 255))
+    for x, y, r, color in (
+        (-6.24, 15.0, 10.0, (0, 0, 0)),
+        (20.0, -0.5, 4.0, (0, 0, 255)),
+    ):
+        gfxdraw.aacircle(surface, int(x), int(y), int(r), color)
+        gfxdraw.filled_circle(surface, int(x), int(y), int(r), color)
+    theirs = pygame.surfarray.array3d(pygame.transform.flip(surface, False, True))
+    np.testing.assert_array_equal(ours, theirs.transpose(1, 0, 2))
+
+
+@pytest.fixture
+def no_display(monkeypatch):
+    """A Linux machine without a display, and no `SDL_VIDEODRIVER` set."""
+    import pygame
+
+    import lerax.render._pygame as pygame_module
+
+    for name in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(pygame_module, "_driver_set_by_lerax", None)
+    if pygame.display.get_init():
+        pygame.display.quit()
+    return pygame
+
+
+def test_window_without_display_says_to_draw_headless(no_display):
+    renderer = PygameRenderer(64, 48)
+    with pytest.raises(RuntimeError, match="no display.*HeadlessPygameRenderer"):
+        renderer.open()
+    # refused before SDL started a display driver (its "offscreen" one breaks
+    # MuJoCo's EGL rendering later in the process)
+    assert not no_display.display.get_init()
+    assert not renderer.is_open
+
+
+def test_headless_renderers_driver_is_not_a_request_for_a_window(no_display):
+    import os
+
+    with HeadlessPygameRenderer(10, 10) as headless:  # sets SDL's dummy driver
+        headless.clear()
+    assert os.environ["SDL_VIDEODRIVER"] == "dummy"
+    with pytest.raises(RuntimeError, match="HeadlessPygameRenderer"):
+        PygameRenderer(64, 48).open()
+    assert not no_display.display.get_init()
+
+
+def test_window_on_an_unusable_display_says_to_draw_headless():
+    # SDL falls back to "offscreen" when DISPLAY names no server; in a child
+    # process, since starting that driver would disturb EGL in this one
+    import os
+    import subprocess
+
+    code = (
+        "from lerax.render import PygameRenderer\n"
+        "renderer = PygameRenderer(16, 16)\n"
+        "try:\n"
+        "    renderer.open()\n"
+        "except RuntimeError as error:\n"
+        "    print(error)\n"
+        "print('open:', renderer.is_open)\n"
+    )
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SDL_VIDEODRIVER", "WAYLAND_DISPLAY")
+    }
+    environment["DISPLAY"] = "no-such-host.invalid:97"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HeadlessPygameRenderer" in result.stdout
+    assert "open: False" in result.stdout

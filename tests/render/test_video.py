@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import equinox as eqx
@@ -188,3 +189,164 @@ def test_example_records_a_video(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert count_mp4_frames(out)[0] == 15
+
+
+# A recording that fails writes nothing: the video already there is kept.
+
+
+@pytest.fixture
+def good_video(cartpole_states, tmp_path):
+    env, states = cartpole_states
+    path = record_video(env, states, tmp_path / "good.mp4", fps=25)
+    return env, states, path, path.read_bytes()
+
+
+def test_failed_rollout_keeps_the_existing_video(good_video, tmp_path):
+    env, states, path, before = good_video
+    # CartPole cannot draw a NaN position: the 6th frame fails
+    bad = ClassicControlState(states.env_state.y.at[5, 0].set(jnp.nan))
+    with pytest.raises(ValueError):
+        record_video(env.unwrapped, bad, path, fps=25)
+    assert path.read_bytes() == before
+    assert count_mp4_frames(path)[0] == 12
+    assert [p.name for p in tmp_path.iterdir()] == ["good.mp4"]
+
+
+def test_interrupted_render_states_writes_nothing(good_video, tmp_path):
+    env, states, path, before = good_video
+
+    def five_then_interrupt():
+        for t in range(5):
+            yield jax.tree.map(lambda x: x[t], states)
+        raise KeyboardInterrupt
+
+    video = VideoRenderer(env.default_renderer(headless=True), path)
+    with pytest.raises(KeyboardInterrupt):
+        env.render_states(five_then_interrupt(), renderer=video)
+    assert path.read_bytes() == before
+    assert video.written_path is None and len(video.frames) == 5
+    assert not video.renderer.is_open
+    assert [p.name for p in tmp_path.iterdir()] == ["good.mp4"]
+
+
+def test_abort_and_with_block_write_nothing(good_video, tmp_path):
+    env, states, path, before = good_video
+    one = jax.tree.map(lambda x: x[3], states)
+    video = VideoRenderer(env.default_renderer(headless=True), path)
+    video.open()
+    env.render(one, video)
+    video.draw()
+    video.abort()
+    assert path.read_bytes() == before and video.written_path is None
+    with pytest.raises(RuntimeError, match="stop"):
+        with video:
+            env.render(one, video)
+            video.draw()
+            raise RuntimeError("stop")
+    assert path.read_bytes() == before and video.written_path is None
+    # kept in memory: written on request
+    assert len(video.frames) == 1 and video.save(tmp_path / "kept.gif").exists()
+
+
+def test_recording_inside_an_except_block_still_writes(cartpole_states, tmp_path):
+    env, states = cartpole_states
+    try:
+        raise RuntimeError("handled before the recording")
+    except RuntimeError:
+        path = record_video(env, states, tmp_path / "inside.mp4")
+    assert count_mp4_frames(path)[0] == 12
+
+
+# File-system errors are reported against the requested path; only a missing
+# or broken ffmpeg falls back to a GIF.
+
+
+def test_folder_path_is_an_error_not_a_gif(tmp_path):
+    (tmp_path / "clip.mp4").mkdir()
+    frames = [np.zeros((4, 4, 3), np.uint8)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no GIF fallback warning
+        with pytest.raises(IsADirectoryError, match=r"clip\.mp4.*folder"):
+            write_video(frames, tmp_path / "clip.mp4")
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+    assert list((tmp_path / "clip.mp4").iterdir()) == []
+
+
+def test_file_as_folder_is_an_error_naming_the_path(tmp_path):
+    (tmp_path / "notes").write_text("a file")
+    with pytest.raises(NotADirectoryError, match=r"notes/clip\.mp4.*not a folder"):
+        write_video([np.zeros((4, 4, 3), np.uint8)], tmp_path / "notes" / "clip.mp4")
+    assert [p.name for p in tmp_path.iterdir()] == ["notes"]
+
+
+def test_unwritable_folder_is_an_error_naming_the_path(tmp_path, monkeypatch):
+    import lerax.utils._serialization as serialization
+
+    def unwritable(folder, prefix, suffix):
+        name = f"{folder}/{prefix}0123{suffix}"
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr(serialization, "_temporary_file", unwritable)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no GIF fallback warning
+        with pytest.raises(PermissionError) as info:
+            write_video([np.zeros((4, 4, 3), np.uint8)], tmp_path / "clip.mp4")
+    message = str(info.value)
+    assert "clip.mp4" in message and "Permission denied" in message
+    assert ".gif" not in message and "0123" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_broken_ffmpeg_still_falls_back_to_gif(tmp_path, monkeypatch):
+    import imageio_ffmpeg._io
+
+    not_ffmpeg = tmp_path / "ffmpeg"
+    not_ffmpeg.write_text("not a program")
+    monkeypatch.setattr(imageio_ffmpeg._io, "get_ffmpeg_exe", lambda: str(not_ffmpeg))
+    with pytest.warns(RuntimeWarning, match="GIF"):
+        path = write_video([np.zeros((4, 4, 3), np.uint8)] * 2, tmp_path / "a.mp4")
+    assert path == tmp_path / "a.gif" and path.exists()
+    assert not (tmp_path / "a.mp4").exists()
+
+
+# Argument checks.
+
+
+@pytest.mark.parametrize(
+    "fps", [0, -5, float("nan"), float("inf"), -np.inf, True, "30", None, [30]]
+)
+def test_bad_fps_is_refused(fps, tmp_path):
+    frames = [np.zeros((4, 4, 3), np.uint8)]
+    for path in (tmp_path / "a.mp4", tmp_path / "a.gif"):
+        with pytest.raises(ValueError, match=r"write_video\(fps=\.\.\.\).*finite"):
+            write_video(frames, path, fps=fps)
+    with pytest.raises(ValueError, match=r"VideoRenderer\(fps=\.\.\.\)"):
+        VideoRenderer(CartPole().default_renderer(headless=True), "a.mp4", fps=fps)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "fps", [np.float32(30), np.int64(30), jnp.array(30), jnp.float32(30.0), 30.0]
+)
+def test_fps_of_any_numeric_type(fps, tmp_path):
+    video = VideoRenderer(CartPole().default_renderer(headless=True), "a.gif", fps=fps)
+    assert video.fps == 30.0 and type(video.fps) is float
+    path = write_video([np.zeros((4, 4, 3), np.uint8)], tmp_path / "a.gif", fps=fps)
+    assert path.exists()
+
+
+def test_record_video_accepts_numpy_fps(cartpole_states, tmp_path):
+    env, states = cartpole_states
+    path = record_video(env, states, tmp_path / "a.mp4", fps=np.float32(25))
+    assert count_mp4_frames(path)[0] == 12
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "100"])
+def test_bad_sizes_name_the_argument(bad, cartpole_states, tmp_path):
+    env, states = cartpole_states
+    one = jax.tree.map(lambda x: x[0], states)
+    with pytest.raises(ValueError, match=r"render_rgb\(width=\.\.\.\).*positive int"):
+        render_rgb(env, one, width=bad)
+    with pytest.raises(ValueError, match=r"record_video\(height=\.\.\.\)"):
+        record_video(env, states, tmp_path / "a.mp4", height=bad)
+    assert list(tmp_path.iterdir()) == []

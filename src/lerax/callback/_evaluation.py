@@ -152,13 +152,13 @@ class EvalCallback(AbstractCallback):
         backend: Logging backends for the results (e.g. the ones of a
             `LoggingCallback`; opened here if not yet open).
         video_dir: See `video_dir` above.
-        video_fps: Frames per second of the videos.
+        video_fps: Frames per second of the videos (a finite number > 0).
         stop_at_return: See `stop_at_return` above (a finite number or None).
         sync_normalization: See `sync_normalization` above.
 
         Raises:
             ValueError: If `eval_freq`, `num_episodes` or `max_steps` is not
-                an int >= 1.
+                an int >= 1, or `video_fps` is not a finite number > 0.
             TypeError: If a backend is not an `AbstractLoggingBackend`.
         """
         from ._logging import LogSink, as_backends
@@ -184,6 +184,7 @@ class EvalCallback(AbstractCallback):
                 )
             stop_at_return = float(stop_at_return)
         self.stop_at_return = stop_at_return
+        video_fps = _check_video_fps(video_fps)
         self.sync_normalization = bool(sync_normalization)
         if video_dir is not None and importlib.util.find_spec("lerax.render") is None:
             warnings.warn(
@@ -200,7 +201,7 @@ class EvalCallback(AbstractCallback):
         self.seed = int(seed)
         self.best_model_path = None if best_model_path is None else str(best_model_path)
         self.video_dir = None if video_dir is None else str(video_dir)
-        self.video_fps = float(video_fps)
+        self.video_fps = video_fps
         backends = as_backends(backend, "EvalCallback")
         self.logs = bool(backends)
         self.host_ref = HostRef(
@@ -371,6 +372,25 @@ class EvalCallback(AbstractCallback):
         return states, dones
 
 
+def _check_video_fps(video_fps: Any) -> float:
+    """`video_fps` as a float, if it is a finite real number > 0 (of any
+    numeric type, not a bool)."""
+    try:
+        value = np.asarray(video_fps)
+    except Exception:  # noqa: BLE001 (anything unconvertible is refused below)
+        value = np.asarray(None)
+    if (
+        value.ndim != 0
+        or value.dtype.kind not in "iuf"
+        or not (math.isfinite(float(value)) and float(value) > 0)
+    ):
+        raise ValueError(
+            "`EvalCallback(video_fps=...)` must be a finite number > 0 (frames per "
+            f"second), got {video_fps!r}."
+        )
+    return float(value)
+
+
 class EvalHost:
     """The host side of `EvalCallback` (mutable, never traced)."""
 
@@ -459,10 +479,17 @@ class EvalHost:
             from ..render import record_video  # type: ignore[attr-defined]
 
             record_video(env, states, path, fps=self.video_fps)
+        except ImportError as error:
+            self._video_failed = True
+            warnings.warn(
+                f"`EvalCallback` could not record a video ({error}); videos are "
+                'off for this run (install the extra: `pip install "lerax[render]"`).',
+                stacklevel=2,
+            )
         except Exception as error:  # noqa: BLE001
             self._video_failed = True
             warnings.warn(
-                f"`EvalCallback` could not record a video ({error!r}); videos are "
-                'off for this run (install the extra: `pip install "lerax[render]"`).',
+                f"`EvalCallback` could not record the video {str(path)!r} "
+                f"({type(error).__name__}: {error}); videos are off for this run.",
                 stacklevel=2,
             )

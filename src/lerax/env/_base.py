@@ -147,7 +147,8 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
             states: States of this env, one per frame.
             renderer: A renderer, or ``"auto"`` for `default_renderer()` (a
                 window). A `lerax.render.VideoRenderer` writes its file on
-                close.
+                close, and nothing if a frame fails (or the loop is
+                interrupted).
             dt: Seconds to wait after each frame (playback speed).
         """
         if isinstance(renderer, str):
@@ -163,8 +164,10 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
                 renderer.draw()
                 if dt > 0:
                     time.sleep(dt)
-        finally:
-            renderer.close()
+        except BaseException:
+            renderer.abort()  # a recorder writes nothing: an old file is kept
+            raise
+        renderer.close()
 
     def render_stacked(
         self,

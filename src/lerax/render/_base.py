@@ -21,8 +21,10 @@ class AbstractRenderer(eqx.Module):
     """Something that shows or records frames.
 
     The life cycle is `open()`, then per frame `clear(color)`, drawing calls
-    (renderer-specific), `draw()` to present the frame, and finally `close()`.
-    `frame()` returns the current image at any time after `open()`.
+    (renderer-specific), `draw()` to present the frame, and finally `close()`
+    (or `abort()` after a failure). `frame()` returns the current image at
+    any time after `open()`. As a context manager, a renderer is opened on
+    entry and closed on exit, or aborted if the block raised.
 
     Renderers are host-side objects: they are never used inside `jax.jit`,
     and they keep mutable state (a window, an image, collected frames)
@@ -36,6 +38,11 @@ class AbstractRenderer(eqx.Module):
     @abc.abstractmethod
     def close(self) -> None:
         """Releases resources (and, for recorders, writes the output)."""
+
+    def abort(self) -> None:
+        """Releases resources after a failure; recorders write nothing (an
+        existing output file is kept). By default the same as `close()`."""
+        self.close()
 
     @abc.abstractmethod
     def clear(self, color: ColorLike = (255, 255, 255)) -> None:
@@ -54,8 +61,11 @@ class AbstractRenderer(eqx.Module):
         self.open()
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
+    def __exit__(self, exc_type: Any, *exc_info: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 class Abstract2DRenderer(AbstractRenderer):

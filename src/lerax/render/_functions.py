@@ -6,7 +6,23 @@ from typing import Any
 import numpy as np
 from jaxtyping import UInt8
 
-from ._video import VideoRenderer
+from ._video import VideoRenderer, check_fps
+
+
+def _check_sizes(width: Any, height: Any, owner: str) -> None:
+    """Checks optional image sizes: None or an int >= 1."""
+    for name, value in (("width", width), ("height", height)):
+        if value is None:
+            continue
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, np.integer))
+            or value < 1
+        ):
+            raise ValueError(
+                f"`{owner}({name}=...)` must be a positive int (pixels) or None "
+                f"for the env's default, got {value!r}."
+            )
 
 
 def render_rgb(
@@ -24,8 +40,10 @@ def render_rgb(
         The RGB image, shape `[height, width, 3]`, dtype uint8.
 
     Raises:
+        ValueError: If `width` or `height` is not None or a positive int.
         NotImplementedError: If `env` cannot render itself.
     """
+    _check_sizes(width, height, "render_rgb")
     renderer = env.default_renderer(headless=True, width=width, height=height)
     renderer.open()
     try:
@@ -47,6 +65,9 @@ def record_video(
 ) -> Path:
     """Renders a stacked rollout off-screen into a video file.
 
+    If drawing or writing fails (or is interrupted), nothing is written: an
+    existing file at `path` is kept.
+
     Args:
         env: An env (or wrapper) that can render itself.
         states: States stacked along a leading time axis (e.g. the output of
@@ -61,9 +82,14 @@ def record_video(
         encoding was unavailable (a warning says so).
 
     Raises:
-        ValueError: If `states` has no time axis or no entries.
+        ValueError: If `states` has no time axis or no entries, `fps` is not
+            a finite number > 0, or `width`/`height` is not None or a
+            positive int.
         NotImplementedError: If `env` cannot render itself.
+        OSError: If the file cannot be written at `path` (see `write_video`).
     """
+    _check_sizes(width, height, "record_video")
+    fps = check_fps(fps, "record_video")
     inner = env.default_renderer(headless=True, width=width, height=height)
     video = VideoRenderer(inner, path, fps=fps)
     env.render_stacked(states, renderer=video)

@@ -3,6 +3,7 @@
 import abc
 import math
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any, final
 
@@ -42,6 +43,39 @@ def import_pygame() -> Any:
 def has_display() -> bool:
     """Whether a graphical display seems available (X11 or Wayland)."""
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+# SDL video drivers that show nothing.
+_HEADLESS_DRIVERS = ("offscreen", "dummy")
+# The `SDL_VIDEODRIVER` value lerax set itself (see `HeadlessPygameRenderer`),
+# so it is not mistaken for the user's request; None if lerax set none.
+_driver_set_by_lerax: str | None = None
+
+
+def _requested_driver() -> str | None:
+    """The SDL video driver the user asked for with ``SDL_VIDEODRIVER``
+    (None if none, or if lerax set it)."""
+    requested = os.environ.get("SDL_VIDEODRIVER") or None
+    if requested is not None and requested == _driver_set_by_lerax:
+        return None
+    return requested
+
+
+def _headless_driver(pygame: Any) -> str | None:
+    """The SDL video driver that shows nothing which a window would get, or
+    None when a window can be shown (or the user chose the driver). Decided
+    without starting pygame's display when it is not started yet: starting
+    and stopping SDL's "offscreen" driver tears down EGL, which breaks
+    MuJoCo's EGL rendering later in the same process."""
+    if _requested_driver() is not None:
+        return None
+    if pygame.display.get_init():
+        driver = pygame.display.get_driver()
+        return driver if driver in _HEADLESS_DRIVERS else None
+    if sys.platform in ("darwin", "win32", "cygwin") or has_display():
+        return None
+    # X11/Wayland systems without a display: SDL would pick "offscreen"
+    return "offscreen"
 
 
 class _Canvas:
@@ -180,9 +214,11 @@ class AbstractPygameRenderer(Abstract2DRenderer):
     ) -> None:
         pygame = import_pygame()
         ((x, y),) = self._pixels([center])
-        # Integer centre and radius, truncated like Gymnasium's `int(...)`.
-        cx, cy = math.floor(x + 1e-6), math.floor(y + 1e-6)
-        r = max(int(self.transform.length(radius) + 1e-6), 0)
+        # Integer centre and radius, truncated towards zero like Gymnasium's
+        # `int(...)` (a negative centre too), after a nudge of 1e-6 away from
+        # zero so that rounding error below a whole pixel does not lose it.
+        cx, cy = _truncate(x), _truncate(y)
+        r = max(_truncate(self.transform.length(radius)), 0)
         surface, rgb = self._surface(), Color.of(color)
         pygame.gfxdraw.aacircle(surface, cx, cy, r, rgb)
         if filled:
@@ -248,18 +284,44 @@ class PygameRenderer(AbstractPygameRenderer):
         self.title = title
         self.canvas = _Canvas()
 
+    def open(self) -> None:
+        """Opens the window.
+
+        Raises:
+            RuntimeError: If no window can be shown: there is no display
+                (SDL would fall back to its "offscreen" or "dummy" driver,
+                which shows nothing, unless ``SDL_VIDEODRIVER`` asks for it)
+                or pygame cannot open one.
+        """
+        pygame = import_pygame()
+        if not self.is_open:
+            driver = _headless_driver(pygame)
+            if driver is not None:
+                raise RuntimeError(
+                    _no_window(
+                        f"there is no display: SDL's video driver would be "
+                        f"{driver!r}, which shows nothing; if there is one, name "
+                        "its driver in `SDL_VIDEODRIVER`"
+                    )
+                )
+        super().open()
+
     def start_output(self) -> None:
         pygame = import_pygame()
         try:
             pygame.display.init()
+            driver = pygame.display.get_driver()
+            if driver in _HEADLESS_DRIVERS and _requested_driver() is None:
+                # the display named by DISPLAY/WAYLAND_DISPLAY did not open
+                pygame.display.quit()
+                raise pygame.error(
+                    f"no display could be opened: SDL fell back to {driver!r}, "
+                    "which shows nothing"
+                )
             self.canvas.screen = pygame.display.set_mode((self.width, self.height))
         except pygame.error as error:
             self.canvas.surface = None
-            raise RuntimeError(
-                f"Could not open a pygame window ({error}). On a machine without a "
-                "display use `HeadlessPygameRenderer` (or "
-                "`env.default_renderer(headless=True)`)."
-            ) from error
+            raise RuntimeError(_no_window(str(error))) from error
         pygame.display.set_caption(self.title)
 
     def show(self, image: Any) -> None:
@@ -294,8 +356,9 @@ class HeadlessPygameRenderer(AbstractPygameRenderer):
     def __init__(
         self, width: int = 600, height: int = 400, transform: Transform | None = None
     ):
-        if not has_display():
-            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        global _driver_set_by_lerax
+        if not has_display() and "SDL_VIDEODRIVER" not in os.environ:
+            os.environ["SDL_VIDEODRIVER"] = _driver_set_by_lerax = "dummy"
         import_pygame()  # fail early, naming the extra, if pygame is missing
         self.width, self.height = _check_size(width, height, "HeadlessPygameRenderer")
         self.transform = Transform() if transform is None else transform
@@ -309,6 +372,20 @@ class HeadlessPygameRenderer(AbstractPygameRenderer):
 
     def stop_output(self) -> None:
         pass
+
+
+def _truncate(value: float) -> int:
+    """`int(value)` (towards zero) after a nudge of 1e-6 away from zero."""
+    return int(value + math.copysign(1e-6, value))
+
+
+def _no_window(reason: str) -> str:
+    return (
+        f"Could not open a pygame window ({reason}). On a machine without a "
+        "display use `HeadlessPygameRenderer` (or "
+        "`env.default_renderer(headless=True)`; `lerax.render.render_rgb` and "
+        "`record_video` draw off-screen)."
+    )
 
 
 def _check_size(width: Any, height: Any, owner: str) -> tuple[int, int]:

@@ -1,5 +1,8 @@
 """`VideoRenderer`: records another renderer's frames to an MP4 (or GIF) file."""
 
+import errno
+import math
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +25,9 @@ class _Recording:
     def __init__(self) -> None:
         self.frames: list[np.ndarray] = []
         self.written: Path | None = None
+        # the exception being handled when `open()` ran (None if none): a
+        # different one at `close()` was raised while recording
+        self.handling: BaseException | None = None
 
 
 @final
@@ -34,6 +40,13 @@ class VideoRenderer(AbstractRenderer):
     in ``.gif`` or ffmpeg is unavailable). Drawing calls and attributes the
     video renderer does not define itself (`line`, `polygon`, `transform`,
     ...) go to the wrapped renderer, so an env draws on it unchanged.
+
+    A recording that fails writes nothing, so an existing file at `path` is
+    kept: `abort()` closes the wrapped renderer without writing, and so does
+    `close()` when it runs while an exception raised since `open()` is
+    propagating (as in the clean-up of `env.render_states` or of a ``with``
+    block, `KeyboardInterrupt` included). The frames drawn so far stay in
+    `frames` until the next `open()`; `save()` writes them anyway.
 
     Attributes:
         renderer: The wrapped renderer (often a `HeadlessPygameRenderer`).
@@ -55,13 +68,9 @@ class VideoRenderer(AbstractRenderer):
                 "`VideoRenderer(renderer=...)` must be a `lerax.render.AbstractRenderer`, "
                 f"got {type(renderer).__name__}."
             )
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
-            raise ValueError(
-                f"`VideoRenderer(fps=...)` must be a positive number, got {fps!r}."
-            )
         self.renderer = renderer
         self.path = video_path(path)
-        self.fps = fps
+        self.fps = check_fps(fps, "VideoRenderer")
         self.recording = _Recording()
 
     def __getattr__(self, name: str) -> Any:
@@ -84,6 +93,8 @@ class VideoRenderer(AbstractRenderer):
 
     def open(self) -> None:
         self.recording.frames.clear()
+        self.recording.written = None
+        self.recording.handling = sys.exc_info()[1]
         self.renderer.open()
 
     def clear(self, color: ColorLike = (255, 255, 255)) -> None:
@@ -97,9 +108,24 @@ class VideoRenderer(AbstractRenderer):
         return self.renderer.frame()
 
     def close(self) -> None:
+        """Closes the wrapped renderer and writes the recorded frames (if
+        any) to `path`; see `abort` for what happens after a failure."""
+        failure = sys.exc_info()[1]
+        if failure is not None and failure is not self.recording.handling:
+            # called while an error raised during the recording propagates
+            # (e.g. from a `finally:`): the frames are incomplete
+            self.abort()
+            return
+        self.recording.handling = None
         self.renderer.close()
         if self.recording.frames:
             self.save()
+
+    def abort(self) -> None:
+        """Closes the wrapped renderer without writing anything: after a
+        failed recording, the file at `path` (if any) stays as it was."""
+        self.recording.handling = None
+        self.renderer.close()
 
     def save(self, path: str | Path | None = None) -> Path:
         """Writes the recorded frames now.
@@ -126,6 +152,37 @@ def video_path(path: str | Path) -> Path:
     return path
 
 
+def check_fps(fps: Any, owner: str) -> float:
+    """Checks a frame rate: a finite real number > 0 of any numeric type
+    (Python, NumPy or a 0-d JAX array; not a bool), returned as a float.
+
+    Args:
+        fps: The frame rate to check.
+        owner: Who takes it, for the error (e.g. ``"VideoRenderer"``).
+
+    Raises:
+        ValueError: If `fps` is not such a number.
+    """
+    try:
+        value = np.asarray(fps)
+    except Exception:  # noqa: BLE001 (anything unconvertible is refused below)
+        value = np.asarray(None)
+    if (
+        value.ndim != 0
+        or value.dtype.kind not in "iuf"
+        or not (math.isfinite(float(value)) and float(value) > 0)
+    ):
+        raise ValueError(
+            f"`{owner}(fps=...)` must be a finite number > 0 (frames per second), "
+            f"got {fps!r}."
+        )
+    return float(value)
+
+
+class _FfmpegUnavailable(Exception):
+    """ffmpeg is missing or did not run: the caller falls back to a GIF."""
+
+
 def write_video(
     frames: Sequence[UInt8[np.ndarray, "height width 3"]],
     path: str | Path,
@@ -135,42 +192,86 @@ def write_video(
     """Writes RGB frames to a video file, atomically.
 
     An ``.mp4`` path is encoded with H.264 through imageio-ffmpeg (odd sizes
-    are padded by one pixel). If ffmpeg is missing or fails, a GIF is written
-    next to it instead (same name, ``.gif``) with a warning. A ``.gif`` path
-    is written as an animated GIF with imageio (Pillow merges pixel-identical
-    consecutive frames into one longer frame). The file appears complete or
-    not at all: frames go to a temporary file that replaces `path` at the end.
+    are padded by one pixel). If ffmpeg is missing or does not run, a GIF is
+    written next to it instead (same name, ``.gif``) with a warning. A
+    ``.gif`` path is written as an animated GIF with imageio (Pillow merges
+    pixel-identical consecutive frames into one longer frame). The file
+    appears complete or not at all: frames go to a temporary file that
+    replaces `path` at the end, so on any error an existing file is kept.
 
     Args:
         frames: Frames of equal shape `[height, width, 3]`, dtype uint8.
         path: The output path (``.mp4`` or ``.gif``).
-        fps: Frames per second.
+        fps: Frames per second (a finite number > 0).
 
     Returns:
         The path written.
 
     Raises:
-        ValueError: If there are no frames or their shapes differ.
+        ValueError: If there are no frames, their shapes differ, or `fps` is
+            not a finite number > 0.
         ImportError: If imageio (extra ``render``) is not installed.
+        OSError: If the file cannot be written there (`path` is a folder,
+            its folder cannot be created or written, the disk is full, ...);
+            the error names `path`.
     """
     path = video_path(path)
+    fps = check_fps(fps, "write_video")
     stack = _stack(frames)
-    if path.suffix.lower() == ".gif":
-        _write_gif(stack, path, fps)
-        return path
-    try:
-        _write_mp4(stack, path, fps)
-        return path
-    except (ImportError, OSError, RuntimeError) as error:
-        fallback = path.with_suffix(".gif")
-        warnings.warn(
-            f"Could not write the MP4 {str(path)!r} ({error}); writing the GIF "
-            f"{str(fallback)!r} instead.",
-            RuntimeWarning,
-            stacklevel=2,
+    if path.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"Cannot write the video {str(path)!r}: it is a folder. Give a file "
+            f"path instead (e.g. {str(path / 'video.mp4')!r}).",
         )
-        _write_gif(stack, fallback, fps)
-        return fallback
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise NotADirectoryError(
+                    errno.ENOTDIR,
+                    f"Cannot write the video {str(path)!r}: {str(folder)!r} is a "
+                    "file, not a folder. Choose another path.",
+                )
+            break
+    target = path
+    try:
+        if path.suffix.lower() == ".gif":
+            _write_gif(stack, path, fps)
+            return path
+        try:
+            _write_mp4(stack, path, fps)
+            return path
+        except _FfmpegUnavailable as error:
+            target = path.with_suffix(".gif")
+            warnings.warn(
+                f"Could not write the MP4 {str(path)!r} ({error}); writing the GIF "
+                f"{str(target)!r} instead.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            _write_gif(stack, target, fps)
+            return target
+    except OSError as error:
+        raise _file_error(error, path, target) from error
+
+
+def _file_error(error: OSError, path: Path, target: Path) -> OSError:
+    """`error` (of the same type) with a message naming the requested `path`
+    rather than a temporary file."""
+    what = f"the video {str(path)!r}"
+    if target != path:
+        what += f" (its GIF fallback {str(target)!r})"
+    reason = error.strerror or str(error)
+    message = (
+        f"Could not write {what}: {reason}. Check that its folder can be created "
+        "and written to, and that there is space left."
+    )
+    try:
+        if error.errno is not None:
+            return type(error)(error.errno, message)
+        return type(error)(message)
+    except TypeError:  # a subclass with another signature
+        return OSError(error.errno, message)
 
 
 def _stack(frames: Sequence[np.ndarray]) -> np.ndarray:
@@ -186,13 +287,18 @@ def _stack(frames: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def _write_mp4(stack: np.ndarray, path: Path, fps: float) -> None:
-    imageio_ffmpeg = require("imageio_ffmpeg", "render")
+    """Encodes `stack` to `path` with ffmpeg; raises `_FfmpegUnavailable` if
+    ffmpeg is missing or fails, `OSError` for the file system's errors."""
+    try:
+        imageio_ffmpeg = require("imageio_ffmpeg", "render")
+    except ImportError as error:
+        raise _FfmpegUnavailable(str(error)) from error
     # H.264 in yuv420p needs even sizes: pad the last row/column if odd.
     _, height, width, _ = stack.shape
     pad = ((0, 0), (0, height % 2), (0, width % 2), (0, 0))
     stack = np.pad(stack, pad, mode="edge") if any(p[1] for p in pad) else stack
 
-    def write(temporary: str) -> None:
+    def encode(temporary: str) -> None:
         writer = imageio_ffmpeg.write_frames(
             temporary,
             (stack.shape[2], stack.shape[1]),
@@ -207,12 +313,22 @@ def _write_mp4(stack: np.ndarray, path: Path, fps: float) -> None:
             # ffmpeg is started with a `preexec_fn`, so JAX's fork hook warns
             # of a deadlock; the child only runs `exec`, which cannot deadlock
             warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
-            writer.send(None)
+            writer.send(None)  # finds and starts ffmpeg
         try:
             for frame in stack:
                 writer.send(np.ascontiguousarray(frame))
         finally:
             writer.close()
+
+    def write(temporary: str) -> None:
+        # the temporary file exists, so its folder is writable: what fails
+        # here is ffmpeg (not found, not runnable, or it quit)
+        try:
+            encode(temporary)
+        except Exception as error:  # noqa: BLE001
+            raise _FfmpegUnavailable(f"ffmpeg failed: {error}") from error
+        if Path(temporary).stat().st_size == 0:
+            raise _FfmpegUnavailable("ffmpeg wrote nothing")
 
     atomic_replace(path, write, keep_suffix=True)
 
