@@ -181,6 +181,7 @@ def check_x64_export():
         check_round_trip(wide, onnx_policy_fn(model), close)
 
 
+@pytest.mark.slow(16)
 def test_export_with_x64():
     """With `jax_enable_x64` on, recurrent policies (and float64 weights)
     export and match JAX."""
