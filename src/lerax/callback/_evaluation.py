@@ -14,6 +14,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, Key
 
+from ..render._video import check_fps
 from ..utils import filter_cond
 from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
@@ -184,7 +185,7 @@ class EvalCallback(AbstractCallback):
                 )
             stop_at_return = float(stop_at_return)
         self.stop_at_return = stop_at_return
-        video_fps = _check_video_fps(video_fps)
+        video_fps = check_fps(video_fps, "EvalCallback", "video_fps")
         self.sync_normalization = bool(sync_normalization)
         if video_dir is not None and importlib.util.find_spec("lerax.render") is None:
             warnings.warn(
@@ -370,25 +371,6 @@ class EvalCallback(AbstractCallback):
             body, carry, fused_split(run_key, self.max_steps)
         )
         return states, dones
-
-
-def _check_video_fps(video_fps: Any) -> float:
-    """`video_fps` as a float, if it is a finite real number > 0 (of any
-    numeric type, not a bool)."""
-    try:
-        value = np.asarray(video_fps)
-    except Exception:  # noqa: BLE001 (anything unconvertible is refused below)
-        value = np.asarray(None)
-    if (
-        value.ndim != 0
-        or value.dtype.kind not in "iuf"
-        or not (math.isfinite(float(value)) and float(value) > 0)
-    ):
-        raise ValueError(
-            "`EvalCallback(video_fps=...)` must be a finite number > 0 (frames per "
-            f"second), got {video_fps!r}."
-        )
-    return float(value)
 
 
 class EvalHost:

@@ -152,13 +152,14 @@ def video_path(path: str | Path) -> Path:
     return path
 
 
-def check_fps(fps: Any, owner: str) -> float:
+def check_fps(fps: Any, owner: str, name: str = "fps") -> float:
     """Checks a frame rate: a finite real number > 0 of any numeric type
     (Python, NumPy or a 0-d JAX array; not a bool), returned as a float.
 
     Args:
         fps: The frame rate to check.
         owner: Who takes it, for the error (e.g. ``"VideoRenderer"``).
+        name: The argument's name there.
 
     Raises:
         ValueError: If `fps` is not such a number.
@@ -173,8 +174,8 @@ def check_fps(fps: Any, owner: str) -> float:
         or not (math.isfinite(float(value)) and float(value) > 0)
     ):
         raise ValueError(
-            f"`{owner}(fps=...)` must be a finite number > 0 (frames per second), "
-            f"got {fps!r}."
+            f"`{owner}({name}=...)` must be a finite number > 0 (frames per "
+            f"second), got {fps!r}."
         )
     return float(value)
 
