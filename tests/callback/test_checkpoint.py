@@ -193,7 +193,7 @@ def test_checkpoint_without_buffer(tmp_path, getkey):
 def checkpoint(tmp_path):
     env, policy = setup()
     state = ALGO.init(env, policy, key=jr.key(0))
-    return save_checkpoint(tmp_path / "state.ckpt", state), state
+    return save_checkpoint(tmp_path / "state.ckpt", state, algorithm=ALGO), state
 
 
 def test_corrupted_checkpoints_raise(checkpoint):
@@ -227,7 +227,10 @@ def test_mismatched_checkpoint_names_the_difference(checkpoint):
         load_checkpoint(path, like)
     other = PPO(num_envs=4, num_steps=32, num_batches=2, num_epochs=2)
     env, policy = setup()
-    with pytest.raises(CheckpointError, match="same algorithm hyper-parameters"):
+    with pytest.raises(
+        CheckpointError,
+        match="other hyper-parameters: `num_envs` was 2 there and is 4 here",
+    ):
         other.learn(env, policy, 4 * 32 * 2, key=jr.key(0), resume_from=path)
 
 
@@ -283,3 +286,65 @@ def test_bad_arguments():
         CheckpointCallback("dir", save_freq=0)
     with pytest.raises(ValueError, match="keep"):
         CheckpointCallback("dir", save_freq=10, keep=0)
+
+
+def test_resuming_on_another_env_or_policy_is_refused(checkpoint):
+    # only array shapes were compared: a run resumed silently on an env with
+    # other constants, or with a policy of another activation
+    path, _ = checkpoint
+    header = read_header(path)
+    assert {"env", "policy"} <= set(header)
+    budget = 4 * ALGO.steps_per_iteration
+    heavier = NormalizeObservation(lerax.env.make("CartPole-v1", gravity=20.0))
+    _, policy = setup()
+    with pytest.raises(
+        CheckpointError, match=r"another env: `env\..*gravity` was 9\.8"
+    ):
+        ALGO.learn(heavier, policy, budget, key=jr.key(0), resume_from=path)
+    env, _ = setup()
+    relu = MLPActorCriticPolicy(env, activation=jax.nn.relu, key=jr.key(0))
+    with pytest.raises(CheckpointError, match=r"another policy: `policy\..*activation"):
+        ALGO.learn(env, relu, budget, key=jr.key(0), resume_from=path)
+    ALGO.learn(env, setup()[1], budget, key=jr.key(0), resume_from=path)  # the same
+
+
+def test_a_checkpoint_without_an_algorithm_record_warns(tmp_path):
+    env, policy = setup()
+    state = ALGO.init(env, policy, key=jr.key(0))
+    path = save_checkpoint(tmp_path / "bare", state)
+    budget = 2 * ALGO.steps_per_iteration
+    with pytest.warns(UserWarning, match="cannot be checked.*algorithm="):
+        ALGO.learn(env, policy, budget, key=jr.key(0), resume_from=path)
+
+
+def test_checkpoint_folders_of_one_run_only(tmp_path):
+    env, policy = setup()
+    budget = 4 * ALGO.steps_per_iteration
+    # a custom prefix: the folder resumes (it looked for "checkpoint_*" only)
+    run = CheckpointCallback(str(tmp_path / "a"), save_freq=64, prefix="run")
+    ALGO.learn(env, policy, budget, key=jr.key(0), callback=run)
+    ALGO.learn(
+        env, policy, 2 * budget, key=jr.key(0), callback=run, resume_from=run.directory
+    )
+    # a fresh run into a folder holding another run's checkpoints is refused
+    # (keeping the newest `keep` deleted this run's files or kept the other's)
+    for fresh in (
+        lambda: ALGO.learn(env, policy, budget, key=jr.key(1), callback=run),
+        lambda: ALGO.train(
+            ALGO.init(env, policy, key=jr.key(1), callback=run), 1, callback=run
+        ),
+    ):
+        with pytest.raises(
+            CheckpointError, match="holds checkpoints of an earlier run"
+        ):
+            fresh()
+    # two prefixes in one folder: the file must be named
+    save_checkpoint(
+        tmp_path / "a" / "other_000000000064.ckpt",
+        ALGO.init(env, policy, key=jr.key(2)),
+        algorithm=ALGO,
+    )
+    with pytest.raises(FileNotFoundError, match="several runs.*'other', 'run'"):
+        ALGO.learn(env, policy, budget, key=jr.key(0), resume_from=tmp_path / "a")
+    with pytest.raises(ValueError, match="prefix=.*path separators"):
+        CheckpointCallback(str(tmp_path), save_freq=64, prefix="sub/run")

@@ -191,7 +191,7 @@ def test_resume_from_checkpoint_continues_the_curriculum(tmp_path):
     # Half way, so the resumed `train` reuses this call's compilation.
     state, _ = ALGO.train(state, ITERATIONS // 2, callback=curriculum)
     assert int(state.callback_state.level) == 1 and int(state.env.terminate_at) == 100
-    path = save_checkpoint(tmp_path / "curriculum", state)
+    path = save_checkpoint(tmp_path / "curriculum", state, algorithm=ALGO)
     resumed = ALGO.learn(
         env, policy, total, key=key, callback=curriculum, resume_from=path
     )

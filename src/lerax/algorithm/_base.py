@@ -284,6 +284,16 @@ class AbstractAlgorithm(eqx.Module):
             )
         num_iterations = int(num_iterations)
         self.check_state(state)
+        iteration = state.iteration
+        if (
+            callback is not None
+            and not isinstance(iteration, jax.core.Tracer)
+            and np.ndim(iteration) == 0
+            and int(iteration) == 0
+        ):
+            from ..callback._checkpoint import refuse_earlier_runs
+
+            refuse_earlier_runs(as_callback(callback))  # a fresh run
         if mesh is not None:
             check_mesh(mesh, self.num_envs)
             if splits_envs(mesh):
@@ -439,11 +449,16 @@ class AbstractAlgorithm(eqx.Module):
             total_timesteps: The step budget (rounded down to whole iterations).
             key: A JAX PRNG key.
             callback: A callback, a list of callbacks, or None.
-            resume_from: A checkpoint written by `CheckpointCallback` (or
-                `lerax.callback.save_checkpoint`) for the same algorithm, env,
-                policy, key and callbacks: training continues from it up to
-                `total_timesteps`, and the result equals that of an
-                uninterrupted run.
+            resume_from: A checkpoint (or a folder of them) written by
+                `CheckpointCallback` (or `lerax.callback.save_checkpoint`) for
+                the same algorithm, env, policy, key and callbacks: training
+                continues from it up to `total_timesteps`, and the result
+                equals that of an uninterrupted run. Another algorithm
+                (hyper-parameters), env (constants) or policy (structure,
+                activations) is refused naming what differs; the run
+                continues from the checkpoint's random state, whatever `key`.
+                Without it, a `CheckpointCallback` whose folder holds an
+                earlier run's checkpoints is refused.
             mesh: Devices to train data-parallel on (e.g.
                 `lerax.algorithm.env_mesh()`): the envs are split over them
                 and everything else replicated (`shard_training_state`). The
@@ -465,16 +480,19 @@ class AbstractAlgorithm(eqx.Module):
         callback = as_callback(callback)
         if mesh is not None:
             check_mesh(mesh, self.num_envs)
-        if resume_from is None:
-            with spanning_devices(reporting_device(mesh)):
-                return self._learn(env, policy, total_timesteps, key, callback, mesh)
         from ..callback._checkpoint import (
             check_algorithm,
+            check_structure,
             load_checkpoint,
             read_header,
+            refuse_earlier_runs,
             resolve,
         )
 
+        if resume_from is None:
+            refuse_earlier_runs(callback)
+            with spanning_devices(reporting_device(mesh)):
+                return self._learn(env, policy, total_timesteps, key, callback, mesh)
         resume_from = resolve(resume_from)
         check_algorithm(resume_from, self)
 
@@ -483,8 +501,10 @@ class AbstractAlgorithm(eqx.Module):
                 env, policy, key=key, total_timesteps=total_timesteps, callback=callback
             )
 
+        skeleton = eqx.filter_eval_shape(init)
+        check_structure(resume_from, skeleton)
         fill = None if read_header(resume_from).get("include_buffer", True) else init()
-        state = load_checkpoint(resume_from, eqx.filter_eval_shape(init), fill=fill)
+        state = load_checkpoint(resume_from, skeleton, fill=fill)
         done = int(state.iteration)
         if done > num_iterations:
             raise ValueError(

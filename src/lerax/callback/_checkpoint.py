@@ -18,7 +18,9 @@ import functools
 import hashlib
 import io
 import json
+import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -100,14 +102,56 @@ def algorithm_record(algorithm: Any) -> dict[str, Any]:
     }
 
 
+def structure_records(state: Any) -> dict[str, Any]:
+    """What a checkpoint records of a training state's env and policy: their
+    structure and constants (`lerax.utils.describe`; arrays by shape and
+    dtype), so that resuming with another env or policy is refused."""
+    from ..utils import describe
+
+    return {
+        name: json.loads(json.dumps(describe(getattr(state, name))))
+        for name in ("env", "policy")
+        if hasattr(state, name)
+    }
+
+
+def check_structure(path: str | Path, like: Any) -> None:
+    """Raises `CheckpointError` when the checkpoint at `path` was written by a
+    run on another env or with another policy (other constants, activations,
+    sizes) than the training state `like` (a skeleton is enough); checkpoints
+    that do not record them pass."""
+    from ..utils._serialization import _difference, _show
+
+    header = read_header(path)
+    for name, ours in structure_records(like).items():
+        recorded = header.get(name)
+        if recorded is None or recorded == ours:
+            continue
+        where, saved, built = _difference(recorded, ours, name)
+        raise CheckpointError(
+            f"The checkpoint {str(path)!r} belongs to a run with another {name}: "
+            f"`{where}` was {_show(saved)} there and is {_show(built)} here. Resume "
+            f"with the {name} it was written with, or start a new run."
+        )
+
+
 def check_algorithm(path: str | Path, algorithm: Any) -> None:
     """Raises `CheckpointError` when the checkpoint at `path` was written by a
-    run with other hyper-parameters than `algorithm`'s (checkpoints that do
-    not record them pass)."""
+    run with other hyper-parameters than `algorithm`'s. A checkpoint that
+    does not record them (`save_checkpoint` without `algorithm=`) cannot be
+    checked: a warning says so."""
     from ..utils._serialization import _difference, _show
 
     recorded = read_header(path).get("algorithm")
     if recorded is None:
+        warnings.warn(
+            f"The checkpoint {str(path)!r} does not record the algorithm that "
+            "wrote it, so its hyper-parameters cannot be checked against "
+            f"{type(algorithm).__name__}'s (pass `algorithm=` to "
+            "`save_checkpoint`).",
+            UserWarning,
+            stacklevel=3,
+        )
         return
     ours = json.loads(json.dumps(algorithm_record(algorithm)))
     if recorded == ours:
@@ -135,7 +179,8 @@ def save_checkpoint(
     state: Any,
     *,
     include_buffer: bool = True,
-    algorithm: dict[str, Any] | None = None,
+    algorithm: Any = None,
+    structure: dict[str, Any] | None = None,
 ) -> Path:
     """Writes the arrays of a training state to `path` atomically.
 
@@ -146,8 +191,12 @@ def save_checkpoint(
         include_buffer: Whether to store an off-policy replay buffer (a
             resumed run without it refills the buffer from scratch and is no
             longer identical to an uninterrupted one).
-        algorithm: `algorithm_record(algo)` of the run, stored so that
-            resuming with other hyper-parameters is refused (`check_algorithm`).
+        algorithm: The run's algorithm (or its `algorithm_record`), stored
+            so that resuming with other hyper-parameters is refused
+            (`check_algorithm`; without it, resuming warns).
+        structure: `structure_records(state)` when `state` is only its
+            arrays (taken from `state` itself otherwise), stored so that
+            resuming on another env or policy is refused.
 
     Returns:
         The path written.
@@ -155,6 +204,10 @@ def save_checkpoint(
     path = Path(path)
     if not path.suffix:
         path = path.with_name(path.name + SUFFIX)
+    if algorithm is not None and not isinstance(algorithm, dict):
+        algorithm = algorithm_record(algorithm)
+    if structure is None:
+        structure = structure_records(state)
     arrays = jax.tree.map(np.asarray, _raw(state, include_buffer=include_buffer))
     payload = io.BytesIO()
     eqx.tree_serialise_leaves(payload, arrays)
@@ -169,6 +222,7 @@ def save_checkpoint(
         else None,
         "include_buffer": include_buffer,
         **({"algorithm": algorithm} if algorithm is not None else {}),
+        **structure,
         "layout": _layout(arrays),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
@@ -185,17 +239,26 @@ def save_checkpoint(
 
 
 def resolve(path: str | Path) -> Path:
-    """`path` itself, or for a folder its newest checkpoint.
+    """`path` itself, or for a folder its newest checkpoint (of whichever
+    `prefix` wrote it; a folder holding several prefixes is an error).
 
     Raises:
         FileNotFoundError: If there is no such file or no checkpoint in the folder.
     """
     path = Path(path)
     if path.is_dir():
-        newest = latest_checkpoint(path)
-        if newest is None:
+        prefixes = sorted(
+            {m["prefix"] for p in path.iterdir() if (m := _NAME.match(p.name))}
+        )
+        if not prefixes:
             raise FileNotFoundError(f"No checkpoints in the folder {str(path)!r}.")
-        return newest
+        if len(prefixes) > 1:
+            raise FileNotFoundError(
+                f"The folder {str(path)!r} holds checkpoints of several runs "
+                f"(prefixes {', '.join(map(repr, prefixes))}); pass the checkpoint "
+                "file to resume from."
+            )
+        return list_checkpoints(path, prefixes[0])[-1]
     if not path.exists():
         raise FileNotFoundError(f"No checkpoint at {str(path)!r}.")
     return path
@@ -399,6 +462,16 @@ class CheckpointCallback(AbstractCallback):
                 f"`CheckpointCallback(save_freq=...)` must be an int >= 1 (env "
                 f"steps), got {self.save_freq!r}."
             )
+        if (
+            not isinstance(self.prefix, str)
+            or not self.prefix
+            or any(sep in self.prefix for sep in ("/", "\\", os.sep))
+        ):
+            raise ValueError(
+                "`CheckpointCallback(prefix=...)` must be a non-empty file name "
+                f"prefix without path separators, got {self.prefix!r} (put the "
+                "folder in `directory`)."
+            )
         if self.keep is not None and (not isinstance(self.keep, int) or self.keep < 1):
             raise ValueError(
                 f"`CheckpointCallback(keep=...)` must be an int >= 1 or None, got "
@@ -414,22 +487,54 @@ class CheckpointCallback(AbstractCallback):
             (steps, _raw(ctx.state, include_buffer=self.include_buffer))
         )
 
-        record = algorithm_record(ctx.algorithm)  # while tracing: static
+        # while tracing: static
+        record = algorithm_record(ctx.algorithm)
+        structure = structure_records(ctx.state)
 
         def write(operands):
-            jax.debug.callback(functools.partial(self._write, record), *operands)
+            jax.debug.callback(
+                functools.partial(self._write, record, structure), *operands
+            )
 
         jax.lax.cond(due, write, lambda _: None, (steps, arrays))
 
-    def _write(self, record: dict[str, Any], steps: Any, arrays: Any) -> None:
+    def _write(
+        self, record: dict[str, Any], structure: dict[str, Any], steps: Any, arrays: Any
+    ) -> None:
         directory = Path(self.directory)
         path = save_checkpoint(
             checkpoint_path(directory, int(np.asarray(steps)), self.prefix),
             arrays,
             include_buffer=self.include_buffer,
             algorithm=record,
+            structure=structure,
         )
         if self.keep is not None:
             for old in list_checkpoints(directory, self.prefix)[: -self.keep]:
                 if old != path:
                     old.unlink(missing_ok=True)
+
+
+def refuse_earlier_runs(callback: Any) -> None:
+    """Raises `CheckpointError` when a `CheckpointCallback` in `callback` (or
+    in a `CallbackList`) would write a fresh run into a folder that holds
+    checkpoints of an earlier run with its prefix: keeping the newest
+    `keep` would then delete this run's files or keep the other run's, and
+    resuming from the folder would continue the wrong run."""
+    from ._base import CallbackList
+
+    if isinstance(callback, CallbackList):
+        for child in callback.callbacks:
+            refuse_earlier_runs(child)
+        return
+    if not isinstance(callback, CheckpointCallback):
+        return
+    found = list_checkpoints(callback.directory, callback.prefix)
+    if found:
+        raise CheckpointError(
+            f"{str(callback.directory)!r} holds checkpoints of an earlier run "
+            f"({found[-1].name}, ...), which this new run would mix with its "
+            "own. Continue that run (`learn(..., resume_from=directory)`), "
+            "checkpoint into another folder (or with another `prefix`), or "
+            "delete them first."
+        )
