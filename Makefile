@@ -36,7 +36,7 @@ demo: $(VENV)/.stamp-core
 TESTS_HEAVY := tests/algorithm tests/callback tests/cli tests/compatibility \
 	tests/curriculum tests/env tests/examples tests/export tests/render
 TESTS_LIGHT := tests/advantage tests/buffer tests/distribution tests/policy \
-	tests/space tests/utils tests/wrapper
+	tests/space tests/target tests/utils tests/wrapper
 
 # The heavy half hands tests out one at a time, longest first (tests/conftest.py);
 # the light half has only short tests and sends them in chunks (less messaging).

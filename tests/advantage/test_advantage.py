@@ -102,3 +102,89 @@ def test_vmap_over_gamma_and_bad_values():
         GAE(gae_lambda=0.9, lam=0.9)
     with pytest.raises(ValueError, match="n"):
         NStepReturn(n=0)
+
+
+ESTIMATORS = [
+    GAE(gamma=0.9, gae_lambda=1.0),
+    BootstrappedReturn(gamma=0.9),
+    NStepReturn(n=2, gamma=0.9),
+]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_dones_without_the_env_axis_are_refused_not_broadcast(estimator):
+    # T == N, so (T,) dones would broadcast over the env axis, silently wrong
+    rewards, values = jnp.ones((3, 3)), jnp.zeros((3, 3))
+    dones = jnp.array([True, False, False])
+    with pytest.raises(ValueError, match=r"`dones`.*\(3, 3\).*\(3,\).*broadcast"):
+        estimator(rewards, values, dones, jnp.full((3,), 10.0))
+    with pytest.raises(ValueError, match=r"`dones`.*\(3, 3\).*\(3,\)"):
+        discounted_returns(rewards, dones, jnp.full((3,), 10.0), 0.9)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_values_and_last_value_must_match_the_rewards(estimator):
+    r, v, d, last = _data(4, T=5, batch=(3,))
+    with pytest.raises(ValueError, match=r"`values`.*\(5, 3\).*\(4, 3\)"):
+        estimator(r, v[:-1], d, last)
+    with pytest.raises(ValueError, match=r"`last_value`.*\(3,\).*got \(\)"):
+        estimator(r, v, d, np.float32(0.0))
+    with pytest.raises(ValueError, match=r"`last_value`.*\(3,\).*got \(5, 3\)"):
+        estimator(r, v, d, v)
+    with pytest.raises(ValueError, match="`rewards`.*time"):
+        estimator(r[0, 0], v[0, 0], d[0, 0], last[0])
+
+
+def test_discounted_returns_checks_final_value_and_gamma():
+    rewards, dones = jnp.ones((3, 3)), jnp.zeros((3, 3), bool)
+    with pytest.raises(ValueError, match=r"`final_value`.*\(3,\).*\(3, 3\)"):
+        discounted_returns(rewards, dones, jnp.zeros((3, 3)), 0.9)
+    with pytest.raises(ValueError, match="gamma"):
+        discounted_returns(rewards, dones, jnp.zeros(3), 1.5)
+    # a traced gamma is still allowed
+    out = jax.vmap(lambda g: discounted_returns(rewards, dones, jnp.zeros(3), g))(
+        jnp.array([0.5, 0.9])
+    )
+    np.testing.assert_allclose(out[:, 0, 0], [1.75, 2.71], rtol=1e-6)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_dtypes_are_checked(estimator):
+    r, v, d, last = _data(5, T=4, batch=(2,))
+    with pytest.raises(TypeError, match="`rewards`.*int32"):
+        estimator(r.astype(np.int32), v, d, last)
+    with pytest.raises(TypeError, match="`values`.*int32"):
+        estimator(r, v.astype(np.int32), d, last)
+    with pytest.raises(TypeError, match="`dones`.*float32"):
+        estimator(r, v, d.astype(np.float32), last)
+    # integer 0/1 dones and mixed float widths are fine
+    ref = estimator(r, v, d, last)
+    for got in (
+        estimator(r, v, d.astype(np.int32), last),
+        estimator(r, v, d, last.astype(np.float16)),
+    ):
+        assert got[1].dtype == jnp.float32
+        np.testing.assert_allclose(got[1], ref[1], rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_checks_run_at_trace_time_under_jit(estimator):
+    r, v, d, last = _data(6, T=4, batch=(2,))
+    call = jax.jit(lambda *args: estimator(*args))
+    np.testing.assert_allclose(
+        call(r, v, d, last)[1], estimator(r, v, d, last)[1], rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="`dones`"):
+        call(r, v, d[:, 0], last)
+
+
+def test_nstep_n_must_be_an_int_and_not_a_bool():
+    with pytest.raises(TypeError, match=r"NStepReturn\(n=...\).*bool"):
+        NStepReturn(n=True)
+    with pytest.raises(TypeError, match=r"NStepReturn\(n=...\).*float"):
+        NStepReturn(n=2.0)
+    with pytest.raises(ValueError, match=r"NStepReturn\(n=...\)"):
+        NStepReturn(n=-1)
+    # NumPy ints are stored as plain (hashable, static) ints
+    assert NStepReturn(n=np.int64(3), gamma=0.5) == NStepReturn(3, 0.5)
+    assert type(NStepReturn(n=np.int64(3)).n) is int

@@ -98,3 +98,76 @@ def test_a_stateless_buffer_stores_no_states(getkey):
     assert buffer.policy_states is None and buffer.next_policy_states is None
     batch = buffer.sample(4, key=getkey())
     assert batch["policy_states"] is None and batch["next_policy_states"] is None
+
+
+def transitions(n, **changes):
+    values = jnp.arange(n, dtype=jnp.float32)
+    fields = dict(
+        observations=jnp.stack([values, values], -1),
+        actions=jnp.arange(n, dtype=jnp.int32) % 3,
+        rewards=values,
+        next_observations=jnp.stack([values, values], -1) + 0.5,
+        terminated=jnp.zeros(n, bool),
+    )
+    return {**fields, **changes}
+
+
+def test_a_float_action_for_integer_rows_is_refused_not_truncated():
+    buffer = ReplayBuffer.create(3, Box(-1.0, 1.0, (2,)), Discrete(3))
+    with pytest.raises(TypeError, match=r"`actions`.*float32.*int32"):
+        buffer.add(**transitions(1, actions=jnp.array([1.7])))
+    with pytest.raises(TypeError, match=r"`terminated`.*float32.*bool"):
+        buffer.add(**transitions(1, terminated=jnp.array([1.0])))
+    # integers into float rows are exact enough and still accepted
+    buffer = buffer.add(**transitions(1, observations=jnp.ones((1, 2), jnp.int32)))
+    np.testing.assert_array_equal(buffer.observations[0], [1.0, 1.0])
+
+
+def test_rows_are_not_broadcast_over_the_added_transitions():
+    buffer = ReplayBuffer.create(5, Box(-1.0, 1.0, (2,)), Discrete(3))
+    with pytest.raises(ValueError, match=r"`observations`.*\(3, 2\).*got \(1, 2\)"):
+        buffer.add(**transitions(3, observations=jnp.ones((1, 2))))
+    with pytest.raises(ValueError, match=r"`next_observations`.*\(3, 2\).*\(3, 3\)"):
+        buffer.add(**transitions(3, next_observations=jnp.ones((3, 3))))
+    with pytest.raises(ValueError, match=r"`actions`.*\(3,\).*\(\)"):
+        buffer.add(**transitions(3, actions=jnp.int32(1)))
+    with pytest.raises(ValueError, match=r"`rewards`.*\(n,\).*\(3, 1\)"):
+        buffer.add(**transitions(3, rewards=jnp.ones((3, 1))))
+
+
+def test_policy_states_must_have_the_rows_structure_and_shapes():
+    buffer = ReplayBuffer.create(
+        5, Box(-1.0, 1.0, (2,)), Discrete(3), policy_state_example=state_example()
+    )
+    good = states(jnp.arange(2.0))
+    with pytest.raises(ValueError, match="`policy_states`.*structure"):
+        buffer.add(
+            **transitions(2),
+            policy_states={"hidden": good["hidden"]},
+            next_policy_states=good,
+        )
+    with pytest.raises(ValueError, match=r"`next_policy_states\['hidden'\]`.*\(2, 3\)"):
+        buffer.add(
+            **transitions(2),
+            policy_states=good,
+            next_policy_states={**good, "hidden": jnp.zeros((1, 3))},
+        )
+
+
+def test_checks_run_at_trace_time_and_jitted_adds_still_work():
+    buffer = ReplayBuffer.create(5, Box(-1.0, 1.0, (2,)), Discrete(3))
+    add_jit = eqx.filter_jit(lambda b, t: b.add(**t))
+    buffer = add_jit(buffer, transitions(3))
+    np.testing.assert_array_equal(buffer.actions[:3], [0, 1, 2])
+    with pytest.raises(TypeError, match="`actions`"):
+        add_jit(buffer, transitions(3, actions=jnp.ones(3)))
+
+
+def test_one_add_larger_than_the_capacity_keeps_the_last_rows():
+    buffer = ReplayBuffer.create(5, Box(-1.0, 10.0, (2,)), Discrete(3))
+    buffer = buffer.add(**transitions(2)).add(**transitions(8))
+    # rows 2, 3, 4, 0, 1, 2, ... receive transitions 0..7 in order: the last
+    # five, 3..7, survive, 3 in row (2 + 3) % 5 = 0
+    np.testing.assert_array_equal(buffer.rewards, [3.0, 4.0, 5.0, 6.0, 7.0])
+    np.testing.assert_array_equal(buffer.observations[:, 0], buffer.rewards)
+    assert int(buffer.position) == 0 and int(buffer.size) == 5

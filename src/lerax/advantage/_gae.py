@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from ..utils._checks import check_unit_interval
-from ._base import AbstractAdvantageEstimator
+from ._base import AbstractAdvantageEstimator, check_segment
 
 
 @final
@@ -61,13 +61,24 @@ class GAE(AbstractAdvantageEstimator):
         check_unit_interval("GAE", gamma=self.gamma, gae_lambda=self.gae_lambda)
 
     def __call__(self, rewards, values, dones, last_value):
+        rewards, values, dones, last_value = check_segment(
+            "GAE", rewards, values, dones, last_value
+        )
+        dtype = jnp.result_type(rewards, values, last_value)
+        rewards, values, last_value = (
+            rewards.astype(dtype),
+            values.astype(dtype),
+            last_value.astype(dtype),
+        )
         live = 1.0 - jnp.asarray(dones, values.dtype)
         next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
-        deltas = rewards + self.gamma * live * next_values - values
+        # a traced gamma of another float dtype must not change the carry's
+        deltas = (rewards + self.gamma * live * next_values - values).astype(dtype)
 
         def backward(carry, inputs):
             delta, alive = inputs
             carry = delta + self.gamma * self.gae_lambda * alive * carry
+            carry = carry.astype(dtype)
             return carry, carry
 
         _, advantages = jax.lax.scan(

@@ -1,14 +1,15 @@
 """Discounted returns, n-step returns and bootstrapped Monte-Carlo returns."""
 
-from typing import final
+from typing import Any, final
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float
 
 from ..utils._checks import check_unit_interval
-from ._base import AbstractAdvantageEstimator
+from ._base import AbstractAdvantageEstimator, check_segment
 
 
 def discounted_returns(
@@ -20,19 +21,43 @@ def discounted_returns(
     """`G_t = r_t + gamma * (1 - done_t) * G_{t+1}`, with `G_T = final_value`.
 
     Args:
-        rewards: Rewards, time-major.
-        dones: Episode ends (no bootstrapping across them).
-        final_value: The value bootstrapped after the last step.
-        gamma: Discount factor.
+        rewards: Rewards, time-major `(T, *batch)`, floating point.
+        dones: Episode ends (no bootstrapping across them), bool (or integer
+            0/1) of the shape of `rewards`.
+        final_value: The value bootstrapped after the last step, shape
+            `batch` (no time axis), floating point.
+        gamma: Discount factor in [0, 1].
+
+    Returns:
+        The returns, shaped like `rewards`.
+
+    Raises:
+        ValueError: If the shapes do not match as above, or a concrete
+            `gamma` is outside [0, 1].
+        TypeError: If a dtype is not as above.
     """
-    live = 1.0 - jnp.asarray(dones, rewards.dtype)
+    check_unit_interval("discounted_returns", gamma=gamma)
+    rewards, _, dones, final_value = check_segment(
+        "discounted_returns", rewards, None, dones, final_value, "final_value"
+    )
+    return _discounted(rewards, dones, final_value, gamma)
+
+
+def _discounted(rewards: Array, dones: Array, final_value: Array, gamma: Any):
+    """`discounted_returns` on checked inputs."""
+    dtype = jnp.result_type(rewards, final_value)
+    rewards = rewards.astype(dtype)
+    live = 1.0 - jnp.asarray(dones, dtype)
 
     def backward(carry, inputs):
         reward, alive = inputs
-        carry = reward + gamma * alive * carry
+        # a traced gamma of another float dtype must not change the carry's
+        carry = (reward + gamma * alive * carry).astype(dtype)
         return carry, carry
 
-    _, returns = jax.lax.scan(backward, final_value, (rewards, live), reverse=True)
+    _, returns = jax.lax.scan(
+        backward, final_value.astype(dtype), (rewards, live), reverse=True
+    )
     return returns
 
 
@@ -52,7 +77,10 @@ class BootstrappedReturn(AbstractAdvantageEstimator):
         check_unit_interval("BootstrappedReturn", gamma=self.gamma)
 
     def __call__(self, rewards, values, dones, last_value):
-        returns = discounted_returns(rewards, dones, last_value, self.gamma)
+        rewards, values, dones, last_value = check_segment(
+            "BootstrappedReturn", rewards, values, dones, last_value
+        )
+        returns = _discounted(rewards, dones, last_value, self.gamma)
         return returns - values, returns
 
 
@@ -70,14 +98,39 @@ class NStepReturn(AbstractAdvantageEstimator):
     n: int = eqx.field(static=True)
     gamma: float = 0.99
 
-    def __check_init__(self):
-        if not isinstance(self.n, int) or self.n < 1:
-            raise ValueError(
-                f"`NStepReturn(n=...)` must be an int >= 1, got {self.n!r}."
+    def __init__(self, n: int, gamma: float = 0.99):
+        """Args:
+        n: See `n` above; a Python or NumPy int (not a bool).
+        gamma: See `gamma` above.
+
+        Raises:
+            TypeError: If `n` is not an int, or is a bool.
+            ValueError: If `n < 1` or a concrete `gamma` is outside [0, 1].
+        """
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(
+                f"`NStepReturn(n=...)` must be an int >= 1 (the number of steps "
+                f"summed before bootstrapping), got {n!r} of type "
+                f"{type(n).__name__}."
             )
+        if n < 1:
+            raise ValueError(f"`NStepReturn(n=...)` must be an int >= 1, got {n!r}.")
+        self.n = int(n)  # a static field: a plain, hashable Python int
+        self.gamma = gamma
+
+    def __check_init__(self):
         check_unit_interval("NStepReturn", gamma=self.gamma)
 
     def __call__(self, rewards, values, dones, last_value):
+        rewards, values, dones, last_value = check_segment(
+            "NStepReturn", rewards, values, dones, last_value
+        )
+        dtype = jnp.result_type(rewards, values, last_value)
+        rewards, values, last_value = (
+            rewards.astype(dtype),
+            values.astype(dtype),
+            last_value.astype(dtype),
+        )
         horizon = rewards.shape[0]
         live = 1.0 - jnp.asarray(dones, rewards.dtype)
         # values after each step, V(s_{t+1}), with last_value past the end

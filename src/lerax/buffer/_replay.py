@@ -5,10 +5,45 @@ from typing import Any, final
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import jax.tree_util as jtu
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..space import AbstractSpace
 from ._base import AbstractBuffer
+
+
+def _check_rows(name: str, store: Any, new: Any, n: int) -> None:
+    """Checks, at trace time, that `new` holds `n` rows for the buffer field
+    `name` stored in `store` (same structure, shape `(n, *row_shape)` per leaf,
+    no floating-point values for integer or bool rows)."""
+    if jax.tree.structure(store) != jax.tree.structure(new):
+        raise ValueError(
+            f"`ReplayBuffer.add`: `{name}` must have the structure of the buffer's "
+            f"rows, {jax.tree.structure(store)}, got {jax.tree.structure(new)}."
+        )
+    for (path, row), leaf in zip(
+        jtu.tree_flatten_with_path(store)[0], jax.tree.leaves(new), strict=True
+    ):
+        field = f"{name}{jtu.keystr(path)}"
+        shape = jnp.shape(leaf)
+        expected = (n,) + row.shape[1:]
+        if shape != expected:
+            raise ValueError(
+                f"`ReplayBuffer.add`: `{field}` must have shape {expected} (n={n} "
+                f"transitions, as in `rewards`, each of the row shape "
+                f"{row.shape[1:]}), got {shape}. Give one row per transition; "
+                "nothing is broadcast."
+            )
+        dtype = jnp.result_type(leaf)
+        if jnp.issubdtype(dtype, jnp.inexact) and not jnp.issubdtype(
+            row.dtype, jnp.inexact
+        ):
+            raise TypeError(
+                f"`ReplayBuffer.add`: `{field}` has floating-point dtype {dtype} "
+                f"but the buffer stores {row.dtype} there (shape {expected}); it "
+                "would be truncated. Pass values of the space's dtype, e.g. "
+                f"`jnp.asarray(x, jnp.{row.dtype})` after rounding deliberately."
+            )
 
 
 @final
@@ -123,11 +158,20 @@ class ReplayBuffer(AbstractBuffer):
         """Writes a batch of `n` transitions (leading axis `n` on every leaf).
 
         Masks and policy states are written only if the buffer stores them
-        (it was created with a mask or policy-state example).
+        (it was created with a mask or policy-state example). Every given
+        field must have the buffer's structure for it, and each leaf the shape
+        `(n, *row_shape)` of its rows, where `n = rewards.shape[0]`; nothing
+        is broadcast. Values are cast to the rows' dtypes, except that
+        floating-point values are refused for integer or bool rows (a float
+        action would be truncated). These checks run when traced and cost
+        nothing in compiled code.
 
         Raises:
             ValueError: If the buffer stores masks or policy states and none
-                are given.
+                are given, or a field's structure or shapes do not match its
+                rows.
+            TypeError: If a floating-point value is given for integer or
+                bool rows.
         """
         if self.next_action_masks is not None and (
             next_action_masks is None or action_masks is None
@@ -143,10 +187,38 @@ class ReplayBuffer(AbstractBuffer):
                 "This replay buffer stores policy states: pass `policy_states` and "
                 "`next_policy_states` to `add`."
             )
+        rewards = jnp.asarray(rewards)
+        if rewards.ndim != 1:
+            raise ValueError(
+                "`ReplayBuffer.add`: `rewards` must have shape (n,), one reward per "
+                f"added transition, got {rewards.shape}. Flatten the env and time "
+                "axes first, e.g. `rewards.reshape(-1)`."
+            )
         n = rewards.shape[0]
-        index = (self.position + jnp.arange(n)) % self.capacity
+        fields = {
+            "observations": (self.observations, observations),
+            "actions": (self.actions, actions),
+            "rewards": (self.rewards, rewards),
+            "next_observations": (self.next_observations, next_observations),
+            "terminated": (self.terminated, terminated),
+            "action_masks": (self.action_masks, action_masks),
+            "next_action_masks": (self.next_action_masks, next_action_masks),
+            "policy_states": (self.policy_states, policy_states),
+            "next_policy_states": (self.next_policy_states, next_policy_states),
+        }
+        for name, (store, new) in fields.items():
+            if store is not None:
+                _check_rows(name, store, new, n)
+        # with n > capacity only the last `capacity` rows survive; writing just
+        # those keeps the scatter free of duplicate indices, whose order XLA
+        # leaves unspecified
+        kept = min(n, self.capacity)
+        index = (self.position + (n - kept) + jnp.arange(kept)) % self.capacity
 
         def write(store, new):
+            new = jnp.asarray(new)
+            if kept < n:
+                new = new[n - kept :]
             return store.at[index].set(new.astype(store.dtype))
 
         return ReplayBuffer(
