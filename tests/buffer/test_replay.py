@@ -171,3 +171,17 @@ def test_one_add_larger_than_the_capacity_keeps_the_last_rows():
     np.testing.assert_array_equal(buffer.rewards, [3.0, 4.0, 5.0, 6.0, 7.0])
     np.testing.assert_array_equal(buffer.observations[:, 0], buffer.rewards)
     assert int(buffer.position) == 0 and int(buffer.size) == 5
+
+
+def test_bad_capacities_and_batch_sizes_are_refused():
+    # `True` became a buffer of one row; a batch of 0 or -1 was drawn
+    import jax.random as jr
+
+    for capacity in (True, 0, 2.0):
+        with pytest.raises(ValueError, match="buffer_size"):
+            ReplayBuffer.create(capacity, Box(-1.0, 1.0, (2,)), Discrete(3))
+    buffer = ReplayBuffer.create(4, Box(-1.0, 1.0, (2,)), Discrete(3))
+    for batch_size in (0, -1, True, 2.0):
+        with pytest.raises(ValueError, match=r"sample\(batch_size=\.\.\.\)"):
+            buffer.sample(batch_size, key=jr.key(0))
+    assert buffer.sample(3, key=jr.key(0))["rewards"].shape == (3,)

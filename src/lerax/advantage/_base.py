@@ -69,7 +69,8 @@ def check_segment(
     last_name: str = "last_value",
 ) -> tuple[Array, Array | None, Array, Array]:
     """Checks one time-major rollout segment at trace time and returns it as
-    arrays (`values` may be None, for functions that take no values).
+    arrays, the floating ones in one dtype (`values` may be None, for
+    functions that take no values).
 
     Shapes and dtypes are static under `jit`/`vmap`/`scan`, so this costs
     nothing at run time.
@@ -124,4 +125,9 @@ def check_segment(
             f"no time axis), got {last_value.shape}. Pass the value of the "
             "observation after the last step only."
         )
+    # one float dtype for the segment (a float16 last value with float32
+    # rewards made the scan's carry change type)
+    dtype = jnp.result_type(*(a for a in floats.values() if a is not None))
+    rewards, last_value = rewards.astype(dtype), last_value.astype(dtype)
+    values = None if values is None else values.astype(dtype)
     return rewards, values, dones, last_value

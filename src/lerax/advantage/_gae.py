@@ -64,12 +64,7 @@ class GAE(AbstractAdvantageEstimator):
         rewards, values, dones, last_value = check_segment(
             "GAE", rewards, values, dones, last_value
         )
-        dtype = jnp.result_type(rewards, values, last_value)
-        rewards, values, last_value = (
-            rewards.astype(dtype),
-            values.astype(dtype),
-            last_value.astype(dtype),
-        )
+        dtype = rewards.dtype
         live = 1.0 - jnp.asarray(dones, values.dtype)
         next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
         # a traced gamma of another float dtype must not change the carry's

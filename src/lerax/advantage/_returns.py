@@ -125,12 +125,6 @@ class NStepReturn(AbstractAdvantageEstimator):
         rewards, values, dones, last_value = check_segment(
             "NStepReturn", rewards, values, dones, last_value
         )
-        dtype = jnp.result_type(rewards, values, last_value)
-        rewards, values, last_value = (
-            rewards.astype(dtype),
-            values.astype(dtype),
-            last_value.astype(dtype),
-        )
         horizon = rewards.shape[0]
         live = 1.0 - jnp.asarray(dones, rewards.dtype)
         # values after each step, V(s_{t+1}), with last_value past the end

@@ -114,7 +114,7 @@ class ReplayBuffer(AbstractBuffer):
         Raises:
             ValueError: If `capacity` is not a positive int.
         """
-        if not isinstance(capacity, int) or capacity < 1:
+        if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
             raise ValueError(f"`buffer_size` must be a positive int, got {capacity!r}.")
 
         def rows(example):
@@ -258,6 +258,15 @@ class ReplayBuffer(AbstractBuffer):
             `policy_states`, `next_policy_states`); fields the buffer does
             not store are None.
         """
+        if (
+            not isinstance(batch_size, int)
+            or isinstance(batch_size, bool)
+            or batch_size < 1
+        ):
+            raise ValueError(
+                f"`ReplayBuffer.sample(batch_size=...)` must be an int >= 1, got "
+                f"{batch_size!r}."
+            )
         index = jr.randint(key, (batch_size,), 0, jnp.maximum(self.size, 1))
         take = lambda x: x[index]  # noqa: E731
         return {
