@@ -45,6 +45,24 @@ def test_certain_outcomes():
     np.testing.assert_array_equal(dist.mode(), [False, True, False])
 
 
+@pytest.mark.parametrize("kwargs", [{"logits": 1.3}, {"probs": 0.7}])
+def test_values_outside_zero_and_one_have_zero_probability_as_in_scipy(kwargs):
+    # 2, -1 and 0.5 used to be read as True (any non-zero value)
+    dist = Bernoulli(**{k: np.float32(v) for k, v in kwargs.items()})
+    p = float(dist.probs)
+    values = np.array([0, 1, 2, -1, 0.5, 1.0, 0.0], np.float32)
+    expected = stats.bernoulli(p).logpmf(values)
+    assert np.isneginf(expected[2:5]).all()
+    np.testing.assert_allclose(dist.log_prob(values), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        jit(lambda d, x: d.log_prob(x))(dist, values), expected, rtol=1e-5
+    )
+    ints = np.array([0, 1, 3])
+    np.testing.assert_allclose(
+        dist.log_prob(ints), stats.bernoulli(p).logpmf(ints), rtol=1e-5
+    )
+
+
 def test_sample_moments_match(getkey):
     # Same shape as in the masking test, so `draw` compiles once.
     p = np.array([[0.1, 0.5, 0.93], [0.01, 0.7, 0.3]], np.float32)

@@ -66,6 +66,21 @@ def test_out_of_range_labels_have_zero_probability():
     )
 
 
+def test_fractional_labels_have_zero_probability_as_in_scipy():
+    # a float label that is not a whole number is outside the support (it
+    # used to be truncated: 1.5 got label 1's probability); whole floats count
+    probs = np.array([0.2, 0.3, 0.5])
+    dist = Categorical(probs=probs.astype(np.float32))
+    oracle = stats.rv_discrete(values=(np.arange(3), probs))
+    labels = np.array([1.5, 2.0, 0.0, -0.5, 2.999, 1.0], np.float32)
+    expected = oracle.logpmf(labels)
+    assert np.isneginf(expected[[0, 3, 4]]).all()
+    np.testing.assert_allclose(dist.log_prob(labels), expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        jit(lambda d, x: d.log_prob(x))(dist, labels), expected, rtol=1e-6
+    )
+
+
 def test_sample_frequencies_match_probs(getkey):
     logits = _logits((2, 4))
     dist = Categorical(logits=logits)

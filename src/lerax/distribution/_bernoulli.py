@@ -156,12 +156,20 @@ class Bernoulli(
         return _log_prob_from_probs(value, param)
 
     def log_prob(self, value: BoolInput | IntInput) -> Float[Array, "*batch"]:
-        value, param = broadcast_all(
-            jnp.asarray(value).astype(bool),
+        """The log-probability of `value`: `-inf` outside the support
+        `{0, 1}` (e.g. `2` or `0.5`), as for scipy's `bernoulli.logpmf`."""
+        value = jnp.asarray(value)
+        outcome = value.astype(bool)
+        value, outcome, param = broadcast_all(
+            value,
+            outcome,
             self._param(),
             what="`Bernoulli.log_prob(value)` and the batch shape",
         )
-        return self._log_prob_of(value, param)
+        log_prob = self._log_prob_of(outcome, param)
+        if value.dtype == jnp.bool_:
+            return log_prob
+        return jnp.where((value == 0) | (value == 1), log_prob, -jnp.inf)
 
     def sample(self, key: Key[Array, ""]) -> Bool[Array, "*batch"]:
         return _sample(key, self.probs)

@@ -97,13 +97,16 @@ def entropy(logits: Float[Array, "*batch n"]) -> Float[Array, "*batch"]:
 def pick(
     logits: Float[Array, "*batch n"], index: Int[Array, "*batch"]
 ) -> Float[Array, "*batch"]:
-    """`logits[..., index]`, or `-inf` where `index` is out of range.
+    """`logits[..., index]`, or `-inf` where `index` is out of range or not
+    a whole number (a float label such as `1.5` has probability 0).
 
     `index` must have the batch shape of `logits` (no broadcasting here).
     """
     n = logits.shape[-1]
     index = jnp.asarray(index)
     inside = (index >= 0) & (index < n)
+    if jnp.issubdtype(index.dtype, jnp.inexact):
+        inside = inside & (index == jnp.floor(index))
     clipped = jnp.clip(index, 0, n - 1).astype(jnp.int32)
     picked = jnp.take_along_axis(logits, clipped[..., None], axis=-1)[..., 0]
     return jnp.where(inside, picked, -jnp.inf)
