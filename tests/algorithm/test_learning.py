@@ -110,20 +110,21 @@ def test_ppo_pendulum_with_reward_normalisation():
     assert mean_return >= -250, mean_return
 
 
-@pytest.mark.slow(53)
+@pytest.mark.slow(40)
 def test_recurrent_ppo_remembers_what_it_cannot_see():
     # CartPole with only positions observed: velocities must be inferred from
     # memory. A GRU policy beats an MLP at the same budget.
     env = SelectObservation(CARTPOLE, (0, 2))
-    # Measured with this configuration: GRU 500 (seeds 0-1), MLP about 47.
+    # Measured with this configuration: GRU 500 at 200k steps for training
+    # seeds 0 and 1 (258 and 449 at 100k, 500 and 334 at 150k), MLP about 42.
     algo = PPO(
         num_envs=32, num_steps=64, num_epochs=10, num_batches=8, learning_rate=1e-3
     )
     _, _, gru = train_and_evaluate(
-        algo, env, RecurrentActorCriticPolicy(env, key=jr.key(0)), 300_000, seed=0
+        algo, env, RecurrentActorCriticPolicy(env, key=jr.key(0)), 200_000, seed=0
     )
     _, _, mlp = train_and_evaluate(
-        algo, env, MLPActorCriticPolicy(env, key=jr.key(0)), 300_000, seed=0
+        algo, env, MLPActorCriticPolicy(env, key=jr.key(0)), 200_000, seed=0
     )
     assert gru >= 400, (gru, mlp)
     assert mlp <= 150, (gru, mlp)
