@@ -162,6 +162,45 @@ def test_masks_multi_discrete_and_multi_binary(getkey):
     assert not bits[:, 1].any() and bits[:, 0].any() and bits[:, 2].any()
 
 
+@pytest.mark.parametrize(
+    "mask, hint",
+    [(jnp.ones(5, bool), False), (jnp.ones((1, 4), bool), True), (True, False)],
+)
+def test_a_mask_of_the_wrong_shape_is_named_by_every_discrete_policy(
+    mask, hint, getkey
+):
+    # a (5,) mask failed inside a broadcast (Q policy), and a batch of one
+    # (1, 4) gave an action of shape (1,) instead of one action
+    obs_space = OBSERVATION_SPACES["box"]
+    policies = [
+        MLPActorCriticPolicy((obs_space, Discrete(4)), key=getkey()),
+        RecurrentActorCriticPolicy((obs_space, Discrete(4)), key=getkey()),
+        MLPQPolicy((obs_space, Discrete(4)), key=getkey()),
+        MLPDiscreteSACPolicy((obs_space, Discrete(4)), key=getkey()),
+    ]
+    shape = re.escape(str(jnp.shape(mask)))
+    for policy in policies:
+        state = policy.reset(key=getkey())
+        obs = obs_space.sample(key=getkey())
+        for key in (None, getkey()):
+            with pytest.raises(ValueError, match=r"must have shape \(4,\)") as error:
+                policy(state, obs, key=key, action_mask=mask)
+            assert re.search(f"got {shape}", str(error.value))
+            assert ("jax.vmap" in str(error.value)) == hint
+
+
+def test_multi_binary_masks_must_have_the_space_shape(getkey):
+    obs_space = OBSERVATION_SPACES["box"]
+    policy = MLPActorCriticPolicy((obs_space, MultiBinary((2, 3))), key=getkey())
+    mask = jnp.array([[True, False, True], [False, True, True]])
+    bits = jax.vmap(lambda k: policy(None, jnp.zeros(3), key=k, action_mask=mask)[1])(
+        jr.split(getkey(), 200)
+    )
+    assert bits.shape == (200, 2, 3) and not bits[:, ~mask].any()
+    with pytest.raises(ValueError, match=r"must have shape \(2, 3\).*got \(6,\)"):
+        policy(None, jnp.zeros(3), key=getkey(), action_mask=mask.reshape(-1))
+
+
 def test_q_policy_epsilon_greedy(getkey):
     policy = MLPQPolicy((Box(-1.0, 1.0, (3,)), Discrete(5)), epsilon=0.0, key=getkey())
     obs = jnp.array([0.1, -0.2, 0.3])

@@ -24,6 +24,31 @@ from ..space import AbstractSpace, Box, Discrete, MultiBinary, MultiDiscrete
 from ._networks import orthogonal_linear
 
 
+def check_mask_shape(action_mask: Any, shape: tuple[int, ...], who: str) -> Array:
+    """Returns `action_mask` as an array after checking that it has `shape`,
+    the mask shape of one observation's action (trace-time, free in
+    compiled code).
+
+    Raises:
+        ValueError: If the shapes differ; a batch of masks is named, with
+            `jax.vmap` suggested.
+    """
+    mask = jnp.asarray(action_mask)
+    if mask.shape != shape:
+        batch = mask.ndim > len(shape) and mask.shape[-len(shape) or None :] == shape
+        hint = (
+            " It looks like a batch: a policy acts on one observation, so map "
+            "it over the batch with `jax.vmap`."
+            if batch
+            else ""
+        )
+        raise ValueError(
+            f"{who}: `action_mask` must have shape {shape} (one flag per "
+            f"action), got {mask.shape}.{hint}"
+        )
+    return mask
+
+
 class AbstractActionHead(eqx.Module):
     """Features -> distribution over (encoded) actions of `action_space`.
 
@@ -121,7 +146,10 @@ class DiscreteHead(AbstractActionHead):
 
     def distribution(self, features, action_mask=None):
         distribution = Categorical(logits=self.linear(features))
-        return distribution if action_mask is None else distribution.mask(action_mask)
+        if action_mask is None:
+            return distribution
+        shape = (self.action_space.n,)
+        return distribution.mask(check_mask_shape(action_mask, shape, "The policy"))
 
     def encode(self, action):
         return jnp.asarray(action) - self.action_space.start
@@ -196,7 +224,8 @@ class MultiBinaryHead(AbstractActionHead):
         distribution = Bernoulli(logits=self.linear(features))
         if action_mask is None:
             return distribution
-        return distribution.mask(jnp.reshape(jnp.asarray(action_mask, bool), (-1,)))
+        mask = check_mask_shape(action_mask, self.action_space.shape, "The policy")
+        return distribution.mask(jnp.reshape(mask.astype(bool), (-1,)))
 
     def encode(self, action):
         return jnp.reshape(jnp.asarray(action).astype(bool), (-1,))

@@ -11,6 +11,7 @@ from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..space import AbstractSpace, Discrete
 from ..utils._checks import check_unit_interval
+from ._action_head import check_mask_shape
 from ._base import AbstractPolicy, spaces_of
 from ._networks import check_sizes, mlp
 
@@ -64,6 +65,7 @@ class AbstractQPolicy(AbstractPolicy):
         """
         epsilon = self.epsilon if epsilon is None else epsilon
         if action_mask is not None:
+            action_mask = check_mask_shape(action_mask, q.shape, self.name)
             q = jnp.where(action_mask, q, -jnp.inf)
         greedy = jnp.argmax(q)
         if key is None:

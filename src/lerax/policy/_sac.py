@@ -15,6 +15,7 @@ from ..distribution import (
     SquashedMultivariateNormalDiag,
 )
 from ..space import AbstractSpace, Box, Discrete
+from ._action_head import check_mask_shape
 from ._base import AbstractPolicy, spaces_of
 from ._deterministic import require_bounded_box
 from ._networks import check_size, check_sizes, mlp, orthogonal_linear
@@ -251,9 +252,10 @@ class MLPDiscreteSACPolicy(AbstractDiscreteSACPolicy):
     ):
         logits = self.network(self.observation_space.flatten_sample(observation))
         distribution = Categorical(logits=logits)
-        return state, distribution if action_mask is None else distribution.mask(
-            action_mask
-        )
+        if action_mask is None:
+            return state, distribution
+        mask = check_mask_shape(action_mask, logits.shape, self.name)
+        return state, distribution.mask(mask)
 
     def action_probs_and_log_probs(
         self,
