@@ -558,3 +558,42 @@ def test_a2c_optimisers_use_sb3_epsilons():
     rmsprop = A2C().base_optimizer(1.0)
     updates, _ = rmsprop.update(g, rmsprop.init(jnp.zeros(3)))
     np.testing.assert_allclose(updates, -g / (np.sqrt(0.01 * g**2) + 1e-5), rtol=1e-4)
+
+
+def test_budgets_in_any_integer_form_train_alike_and_others_are_named(getkey):
+    # NumPy integers and whole floats (1e5, as budgets are often written) are
+    # the same budget as the int: an np.int64 used to be traced inside `learn`
+    # and refused as "got JitTracer"; 2.5 was truncated by `init`, '1' parsed
+    env = lerax.env.make("CartPole-v1")
+    algo = PPO(num_envs=2, num_steps=8, num_batches=2, num_epochs=1)
+    policy = MLPActorCriticPolicy(env, key=jr.key(0))
+    reference = algo.learn(env, policy, 32, key=jr.key(1))
+    for budget in (np.int64(32), 32.0, np.float32(32.0)):
+        trained = algo.learn(env, policy, budget, key=jr.key(1))
+        assert eqx.tree_equal(trained, reference), budget
+    assert algo.num_iterations(1e3) == 62
+    dqn = DQN(learning_starts=100, batch_size=32, buffer_size=1000)
+    q = MLPQPolicy(env, key=getkey())
+    assert int(dqn.init(env, q, key=getkey(), total_timesteps=1e4).total_timesteps) == (
+        10_000
+    )
+    for budget, error, match in [
+        (2.5, ValueError, "whole number of steps, got 2.5"),
+        (-5, ValueError, ">= 0, got -5"),
+        ("1", TypeError, "must be an int, got '1'"),
+        (True, TypeError, "must be an int, got True"),
+        (2**40, ValueError, "does not fit the int32 step counters"),
+    ]:
+        with pytest.raises(error, match=match):
+            algo.learn(env, policy, budget, key=getkey())
+        with pytest.raises(error, match=match):
+            dqn.init(env, q, key=getkey(), total_timesteps=budget)
+        with pytest.raises(error, match=match):
+            algo.init(env, policy, key=getkey(), total_timesteps=budget)
+    with pytest.raises(TypeError, match="a JAX array: pass a Python int"):
+        algo.learn(env, policy, jnp.int32(64), key=getkey())
+    # an int32 array may be vmapped over (a swept exploration schedule)
+    totals = jax.vmap(
+        lambda t: dqn.init(env, q, key=jr.key(0), total_timesteps=t).total_timesteps
+    )(jnp.array([500, 600]))
+    assert totals.tolist() == [500, 600]

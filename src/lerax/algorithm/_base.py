@@ -73,6 +73,43 @@ class AbstractTrainingState(eqx.Module):
 _CALLBACK_SALT = 0x6C62
 
 
+def check_timesteps(total_timesteps: Any) -> int:
+    """Returns a step budget as a Python int.
+
+    Accepts Python and NumPy integers and whole-number floats (`1e5`, as
+    budgets are often written).
+
+    Raises:
+        TypeError: If it is not a number (or is a bool).
+        ValueError: If it is negative, not a whole number, or does not fit
+            the int32 step counters.
+    """
+    value = total_timesteps
+    number = isinstance(value, (int, float, np.integer, np.floating))
+    if not number or isinstance(value, (bool, np.bool_)):
+        hint = (
+            " (a JAX array: pass a Python int, which sets the program's length)"
+            if isinstance(value, jax.Array)
+            else ""
+        )
+        raise TypeError(f"`total_timesteps` must be an int, got {value!r}{hint}.")
+    if isinstance(value, (float, np.floating)):
+        if not float(value).is_integer():
+            raise ValueError(
+                f"`total_timesteps` must be a whole number of steps, got {value!r}."
+            )
+    value = int(value)
+    if value < 0:
+        raise ValueError(f"`total_timesteps` must be >= 0, got {value}.")
+    if value >= 2**31:
+        raise ValueError(
+            f"`total_timesteps={value:,}` does not fit the int32 step "
+            f"counters (JAX's default integers): at most {2**31 - 1:,}. Train "
+            "in several `learn`/`train` calls of fewer steps each."
+        )
+    return value
+
+
 class AbstractAlgorithm(eqx.Module):
     """A training algorithm: an immutable bundle of hyper-parameters.
 
@@ -153,25 +190,13 @@ class AbstractAlgorithm(eqx.Module):
                 off-policy algorithm no step past `learning_starts`, or does
                 not fit the 32-bit step counters.
         """
-        if not isinstance(total_timesteps, (int, np.integer)) or isinstance(
-            total_timesteps, (bool, np.bool_)
-        ):
-            raise TypeError(
-                f"`total_timesteps` must be an int, got {total_timesteps!r}."
-            )
-        total_timesteps = int(total_timesteps)
+        total_timesteps = check_timesteps(total_timesteps)
         iterations = total_timesteps // self.steps_per_iteration
         if iterations < 1:
             raise ValueError(
                 f"`total_timesteps={total_timesteps}` is less than one iteration "
                 f"({self.num_envs} envs x {self.num_steps} steps = "
                 f"{self.steps_per_iteration}); raise it or lower `num_envs`/`num_steps`."
-            )
-        if total_timesteps >= 2**31:
-            raise ValueError(
-                f"`total_timesteps={total_timesteps:,}` does not fit the int32 step "
-                f"counters (JAX's default integers): at most {2**31 - 1:,}. Train "
-                "in several `learn`/`train` calls of fewer steps each."
             )
         starts = self.warmup_steps
         if iterations * self.steps_per_iteration <= starts:
@@ -477,6 +502,7 @@ class AbstractAlgorithm(eqx.Module):
         """
         check_key(f"{type(self).__name__}.learn", key)
         num_iterations = self.num_iterations(total_timesteps)
+        total_timesteps = check_timesteps(total_timesteps)  # a Python int (static)
         callback = as_callback(callback)
         if mesh is not None:
             check_mesh(mesh, self.num_envs)

@@ -54,6 +54,7 @@ from ._base import (
     check_given,
     check_int,
     check_key,
+    check_timesteps,
     check_training_state,
     require_finite,
 )
@@ -351,7 +352,9 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             mask_example,
             state_example,
         )
-        total = total_timesteps if total_timesteps is not None else 0
+        total = 0 if total_timesteps is None else total_timesteps
+        if not (isinstance(total, jax.Array) and total.dtype == jnp.int32):
+            total = check_timesteps(total)  # an int32 array may be swept (vmap)
         state = OffPolicyState(
             env,
             learner,

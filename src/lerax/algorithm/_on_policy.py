@@ -36,6 +36,7 @@ from ._base import (
     check_given,
     check_int,
     check_key,
+    check_timesteps,
     check_training_state,
     explained_variance,
     require_finite,
@@ -247,6 +248,8 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             )
         _check_spaces(env, policy)
         self._check_sequence_batches(policy)
+        if total_timesteps is not None and not isinstance(total_timesteps, jax.Array):
+            check_timesteps(total_timesteps)  # unused here, but a typo is named
         carry_key, next_key = jr.split(key)
         actors = initial_carries(env, policy, self.num_envs, key=carry_key)
         opt_state = self._init_opt(policy)
