@@ -179,12 +179,18 @@ def check_x64_export():
             np.testing.assert_allclose(got, expected, atol=ATOL, rtol=0, err_msg=name)
 
         check_round_trip(wide, onnx_policy_fn(model), close)
+    # weakly typed float64 literals (the normaliser's `var + epsilon`, a
+    # MultiDiscrete head's) are exported as float32 too; imported here, as
+    # test_normalization imports this module
+    from tests.export.test_normalization import CASES, check_normalized_export
+
+    check_normalized_export(*CASES[0][1:])
 
 
-@pytest.mark.slow(16)
+@pytest.mark.slow(18)
 def test_export_with_x64():
-    """With `jax_enable_x64` on, recurrent policies (and float64 weights)
-    export and match JAX."""
+    """With `jax_enable_x64` on, recurrent policies (and float64 weights) and
+    a policy behind a frozen normaliser export and match JAX."""
     code = "from tests.export.test_onnx import check_x64_export; check_x64_export()"
     env = dict(os.environ, JAX_ENABLE_X64="1")
     root = Path(__file__).resolve().parents[2]

@@ -42,7 +42,16 @@ def _canonical(value: Any) -> Any:
     if not isinstance(dtype, np.dtype):  # Python scalars, PRNG keys
         return value
     canonical = jax.dtypes.canonicalize_dtype(dtype)
-    return value if canonical == dtype else value.astype(canonical)
+    if canonical == dtype:
+        return value
+    if not isinstance(value, np.generic):
+        # a weakly typed scalar literal (JAX's `TypedFloat` / `TypedInt`, such
+        # as the `epsilon` of `var + epsilon`) keeps its 64-bit dtype when
+        # bound; a plain Python scalar takes the type JAX gives it now
+        for python_type in (int, float, complex):
+            if isinstance(value, python_type):
+                return python_type(value)
+    return value.astype(canonical)
 
 
 def _canonical_params(params: dict[str, Any]) -> dict[str, Any]:

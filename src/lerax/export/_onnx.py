@@ -18,9 +18,12 @@ from ..space import AbstractSpace, Discrete, MultiBinary, MultiDiscrete
 from ..utils import atomic_write
 from ._batching import batched
 from ._naming import named_leaves
+from ._normalization import check_normalization, describe
 
 if TYPE_CHECKING:
     import onnx
+
+    from ..wrapper import NormalizeObservation
 
 DEFAULT_OPSET = 21
 """ONNX opset used by `to_onnx` unless told otherwise (onnxruntime >= 1.18)."""
@@ -95,6 +98,7 @@ def to_onnx(
     model_name: str = "lerax_policy",
     opset: int = DEFAULT_OPSET,
     action_mask: bool = False,
+    normalization: "NormalizeObservation | None" = None,
 ) -> "onnx.ModelProto":
     """Exports a policy's deterministic behaviour as an ONNX model.
 
@@ -104,12 +108,23 @@ def to_onnx(
     mean for `Box`), the greedy action for Q policies, the squashed mean for
     `MLPSACPolicy`, the most probable action for `MLPDiscreteSACPolicy`.
 
+    A policy trained behind `lerax.wrapper.NormalizeObservation` acts on
+    standardised observations. Pass the frozen normaliser as `normalization`
+    and the graph takes raw observations instead: it standardises them as
+    the wrapper does (`normalization.normalize(observation,
+    normalization.initial_statistics)`: subtract the mean, divide by
+    `sqrt(var + epsilon)`, clip to `[-clip, clip]`, cast to float32, with the
+    statistics fixed in the graph), then runs the policy. The outputs do not
+    change.
+
     Inputs (every one with a leading dynamic batch axis named ``"batch"``):
 
     - ``"observation"``, shaped and typed like one sample of the policy's
       observation space; a `Dict` or `Tuple` observation space gives one input
       per leaf, named ``"observation.<key>"`` / ``"observation.<index>"``
-      (nested keys joined with dots).
+      (nested keys joined with dots). With `normalization`, the raw
+      observation instead: shaped and typed like a sample of
+      `normalization.env.observation_space`.
     - ``"action_mask"`` (bool), only with `action_mask=True`: for `Discrete`
       actions shape `(n,)`, for `MultiBinary` the space's shape, for
       `MultiDiscrete` the padded layout `nvec.shape + (max(nvec),)`.
@@ -139,18 +154,35 @@ def to_onnx(
             onnxruntime >= 1.18; newer opsets need a newer runtime.
         action_mask: Add the ``"action_mask"`` input. Only for `Discrete`,
             `MultiDiscrete` and `MultiBinary` action spaces.
+        normalization: The frozen `NormalizeObservation` the policy was
+            trained behind, to bake into the graph (None: the graph takes
+            the observations the policy takes). Get it with
+            `lerax.wrapper.sync_normalization(eval_env, env,
+            state.actors.env_state)` after training,
+            `load_normalization(normalization_path(policy_path),
+            NormalizeObservation(env))` (the CLI's
+            `policy.normalization.eqx`) or `NormalizeObservation(env).frozen(
+            statistics)`. The model's metadata then records it under
+            ``"lerax.normalization"``, and ``"lerax.observation_space"`` is
+            the raw observation space.
 
     Returns:
         The ONNX model (`onnx.ModelProto`).
 
     Raises:
         TypeError: If `policy` is not a lerax policy, or an argument has the
-            wrong type.
+            wrong type: `normalization` not a `NormalizeObservation`, or
+            given for a policy whose observation space is not a `Box`
+            (`Dict`, `Tuple`, ...).
         ValueError: If `action_mask=True` for an action space without masks,
             `model_name` is empty, or `opset` is outside
             `[MIN_OPSET, onnx.defs.onnx_opset_version()]`, or two observation
             leaves get the same input name (`Dict` keys ``"a.b"`` and
-            ``"a"`` holding ``"b"``). Nothing is written then.
+            ``"a"`` holding ``"b"``); or if `normalization` is not frozen,
+            holds no statistics (or batched ones), wraps another
+            `NormalizeObservation`, or emits observations of another shape
+            or dtype than the policy's observation space. Nothing is written
+            then.
         ImportError: If the `onnx` extra is not installed.
     """
     if not isinstance(policy, AbstractPolicy):
@@ -176,6 +208,8 @@ def to_onnx(
             f"{policy.action_space!r}, which takes no action masks. Drop "
             "`action_mask=True`."
         )
+    if normalization is not None:
+        check_normalization(policy, normalization)
     jax2onnx = require("jax2onnx", "onnx")
     onnx = require("onnx", "onnx")
     max_opset = onnx.defs.onnx_opset_version()
@@ -188,7 +222,13 @@ def to_onnx(
             "that loads the model must support it too."
         )
 
-    observation = _specs(jax.eval_shape(policy.observation_space.canonical))
+    # the space of the "observation" input: the raw one behind a normaliser
+    input_space = (
+        policy.observation_space
+        if normalization is None
+        else normalization.env.observation_space
+    )
+    observation = _specs(jax.eval_shape(input_space.canonical))
     state = _specs(jax.eval_shape(lambda: policy.reset(key=jr.key(0))))
     inputs = named_leaves("observation", observation) + named_leaves("state", state)
     if mask_spec is not None:
@@ -200,6 +240,8 @@ def to_onnx(
 
     def one(*leaves: Any) -> dict[str, Any]:
         obs = observation_tree.unflatten(leaves[:num_observation])
+        if normalization is not None:
+            obs = normalization.normalize(obs, normalization.initial_statistics)
         current = state_tree.unflatten(
             leaves[num_observation : num_observation + num_state]
         )
@@ -226,18 +268,24 @@ def to_onnx(
             input_names=[name for name, _ in inputs],
             output_names=output_names,
         )
+    inputs_described = (
+        "observations."
+        if normalization is None
+        else "raw observations, standardised in the graph as the frozen "
+        "`NormalizeObservation` does."
+    )
     model.doc_string = (
         f"{policy.name} exported by lerax: deterministic action for a batch of "
-        "observations."
+        f"{inputs_described}"
     )
-    onnx.helper.set_model_props(
-        model,
-        {
-            "lerax.policy": policy.name,
-            "lerax.observation_space": repr(policy.observation_space),
-            "lerax.action_space": repr(policy.action_space),
-        },
-    )
+    props = {
+        "lerax.policy": policy.name,
+        "lerax.observation_space": repr(input_space),
+        "lerax.action_space": repr(policy.action_space),
+    }
+    if normalization is not None:
+        props["lerax.normalization"] = describe(normalization)
+    onnx.helper.set_model_props(model, props)
     if output_path is not None:
         path = _resolve_path(output_path)
         data = model.SerializeToString()

@@ -65,6 +65,10 @@ def onnx_policy_fn(
     `to_onnx` names its inputs). `state` is the policy state pytree (for
     example `RecurrentPolicyState(hidden=h)` or `{"hidden": h}`) with a
     leading batch axis. Inputs are cast to the dtypes the model declares.
+    A model exported with `to_onnx(..., normalization=...)` takes raw
+    observations, as the normaliser's inner env emits them (its
+    observation space's shape; cast to that space's dtype, which the model
+    declares), and standardises them itself: do not normalise them first.
 
     Args:
         model: A path to an `.onnx` file or an `onnx.ModelProto`.
