@@ -72,6 +72,27 @@ def test_transform_action_default_mask_is_unchanged(getkey):
     assert box.action_mask(bstate, key=getkey()) is None
 
 
+@pytest.mark.parametrize(
+    "func, got",
+    [
+        (lambda a: jnp.stack([a, a]), r"\(2,\) int32"),  # wrong shape
+        (lambda a: (2 * a + 1).astype(jnp.float32), r"\(\) float32"),  # float
+    ],
+)
+def test_transform_action_names_a_func_that_misses_the_inner_space(func, got, getkey):
+    # a float action reached the Discrete env silently, a wrong shape failed
+    # deep inside the env's step
+    env = TransformAction(MaskedDiscreteEnv(), func, Discrete(2))
+    state, _, _ = env.reset(key=getkey())
+    message = f"`func` maps an action to {got}, but the wrapped env takes \\(\\) int32"
+    with pytest.raises(ValueError, match=message):
+        env.step(state, jnp.int32(0), key=getkey())
+    with pytest.raises(TypeError, match="must be a lerax space"):
+        TransformAction(MaskedDiscreteEnv(), odd_action, "discrete")
+    with pytest.raises(TypeError, match="must be callable"):
+        TransformAction(MaskedDiscreteEnv(), None, Discrete(2))
+
+
 # --- ClipAction --------------------------------------------------------------
 
 

@@ -4,7 +4,9 @@ from collections.abc import Callable
 from typing import Any, final
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import jax.random as jr
 
 from ..env import AbstractEnvLike
 from ..space import AbstractSpace, Box
@@ -14,6 +16,13 @@ from ._rescale import affine, rescaled_box, static_bound
 
 def _identity(x: Any) -> Any:
     return x
+
+
+def _layout(tree: Any) -> tuple[Any, list[str]]:
+    """A pytree's structure and its leaves' `shape dtype`, for comparisons."""
+    leaves, treedef = jax.tree.flatten(tree)
+    shapes = [f"{tuple(jnp.shape(x))} {jnp.result_type(x)}" for x in leaves]
+    return treedef, shapes
 
 
 @final
@@ -33,8 +42,32 @@ class TransformAction(AbstractActionWrapper):
     action_space: AbstractSpace
     mask_func: Callable[[Any], Any] = eqx.field(static=True, default=_identity)
 
+    def __check_init__(self):
+        if not isinstance(self.action_space, AbstractSpace):
+            raise TypeError(
+                "`TransformAction(env, func, action_space)`: `action_space` must be "
+                f"a lerax space (e.g. `lerax.space.Box`), got {self.action_space!r}."
+            )
+        if not callable(self.func) or not callable(self.mask_func):
+            raise TypeError(
+                "`TransformAction`: `func` and `mask_func` must be callable."
+            )
+
     def map_action(self, action: Any) -> Any:
-        return self.func(action)
+        mapped = self.func(action)
+        # what the inner env receives must be one of its actions in structure,
+        # shape and dtype (checked while tracing; values are the env's concern)
+        inner = self.env.action_space
+        expected = _layout(jax.eval_shape(lambda k: inner.sample(key=k), jr.key(0)))
+        got = _layout(mapped)
+        if got != expected:
+            got_text, expected_text = ", ".join(got[1]), ", ".join(expected[1])
+            raise ValueError(
+                f"`TransformAction`: `func` maps an action to {got_text}, but the "
+                f"wrapped env takes {expected_text} ({inner!r}). Make `func` return "
+                "that shape and dtype (e.g. `.astype(...)`)."
+            )
+        return mapped
 
     def map_mask(self, mask: Any) -> Any:
         return self.mask_func(mask)
