@@ -381,6 +381,9 @@ def test_sac_target_entropy_steers_alpha(getkey):
         )
 
     assert float(algo(None).init(env, policy, key=key).learner.target_entropy) == -1
+    # Stable-Baselines3's spelling of the default
+    assert algo("auto") == algo(None)
+    assert float(algo("auto").init(env, policy, key=key).learner.target_entropy) == -1
     alphas = {}
     for target in (5.0, -5.0):  # arrays: one compiled program for both
         state = algo(jnp.float32(target)).init(env, policy, key=key)

@@ -1,6 +1,6 @@
 """Soft actor-critic (Haarnoja et al. 2018) with automatic entropy tuning."""
 
-from typing import Any, final
+from typing import Any, Literal, final
 
 import equinox as eqx
 import jax
@@ -67,6 +67,11 @@ class SACLearner(eqx.Module):
     alpha_opt_state: Any
 
 
+def _auto_is_none(value: Any) -> Any:
+    """`target_entropy="auto"` (Stable-Baselines3's spelling) is the default."""
+    return None if isinstance(value, str) and value == "auto" else value
+
+
 @final
 class SAC(AbstractOffPolicyAlgorithm):
     """SAC with twin critics, Polyak-averaged targets and automatic entropy
@@ -96,7 +101,8 @@ class SAC(AbstractOffPolicyAlgorithm):
         initial_alpha: Initial (or fixed) entropy coefficient.
         target_entropy: The policy entropy that automatic tuning steers
             towards (None: `-|A|`, the action dimension negated, as
-            Stable-Baselines3's "auto"). Higher keeps exploring longer.
+            Stable-Baselines3's "auto", which is accepted too and stored as
+            None). Higher keeps exploring longer.
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
         policy_frequency: The actor and the entropy coefficient are updated
@@ -121,7 +127,9 @@ class SAC(AbstractOffPolicyAlgorithm):
     alpha_lr: float | None = None
     autotune: bool = True
     initial_alpha: float = 1.0
-    target_entropy: float | None = None
+    target_entropy: float | Literal["auto"] | None = eqx.field(
+        default=None, converter=_auto_is_none
+    )
     q_width_size: int = 256
     q_depth: int = 2
     policy_frequency: int = 1
