@@ -6,9 +6,14 @@ import jax.random as jr
 import numpy as np
 import pytest
 
+import lerax.env
 from lerax.callback import EvalCallback
 from lerax.callback._evaluation import EvalHost
+from lerax.render import DEFAULT_FPS
+from lerax.wrapper import NormalizeObservation
 
+from ..algorithm.envs import Counter
+from ..render.helpers import mp4_fps, mp4_frame_count
 from .helpers import ALGO, CARTPOLE, STEPS, policy
 
 imageio = pytest.importorskip("imageio")
@@ -38,17 +43,35 @@ def test_eval_callback_records_one_video_per_evaluation(tmp_path):
         first = reader.get_data(0)
     finally:
         reader.close()
+    assert mp4_fps(videos[-1]) == 25  # as given
     # one episode: at most max_steps frames, ending where the episode ended
     assert 1 < frames <= 60
     assert first.ndim == 3 and first.shape[-1] == 3 and first.std() > 0
 
 
-@pytest.mark.parametrize(
-    "fps", [0, -5, float("nan"), float("inf"), True, "30", None, [25]]
-)
+@pytest.mark.parametrize("fps", [0, -5, float("nan"), float("inf"), True, "30", [25]])
 def test_bad_video_fps_is_refused_at_construction(fps, tmp_path):
     with pytest.raises(ValueError, match=r"EvalCallback\(video_fps=\.\.\.\).*finite"):
         EvalCallback(CARTPOLE, eval_freq=STEPS, video_dir=tmp_path, video_fps=fps)
+
+
+def test_videos_play_at_the_envs_rate_by_default(tmp_path):
+    evaluator = EvalCallback(CARTPOLE, eval_freq=STEPS, video_dir=tmp_path)
+    assert CARTPOLE.render_fps == 50  # Gymnasium's CartPole-v1
+    assert evaluator.video_fps == 50.0 and type(evaluator.video_fps) is float
+    assert evaluator.host.video_fps == 50.0
+    evaluator.host.video(CARTPOLE, 100, *three_states())
+    video = tmp_path / f"eval_{100:012d}.mp4"
+    assert mp4_fps(video) == 50 and mp4_frame_count(video) == 3
+
+
+def test_default_video_fps_follows_the_env():
+    pendulum = lerax.env.make("Pendulum-v1")
+    assert EvalCallback(pendulum, eval_freq=STEPS).video_fps == 30.0
+    acrobot = NormalizeObservation(lerax.env.make("Acrobot-v1"))
+    assert EvalCallback(acrobot, eval_freq=STEPS).video_fps == 15.0
+    # an env without a rate: `lerax.render.DEFAULT_FPS`
+    assert EvalCallback(Counter(), eval_freq=STEPS).video_fps == DEFAULT_FPS
 
 
 @pytest.mark.parametrize("fps", [np.float32(24), np.int32(24), jnp.array(24), 24])

@@ -17,6 +17,8 @@ from lerax.algorithm import evaluate_policy
 from lerax.cli import CLIError, build_config, main, parser
 from lerax.cli._config import build
 
+from ..render.helpers import mp4_fps
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 # 8 envs x 16 steps = 128 steps per iteration: 8 iterations, a few seconds.
 TINY = [
@@ -380,6 +382,25 @@ def test_record_writes_a_video_of_one_episode(run_dir):
         reader.close()
     assert count > 5 and frames[0].ndim == 3 and frames[0].shape[-1] == 3
     assert max(f.std() for f in frames) > 0
+    # without --fps: CartPole-v1's real-time rate (Gymnasium's 50)
+    assert mp4_fps(video) == 50 and "at 50 fps" in result.stdout
+
+
+def test_record_fps_sets_the_videos_rate(run_dir, tmp_path, capsys):
+    pytest.importorskip("imageio_ffmpeg")
+    out, _ = run_dir
+    video = tmp_path / "slow.mp4"
+    args = ["record", str(out), "--out", str(video), "--fps", "20"]
+    status = main([*args, "--max-steps", "10"])
+    assert status == 0, capsys.readouterr()
+    assert "at 20 fps" in capsys.readouterr().out
+    assert mp4_fps(video) == 20
+
+
+def test_record_fps_defaults_to_none_the_envs_rate():
+    args = parser().parse_args(["record", "DIR", "--out", "v.mp4"])
+    assert args.fps is None
+    assert parser().parse_args(["record", "DIR", "--out", "v", "--fps", "24"]).fps == 24
 
 
 def test_record_without_render_is_a_clean_error(run_dir, tmp_path):

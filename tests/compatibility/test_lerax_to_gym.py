@@ -2,6 +2,7 @@
 masks, rendering, and Gymnasium's own classic-control envs as an oracle."""
 
 import re
+import warnings
 
 import gymnasium
 import jax.numpy as jnp
@@ -134,6 +135,52 @@ def test_render_rgb_array():
     for _ in range(5):
         env.step(1)
     assert not np.array_equal(env.render(), frame)
+
+
+def _gym_metadata(env_id):
+    env = gymnasium.make(env_id)
+    env.close()
+    return env.metadata
+
+
+@pytest.mark.parametrize("env_id", [*IDS, "HalfCheetah-v5", "Hopper-v5"])
+@pytest.mark.filterwarnings("ignore:.*is deprecated:UserWarning")
+def test_metadata_render_fps_is_the_envs(env_id):
+    if env_id.endswith("-v5"):
+        pytest.importorskip("mujoco.mjx")
+    env = LeraxToGymEnv(lerax.env.make(env_id))
+    expected = _gym_metadata(env_id)["render_fps"]
+    assert env.metadata["render_fps"] == expected == env.env.render_fps
+    assert env.metadata["render_modes"] == ["rgb_array"]
+    # per instance: the class's dict is left as it is
+    assert env.metadata is not LeraxToGymEnv.metadata
+    assert LeraxToGymEnv.metadata == {"render_modes": ["rgb_array"]}
+
+
+def test_metadata_of_each_instance_is_its_own():
+    cartpole = LeraxToGymEnv(lerax.env.make("CartPole-v1"))
+    acrobot = LeraxToGymEnv(lerax.env.make("Acrobot-v1"))
+    assert (cartpole.metadata["render_fps"], acrobot.metadata["render_fps"]) == (50, 15)
+    cartpole.metadata["render_modes"].append("mine")
+    assert acrobot.metadata["render_modes"] == ["rgb_array"]
+    assert LeraxToGymEnv.metadata == {"render_modes": ["rgb_array"]}
+
+
+def test_metadata_of_an_env_without_a_rate_leaves_it_out():
+    env = LeraxToGymEnv(TimeLimit(MaskedMatch(), 5))
+    assert MaskedMatch().render_fps is None
+    assert "render_fps" not in env.metadata  # Gymnasium's "not declared"
+
+
+def test_gymnasiums_render_checker_finds_the_rate():
+    from gymnasium.utils.passive_env_checker import env_render_passive_checker
+
+    pytest.importorskip("lerax.render")
+    env = LeraxToGymEnv(lerax.env.make("Pendulum-v1"), render_mode="rgb_array")
+    env.reset(seed=0)  # the checker draws a frame
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "No render fps was declared"
+        env_render_passive_checker(env)
 
 
 def test_bad_arguments():

@@ -14,9 +14,24 @@ import pytest
 
 import lerax.env
 import lerax.render._video as video_module
-from lerax.env.classic_control import CartPole, ClassicControlState, Pendulum
-from lerax.render import VideoRenderer, record_video, render_rgb, write_video
-from lerax.wrapper import ClipAction, NormalizeObservation, RescaleAction, TimeLimit
+from lerax.env.classic_control import Acrobot, CartPole, ClassicControlState, Pendulum
+from lerax.render import (
+    DEFAULT_FPS,
+    VideoRenderer,
+    record_video,
+    render_rgb,
+    write_video,
+)
+from lerax.wrapper import (
+    AbstractRewardWrapper,
+    ClipAction,
+    Identity,
+    NormalizeObservation,
+    RescaleAction,
+    TimeLimit,
+)
+
+from .helpers import mp4_fps
 
 pytest.importorskip("pygame")
 pytest.importorskip("imageio")
@@ -189,6 +204,72 @@ def test_example_records_a_video(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert count_mp4_frames(out)[0] == 15
+
+
+# Frame rates: the env's real-time rate unless `fps` is given.
+
+
+class ForgetRate(AbstractRewardWrapper):
+    """Hides the wrapped env's frame rate (as a user env without one)."""
+
+    env: lerax.env.AbstractEnvLike
+    rate: float | None = None
+
+    @property
+    def render_fps(self):
+        return self.rate
+
+    def map_reward(self, reward):
+        return reward
+
+
+def still_states(env, num_states=3):
+    """`num_states` copies of a classic-control env's initial state, stacked
+    (drawing needs no rollout)."""
+    state = env.initial(key=jr.key(0))
+    return jax.tree.map(lambda x: jnp.stack([x] * num_states), state)
+
+
+def test_video_plays_at_the_envs_rate_by_default(cartpole_states, tmp_path):
+    env, states = cartpole_states
+    assert env.render_fps == 50  # Gymnasium's CartPole-v1
+    path = record_video(env, states, tmp_path / "cartpole.mp4")
+    assert mp4_fps(path) == 50
+    acrobot = Identity(Acrobot())  # read through a wrapper: 15, Gymnasium's
+    path = record_video(acrobot, still_states(Acrobot()), tmp_path / "acrobot.mp4")
+    assert mp4_fps(path) == 15
+
+
+def test_given_fps_overrides_the_envs_rate(cartpole_states, tmp_path):
+    env, states = cartpole_states
+    path = record_video(env, states, tmp_path / "slow.mp4", fps=20)
+    assert mp4_fps(path) == 20
+
+
+def test_env_without_a_rate_plays_at_the_default(tmp_path):
+    env = ForgetRate(Pendulum())
+    assert env.render_fps is None and DEFAULT_FPS == 30
+    path = record_video(env, still_states(Pendulum()), tmp_path / "pendulum.mp4")
+    assert mp4_fps(path) == DEFAULT_FPS
+
+
+@pytest.mark.parametrize("rate", [0, -1.0, float("nan"), "50"])
+def test_bad_env_rate_is_an_error_naming_it(rate, tmp_path):
+    env = ForgetRate(Pendulum(), rate)
+    with pytest.raises(ValueError, match=r"Pendulum.* render_fps=.*pass `fps=\.\.\.`"):
+        record_video(env, still_states(Pendulum()), tmp_path / "a.mp4")
+    # a given rate does not read the env's
+    path = record_video(env, still_states(Pendulum()), tmp_path / "a.mp4", fps=10)
+    assert mp4_fps(path) == 10
+
+
+def test_video_renderer_alone_keeps_its_default(tmp_path):
+    renderer = CartPole().default_renderer(headless=True)
+    assert VideoRenderer(renderer, tmp_path / "a.mp4").fps == DEFAULT_FPS
+    env = lerax.env.make("CartPole-v1")
+    video = VideoRenderer(renderer, tmp_path / "a.mp4", fps=env.render_fps)
+    env.unwrapped.render_stacked(still_states(env.unwrapped), renderer=video)
+    assert video.fps == 50.0 and mp4_fps(video.written_path) == 50
 
 
 # A recording that fails writes nothing: the video already there is kept.

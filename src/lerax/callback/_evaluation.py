@@ -14,7 +14,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, Key
 
-from ..render._video import check_fps
+from ..render._video import resolve_fps
 from ..utils import filter_cond
 from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
@@ -93,6 +93,9 @@ class EvalCallback(AbstractCallback):
             `best_return`.
         best_model_path: Where to save the best policy (None: don't).
         video_dir: Folder for one video per evaluation (None: no video).
+        video_fps: Frames per second of the videos: by default the env's
+            `render_fps` (real time; `lerax.render.DEFAULT_FPS`, 30, when
+            the env gives none).
         stop_at_return: Stop training once an evaluation's mean return
             reaches this value (like Stable-Baselines3's
             `StopTrainingOnRewardThreshold`; None: never). The remaining
@@ -137,7 +140,7 @@ class EvalCallback(AbstractCallback):
         best_model_path: str | Path | None = None,
         backend: AbstractLoggingBackend | Sequence[AbstractLoggingBackend] = (),
         video_dir: str | Path | None = None,
-        video_fps: float = 30.0,
+        video_fps: float | None = None,
         stop_at_return: float | None = None,
         sync_normalization: bool = True,
     ):
@@ -153,13 +156,15 @@ class EvalCallback(AbstractCallback):
         backend: Logging backends for the results (e.g. the ones of a
             `LoggingCallback`; opened here if not yet open).
         video_dir: See `video_dir` above.
-        video_fps: Frames per second of the videos (a finite number > 0).
+        video_fps: Frames per second of the videos (a finite number > 0),
+            or None for the env's `render_fps` (see `video_fps` above).
         stop_at_return: See `stop_at_return` above (a finite number or None).
         sync_normalization: See `sync_normalization` above.
 
         Raises:
             ValueError: If `eval_freq`, `num_episodes` or `max_steps` is not
-                an int >= 1, or `video_fps` is not a finite number > 0.
+                an int >= 1, or `video_fps` (when None, the env's
+                `render_fps`) is not a finite number > 0.
             TypeError: If a backend is not an `AbstractLoggingBackend`.
         """
         from ._logging import LogSink, as_backends
@@ -185,7 +190,7 @@ class EvalCallback(AbstractCallback):
                 )
             stop_at_return = float(stop_at_return)
         self.stop_at_return = stop_at_return
-        video_fps = check_fps(video_fps, "EvalCallback", "video_fps")
+        video_fps = resolve_fps(env, video_fps, "EvalCallback", "video_fps")
         self.sync_normalization = bool(sync_normalization)
         if video_dir is not None and importlib.util.find_spec("lerax.render") is None:
             warnings.warn(

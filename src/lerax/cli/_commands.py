@@ -107,25 +107,29 @@ def run_record(args: argparse.Namespace, console: Any) -> int:
             '`pip install "lerax[render]"`.',
             1,
         ) from None
-    if args.fps < 1:
+    if args.fps is not None and args.fps < 1:
         raise CLIError(f"--fps must be >= 1, got {args.fps}.")
     if args.max_steps < 1:
         raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}.")
-    from ..render._video import video_path
+    from ..render._video import resolve_fps, video_path
 
     try:
         video_path(args.out)
     except ValueError as error:
         raise CLIError(f"--out: {error}") from None
     _, _, policy, env = load_run(args.directory)
+    try:  # without --fps: the env's real-time rate (its `render_fps`)
+        fps = resolve_fps(env, args.fps, "record_video")
+    except ValueError as error:
+        raise CLIError(f"{error} (With `lerax record`: pass --fps N.)") from None
     states, length = rollout(
         env, policy, key=jr.key(args.seed), max_steps=args.max_steps
     )
     try:
-        path = record_video(env, states, args.out, fps=args.fps)
+        path = record_video(env, states, args.out, fps=fps)
     except ImportError as error:
         raise CLIError(str(error), 1) from None
-    console.print(f"Recorded {length} steps to {path or args.out}")
+    console.print(f"Recorded {length} steps to {path or args.out} at {fps:g} fps")
     return 0
 
 

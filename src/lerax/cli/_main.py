@@ -108,7 +108,14 @@ def parser() -> argparse.ArgumentParser:
     )
     record.add_argument("directory", metavar="DIR", help="a `lerax train` folder")
     record.add_argument("--out", required=True, metavar="VIDEO", help="e.g. run.mp4")
-    record.add_argument("--fps", type=int, default=30)
+    record.add_argument(
+        "--fps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="frames per second (default: the env's real-time rate, its "
+        "`render_fps`, e.g. 50 for CartPole-v1)",
+    )
     record.add_argument("--seed", type=int, default=0)
     record.add_argument("--max-steps", type=int, default=1000, metavar="N")
 

@@ -123,10 +123,16 @@ class LeraxToGymEnv(gym.Env):
         observation_space: The Gymnasium observation space.
         action_space: The Gymnasium action space.
         render_mode: None or ``"rgb_array"``.
+        metadata: This env's own dict (the class's is left as it is):
+            ``"render_modes"``, and ``"render_fps"``, the wrapped env's
+            `render_fps` (Gymnasium's value for the same id), which video
+            recorders such as Gymnasium's `RecordVideo` play frames at. It
+            is left out for an env that gives no rate (`render_fps` None),
+            as Gymnasium does, and those recorders then use 30.
         state: The lerax env state of the current step (None before `reset`).
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
+    metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self, env: AbstractEnvLike, render_mode: str | None = None):
         """Wraps `env`.
@@ -152,6 +158,10 @@ class LeraxToGymEnv(gym.Env):
             )
         self.env = env
         self.render_mode = render_mode
+        # per instance (the rate is the wrapped env's), sharing nothing
+        self.metadata = {"render_modes": list(LeraxToGymEnv.metadata["render_modes"])}
+        if env.render_fps is not None:
+            self.metadata["render_fps"] = env.render_fps
         self.observation_space = lerax_to_gym_space(env.observation_space)
         self.action_space = lerax_to_gym_space(env.action_space)
         # Shared by equal envs; a step is one compiled call taking the

@@ -3,7 +3,7 @@
 import abc
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 import equinox as eqx
 import jax
@@ -30,11 +30,24 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
         name: A human-readable name.
         action_space: The space actions are drawn from.
         observation_space: The space observations lie in.
+        render_fps: Frames per second at which consecutive states play in
+            real time (Gymnasium's `metadata["render_fps"]` for the same
+            env, e.g. 50 for CartPole, `round(1 / dt)` for a MuJoCo env):
+            the default frame rate of `lerax.render.record_video`,
+            `EvalCallback`'s videos and `lerax record`. None (the default
+            here) when the env does not say; videos then play at
+            `lerax.render.DEFAULT_FPS` (30, Gymnasium's `RecordVideo`
+            default). An env gives its rate as a class constant
+            (``render_fps = 50``), a property (derived from its time step)
+            or a field; wrappers report the rate of the env they wrap.
     """
 
     name: eqx.AbstractVar[str]
     action_space: eqx.AbstractVar[AbstractSpace]
     observation_space: eqx.AbstractVar[AbstractSpace]
+    # a plain class attribute, not a property: a subclass may override it
+    # with a constant, a property or a dataclass field alike
+    render_fps: ClassVar[float | None] = None
 
     @abc.abstractmethod
     def initial(self, *, key: Key[Array, ""]) -> StateType:

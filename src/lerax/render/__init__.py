@@ -6,8 +6,11 @@ imageio-ffmpeg); importing this package does not, only drawing does.
 Quick use::
 
     frame = lerax.render.render_rgb(env, state)           # one RGB image
-    lerax.render.record_video(env, stacked_states, "out/run.mp4", fps=50)
+    lerax.render.record_video(env, stacked_states, "out/run.mp4")
     env.render_stacked(stacked_states)                    # a window
+
+Videos play at the env's `render_fps` (real time, Gymnasium's rate for the
+same env) unless `fps=...` says otherwise.
 """
 
 from ._base import Abstract2DRenderer as Abstract2DRenderer
@@ -26,5 +29,6 @@ from ._pygame import AbstractPygameRenderer as AbstractPygameRenderer
 from ._pygame import HeadlessPygameRenderer as HeadlessPygameRenderer
 from ._pygame import PygameRenderer as PygameRenderer
 from ._transform import Transform as Transform
+from ._video import DEFAULT_FPS as DEFAULT_FPS
 from ._video import VideoRenderer as VideoRenderer
 from ._video import write_video as write_video

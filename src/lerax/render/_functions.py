@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import UInt8
 
-from ._video import VideoRenderer, check_fps
+from ._video import VideoRenderer, resolve_fps
 
 
 def _check_sizes(width: Any, height: Any, owner: str) -> None:
@@ -59,7 +59,7 @@ def record_video(
     states: Any,
     path: str | Path,
     *,
-    fps: float = 30,
+    fps: float | None = None,
     width: int | None = None,
     height: int | None = None,
 ) -> Path:
@@ -73,7 +73,11 @@ def record_video(
         states: States stacked along a leading time axis (e.g. the output of
             `jax.lax.scan`); one frame per entry.
         path: Output file, ``.mp4`` (H.264 via imageio-ffmpeg) or ``.gif``.
-        fps: Frames per second.
+        fps: Frames per second; None (the default) for the env's
+            `render_fps`, so that the video plays in real time (Gymnasium's
+            rate for the same env, e.g. 50 for CartPole, 20 for
+            HalfCheetah), or `lerax.render.DEFAULT_FPS` (30) when the env
+            gives none.
         width: Frame width in pixels (None: the env's default).
         height: Frame height in pixels (None: the env's default).
 
@@ -82,14 +86,14 @@ def record_video(
         encoding was unavailable (a warning says so).
 
     Raises:
-        ValueError: If `states` has no time axis or no entries, `fps` is not
-            a finite number > 0, or `width`/`height` is not None or a
-            positive int.
+        ValueError: If `states` has no time axis or no entries, `fps` (or,
+            when it is None, the env's `render_fps`) is not a finite
+            number > 0, or `width`/`height` is not None or a positive int.
         NotImplementedError: If `env` cannot render itself.
         OSError: If the file cannot be written at `path` (see `write_video`).
     """
     _check_sizes(width, height, "record_video")
-    fps = check_fps(fps, "record_video")
+    fps = resolve_fps(env, fps, "record_video")
     inner = env.default_renderer(headless=True, width=width, height=height)
     video = VideoRenderer(inner, path, fps=fps)
     env.render_stacked(states, renderer=video)

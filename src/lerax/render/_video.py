@@ -18,6 +18,12 @@ from ._base import AbstractRenderer, ColorLike
 
 _SUFFIXES = (".mp4", ".gif")
 
+DEFAULT_FPS = 30
+"""The frame rate of a video when neither the caller nor the env gives one
+(an env's `render_fps` is None) and of a `VideoRenderer` built without
+`fps` (a renderer does not know the env): 30, Gymnasium's `RecordVideo`
+default."""
+
 
 class _Recording:
     """The mutable host-side state of a `VideoRenderer`."""
@@ -48,6 +54,10 @@ class VideoRenderer(AbstractRenderer):
     block, `KeyboardInterrupt` included). The frames drawn so far stay in
     `frames` until the next `open()`; `save()` writes them anyway.
 
+    The wrapped renderer does not know the env, so the frame rate is
+    `DEFAULT_FPS` (30) unless given: pass ``fps=env.render_fps`` for a
+    video that plays in real time (`record_video` does).
+
     Attributes:
         renderer: The wrapped renderer (often a `HeadlessPygameRenderer`).
         path: Where the video goes (``.mp4`` or ``.gif``).
@@ -61,8 +71,22 @@ class VideoRenderer(AbstractRenderer):
     recording: _Recording = eqx.field(static=True)
 
     def __init__(
-        self, renderer: AbstractRenderer, path: str | Path, *, fps: float = 30
+        self,
+        renderer: AbstractRenderer,
+        path: str | Path,
+        *,
+        fps: float = DEFAULT_FPS,
     ):
+        """Args:
+        renderer: See `renderer` above.
+        path: See `path` above (no suffix: ``.mp4``).
+        fps: Frames per second, a finite number > 0 (default `DEFAULT_FPS`).
+
+        Raises:
+            TypeError: If `renderer` is not a lerax renderer.
+            ValueError: If `path` has another suffix or `fps` is not a
+                finite number > 0.
+        """
         if not isinstance(renderer, AbstractRenderer):
             raise TypeError(
                 "`VideoRenderer(renderer=...)` must be a `lerax.render.AbstractRenderer`, "
@@ -180,6 +204,39 @@ def check_fps(fps: Any, owner: str, name: str = "fps") -> float:
     return float(value)
 
 
+def resolve_fps(env: Any, fps: Any, owner: str, name: str = "fps") -> float:
+    """The frame rate of a video of `env`: `fps` when given (checked as
+    `check_fps` does), else the env's `render_fps` (real time), else
+    `DEFAULT_FPS` when the env gives none (`render_fps` None or missing).
+
+    Args:
+        env: The env (or wrapper) the video shows.
+        fps: The frame rate asked for, or None for the env's.
+        owner: Who takes it, for the error (e.g. ``"record_video"``).
+        name: The argument's name there.
+
+    Raises:
+        ValueError: If `fps` is given and is not a finite number > 0, or it
+            is None and the env's `render_fps` is neither None nor such a
+            number.
+    """
+    if fps is not None:
+        return check_fps(fps, owner, name)
+    rate = getattr(env, "render_fps", None)
+    if rate is None:
+        return float(DEFAULT_FPS)
+    try:
+        return check_fps(rate, owner, name)
+    except ValueError:
+        label = getattr(env, "name", type(env).__name__)
+        raise ValueError(
+            f"`{owner}({name}=None)` plays the video at the env's `render_fps`, "
+            f"but {label!r} ({type(env).__name__}) has render_fps={rate!r}, not a "
+            "finite number > 0 (frames per second). Fix the env's `render_fps` "
+            f"(None means {DEFAULT_FPS}) or pass `{name}=...`."
+        ) from None
+
+
 class _FfmpegUnavailable(Exception):
     """ffmpeg is missing or did not run: the caller falls back to a GIF."""
 
@@ -188,7 +245,7 @@ def write_video(
     frames: Sequence[UInt8[np.ndarray, "height width 3"]],
     path: str | Path,
     *,
-    fps: float = 30,
+    fps: float = DEFAULT_FPS,
 ) -> Path:
     """Writes RGB frames to a video file, atomically.
 
@@ -203,7 +260,7 @@ def write_video(
     Args:
         frames: Frames of equal shape `[height, width, 3]`, dtype uint8.
         path: The output path (``.mp4`` or ``.gif``).
-        fps: Frames per second (a finite number > 0).
+        fps: Frames per second (a finite number > 0; default `DEFAULT_FPS`).
 
     Returns:
         The path written.

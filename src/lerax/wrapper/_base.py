@@ -32,6 +32,11 @@ class AbstractWrapperState(AbstractEnvLikeState):
 class AbstractWrapper(AbstractEnvLike):
     """An environment built around another one (`env`).
 
+    The wrapped env's `name`, `render_fps` and (when it has one) `dt` are
+    this wrapper's too, as is its rendering (`default_renderer`, `render`).
+    A wrapper that changes the timing (e.g. one that repeats actions)
+    overrides `render_fps` and `dt` with properties.
+
     Attributes:
         env: The wrapped environment.
     """
@@ -45,6 +50,29 @@ class AbstractWrapper(AbstractEnvLike):
     @property
     def unwrapped(self) -> AbstractEnv:
         return self.env.unwrapped
+
+    @property
+    def render_fps(self) -> float | None:
+        """The wrapped env's real-time frame rate (None if it gives none)."""
+        return self.env.render_fps
+
+    @property
+    def dt(self) -> float:
+        """The wrapped env's seconds per step.
+
+        Raises:
+            AttributeError: If the wrapped env has no `dt` (so `hasattr`
+                tells whether the env has one).
+        """
+        try:
+            return self.env.dt  # type: ignore[attr-defined]
+        except AttributeError:
+            raise AttributeError(
+                f"{type(self).__name__}.dt: the env it wraps, {self.name!r} "
+                f"({type(self.unwrapped).__name__}), has no `dt` (seconds per "
+                "step). Envs with a fixed time step (classic-control and MuJoCo "
+                "ones) define it; give your env a `dt` to read it through wrappers."
+            ) from None
 
     def default_renderer(
         self,

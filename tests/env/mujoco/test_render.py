@@ -67,6 +67,24 @@ def test_video_of_stacked_states(tmp_path):
     assert path.exists() and path.stat().st_size > 0
 
 
+@needs_gl
+@pytest.mark.parametrize("frame_skip", [2, 4])
+def test_video_plays_at_the_envs_real_time_rate(frame_skip, tmp_path):
+    from mujoco import mjx
+
+    from ...render.helpers import mp4_fps
+
+    env = mj.InvertedPendulum(frame_skip=frame_skip)
+    theirs = gymnasium.make("InvertedPendulum-v5", frame_skip=frame_skip)
+    theirs.close()
+    expected = theirs.metadata["render_fps"]  # round(1 / dt): 25, then 12
+    assert env.render_fps == expected
+    data = mjx.make_data(env.model)
+    states = mj.MujocoState(jax_stack([data] * 3))
+    path = record_video(env, states, tmp_path / "pendulum.mp4", width=32, height=32)
+    assert mp4_fps(path) == expected
+
+
 def jax_stack(items):
     import jax
 

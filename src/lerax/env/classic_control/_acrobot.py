@@ -74,6 +74,7 @@ class Acrobot(AbstractClassicControlEnv):
 
     name = "Acrobot"
     render_size = (500, 500)
+    render_fps = 15
     link_length_1: float
     link_length_2: float
     link_mass_1: float

@@ -39,12 +39,19 @@ class AbstractClassicControlEnv(AbstractEnv[ClassicControlState, Any, Any, None]
         solver: None for Gymnasium's update, or a `diffrax.AbstractSolver`.
         stepsize_controller: A Diffrax step-size controller for the solver
             path (None: one constant step of `dt`).
+        render_size: The default picture size `(width, height)`, Gymnasium's.
+        render_fps: The frame rate of videos, Gymnasium's
+            `metadata["render_fps"]` for the env: a class constant that does
+            not follow `dt`, as in Gymnasium (CartPole 50, i.e. `1 / dt`;
+            Acrobot 15 and Pendulum 30, faster than their `1 / dt` of 5
+            and 20; the mountain cars 30).
     """
 
     dt: eqx.AbstractVar[float]
     solver: eqx.AbstractVar[Any]
     stepsize_controller: eqx.AbstractVar[Any]
     render_size: eqx.AbstractClassVar[tuple[int, int]]
+    render_fps: eqx.AbstractClassVar[int]
 
     @abc.abstractmethod
     def render_transform(self, width: int, height: int) -> "Transform":

@@ -55,6 +55,7 @@ class CartPole(AbstractClassicControlEnv):
 
     name = "CartPole"
     render_size = (600, 400)
+    render_fps = 50
     gravity: float
     cart_mass: float
     pole_mass: float

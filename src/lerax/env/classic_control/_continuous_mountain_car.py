@@ -57,6 +57,7 @@ class ContinuousMountainCar(AbstractClassicControlEnv):
 
     name = "ContinuousMountainCar"
     render_size = (600, 400)
+    render_fps = 30
     min_action: float
     max_action: float
     min_position: float

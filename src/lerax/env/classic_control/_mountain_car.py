@@ -60,6 +60,7 @@ class MountainCar(AbstractClassicControlEnv):
 
     name = "MountainCar"
     render_size = (600, 400)
+    render_fps = 30
     min_position: float
     max_position: float
     max_speed: float

@@ -61,6 +61,7 @@ class Pendulum(AbstractClassicControlEnv):
 
     name = "Pendulum"
     render_size = (500, 500)
+    render_fps = 30
     gravity: float
     mass: float
     length: float

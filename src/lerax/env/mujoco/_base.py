@@ -155,6 +155,13 @@ class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
         """Seconds per env step: the physics timestep times `frame_skip`."""
         return float(self.mj_model.opt.timestep) * self.frame_skip
 
+    @property
+    def render_fps(self) -> int:
+        """Frames per second of real time, `round(1 / dt)`: Gymnasium's
+        `metadata["render_fps"]` (e.g. 20 for HalfCheetah, 125 for Hopper).
+        It follows `frame_skip` and the model's timestep."""
+        return int(round(1.0 / self.dt))
+
     def default_renderer(
         self,
         *,
