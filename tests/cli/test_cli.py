@@ -1,6 +1,7 @@
 """The `lerax` command line, run as a separate process (`python -m lerax`)."""
 
 import csv
+import importlib.util
 import os
 import re
 import subprocess
@@ -272,6 +273,48 @@ def test_a_new_run_refuses_a_folder_holding_another_runs_checkpoints(tmp_path, c
     assert stale.read_bytes() == b"run A"
 
 
+def test_export_writes_a_model_that_acts_as_the_saved_policy(run_dir, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from lerax.export import onnx_policy_fn
+
+    out, _ = run_dir
+    target = tmp_path / "model.onnx"
+    status = main(["export", str(out), "--out", str(target), "--action-mask"])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    assert "agree on 64 sampled observations" in text
+    assert "['observation', 'action_mask'] -> ['action', 'value']" in text
+    # independently of the command's own check: the saved policy in JAX
+    policy = build(build_config(file=out / "config.toml")).load_policy(
+        out / "policy.eqx"
+    )
+    observations = jr.normal(jr.key(5), (32, 4)) * jnp.array([[1.0, 2.0, 0.1, 2.0]])
+    masks = jnp.ones((32, 2), bool).at[::3, 1].set(False)
+    got = onnx_policy_fn(target)(np.asarray(observations), action_mask=masks)
+    for i in range(32):
+        _, action = policy(None, observations[i], action_mask=masks[i])
+        assert got["action"][i] == int(action)
+        assert got["value"][i] == pytest.approx(
+            float(policy.value(None, observations[i])[1]), abs=1e-5
+        )
+    assert (got["action"][::3] == 0).all()  # masked out: never 1
+    # the default file, next to policy.eqx
+    assert main(["export", str(out)]) == 0
+    assert (out / "policy.onnx").is_file()
+    capsys.readouterr()
+    # bad input: exit status 2, a message, nothing written
+    for args, message in [
+        (["--out", str(tmp_path / "m.txt")], "--out must name an .onnx file"),
+        (["--opset", "5"], "--opset must be >= 13"),
+        (["--opset", "99"], "is out of range"),
+    ]:
+        assert main(["export", str(out), *args]) == 2
+        assert message in capsys.readouterr().out
+    assert main(["export", str(tmp_path)]) == 2
+    assert "not a `lerax train` output folder" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
 def test_config_is_written_before_training(tmp_path, monkeypatch, capsys):
     # a run that crashes mid-way leaves its configuration for `--resume`
     from lerax.cli import _train
@@ -516,6 +559,24 @@ def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path)
             num_episodes=4,
         )
     assert abs(float(jnp.mean(unfrozen)) - expected) > 1.0
+
+    # `lerax export` bakes the saved statistics into the model: it takes raw
+    # observations and acts as the policy behind the frozen normaliser
+    if importlib.util.find_spec("onnxruntime") is not None:
+        from lerax.export import onnx_policy_fn
+        from lerax.wrapper import NormalizeObservation
+
+        assert main(["export", str(out)]) == 0
+        normalizer = env
+        while not isinstance(normalizer, NormalizeObservation):
+            normalizer = normalizer.env
+        raw = jr.uniform(jr.key(3), (16, 3), minval=-8.0, maxval=8.0)
+        got = onnx_policy_fn(out / "policy.onnx")(np.asarray(raw))
+        policy = setup.load_policy(out / "policy.eqx")
+        stats = normalizer.initial_statistics
+        for i in range(16):
+            _, action = policy(None, normalizer.normalize(raw[i], stats))
+            np.testing.assert_allclose(got["action"][i], action, rtol=1e-5, atol=1e-5)
 
     # a missing or damaged statistics file is a clean error
     (out / "policy.normalization.eqx").write_bytes(b"\x00" * 8)

@@ -1,4 +1,4 @@
-"""`lerax evaluate`, `lerax record`, `lerax list` and `lerax benchmark`."""
+"""`lerax evaluate`, `lerax record`, `lerax export`, `lerax list` and `lerax benchmark`."""
 
 import argparse
 import time
@@ -131,6 +131,128 @@ def run_record(args: argparse.Namespace, console: Any) -> int:
         raise CLIError(str(error), 1) from None
     console.print(f"Recorded {length} steps to {path or args.out} at {fps:g} fps")
     return 0
+
+
+def _observation_normalizer(env: Any) -> Any:
+    """The `NormalizeObservation` in a run's evaluation env (None without):
+    the CLI's env chains put nothing that changes observations above it."""
+    from ..wrapper import AbstractWrapper, NormalizeObservation
+
+    while isinstance(env, AbstractWrapper):
+        if isinstance(env, NormalizeObservation):
+            return env
+        env = env.env
+    return None
+
+
+def run_export(args: argparse.Namespace, console: Any) -> int:
+    """`lerax export DIR [--out policy.onnx]`: the trained policy as an ONNX
+    model, with the run's observation normalisation baked in, checked
+    against JAX under onnxruntime."""
+    from .._extras import require
+
+    try:
+        require("jax2onnx", "onnx")
+        require("onnxruntime", "onnx")
+    except ImportError as error:
+        raise CLIError(str(error), 1) from None
+    from ..export import MIN_OPSET, onnx_policy_fn, to_onnx
+    from ..export._onnx import _mask_spec as mask_spec
+
+    directory = Path(args.directory)
+    out = Path(args.out) if args.out is not None else directory / "policy.onnx"
+    if out.suffix != ".onnx":
+        raise CLIError(f"--out must name an .onnx file, got {str(out)!r}.")
+    if args.opset is not None and args.opset < MIN_OPSET:
+        raise CLIError(f"--opset must be >= {MIN_OPSET}, got {args.opset}.")
+    config, _, policy, env = load_run(directory)
+    normalizer = _observation_normalizer(env)
+    options = {} if args.opset is None else {"opset": args.opset}
+    try:
+        model = to_onnx(
+            policy,
+            output_path=out,
+            model_name=f"{config['run']['algorithm']}_{config['run']['env']}",
+            action_mask=args.action_mask,
+            normalization=normalizer,
+            **options,
+        )
+    except ValueError as error:  # the options asked for (opset, masks)
+        raise CLIError(f"Cannot export the policy: {error}") from None
+    except TypeError as error:  # the run's policy
+        raise CLIError(f"Cannot export the policy: {error}", 1) from None
+
+    # the model against JAX on raw observations the env emits
+    raw_env = env if normalizer is None else normalizer.env
+    observations = _sample_observations(raw_env, key=jr.key(0))
+    count = len(jax.tree.leaves(observations)[0])
+    state = jax.vmap(lambda k: policy.reset(key=k))(jr.split(jr.key(1), count))
+    seen = observations
+    if normalizer is not None:
+        statistics = normalizer.initial_statistics
+        seen = jax.vmap(lambda o: normalizer.normalize(o, statistics))(observations)
+    inputs: dict[str, Any] = {} if state is None else {"state": state}
+    masks = None
+    if args.action_mask:  # every action allowed: the unmasked choice
+        spec = mask_spec(policy.action_space)
+        masks = jnp.ones((count, *spec.shape), bool)
+        inputs["action_mask"] = masks
+    _, actions = jax.vmap(lambda s, o, m: policy(s, o, action_mask=m))(
+        state, seen, masks
+    )
+    ours = onnx_policy_fn(out)(observations, **inputs)["action"]
+    theirs = np.asarray(actions)
+    agree = (
+        np.allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+        if np.issubdtype(theirs.dtype, np.floating)
+        else np.array_equal(ours, theirs)
+    )
+    if not agree:
+        raise CLIError(
+            f"The exported model {str(out)!r} and the JAX policy choose different "
+            "actions on sampled observations; please report this.",
+            1,
+        )
+    names = [i.name for i in model.graph.input]
+    outputs = [o.name for o in model.graph.output]
+    takes = (
+        "raw observations (the run's observation normalisation is in the graph)"
+        if normalizer is not None
+        else "observations"
+    )
+    console.print(
+        f"Exported {config['run']['algorithm']} on {config['run']['env']} to {out}: "
+        f"{names} -> {outputs}; it takes {takes}. onnxruntime and JAX agree on "
+        f"{len(theirs)} sampled observations."
+    )
+    return 0
+
+
+def _sample_observations(env: Any, *, key: Any, count: int = 64) -> Any:
+    """`count` observations the env emits: one from each of `count` resets
+    and a few random steps after it (the spread a deployed policy sees)."""
+
+    @eqx.filter_jit
+    def sample(key):
+        def one(key):
+            reset_key, run_key = jr.split(key)
+            state, observation, _ = env.reset(key=reset_key)
+
+            def step(carry, key):
+                state, observation = carry
+                action_key, step_key = jr.split(key)
+                action = env.action_space.sample(key=action_key)
+                state, observation, *_ = env.step(state, action, key=step_key)
+                return (state, observation), None
+
+            (_, observation), _ = jax.lax.scan(
+                step, (state, observation), jr.split(run_key, 8)
+            )
+            return observation
+
+        return jax.vmap(one)(jr.split(key, count))
+
+    return sample(key)
 
 
 def run_list(args: argparse.Namespace, console: Any) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from ._callbacks import LOGGERS
 from ._errors import CLIError
 
-COMMANDS = ("train", "evaluate", "record", "list", "benchmark")
+COMMANDS = ("train", "evaluate", "record", "export", "list", "benchmark")
 EPILOG = """\
 examples:
   lerax train                          PPO on CartPole-v1 (the embedded default)
@@ -17,6 +17,7 @@ examples:
   lerax train PPO CartPole-v1 --set num_envs=16 --set policy.activation=relu
   lerax train --num-seeds 4            four seeds in one vmap, mean and spread
   lerax evaluate runs/sac --episodes 100
+  lerax export runs/sac                 runs/sac/policy.onnx (needs lerax[onnx])
 """
 
 
@@ -119,6 +120,31 @@ def parser() -> argparse.ArgumentParser:
     record.add_argument("--seed", type=int, default=0)
     record.add_argument("--max-steps", type=int, default=1000, metavar="N")
 
+    export = sub.add_parser(
+        "export",
+        parents=[debug],
+        help="export a trained policy to ONNX (needs lerax[onnx])",
+        description=(
+            "Write the trained policy as an ONNX model (deterministic action, "
+            "plus value or Q-values) for a batch of observations. A run that "
+            "normalises observations exports a model that takes raw ones (the "
+            "saved statistics are in the graph). The model is checked against "
+            "JAX under onnxruntime before the command returns."
+        ),
+    )
+    export.add_argument("directory", metavar="DIR", help="a `lerax train` folder")
+    export.add_argument(
+        "--out", metavar="MODEL.onnx", help="output file (default DIR/policy.onnx)"
+    )
+    export.add_argument(
+        "--opset", type=int, metavar="N", help="ONNX opset (default 21; 13 or more)"
+    )
+    export.add_argument(
+        "--action-mask",
+        action="store_true",
+        help="add an action_mask input (discrete action spaces)",
+    )
+
     sub.add_parser("list", parents=[debug], help="list algorithms and environment ids")
 
     bench = sub.add_parser(
@@ -212,6 +238,7 @@ def _dispatch(args: argparse.Namespace, console: Any) -> int:
     commands = {
         "evaluate": _commands.run_evaluate,
         "record": _commands.run_record,
+        "export": _commands.run_export,
         "list": _commands.run_list,
         "benchmark": _commands.run_benchmark,
     }
