@@ -17,7 +17,6 @@ import lerax.render._video as video_module
 from lerax.env.classic_control import Acrobot, CartPole, ClassicControlState, Pendulum
 from lerax.render import (
     DEFAULT_FPS,
-    HeadlessPygameRenderer,
     VideoRenderer,
     record_video,
     render_rgb,
@@ -163,28 +162,6 @@ def test_render_stacked_draws_each_state_of_a_scan(cartpole_states, tmp_path):
         np.testing.assert_array_equal(video.frames[t], render_rgb(env, one))
     # The pole moves during the rollout.
     assert np.any(video.frames[0] != video.frames[-1])
-
-
-def test_a_window_plays_in_real_time_unless_told(cartpole_states, monkeypatch):
-    # the "auto" window waits 1 / render_fps after each frame (it played as
-    # fast as it could draw); a given renderer (a video) is not paced; an
-    # explicit dt wins
-    env, states = cartpole_states
-    waits = []
-    monkeypatch.setattr("lerax.env._base.time.sleep", waits.append)
-    monkeypatch.setattr(
-        CartPole,
-        "default_renderer",
-        lambda self, **kwargs: HeadlessPygameRenderer(600, 400),
-    )
-    env.render_stacked(states)
-    assert waits == [1 / 50] * 12
-    waits.clear()
-    env.render_stacked(states, dt=0.001)
-    assert waits == [0.001] * 12
-    waits.clear()
-    env.render_stacked(states, renderer=HeadlessPygameRenderer(600, 400))
-    assert waits == []
 
 
 def test_render_stacked_rejects_unstacked_states():

@@ -152,7 +152,7 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
         self,
         states: Iterable[StateType],
         renderer: "AbstractRenderer | str" = "auto",
-        dt: float | None = None,
+        dt: float = 0.0,
     ) -> None:
         """Draws and presents each state in turn, then closes the renderer.
 
@@ -162,10 +162,7 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
                 window). A `lerax.render.VideoRenderer` writes its file on
                 close, and nothing if a frame fails (or the loop is
                 interrupted).
-            dt: Seconds to wait after each frame (playback speed). None:
-                real time (`1 / render_fps`) in the ``"auto"`` window of an
-                env that has a `render_fps`, else no wait (a given renderer,
-                such as a video, sets its own pace).
+            dt: Seconds to wait after each frame (playback speed).
         """
         if isinstance(renderer, str):
             if renderer != "auto":
@@ -173,9 +170,6 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
                     f"`renderer` must be a renderer or 'auto', got {renderer!r}."
                 )
             renderer = self.default_renderer()
-            if dt is None and self.render_fps:
-                dt = 1.0 / self.render_fps
-        dt = 0.0 if dt is None else dt
         renderer.open()
         try:
             for state in states:
@@ -192,7 +186,7 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
         self,
         states: StateType,
         renderer: "AbstractRenderer | str" = "auto",
-        dt: float | None = None,
+        dt: float = 0.0,
     ) -> None:
         """Like `render_states`, for states stacked along a leading time axis
         (e.g. the states collected by `jax.lax.scan`)."""
