@@ -146,6 +146,20 @@ def test_resuming_with_other_hyper_parameters_is_refused(tmp_path):
         scheduled(5.0).learn(env, policy, total, key=jr.key(0), resume_from=folder)
     scheduled(1e-3).learn(env, policy, total, key=jr.key(0), resume_from=folder)
 
+    # a hyper-parameter given as an array is compared by value (it was
+    # recorded by shape only: any other learning rate of that shape resumed)
+    folder = tmp_path / "array"
+    callback = CheckpointCallback(str(folder), save_freq=spi)
+    as_array = dataclasses.replace(ALGO, learning_rate=jnp.float32(1e-3))
+    as_array.learn(env, policy, total, key=jr.key(0), callback=callback)
+    other = dataclasses.replace(ALGO, learning_rate=jnp.float32(5e-4))
+    with pytest.raises(
+        CheckpointError,
+        match=r"`learning_rate` was 0\.001 \(float32\[\]\) there and is 0\.0005 ",
+    ):
+        other.learn(env, policy, total, key=jr.key(0), resume_from=folder)
+    as_array.learn(env, policy, total, key=jr.key(0), resume_from=folder)
+
 
 def test_full_state_round_trip_with_replay_buffer(tmp_path, getkey):
     env = lerax.env.make("CartPole-v1")

@@ -98,7 +98,7 @@ def algorithm_record(algorithm: Any) -> dict[str, Any]:
 
     return {
         "class": type(algorithm).__name__,
-        "structure": describe(algorithm, closures=True),
+        "structure": describe(algorithm, closures=True, values=True),
     }
 
 
@@ -158,8 +158,11 @@ def check_algorithm(path: str | Path, algorithm: Any) -> None:
         return
     from ..utils import describe
 
-    if recorded.get("structure") == json.loads(json.dumps(describe(algorithm))):
-        return  # written before records held what schedules capture
+    for earlier in (describe(algorithm), describe(algorithm, closures=True)):
+        # written before records held what schedules capture, or the values
+        # of hyper-parameters given as arrays
+        if recorded.get("structure") == json.loads(json.dumps(earlier)):
+            return
     if recorded.get("class") != ours["class"]:
         what = f"it was written by {recorded.get('class')}, not {ours['class']}"
     else:
@@ -487,26 +490,33 @@ class CheckpointCallback(AbstractCallback):
             (steps, _raw(ctx.state, include_buffer=self.include_buffer))
         )
 
-        # while tracing: static
-        record = algorithm_record(ctx.algorithm)
+        # while tracing: static. The algorithm's arrays (hyper-parameters
+        # given as arrays, traced here) go to the host, where the record
+        # describes them by value.
+        hyper, algorithm = eqx.partition(ctx.algorithm, eqx.is_array)
         structure = structure_records(ctx.state)
 
         def write(operands):
             jax.debug.callback(
-                functools.partial(self._write, record, structure), *operands
+                functools.partial(self._write, algorithm, structure), *operands
             )
 
-        jax.lax.cond(due, write, lambda _: None, (steps, arrays))
+        jax.lax.cond(due, write, lambda _: None, (steps, arrays, hyper))
 
     def _write(
-        self, record: dict[str, Any], structure: dict[str, Any], steps: Any, arrays: Any
+        self,
+        algorithm: Any,
+        structure: dict[str, Any],
+        steps: Any,
+        arrays: Any,
+        hyper: Any,
     ) -> None:
         directory = Path(self.directory)
         path = save_checkpoint(
             checkpoint_path(directory, int(np.asarray(steps)), self.prefix),
             arrays,
             include_buffer=self.include_buffer,
-            algorithm=record,
+            algorithm=algorithm_record(eqx.combine(hyper, algorithm)),
             structure=structure,
         )
         if self.keep is not None:

@@ -31,13 +31,21 @@ FINGERPRINT_VERSION = "lerax-fingerprint-1"
 FINGERPRINT_SIZE = 32
 
 
-def describe(obj: Any, *, closures: bool = False) -> Any:
+def describe(obj: Any, *, closures: bool = False, values: bool = False) -> Any:
     """A JSON-serialisable canonical description of `obj`'s structure.
 
     With `closures`, a function is also described by the values it captured
     (an optax schedule by its start and end values, not only its name);
-    policy fingerprints leave them out, so files stay loadable."""
-    return _describe(obj, set(), closures)
+    policy fingerprints leave them out, so files stay loadable. With
+    `values`, a concrete array of at most `MAX_DESCRIBED_VALUES` entries is
+    also described by its values (hyper-parameters given as arrays, such as
+    one learning rate of a sweep); otherwise arrays are described by shape
+    and dtype only."""
+    return _describe(obj, set(), closures, values)
+
+
+MAX_DESCRIBED_VALUES = 4096
+"""The largest array `describe(values=True)` describes by its values."""
 
 
 def fingerprint(obj: Any) -> bytes:
@@ -55,7 +63,9 @@ def _qualified(obj: Any) -> str:
     return name or type(obj).__qualname__
 
 
-def _describe(obj: Any, seen: set[int], closures: bool = False) -> Any:
+def _describe(
+    obj: Any, seen: set[int], closures: bool = False, values: bool = False
+) -> Any:
     from ..space._utils import StaticArray
 
     if obj is None or isinstance(obj, (bool, str)):
@@ -67,7 +77,12 @@ def _describe(obj: Any, seen: set[int], closures: bool = False) -> Any:
     if isinstance(obj, complex):
         return ["complex", repr(obj)]
     if isinstance(obj, (jax.Array, np.ndarray, jax.ShapeDtypeStruct)):
-        return ["array", [int(d) for d in obj.shape], str(obj.dtype)]
+        described = ["array", [int(d) for d in obj.shape], str(obj.dtype)]
+        concrete = not isinstance(obj, (jax.ShapeDtypeStruct, jax.core.Tracer))
+        key = jax.dtypes.issubdtype(obj.dtype, jax.dtypes.prng_key)
+        if values and concrete and not key and obj.size <= MAX_DESCRIBED_VALUES:
+            described.append([repr(v) for v in np.asarray(obj).ravel().tolist()])
+        return described
     if isinstance(obj, StaticArray):
         a = obj.array
         return [
@@ -88,31 +103,33 @@ def _describe(obj: Any, seen: set[int], closures: bool = False) -> Any:
         for field in dataclasses.fields(obj):
             static = bool(field.metadata.get("static", False))
             value = getattr(obj, field.name, None)
-            fields.append([field.name, static, _describe(value, seen, closures)])
+            fields.append(
+                [field.name, static, _describe(value, seen, closures, values)]
+            )
         return ["module", _qualified(type(obj)), fields]
     if isinstance(obj, (tuple, list)):
-        return [type(obj).__name__, [_describe(v, seen, closures) for v in obj]]
+        return [type(obj).__name__, [_describe(v, seen, closures, values) for v in obj]]
     if isinstance(obj, dict):
         return [
             "dict",
-            [[str(k), _describe(v, seen, closures)] for k, v in obj.items()],
+            [[str(k), _describe(v, seen, closures, values)] for k, v in obj.items()],
         ]
     if isinstance(obj, jax.tree_util.Partial) and not obj.args and not obj.keywords:
         # a plain function made leafless (`lerax.policy._networks.leafless`)
         # is described as the function itself
-        return _describe(obj.func, seen, closures)
+        return _describe(obj.func, seen, closures, values)
     if type(obj).__name__ == "_HashableCallableShim" and hasattr(obj, "fun"):
         # `jax.tree_util.Partial(functools.partial(...))` keeps the partial in
         # this shim (Equinox's MLP makes its activation one): describe what
         # it wraps, or every partial activation would look alike
-        return _describe(obj.fun, seen, closures)
+        return _describe(obj.fun, seen, closures, values)
     if isinstance(obj, functools.partial):
         return [
             "partial",
-            _describe(obj.func, seen, closures),
-            [_describe(a, seen, closures) for a in obj.args],
+            _describe(obj.func, seen, closures, values),
+            [_describe(a, seen, closures, values) for a in obj.args],
             [
-                [k, _describe(v, seen, closures)]
+                [k, _describe(v, seen, closures, values)]
                 for k, v in sorted(obj.keywords.items())
             ],
         ]
@@ -129,7 +146,9 @@ def _describe(obj: Any, seen: set[int], closures: bool = False) -> Any:
                     value = cell.cell_contents
                 except ValueError:  # an empty cell
                     continue
-                captured.append([name, _describe(value, seen | {id(obj)}, closures)])
+                captured.append(
+                    [name, _describe(value, seen | {id(obj)}, closures, values)]
+                )
             return ["callable", _qualified(obj), captured]
         return ["callable", _qualified(obj)]
     return ["object", _qualified(type(obj))]

@@ -373,6 +373,14 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, Any, Any]:
     return where, saved, built
 
 
+def _number(text: str) -> str:
+    """A recorded array value (its `repr`) shown briefly."""
+    try:
+        return f"{float(text):.6g}"
+    except ValueError:  # True, False
+        return text
+
+
 def _show(description: Any) -> str:
     if description is _ABSENT or description is _PRESENT:
         return description[0]
@@ -380,6 +388,11 @@ def _show(description: Any) -> str:
         tag = description[0]
         if tag == "array" and len(description) == 3:
             return f"{description[2]}{list(description[1])}"
+        if tag == "array" and len(description) == 4:  # with its values
+            shown = ", ".join(_number(v) for v in description[3][:6])
+            more = ", ..." if len(description[3]) > 6 else ""
+            text = shown if description[1] == [] else f"[{shown}{more}]"
+            return f"{text} ({description[2]}{list(description[1])})"
         if tag == "module" and len(description) == 3:
             return f"a {description[1]}"
         if tag == "static_array" and len(description) == 4:
