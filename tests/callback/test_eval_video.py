@@ -74,6 +74,17 @@ def test_default_video_fps_follows_the_env():
     assert EvalCallback(Counter(), eval_freq=STEPS).video_fps == DEFAULT_FPS
 
 
+def test_an_env_rate_that_is_no_number_matters_only_for_videos(tmp_path):
+    # a rate that is not a number (0 here) refused the callback even without
+    # videos; with videos it is still named
+    class Frozen(Counter):
+        render_fps = 0
+
+    assert EvalCallback(Frozen(), eval_freq=STEPS).video_fps == DEFAULT_FPS
+    with pytest.raises(ValueError, match="render_fps=0"):
+        EvalCallback(Frozen(), eval_freq=STEPS, video_dir=tmp_path)
+
+
 @pytest.mark.parametrize("fps", [np.float32(24), np.int32(24), jnp.array(24), 24])
 def test_video_fps_of_any_numeric_type(fps, tmp_path):
     evaluator = EvalCallback(

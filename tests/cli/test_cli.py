@@ -303,16 +303,20 @@ def test_export_writes_a_model_that_acts_as_the_saved_policy(run_dir, tmp_path, 
     assert (out / "policy.onnx").is_file()
     capsys.readouterr()
     # bad input: exit status 2, a message, nothing written
+    (tmp_path / "folder.onnx").mkdir()
     for args, message in [
         (["--out", str(tmp_path / "m.txt")], "--out must name an .onnx file"),
         (["--opset", "5"], "--opset must be >= 13"),
         (["--opset", "99"], "is out of range"),
+        (["--out", str(tmp_path / "folder.onnx")], "is a folder; give a file"),
+        (["--out", str(target / "m.onnx")], "is a file, not a folder"),
     ]:
         assert main(["export", str(out), *args]) == 2
         assert message in capsys.readouterr().out
     assert main(["export", str(tmp_path)]) == 2
     assert "not a `lerax train` output folder" in capsys.readouterr().out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.onnx", "model.onnx"]
+    assert not any((tmp_path / "folder.onnx").iterdir())
 
 
 def test_config_is_written_before_training(tmp_path, monkeypatch, capsys):

@@ -170,3 +170,28 @@ def test_ppo_learns_gymnasium_cartpole():
             done = terminated or truncated
         returns.append(total_reward)
     assert np.mean(returns) >= 400, returns
+
+
+def test_reports_the_gymnasium_envs_render_fps_and_dt():
+    from lerax.compatibility import LeraxToGymEnv
+    from lerax.wrapper import Identity
+
+    cartpole = gymnasium.make("CartPole-v1")
+    env = GymToLeraxEnv(cartpole)
+    assert env.render_fps == cartpole.metadata["render_fps"] == 50
+    assert Identity(env).render_fps == 50  # through lerax wrappers
+    # and back to Gymnasium: the rate survives the round trip
+    assert LeraxToGymEnv(env).metadata["render_fps"] == 50
+    assert not hasattr(env, "dt")  # CartPole's step is `tau`
+    with pytest.raises(AttributeError, match="has no `dt`"):
+        _ = Identity(env).dt
+
+    class Timed(gymnasium.Env):
+        metadata = {"render_modes": []}  # no rate: None, as Gymnasium's
+        observation_space = gymnasium.spaces.Box(-1.0, 1.0, (2,))
+        action_space = gymnasium.spaces.Discrete(2)
+        dt = 0.04
+
+    timed = GymToLeraxEnv(Timed())
+    assert timed.render_fps is None
+    assert timed.dt == Identity(timed).dt == 0.04

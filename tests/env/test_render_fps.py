@@ -13,10 +13,15 @@ import jax.numpy as jnp
 import pytest
 
 import lerax.env
-from lerax.env import AbstractEnv
+from lerax.env import AbstractEnv, AbstractEnvLike
 from lerax.env.classic_control import Acrobot, CartPole, Pendulum
 from lerax.space import Box, Discrete
-from lerax.wrapper import Identity, NormalizeObservation, TimeLimit
+from lerax.wrapper import (
+    AbstractRewardWrapper,
+    Identity,
+    NormalizeObservation,
+    TimeLimit,
+)
 
 HAS_MUJOCO = all(
     importlib.util.find_spec(module) is not None for module in ("mujoco", "mujoco.mjx")
@@ -204,3 +209,71 @@ def test_a_user_env_may_give_its_rate_as_fields():
     other = TimedStill(render_fps=24.0, dt=0.04)  # dataclass fields
     wrapped = Identity(TimeLimit(other, 3))
     assert (wrapped.render_fps, wrapped.dt) == (24.0, 0.04)
+
+
+def test_a_rate_field_takes_its_place_among_fields_without_defaults():
+    # `render_fps` given as a field after fields without defaults (valid
+    # dataclass order) or without a default at all
+    class Paced(AbstractStill):
+        speed: float
+        name: str = "Paced"
+        action_space: Discrete = Discrete(2)
+        observation_space: Box = Box(-1.0, 1.0, (1,))
+        render_fps: float = 12.5
+
+    class Required(AbstractStill):
+        speed: float
+        render_fps: float  # None when not given, as an env without a rate
+        name: str = "Required"
+        action_space: Discrete = Discrete(2)
+        observation_space: Box = Box(-1.0, 1.0, (1,))
+
+    assert Paced(2.0).render_fps == 12.5 and Paced(2.0).speed == 2.0
+    assert TimeLimit(Paced(2.0, render_fps=24.0), 3).render_fps == 24.0
+    assert Required(2.0, 24.0).render_fps == 24.0
+    assert Required(2.0).render_fps is None
+    assert Still.render_fps is None and Still().render_fps is None
+
+
+class FrameSkip(AbstractRewardWrapper):
+    """A user wrapper that repeats each action `skip` times (only its timing
+    matters here), its rate and step length given as properties."""
+
+    env: AbstractEnvLike
+    skip: int = 4
+
+    def map_reward(self, reward):
+        return reward
+
+    @property
+    def render_fps(self):
+        return self.env.render_fps / self.skip
+
+    @property
+    def dt(self):
+        return self.env.dt * self.skip
+
+
+class Retimed(AbstractRewardWrapper):
+    """A user wrapper giving its rate and step length as fields."""
+
+    env: AbstractEnvLike
+    render_fps: float
+    dt: float = 0.5
+
+    def map_reward(self, reward):
+        return reward
+
+
+def test_a_user_wrapper_may_change_the_timing():
+    env = TimeLimit(CartPole(), 10)
+    skipping = FrameSkip(env)
+    assert (skipping.render_fps, skipping.dt) == (12.5, 0.08)
+    assert (Identity(skipping).render_fps, Identity(skipping).dt) == (12.5, 0.08)
+    # as fields, with and without defaults, after the wrapped env
+    retimed = Retimed(env, 10.0)
+    assert (retimed.render_fps, retimed.dt) == (10.0, 0.5)
+    assert Identity(Retimed(env, 10.0, dt=0.1)).dt == 0.1
+    # a plain wrapper still forwards, and tells when there is no `dt`
+    assert (Identity(env).render_fps, Identity(env).dt) == (50, 0.02)
+    assert not hasattr(Identity(Still()), "dt")

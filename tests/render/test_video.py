@@ -431,3 +431,29 @@ def test_bad_sizes_name_the_argument(bad, cartpole_states, tmp_path):
     with pytest.raises(ValueError, match=r"record_video\(height=\.\.\.\)"):
         record_video(env, states, tmp_path / "a.mp4", height=bad)
     assert list(tmp_path.iterdir()) == []
+
+
+def gif_delays(path):
+    """The delay of each frame of the GIF at `path`, in milliseconds (0 for a
+    frame that gives none)."""
+    from PIL import Image
+
+    delays = []
+    with Image.open(path) as image:
+        for index in range(image.n_frames):
+            image.seek(index)
+            delays.append(image.info.get("duration") or 0)
+    return delays
+
+
+@pytest.mark.parametrize("fps", [25, 30, 50, 67, 125, 500])
+def test_gif_plays_in_real_time_at_any_rate(fps, tmp_path):
+    # env rates above 50 fps (Humanoid 67, Hopper and Walker2d 125) must not
+    # give delays under 2 cs, which players stretch to 10 cs (or 0 cs, none)
+    frames = [np.full((4, 6, 3), i, np.uint8) for i in range(120)]  # all differ
+    path = write_video(frames, tmp_path / "fast.gif", fps=fps)
+    delays = gif_delays(path)
+    assert min(delays) >= 20 and all(d % 10 == 0 for d in delays)
+    assert sum(delays) == pytest.approx(1000 * len(frames) / fps, abs=20)
+    expected_frames = len(frames) if fps <= 50 else len(range(0, 120, -(-fps // 50)))
+    assert len(delays) == expected_frames

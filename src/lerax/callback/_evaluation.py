@@ -14,7 +14,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, Key
 
-from ..render._video import resolve_fps
+from ..render._video import DEFAULT_FPS, resolve_fps
 from ..utils import filter_cond
 from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
@@ -190,7 +190,14 @@ class EvalCallback(AbstractCallback):
                 )
             stop_at_return = float(stop_at_return)
         self.stop_at_return = stop_at_return
-        video_fps = resolve_fps(env, video_fps, "EvalCallback", "video_fps")
+        try:
+            video_fps = resolve_fps(env, video_fps, "EvalCallback", "video_fps")
+        except ValueError:
+            if video_fps is not None or video_dir is not None:
+                raise
+            # no videos: an env rate that is not a number (an array of a
+            # vmapped env, say) does not matter
+            video_fps = float(DEFAULT_FPS)
         self.sync_normalization = bool(sync_normalization)
         if video_dir is not None and importlib.util.find_spec("lerax.render") is None:
             warnings.warn(

@@ -163,6 +163,17 @@ def run_export(args: argparse.Namespace, console: Any) -> int:
     out = Path(args.out) if args.out is not None else directory / "policy.onnx"
     if out.suffix != ".onnx":
         raise CLIError(f"--out must name an .onnx file, got {str(out)!r}.")
+    if out.is_dir():
+        raise CLIError(
+            f"--out {str(out)!r} is a folder; give a file path such as "
+            f"{str(out / 'policy.onnx')!r}."
+        )
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise CLIError(
+            f"--out {str(out)!r} cannot be written: {str(blocking)!r} is a file, "
+            "not a folder. Choose another path."
+        )
     if args.opset is not None and args.opset < MIN_OPSET:
         raise CLIError(f"--opset must be >= {MIN_OPSET}, got {args.opset}.")
     config, _, policy, env = load_run(directory)

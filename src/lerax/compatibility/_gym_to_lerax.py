@@ -152,6 +152,31 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
         self.action_space = gym_space_to_lerax_space(gym_env.action_space)
         self.observation_space = gym_space_to_lerax_space(gym_env.observation_space)
 
+    @property
+    def render_fps(self) -> float | None:
+        """The Gymnasium env's `metadata["render_fps"]` (e.g. 50 for
+        `CartPole-v1`), None when it gives none."""
+        return self.gym_env.metadata.get("render_fps")
+
+    @property
+    def dt(self) -> float:
+        """The Gymnasium env's seconds per step (`env.unwrapped.dt`, as
+        MuJoCo envs give it).
+
+        Raises:
+            AttributeError: If the Gymnasium env has no `dt` (so `hasattr`
+                tells whether it has one).
+        """
+        try:
+            return float(self.gym_env.unwrapped.dt)
+        except AttributeError:
+            raise AttributeError(
+                f"{self.name}.dt: the Gymnasium env "
+                f"({type(self.gym_env.unwrapped).__name__}) has no `dt` (seconds "
+                "per step); classic-control ones keep theirs under another name "
+                "(e.g. CartPole's `tau`)."
+            ) from None
+
     def _call(self, host, *args) -> GymEnvState:
         # Results travel as (observation, restart observation, [reward,
         # terminated, truncated]): few buffers keep the host call cheap.

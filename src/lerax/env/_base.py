@@ -3,7 +3,7 @@
 import abc
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 import equinox as eqx
 import jax
@@ -45,9 +45,11 @@ class AbstractEnvLike(eqx.Module, Generic[StateType, ActType, ObsType, MaskType]
     name: eqx.AbstractVar[str]
     action_space: eqx.AbstractVar[AbstractSpace]
     observation_space: eqx.AbstractVar[AbstractSpace]
-    # a plain class attribute, not a property: a subclass may override it
-    # with a constant, a property or a dataclass field alike
-    render_fps: ClassVar[float | None] = None
+    # a plain class attribute, not a property, and not annotated (as a
+    # ClassVar it would put a subclass's `render_fps` field first in the
+    # field order, before fields without defaults): a subclass may override
+    # it with a constant, a property or a dataclass field alike
+    render_fps = None
 
     @abc.abstractmethod
     def initial(self, *, key: Key[Array, ""]) -> StateType:

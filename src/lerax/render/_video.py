@@ -253,7 +253,10 @@ def write_video(
     are padded by one pixel). If ffmpeg is missing or does not run, a GIF is
     written next to it instead (same name, ``.gif``) with a warning. A
     ``.gif`` path is written as an animated GIF with imageio (Pillow merges
-    pixel-identical consecutive frames into one longer frame). The file
+    pixel-identical consecutive frames into one longer frame); GIF delays
+    are whole centiseconds and players slow ones under 2 cs down, so above
+    `GIF_MAX_FPS` (50) a GIF keeps every k-th frame to play in real time
+    (`gif_timing`). The file
     appears complete or not at all: frames go to a temporary file that
     replaces `path` at the end, so on any error an existing file is kept.
 
@@ -391,12 +394,48 @@ def _write_mp4(stack: np.ndarray, path: Path, fps: float) -> None:
     atomic_replace(path, write, keep_suffix=True)
 
 
+GIF_MAX_FPS = 50
+"""The fastest frame rate a GIF plays at: its frame delays are whole
+centiseconds, and browsers and most viewers play delays under 2 cs (0 or 1)
+as 10 cs. Faster videos (an env's `render_fps` such as Hopper's 125) keep
+every k-th frame so that they still play in real time."""
+
+
+def gif_timing(count: int, fps: float) -> tuple[list[int], list[int]]:
+    """The frames a GIF of `count` frames at `fps` keeps and their delays.
+
+    Every `ceil(fps / GIF_MAX_FPS)`-th frame is kept (all of them up to 50
+    fps), and each kept frame lasts until the next one starts, rounded to
+    whole centiseconds on the video's own clock (so the rounding does not
+    add up: the GIF lasts `count / fps` seconds, to 1 cs, the last kept
+    frame showing for a whole step). Every delay is at least 2 cs, which
+    players honour.
+
+    Args:
+        count: The number of frames (>= 1).
+        fps: The frame rate (a finite number > 0).
+
+    Returns:
+        The indices of the kept frames and their delays in milliseconds
+        (multiples of 10).
+    """
+    step = max(1, math.ceil(fps / GIF_MAX_FPS - 1e-9))
+    kept = list(range(0, count, step))
+    ends = [*kept[1:], kept[-1] + step]
+    clock = [round(100 * i / fps) for i in (kept[0], *ends)]
+    delays = [10 * (end - start) for start, end in zip(clock, clock[1:])]
+    return kept, delays
+
+
 def _write_gif(stack: np.ndarray, path: Path, fps: float) -> None:
     iio = require("imageio.v3", "render")
+    kept, delays = gif_timing(len(stack), fps)
+    # Pillow takes a list of delays only for an animation (several frames)
+    duration = delays if len(delays) > 1 else delays[0]
     atomic_replace(
         path,
         lambda temporary: iio.imwrite(
-            temporary, stack, extension=".gif", duration=1000.0 / fps, loop=0
+            temporary, stack[kept], extension=".gif", duration=duration, loop=0
         ),
         keep_suffix=True,
     )

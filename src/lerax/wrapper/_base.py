@@ -1,6 +1,7 @@
 """Wrapper base classes: forwarding written once, one hook left open per kind."""
 
 import abc
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
@@ -29,13 +30,62 @@ class AbstractWrapperState(AbstractEnvLikeState):
         return self.env_state.unwrapped
 
 
+class _InstanceAttribute:
+    """A read-only instance attribute, `getter(instance)`, that a subclass
+    may replace with a class constant, a property or a dataclass field
+    (with or without a default) alike.
+
+    It is invisible on the class (reading it there raises `AttributeError`),
+    so `dataclasses` takes no default from it for a subclass's field of the
+    same name, and an instance's own value (a field's) comes first.
+    """
+
+    def __init__(self, getter: Callable[[Any], Any]):
+        self.getter = getter
+        self.name = "attribute"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            raise AttributeError(
+                f"{self.name!r} is an attribute of instances, not of the class "
+                f"{getattr(owner, '__name__', owner)}."
+            )
+        return self.getter(instance)
+
+
+def _forwarded_render_fps(wrapper: "AbstractWrapper") -> float | None:
+    """The wrapped env's real-time frame rate (None if it gives none)."""
+    return wrapper.env.render_fps
+
+
+def _forwarded_dt(wrapper: "AbstractWrapper") -> float:
+    """The wrapped env's seconds per step.
+
+    Raises:
+        AttributeError: If the wrapped env has no `dt` (so `hasattr` tells
+            whether the env has one).
+    """
+    try:
+        return wrapper.env.dt  # type: ignore[attr-defined]
+    except AttributeError:
+        raise AttributeError(
+            f"{type(wrapper).__name__}.dt: the env it wraps, {wrapper.name!r} "
+            f"({type(wrapper.unwrapped).__name__}), has no `dt` (seconds per "
+            "step). Envs with a fixed time step (classic-control and MuJoCo "
+            "ones) define it; give your env a `dt` to read it through wrappers."
+        ) from None
+
+
 class AbstractWrapper(AbstractEnvLike):
     """An environment built around another one (`env`).
 
     The wrapped env's `name`, `render_fps` and (when it has one) `dt` are
     this wrapper's too, as is its rendering (`default_renderer`, `render`).
     A wrapper that changes the timing (e.g. one that repeats actions)
-    overrides `render_fps` and `dt` with properties.
+    overrides `render_fps` and `dt` with properties, constants or fields.
 
     Attributes:
         env: The wrapped environment.
@@ -51,28 +101,10 @@ class AbstractWrapper(AbstractEnvLike):
     def unwrapped(self) -> AbstractEnv:
         return self.env.unwrapped
 
-    @property
-    def render_fps(self) -> float | None:
-        """The wrapped env's real-time frame rate (None if it gives none)."""
-        return self.env.render_fps
-
-    @property
-    def dt(self) -> float:
-        """The wrapped env's seconds per step.
-
-        Raises:
-            AttributeError: If the wrapped env has no `dt` (so `hasattr`
-                tells whether the env has one).
-        """
-        try:
-            return self.env.dt  # type: ignore[attr-defined]
-        except AttributeError:
-            raise AttributeError(
-                f"{type(self).__name__}.dt: the env it wraps, {self.name!r} "
-                f"({type(self.unwrapped).__name__}), has no `dt` (seconds per "
-                "step). Envs with a fixed time step (classic-control and MuJoCo "
-                "ones) define it; give your env a `dt` to read it through wrappers."
-            ) from None
+    # not properties: a subclass (one that changes the timing) may replace
+    # them with properties, constants or dataclass fields alike
+    render_fps = _InstanceAttribute(_forwarded_render_fps)
+    dt = _InstanceAttribute(_forwarded_dt)
 
     def default_renderer(
         self,
