@@ -685,3 +685,28 @@ def test_check_numerics_names_the_non_finite_quantity_in_learn(
     if algo_cls is DQN:  # off by default (the flag lives in the shared loop)
         quiet = algo_cls(**small)
         jax.block_until_ready(quiet.learn(env, policy, 16, key=getkey()))
+
+
+def test_random_actions_end_at_learning_starts_inside_an_iteration():
+    # one iteration of 16 env steps straddling `learning_starts=4`: as in
+    # SB3 (which counts env steps), the first 4 actions are random and the
+    # 12 after them greedy (epsilon 0), not the whole iteration random
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPQPolicy(env, width_size=8, key=jr.key(0))
+    algo = DQN(
+        num_envs=2,
+        num_steps=8,
+        buffer_size=16,
+        batch_size=4,
+        learning_starts=4,
+        exploration_initial_eps=0.0,
+        exploration_final_eps=0.0,
+    )
+    state = algo.init(env, policy, key=jr.key(1))
+    _, _, transitions = algo.iteration(state)
+    greedy = jax.vmap(jax.vmap(lambda o: jnp.argmax(policy.q_values(None, o)[1])))(
+        transitions.observation
+    )
+    # env steps 0..3 are the first two steps of both envs
+    assert bool(jnp.all(transitions.action[2:] == greedy[2:]))
+    assert not bool(jnp.all(transitions.action[:2] == greedy[:2]))

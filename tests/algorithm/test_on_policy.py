@@ -208,6 +208,31 @@ def test_target_kl_stops_updates(getkey):
     assert float(stopped["updates_skipped"].mean()) > 0.5
 
 
+def test_target_kl_logs_only_minibatches_up_to_the_stop():
+    # full-batch epochs: the first (at the rollout's parameters) updates,
+    # the second exceeds the tiny KL target and stops; as in SB3, the
+    # logged metrics average those two, however many epochs were to follow
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPActorCriticPolicy(env, value_width=8, action_width=8, key=jr.key(0))
+
+    def metrics(num_epochs):
+        algo = PPO(
+            num_envs=2,
+            num_steps=8,
+            num_batches=1,
+            num_epochs=num_epochs,
+            learning_rate=1e-2,
+            target_kl=1e-6,
+        )
+        return algo.train(algo.init(env, policy, key=jr.key(1)), 1)[1]
+
+    two, six = metrics(2), metrics(6)
+    np.testing.assert_allclose(six["updates_skipped"], 5 / 6, rtol=1e-6)
+    np.testing.assert_allclose(two["updates_skipped"], 1 / 2, rtol=1e-6)
+    for name in ("approx_kl", "policy_loss", "value_loss", "clip_fraction", "loss"):
+        np.testing.assert_allclose(six[name], two[name], rtol=1e-4, err_msg=name)
+
+
 def test_learning_rate_schedule_is_logged(getkey):
     import optax
 

@@ -27,6 +27,7 @@ from ..wrapper._sync import share_statistics
 
 # (policy_state, observation, action_mask, key) ->
 #     (new_policy_state, stored_action, env_action, extras)
+# (`collect(..., timed=True)` passes the step's index as a fifth argument)
 Actor = Callable[[Any, Any, Any, Key[Array, ""]], tuple[Any, Any, Any, dict[str, Any]]]
 
 
@@ -246,6 +247,7 @@ def collect(
     key: Key[Array, ""],
     unroll: int = 1,
     callback: Any = None,
+    timed: bool = False,
 ) -> tuple[ActorCarry, Transition]:
     """Runs `num_steps` steps of every env in `carry` (batched over envs).
 
@@ -259,6 +261,8 @@ def collect(
         unroll: `lax.scan` unrolling (speed only).
         callback: A training callback whose `on_step` runs after every step
             (its step states live in `carry.callback_state`), or None.
+        timed: Call `actor` with a fifth argument, the index of the step
+            within this call (`0 .. num_steps - 1`, the same for every env).
 
     Returns:
         The new carry and the `Transition`s with leading axes `[T, N]`.
@@ -266,9 +270,12 @@ def collect(
     num_envs = carry.episode_start.shape[0]
     if callback is not None and not overrides(callback, "on_step"):
         callback = None
-    stepped = jax.vmap(lambda c, k: _step(env, policy, actor, c, k, callback))
 
-    def batched(carry: ActorCarry, keys: Key[Array, " envs"]):
+    def batched(carry: ActorCarry, inputs):
+        # the step's index travels with its keys only when the actor takes it
+        keys, index = inputs if timed else (inputs, None)
+        acting = actor if not timed else lambda *args: actor(*args, index)
+        stepped = jax.vmap(lambda c, k: _step(env, policy, acting, c, k, callback))
         carry, transition = stepped(carry, keys)
         return _shared(env, carry), transition
 
@@ -279,4 +286,5 @@ def collect(
     # (cheaper to compile). (Deriving the per-use keys before the loop as
     # well would add ~0.2 s of compilation for no faster run.)
     keys = jax.vmap(lambda k: jr.split(k, num_envs))(fused_split(key, num_steps))
-    return jax.lax.scan(batched, carry, keys, unroll=unroll)
+    inputs = (keys, jnp.arange(num_steps, dtype=jnp.int32)) if timed else keys
+    return jax.lax.scan(batched, carry, inputs, unroll=unroll)

@@ -376,7 +376,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         space = state.env.action_space
         step = state.iteration * self.steps_per_iteration
 
-        def actor(policy_state, observation, mask, key):
+        def actor(policy_state, observation, mask, key, index):
             random_key, explore_key = jr.split(key)
             random = space.sample(key=random_key, mask=mask)
             # the policy runs in the random phase too, so its state advances
@@ -389,8 +389,12 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 step=step,
                 total=state.total_timesteps,
             )
+            # random while fewer than `learning_starts` env steps were taken
+            # before this one (counted per step, as SB3, not per iteration:
+            # an iteration may straddle `learning_starts`)
+            taken = step + index * self.num_envs
             action = jax.tree.map(
-                lambda r, c: jnp.where(step < self.learning_starts, r, c),
+                lambda r, c: jnp.where(taken < self.learning_starts, r, c),
                 random,
                 chosen,
             )
@@ -404,6 +408,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             num_steps=self.num_steps,
             key=rollout_key,
             callback=callback,
+            timed=True,
         )
         flat = lambda x: jnp.reshape(x, (-1,) + x.shape[2:])  # noqa: E731
         # behind normalisers, the buffer keeps what they received and each

@@ -408,6 +408,10 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                     {**{k: metrics[k] for k in sorted(metrics)}, "loss": loss},
                     new_params,
                 )
+            # a minibatch after the stop is evaluated but not logged: as
+            # Stable-Baselines3, which breaks out of its loop, the metrics
+            # average the minibatches up to the one that stopped the updates
+            logged = ~stopped
             if stop is False:  # statically never: no per-update select
                 params, opt_state = new_params, new_opt_state
             else:
@@ -417,10 +421,9 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                     (params, opt_state),
                     (new_params, new_opt_state),
                 )
-            metrics = dict(
-                metrics, loss=loss, updates_skipped=stopped.astype(jnp.float32)
-            )
-            return (params, opt_state, stopped), metrics
+            metrics = dict(metrics, loss=loss)
+            skipped = stopped.astype(jnp.float32)
+            return (params, opt_state, stopped), (metrics, logged, skipped)
 
         def epoch(carry, key):
             if recurrent:
@@ -429,10 +432,15 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                 batches = buffer.transitions(self.num_batches, key=key)
             return jax.lax.scan(minibatch, carry, batches)
 
-        (params, opt_state, _), metrics = jax.lax.scan(
+        (params, opt_state, _), (metrics, logged, skipped) = jax.lax.scan(
             epoch, (params, opt_state, jnp.array(False)), jr.split(key, self.num_epochs)
         )
-        metrics = jax.tree.map(jnp.mean, metrics)
+        # the first minibatch is always logged, so the weights never sum to 0
+        weights = logged.astype(jnp.float32)
+        metrics = jax.tree.map(
+            lambda x: jnp.sum(jnp.where(logged, x, 0.0)) / jnp.sum(weights), metrics
+        )
+        metrics["updates_skipped"] = jnp.mean(skipped)
         return eqx.combine(params, static), opt_state, metrics
 
 
