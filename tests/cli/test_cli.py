@@ -229,6 +229,25 @@ def test_bad_values_exit_2_before_anything_runs(args, expected, tmp_path, capsys
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # no output
 
 
+def test_unreadable_config_files_exit_2_naming_the_fix(tmp_path, capsys):
+    # a run folder passed as --config, and files that are not UTF-8 text
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text('[run]\nenv = "CartPole-v1"\n')
+    (tmp_path / "latin1.toml").write_bytes(b'[run]\nenv = "\xe9"\n')
+    cases = {
+        str(run): f"is a folder; pass its {str(run / 'config.toml')!r}",
+        str(tmp_path): "is a folder; pass a .toml file",
+        str(tmp_path / "latin1.toml"): "is not UTF-8 text",
+    }
+    for path, expected in cases.items():
+        status = main(["train", "--config", path, "--out", str(tmp_path / "out")])
+        output = capsys.readouterr().out.replace("\n", "")
+        assert status == 2, output
+        assert expected in output
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_devices_exit_2_before_anything_is_written(tmp_path):
     # a fresh process: the command makes the 3 CPU devices itself, over
     # which PPO's 8 envs do not split
@@ -413,6 +432,48 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     assert (
         tomllib.loads((full / "config.toml").read_text())["result"]["timesteps"] == 1536
     )
+
+
+# 2 envs x 16 steps: 32 steps per iteration, a checkpoint every 2
+RESUMABLE = ["--set", "num_envs=2", "--set", "num_steps=16", "--set", "num_epochs=1"]
+RESUMABLE += ["--set", "eval_episodes=1", "--set", 'lr_schedule="constant"']
+RESUMABLE += ["--checkpoint-every", "64"]
+
+
+def test_resume_with_another_logger_trains_as_uninterrupted(tmp_path, capsys):
+    # the loggers' states are in the checkpoints: a run resumed with
+    # another --logger than it was written with starts them afresh
+    full, resumed = tmp_path / "full", tmp_path / "resumed"
+    budget = ["--total-timesteps", "128"]
+    assert main(["train", "--out", str(full), *budget, *RESUMABLE]) == 0
+    first = full / "checkpoints" / "checkpoint_000000000064.ckpt"
+    resume = ["train", "--resume", str(first), "--out", str(resumed), *RESUMABLE]
+    status = main([*resume, *budget, "--logger", "console"])
+    assert status == 0, capsys.readouterr().out
+    assert (resumed / "policy.eqx").read_bytes() == (full / "policy.eqx").read_bytes()
+    # and back: a run checkpointed with a logger, resumed without one
+    more = ["--total-timesteps", "192"]
+    status = main(["train", "--resume", str(resumed), *RESUMABLE, *more])
+    assert status == 0, capsys.readouterr().out
+
+
+def test_extending_a_resumed_run_keeps_the_metrics_it_has(tmp_path, capsys):
+    # a run resumed into a new folder holds the metrics from its checkpoint
+    # on; extending it keeps them
+    full, resumed = tmp_path / "full", tmp_path / "resumed"
+    budget = ["--total-timesteps", "128"]
+    assert main(["train", "--out", str(full), *budget, *RESUMABLE]) == 0
+    first = full / "checkpoints" / "checkpoint_000000000064.ckpt"
+    resume = ["train", "--resume", str(first), "--out", str(resumed), *RESUMABLE]
+    assert main([*resume, *budget]) == 0
+    _, before = read_csv(resumed / "metrics.csv")
+    assert [int(r["iteration"]) for r in before] == [3, 4]
+    more = ["--total-timesteps", "192"]
+    assert main(["train", "--resume", str(resumed), *RESUMABLE, *more]) == 0
+    _, after = read_csv(resumed / "metrics.csv")
+    assert [int(r["iteration"]) for r in after] == [3, 4, 5, 6]
+    assert after[:2] == before
+    capsys.readouterr()
 
 
 def test_record_writes_a_video_of_one_episode(run_dir):

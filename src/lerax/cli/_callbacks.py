@@ -103,3 +103,18 @@ def checkpoints_in(directory: Path) -> list[Path]:
 def flat_config(config: dict) -> dict[str, Any]:
     """`{"section.key": value}` for loggers that take flat hyper-parameters."""
     return {f"{s}.{k}": v for s, values in config.items() for k, v in values.items()}
+
+
+def other_loggers(callbacks: list[Any]) -> list[list[Any]]:
+    """The callback lists `lerax train` builds with the other `--logger`
+    choice (none, or one: all backends keep the same state) than
+    `callbacks` (progress bar first, then the logger, if any): the lists a
+    run resumed with another `--logger` may have been checkpointed with."""
+    module = _callback_module()
+    if not hasattr(module, "LoggingCallback"):
+        return []
+    kept = [c for c in callbacks if not isinstance(c, module.LoggingCallback)]
+    if len(kept) < len(callbacks):
+        return [kept]
+    stand_in = module.LoggingCallback(module.ConsoleBackend())  # opens nothing
+    return [kept[:1] + [stand_in] + kept[1:]]

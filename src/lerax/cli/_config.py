@@ -213,10 +213,26 @@ def default_config(algorithm: str, env_id: str | None = None) -> dict[str, dict]
 def read_toml(path: str | Path) -> dict[str, dict]:
     """Reads a configuration file (sections `run`, `algorithm`, `policy`)."""
     path = Path(path)
+    if path.is_dir():
+        inside = path / "config.toml"
+        hint = (
+            f"pass its {str(inside)!r}"
+            if inside.is_file()
+            else "pass a .toml file (a `lerax train` folder holds config.toml)"
+        )
+        raise CLIError(f"Config file {str(path)!r} is a folder; {hint}.")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CLIError(f"Config file {str(path)!r} does not exist.") from None
+    except UnicodeDecodeError as error:
+        raise CLIError(
+            f"Config file {str(path)!r} is not UTF-8 text (TOML is): {error}"
+        ) from None
+    except OSError as error:
+        raise CLIError(
+            f"Config file {str(path)!r} cannot be read: {error.strerror or error}"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise CLIError(
             f"Config file {str(path)!r} is not valid TOML: {error}"

@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import dataclasses
 import io
 import platform
 import sys
@@ -187,8 +188,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     if resume is not None:  # keep the history of the run resumed
         earlier = _earlier_metrics(out / "metrics.csv", metrics, done)
         if earlier is not None:
+            first, earlier = earlier
             metrics = {k: np.concatenate([earlier[k], metrics[k]]) for k in metrics}
-            first = 0
     _write_csv(out / "metrics.csv", metrics, seeds, first, spi)
     plot = learning_curve(
         out / "learning_curve.png",
@@ -252,18 +253,26 @@ def _check_resumed_config(config: dict, saved_file: Path) -> None:
         )
 
 
-def _earlier_metrics(path: Path, metrics: dict, done: int) -> dict | None:
-    """The metrics of iterations 1..`done` from a run's `metrics.csv`, when
-    it holds all of them with the same columns (None otherwise)."""
+def _earlier_metrics(path: Path, metrics: dict, done: int) -> tuple[int, dict] | None:
+    """`(first, earlier)`: the metrics of iterations `first + 1`..`done` from
+    a run's `metrics.csv`, when it holds all of them with the same columns
+    (None otherwise). `first` is 0 unless the run was itself resumed into
+    its folder (its history starts at the checkpoint it resumed from)."""
     if not path.is_file() or done == 0:
         return None
-    with open(path, newline="") as file:
-        rows = [r for r in csv.DictReader(file) if int(r["iteration"]) <= done]
-    if [int(r["iteration"]) for r in rows] != list(range(1, done + 1)):
+    try:
+        with open(path, newline="") as file:
+            rows = [r for r in csv.DictReader(file) if int(r["iteration"]) <= done]
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+        return None  # not a metrics.csv of `lerax train`
+    if not rows:
         return None
-    if not rows or set(rows[0]) != {"seed", "iteration", "timesteps", *metrics}:
+    first = int(rows[0]["iteration"]) - 1
+    if [int(r["iteration"]) for r in rows] != list(range(first + 1, done + 1)):
         return None
-    return {
+    if set(rows[0]) != {"seed", "iteration", "timesteps", *metrics}:
+        return None
+    return first, {
         k: np.asarray([float(r[k]) for r in rows], np.asarray(v).dtype)
         for k, v in metrics.items()
     }
@@ -323,7 +332,7 @@ def _initial_state(
 ) -> Any:
     algo, env = setup.algorithm, setup.env
 
-    def init(key):
+    def init(key, callback=callback):
         policy_key, train_key = jr.split(key)
         return algo.init(
             env,
@@ -333,10 +342,12 @@ def _initial_state(
             callback=callback,
         )
 
+    def like(callback):
+        return eqx.filter_eval_shape(lambda k: init(k, callback), jr.key(seeds[0]))
+
     try:
         if resume is not None:
-            like = eqx.filter_eval_shape(init, jr.key(seeds[0]))
-            return _callbacks.load_checkpoint(resume, like)
+            return _load_resumed(resume, callback, like)
         if len(seeds) == 1:
             return eqx.filter_jit(init)(jr.key(seeds[0]))
         keys = jax.vmap(jr.key)(jnp.asarray(seeds))
@@ -345,6 +356,24 @@ def _initial_state(
         raise CLIError(
             f"{run['algorithm']} cannot train on {run['env']}: {error}"
         ) from None
+
+
+def _load_resumed(resume: Path, callback: Any, like: Any) -> Any:
+    """The training state of the checkpoint `resume`. The callbacks' states
+    are in it: a run resumed with another `--logger` than it was started
+    with loads it as written and starts its callbacks afresh (they log and
+    show progress; training itself does not depend on them)."""
+    try:
+        return _callbacks.load_checkpoint(resume, like(callback))
+    except CLIError as error:
+        for other in _callbacks.other_loggers(callback):
+            try:
+                state = _callbacks.load_checkpoint(resume, like(other))
+            except CLIError:
+                continue
+            actors = dataclasses.replace(state.actors, callback_state=None)
+            return dataclasses.replace(state, callback_state=None, actors=actors)
+        raise error
 
 
 def _make_cpu_devices(count: int) -> str | None:
