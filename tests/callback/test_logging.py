@@ -337,3 +337,89 @@ def test_a_reused_eval_callback_saves_each_runs_own_best(tmp_path):
         returns, _ = evaluate_policy(CARTPOLE, saved, key=jr.key(7), num_episodes=4)
         np.testing.assert_allclose(float(np.mean(returns)), bests[-1], rtol=1e-6)
     assert bests[1] < bests[0]
+
+
+def test_an_eval_callback_listed_first_keeps_the_loggers_run_name():
+    # EvalCallback and LoggingCallback share a backend: the run is named after
+    # the logger's `name` whichever callback comes first in the list
+    recorder = Recorder()
+    evaluation = EvalCallback(
+        CARTPOLE, eval_freq=STEPS, num_episodes=1, max_steps=20, backend=recorder
+    )
+    logger = LoggingCallback(recorder, log_interval=1, name="my-run")
+    train(CallbackList([evaluation, logger]), 2)
+    assert recorder.names == ["my-run"]
+    assert len(recorder.hparams) == 1
+    logged = {(step, tag) for step, scalars in recorder.scalars for tag in scalars}
+    assert {(STEPS, "eval/mean_return"), (2 * STEPS, "eval/mean_return")} <= logged
+    assert {(STEPS, "episode/return"), (2 * STEPS, "train/loss")} <= logged
+    logger.close()
+
+
+def test_a_second_learn_with_the_same_logger_is_a_new_tensorboard_run(tmp_path):
+    # a fresh `learn` restarts the step count: its curves go to a folder of
+    # their own rather than over the first run's steps; `train` in chunks
+    # stays one run
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    logger = LoggingCallback(TensorBoardBackend(tmp_path), log_interval=1, name="r")
+    for seed in (1, 2):
+        ALGO.learn(CARTPOLE, policy(), 2 * STEPS, key=jr.key(seed), callback=logger)
+    state = ALGO.init(CARTPOLE, policy(), key=jr.key(3), callback=logger)
+    for _ in range(2):
+        state, _ = ALGO.train(state, 1, callback=logger)
+    logger.close()
+    runs = sorted(p.name for p in tmp_path.iterdir())
+    assert runs == ["r", "r_1", "r_2"]
+    for run in runs:
+        events = EventAccumulator(str(tmp_path / run))
+        events.Reload()
+        steps = [e.step for e in events.Scalars("episode/return")]
+        assert steps == [STEPS, 2 * STEPS], (run, steps)
+        assert len(events.Tensors("hparams/text_summary")) == 1
+
+
+def test_seeds_stopped_under_vmap_report_nothing_more(tmp_path):
+    # under `jax.vmap` the loop's skip/run `cond` on a per-seed `stopped` flag
+    # runs both branches: the host calls of a stopped seed's discarded
+    # iterations must not reach the backends, the bar or the best model
+    logs, evals, screen = Recorder(), Recorder(), io.StringIO()
+    callback = CallbackList(
+        [
+            LoggingCallback(logs, log_interval=2, name="r"),
+            EvalCallback(
+                CARTPOLE,
+                eval_freq=STEPS,
+                num_episodes=2,
+                max_steps=100,
+                stop_at_return=25.0,
+                best_model_path=tmp_path / "best",
+                backend=evals,
+            ),
+            ProgressBarCallback(console=Console(file=screen, width=200), interval=1),
+        ]
+    )
+
+    def run(key):
+        state = ALGO.init(CARTPOLE, policy(), key=key, callback=callback)
+        return ALGO.train(state, 6, callback=callback)
+
+    state, metrics = jax.vmap(run)(jr.split(jr.key(0), 3))
+    last = int(np.max(state.iteration)) * STEPS
+    assert last < 6 * STEPS, "the seeds should stop early"
+    assert [step for step, _ in logs.scalars] == [last]
+    assert logs.scalars[-1][1]["episode/count"] == int(np.sum(metrics["episodes"]))
+    assert [step for step, _ in evals.scalars] == [
+        STEPS * (i + 1) for i in range(last // STEPS)
+    ]
+    assert f"{last + STEPS:,}/" not in screen.getvalue(), screen.getvalue()
+    saved = MLPActorCriticPolicy.deserialize(
+        tmp_path / "best.eqx", CARTPOLE, value_width=16, action_width=16
+    )
+    returns, _ = evaluate_policy(
+        CARTPOLE, saved, key=jr.key(0), num_episodes=2, max_steps=100
+    )
+    best = np.max(state.callback_state[1].best_return)
+    np.testing.assert_allclose(float(np.mean(returns)), float(best), rtol=1e-6)

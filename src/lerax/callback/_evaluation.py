@@ -20,6 +20,7 @@ from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._host import HostRef, to_float
+from ._progress import running
 
 
 @final
@@ -154,7 +155,8 @@ class EvalCallback(AbstractCallback):
         best_model_path: See `best_model_path` above (`.eqx` is appended
             when missing).
         backend: Logging backends for the results (e.g. the ones of a
-            `LoggingCallback`; opened here if not yet open).
+            `LoggingCallback`; opened at its first report if not yet open, so a
+            `LoggingCallback` sharing them names the run whatever the order).
         video_dir: See `video_dir` above.
         video_fps: Frames per second of the videos (a finite number > 0),
             or None for the env's `render_fps` (see `video_fps` above).
@@ -219,7 +221,7 @@ class EvalCallback(AbstractCallback):
         self.logs = bool(backends)
         self.host_ref = HostRef(
             EvalHost(
-                LogSink(backends, None) if backends else None,
+                LogSink(backends, None, open_late=True) if backends else None,
                 self.best_model_path,
                 self.video_dir,
                 self.video_fps,
@@ -292,6 +294,8 @@ class EvalCallback(AbstractCallback):
         step = ctx.num_timesteps
         previous = step - ctx.algorithm.steps_per_iteration
         due = step // self.eval_freq > previous // self.eval_freq
+        # checked again on the host: see `HostRef.call`
+        live = due & running(ctx)
         del key
         policy = ctx.state.policy
         eval_key = jr.key(self.seed)
@@ -332,10 +336,13 @@ class EvalCallback(AbstractCallback):
                     better,
                     saved,
                     bound=(static, self.env),
+                    when=live,
                 )
             if self.video_dir is not None:
                 states, dones = self._record(env, policy, video_key)
-                self.host_ref.call("video", step, states, dones, bound=(self.env,))
+                self.host_ref.call(
+                    "video", step, states, dones, bound=(self.env,), when=live
+                )
             return state
 
         return filter_cond(due, run, lambda s: s, ctx.callback_state)

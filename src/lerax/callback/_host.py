@@ -19,6 +19,7 @@ from typing import Any, final
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Int
 
@@ -122,6 +123,13 @@ def _dispatch(method: str, bound: tuple, number: Any, *values: Any) -> None:
     getattr(_HOSTS[int(np.asarray(number))], method)(*bound, *values)
 
 
+def _dispatch_when(
+    method: str, bound: tuple, number: Any, when: Any, *values: Any
+) -> None:
+    if bool(np.asarray(when)):
+        _dispatch(method, bound, number, *values)
+
+
 @final
 class HostRef(eqx.Module):
     """A callback's handle on its host-side object (progress bar, log sink).
@@ -151,11 +159,26 @@ class HostRef(eqx.Module):
         """The host-side object (outside compiled code)."""
         return _HOSTS[int(self.number)]
 
-    def call(self, method: str, *args: Any, bound: tuple = ()) -> None:
+    def call(
+        self, method: str, *args: Any, bound: tuple = (), when: Any = None
+    ) -> None:
         """From inside a compiled program: `host.<method>(*bound, *args)` on
         the host (`host_call`); `bound` holds Python values fixed at trace
-        time, `args` the traced ones."""
-        host_call(functools.partial(_dispatch, method, bound), self.number, *args)
+        time, `args` the traced ones.
+
+        `when` (a traced bool), if given, is checked on the host: pass the
+        predicate of the `lax.cond` the call sits in. Under `jax.vmap` a
+        predicate that differs between seeds turns the `cond` into a select
+        that runs both branches, host calls included, for every seed."""
+        if when is None:
+            host_call(functools.partial(_dispatch, method, bound), self.number, *args)
+            return
+        host_call(
+            functools.partial(_dispatch_when, method, bound),
+            self.number,
+            jnp.asarray(when, bool),
+            *args,
+        )
 
 
 def first_device(tree: Any) -> Any:

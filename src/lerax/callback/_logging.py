@@ -17,7 +17,7 @@ from ._backend import AbstractLoggingBackend, call_safely, finite_scalars
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._episodes import EpisodeAccumulator
 from ._host import HostRef, StepGroups, ratio, to_float
-from ._progress import report_due, run_description
+from ._progress import report_due, run_description, running
 
 # Metrics reported under `episode/` rather than `train/`.
 _EPISODE_METRICS = ("episode_return", "episode_length", "episodes")
@@ -97,33 +97,66 @@ class LogSink:
     backends, logs hyper-parameters once, pools per-seed reports of one step
     and writes them."""
 
-    def __init__(self, backends: tuple[AbstractLoggingBackend, ...], name: Any):
+    def __init__(
+        self,
+        backends: tuple[AbstractLoggingBackend, ...],
+        name: Any,
+        *,
+        open_late: bool = False,
+    ):
+        """Args:
+        backends: The backends.
+        name: The run name (None: `stamped(prefix)` at the first opening).
+        open_late: Open the backends at the first write rather than at the
+            start: a sink that shares its backends with a `LoggingCallback`
+            (`EvalCallback`'s) then never opens them before that callback
+            has, under its run name, whatever the callbacks' order.
+        """
         self.backends = backends
         self.name = name
         self._given_name = name
+        self._open_late = open_late
+        self._prefix = ""
+        self._hparams: dict[str, Any] = {}
         self._groups = StepGroups()
         self._hparams_logged = False
         self._last: tuple[int, float] | None = None
         self._fresh_start: int | None = None
+        self._high: int | None = None  # the largest step of the open run
 
     def start(self, prefix: str, hparams: dict[str, Any], step: Any) -> None:
         """A run starts at `step`: opens the backends that are not open
-        (under `name`, default `stamped(prefix)`) and logs `hparams` once."""
+        (under `name`, default `stamped(prefix)`; at the first write with
+        `open_late`) and logs `hparams` once. A start below a step of the
+        open run (a fresh `learn` after an earlier one) starts a new run:
+        the backends are closed and reopened, so that no event file or W&B
+        run holds two runs' curves over the same steps."""
         step = int(step)
         if self._fresh_start == step:
             return  # the same start from another seed under vmap
+        if not self._open_late and self._high is not None and step < self._high:
+            self.close()
         self._fresh_start = step
+        self._high = step if self._high is None else max(self._high, step)
         self._groups.reset()
-        self.name = self.name or stamped(prefix)
-        for backend in self.backends:
-            if not backend.is_open:
-                call_safely("open", backend.open, self.name)
-                self._hparams_logged = False
-        if not self._hparams_logged and hparams:
-            for backend in self.backends:
-                call_safely("log hyper-parameters", backend.log_hparams, hparams)
-            self._hparams_logged = True
+        self._prefix, self._hparams = prefix, hparams
+        if not self._open_late:
+            self._open()
         self._last = (step, time.perf_counter())
+
+    def _open(self) -> None:
+        """Opens the backends that are not open and logs the hyper-parameters
+        once."""
+        closed = [backend for backend in self.backends if not backend.is_open]
+        if closed:
+            self.name = self.name or stamped(self._prefix)
+            for backend in closed:
+                call_safely("open", backend.open, self.name)
+            self._hparams_logged = False
+        if not self._hparams_logged and self._hparams:
+            for backend in self.backends:
+                call_safely("log hyper-parameters", backend.log_hparams, self._hparams)
+            self._hparams_logged = True
 
     def report_packed(self, names: tuple[str, ...], step: Any, packed: Any) -> None:
         """`report` with the values packed in one vector (in `names` order)."""
@@ -155,6 +188,9 @@ class LogSink:
                 del scalars["time/steps_per_second"]
             self._last = (step, at)
         scalars = finite_scalars(scalars)
+        self._high = step if self._high is None else max(self._high, step)
+        if self._open_late:
+            self._open()
         for backend in self.backends:
             if backend.is_open:
                 call_safely("log scalars", backend.log_scalars, scalars, step)
@@ -174,6 +210,7 @@ class LogSink:
         for backend in self.backends:
             call_safely("close", backend.close)
         self._hparams_logged = False
+        self._high = None
         self.name = self._given_name  # a later run is a new one
 
 
@@ -200,7 +237,12 @@ class LoggingCallback(AbstractCallback):
     each log pools all seeds (means over seeds and their episodes).
 
     Backends are opened at the first training start and stay open across
-    `learn`/`train` calls until `close()` (or the end of a `with` block).
+    `learn`/`train` calls that go on from where the run got to (`train` in
+    chunks, a resumed `learn`) until `close()` (or the end of a `with`
+    block). A call that starts below a step already logged (a fresh `learn`
+    after an earlier one) is a new run: the backends are closed and reopened
+    (a new TensorBoard folder or W&B run) and the hyper-parameters logged
+    again.
 
     A new `LoggingCallback` with the same settings (backends aside) runs the
     compiled program of an earlier one: backends live on the host side.
@@ -293,32 +335,39 @@ class LoggingCallback(AbstractCallback):
             f"train/{k}": v for k, v in ctx.metrics.items() if k not in _EPISODE_METRICS
         }
 
+        due = report_due(ctx, self.log_interval)
+
         def log(operands):
             return self._report(*operands)
 
         # Operands passed explicitly rather than closed over: measured cheaper.
         return jax.lax.cond(
-            report_due(ctx, self.log_interval),
+            due,
             log,
             lambda operands: operands[0],
-            (episodes, train, ctx.num_timesteps),
+            (episodes, train, ctx.num_timesteps, due & running(ctx)),
         )
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
         # Episodes that ended after the last log: a run stopped early (e.g.
         # by `EvalCallback(stop_at_return=...)`) ends between logs
+        pending = ctx.callback_state.episodes > 0
         episodes = jax.lax.cond(
-            ctx.callback_state.episodes > 0,
+            pending,
             lambda operands: self._report(*operands),
             lambda operands: operands[0],
-            (ctx.callback_state, {}, ctx.num_timesteps),
+            (ctx.callback_state, {}, ctx.num_timesteps, pending),
         )
         self.host_ref.call("end", ctx.num_timesteps)
         return episodes
 
     def _report(
-        self, episodes: EpisodeAccumulator, train: dict[str, Any], step: Any
+        self,
+        episodes: EpisodeAccumulator,
+        train: dict[str, Any],
+        step: Any,
+        when: Any,
     ) -> EpisodeAccumulator:
         values = {
             **train,
@@ -330,5 +379,5 @@ class LoggingCallback(AbstractCallback):
         # One packed vector: a single host transfer per log.
         names = tuple(values)
         packed = jnp.stack([jnp.asarray(values[k], jnp.float32) for k in names])
-        self.host_ref.call("report_packed", step, packed, bound=(names,))
+        self.host_ref.call("report_packed", step, packed, bound=(names,), when=when)
         return EpisodeAccumulator.zeros()

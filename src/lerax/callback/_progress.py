@@ -27,6 +27,13 @@ def report_due(ctx: IterationContext, interval: Any) -> Any:
     return (ctx.iteration % interval == 0) | (ctx.num_timesteps >= ctx.total_timesteps)
 
 
+def running(ctx: IterationContext) -> Any:
+    """Whether this iteration runs: False for a seed that an earlier
+    iteration stopped (`continue_training`), whose iteration under
+    `jax.vmap` is computed (with its host calls) and then discarded."""
+    return ~jnp.asarray(getattr(ctx.state, "stopped", False), bool)
+
+
 def run_description(algorithm: Any, env: Any) -> str:
     """`"PPO on CartPole-v1"`."""
     return f"{type(algorithm).__name__} on {getattr(env, 'name', type(env).__name__)}"
@@ -140,11 +147,15 @@ class ProgressBarCallback(AbstractCallback):
         episodes = ctx.callback_state.add(ctx.rollout)
         interval = auto_interval(ctx, 100) if self.interval is None else self.interval
 
+        due = report_due(ctx, interval)
+
         def report(episodes):
-            self.host_ref.call("update", _pack(ctx.num_timesteps, episodes))
+            self.host_ref.call(
+                "update", _pack(ctx.num_timesteps, episodes), when=due & running(ctx)
+            )
             return EpisodeAccumulator.zeros()
 
-        return jax.lax.cond(report_due(ctx, interval), report, lambda e: e, episodes)
+        return jax.lax.cond(due, report, lambda e: e, episodes)
 
     def on_training_end(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
         del key
