@@ -440,12 +440,24 @@ RESUMABLE += ["--set", "eval_episodes=1", "--set", 'lr_schedule="constant"']
 RESUMABLE += ["--checkpoint-every", "64"]
 
 
-def test_resume_with_another_logger_trains_as_uninterrupted(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def resumable_run(tmp_path_factory):
+    """A 128-step run with checkpoints every 64 steps (resumed into other
+    folders, never into its own)."""
+    full = tmp_path_factory.mktemp("resumable") / "full"
+    assert (
+        main(["train", "--out", str(full), "--total-timesteps", "128", *RESUMABLE]) == 0
+    )
+    return full
+
+
+def test_resume_with_another_logger_trains_as_uninterrupted(
+    resumable_run, tmp_path, capsys
+):
     # the loggers' states are in the checkpoints: a run resumed with
     # another --logger than it was written with starts them afresh
-    full, resumed = tmp_path / "full", tmp_path / "resumed"
+    full, resumed = resumable_run, tmp_path / "resumed"
     budget = ["--total-timesteps", "128"]
-    assert main(["train", "--out", str(full), *budget, *RESUMABLE]) == 0
     first = full / "checkpoints" / "checkpoint_000000000064.ckpt"
     resume = ["train", "--resume", str(first), "--out", str(resumed), *RESUMABLE]
     status = main([*resume, *budget, "--logger", "console"])
@@ -457,12 +469,13 @@ def test_resume_with_another_logger_trains_as_uninterrupted(tmp_path, capsys):
     assert status == 0, capsys.readouterr().out
 
 
-def test_extending_a_resumed_run_keeps_the_metrics_it_has(tmp_path, capsys):
+def test_extending_a_resumed_run_keeps_the_metrics_it_has(
+    resumable_run, tmp_path, capsys
+):
     # a run resumed into a new folder holds the metrics from its checkpoint
     # on; extending it keeps them
-    full, resumed = tmp_path / "full", tmp_path / "resumed"
+    full, resumed = resumable_run, tmp_path / "resumed"
     budget = ["--total-timesteps", "128"]
-    assert main(["train", "--out", str(full), *budget, *RESUMABLE]) == 0
     first = full / "checkpoints" / "checkpoint_000000000064.ckpt"
     resume = ["train", "--resume", str(first), "--out", str(resumed), *RESUMABLE]
     assert main([*resume, *budget]) == 0

@@ -133,18 +133,6 @@ def run_record(args: argparse.Namespace, console: Any) -> int:
     return 0
 
 
-def _observation_normalizer(env: Any) -> Any:
-    """The `NormalizeObservation` in a run's evaluation env (None without):
-    the CLI's env chains put nothing that changes observations above it."""
-    from ..wrapper import AbstractWrapper, NormalizeObservation
-
-    while isinstance(env, AbstractWrapper):
-        if isinstance(env, NormalizeObservation):
-            return env
-        env = env.env
-    return None
-
-
 def run_export(args: argparse.Namespace, console: Any) -> int:
     """`lerax export DIR [--out policy.onnx]`: the trained policy as an ONNX
     model, with the run's observation normalisation baked in, checked
@@ -157,6 +145,7 @@ def run_export(args: argparse.Namespace, console: Any) -> int:
     except ImportError as error:
         raise CLIError(str(error), 1) from None
     from ..export import MIN_OPSET, onnx_policy_fn, to_onnx
+    from ..export._normalization import inner_normalizer
     from ..export._onnx import _mask_spec as mask_spec
 
     directory = Path(args.directory)
@@ -177,7 +166,8 @@ def run_export(args: argparse.Namespace, console: Any) -> int:
     if args.opset is not None and args.opset < MIN_OPSET:
         raise CLIError(f"--opset must be >= {MIN_OPSET}, got {args.opset}.")
     config, _, policy, env = load_run(directory)
-    normalizer = _observation_normalizer(env)
+    # the CLI's env chains put nothing that changes observations above it
+    normalizer = inner_normalizer(env)
     options = {} if args.opset is None else {"opset": args.opset}
     try:
         model = to_onnx(

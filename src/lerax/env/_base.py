@@ -366,15 +366,18 @@ def check_action(space: AbstractSpace, action: Any) -> Any:
     )
 
 
+def tree_layout(tree: Any) -> tuple[Any, list[tuple[tuple[int, ...], Any]]]:
+    """A pytree's structure and its leaves' `(shape, dtype)`, for comparing
+    what two computations produce (trace-time)."""
+    leaves, treedef = jax.tree.flatten(tree)
+    return treedef, [(tuple(jnp.shape(x)), jnp.result_type(x)) for x in leaves]
+
+
 def _check_same_layout(env: AbstractEnvLike, next_state: Any, restart: Any) -> None:
     """Raises (at trace time) if `transition` and `restart` disagree on the
     state's structure, shapes or dtypes: auto-reset selects between the two."""
 
-    def layout(tree: Any) -> tuple[Any, list[tuple[tuple[int, ...], Any]]]:
-        leaves, treedef = jax.tree.flatten(tree)
-        return treedef, [(jnp.shape(x), jnp.result_type(x)) for x in leaves]
-
-    ours, theirs = layout(next_state), layout(restart)
+    ours, theirs = tree_layout(next_state), tree_layout(restart)
     if ours != theirs:
         raise ValueError(
             f"{env.name!r}: `transition` and `restart`/`initial` must return states "

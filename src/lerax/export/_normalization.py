@@ -17,7 +17,7 @@ FREEZE_HINT = (
 """Where a frozen `NormalizeObservation` comes from, for error messages."""
 
 
-def _inner_normalizer(env: Any) -> NormalizeObservation | None:
+def inner_normalizer(env: Any) -> NormalizeObservation | None:
     """The outermost `NormalizeObservation` in `env`'s wrapper chain (`env`
     itself included), or None."""
     while isinstance(env, AbstractWrapper):
@@ -38,7 +38,7 @@ def check_normalization(policy: AbstractPolicy, normalization: Any) -> None:
             observations of another shape or dtype than `policy` takes.
     """
     if not isinstance(normalization, NormalizeObservation):
-        found = _inner_normalizer(normalization)
+        found = inner_normalizer(normalization)
         hint = (
             f" {type(normalization).__name__} wraps a `NormalizeObservation` "
             "deeper in its chain: pass that wrapper itself (e.g. `eval_env.env`)."
@@ -76,7 +76,7 @@ def check_normalization(policy: AbstractPolicy, normalization: Any) -> None:
             "training state are batched over envs: freeze with "
             "`sync_normalization(eval_env, env, state.actors.env_state)`."
         )
-    nested = _inner_normalizer(normalization.env)
+    nested = inner_normalizer(normalization.env)
     if nested is not None:
         raise ValueError(
             "`to_onnx(normalization=...)`: the `NormalizeObservation` wraps another "

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import jax.random as jr
 
 from ..env import AbstractEnvLike
+from ..env._base import tree_layout
 from ..space import AbstractSpace, Box
 from ._base import AbstractActionWrapper, require_box
 from ._rescale import affine, rescaled_box, static_bound
@@ -19,10 +20,9 @@ def _identity(x: Any) -> Any:
 
 
 def _layout(tree: Any) -> tuple[Any, list[str]]:
-    """A pytree's structure and its leaves' `shape dtype`, for comparisons."""
-    leaves, treedef = jax.tree.flatten(tree)
-    shapes = [f"{tuple(jnp.shape(x))} {jnp.result_type(x)}" for x in leaves]
-    return treedef, shapes
+    """`tree_layout` with each leaf written `shape dtype`, for messages."""
+    treedef, leaves = tree_layout(tree)
+    return treedef, [f"{shape} {dtype}" for shape, dtype in leaves]
 
 
 @final
