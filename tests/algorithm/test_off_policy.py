@@ -710,3 +710,29 @@ def test_random_actions_end_at_learning_starts_inside_an_iteration():
     # env steps 0..3 are the first two steps of both envs
     assert bool(jnp.all(transitions.action[2:] == greedy[2:]))
     assert not bool(jnp.all(transitions.action[:2] == greedy[:2]))
+
+
+def test_dqn_epsilon_decays_per_env_step_inside_an_iteration():
+    # one iteration of 2 envs x 8 steps, epsilon from 1 to 0 over the first 8
+    # env steps of a 16-step budget: as in SB3 the rate follows each env step,
+    # so from env step 8 on (the iteration's 5th step) every action is greedy;
+    # a rate taken once per iteration would keep all 16 actions random
+    env = lerax.env.make("CartPole-v1")
+    policy = MLPQPolicy(env, width_size=8, key=jr.key(0))
+    algo = DQN(
+        num_envs=2,
+        num_steps=8,
+        buffer_size=16,
+        batch_size=1,
+        learning_starts=1,
+        exploration_fraction=0.5,
+        exploration_initial_eps=1.0,
+        exploration_final_eps=0.0,
+    )
+    state = algo.init(env, policy, key=jr.key(3), total_timesteps=16)
+    _, _, transitions = algo.iteration(state)
+    greedy = jax.vmap(jax.vmap(lambda o: jnp.argmax(policy.q_values(None, o)[1])))(
+        transitions.observation
+    )
+    assert bool(jnp.all(transitions.action[4:] == greedy[4:]))
+    assert not bool(jnp.all(transitions.action[:4] == greedy[:4]))

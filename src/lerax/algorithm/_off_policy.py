@@ -198,7 +198,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             observation: One env's observation.
             mask: Its action mask (or None).
             key: A JAX PRNG key.
-            step: Env steps taken before this iteration.
+            step: Env steps taken (over all envs) before this step.
             total: The planned budget.
 
         Returns:
@@ -379,6 +379,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         def actor(policy_state, observation, mask, key, index):
             random_key, explore_key = jr.split(key)
             random = space.sample(key=random_key, mask=mask)
+            # env steps taken before this one: schedules (DQN's epsilon) and
+            # the random phase advance per env step, as SB3's, not once per
+            # iteration
+            taken = step + index * self.num_envs
             # the policy runs in the random phase too, so its state advances
             policy_state, chosen = self.explore(
                 learner,
@@ -386,13 +390,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 observation,
                 mask,
                 key=explore_key,
-                step=step,
+                step=taken,
                 total=state.total_timesteps,
             )
             # random while fewer than `learning_starts` env steps were taken
-            # before this one (counted per step, as SB3, not per iteration:
-            # an iteration may straddle `learning_starts`)
-            taken = step + index * self.num_envs
             action = jax.tree.map(
                 lambda r, c: jnp.where(taken < self.learning_starts, r, c),
                 random,
