@@ -408,7 +408,7 @@ def test_sac_policy_frequency_delays_actor_and_alpha(getkey):
     )
     policy = MLPSACPolicy(env, feature_size=8, width_size=8, key=getkey())
     state = algo.init(env, policy, key=getkey())
-    state, metrics = algo.train(state, 3)  # gradient steps 4..11 (from step 8)
+    state, metrics = algo.train(state, 3)  # 8 gradient steps (from env step 8)
 
     def count(opt_state):
         (adam,) = [
@@ -421,7 +421,8 @@ def test_sac_policy_frequency_delays_actor_and_alpha(getkey):
         return int(adam.count)
 
     assert count(state.learner.critic_opt_state) == 8
-    assert count(state.learner.policy_opt_state) == 2  # steps 6 and 9 of 4..11
+    # gradient steps 0..7 since learning started: the 3rd and 6th move them
+    assert count(state.learner.policy_opt_state) == 2
     assert count(state.learner.alpha_opt_state) == 2
     assert bool(jnp.all(jnp.isfinite(metrics["policy_loss"][1:])))
     with pytest.raises(ValueError, match="policy_frequency"):
@@ -441,18 +442,18 @@ def test_td3_delays_actor_and_target_updates(getkey):
     state = algo.init(env, policy, key=getkey(), total_timesteps=100)
     state, _ = algo.train(state, 8)  # learning starts with the 8th step: one update
     learner = state.learner
-    # update index 7 is not a multiple of 3: actor and targets untouched
+    # the first gradient step: actor and targets untouched
     assert jnp.allclose(
         learner.policy.network.layers[0].weight, policy.network.layers[0].weight
     )
     assert jnp.allclose(
         learner.target_policy.network.layers[0].weight, policy.network.layers[0].weight
     )
-    state, _ = algo.train(state, 1)  # update index 8: still not
+    state, _ = algo.train(state, 1)  # the second: still not
     assert jnp.allclose(
         state.learner.policy.network.layers[0].weight, policy.network.layers[0].weight
     )
-    state, _ = algo.train(state, 1)  # update index 9: actor moves
+    state, _ = algo.train(state, 1)  # the third: actor moves
     assert not jnp.allclose(
         state.learner.policy.network.layers[0].weight, policy.network.layers[0].weight
     )
@@ -479,7 +480,7 @@ def test_deterministic_actor_loss_is_logged_on_every_gradient_step(algo_cls, get
     batch["rewards"] = jr.normal(getkey(), (16,))
     learner = state.learner
     update = eqx.filter_jit(algo.update)
-    for step in (3, 4):  # TD3: a delayed step, then an actor step
+    for step in (2, 3):  # TD3 (delay 2): a delayed step, then an actor step
         new, metrics = update(learner, batch, key=getkey(), step=jnp.int32(step))
         actions = jax.vmap(lambda o: learner.policy.deterministic_action(None, o)[1])(
             batch["observations"]
@@ -491,7 +492,7 @@ def test_deterministic_actor_loss_is_logged_on_every_gradient_step(algo_cls, get
         moved = not jnp.allclose(
             new.policy.network.layers[0].weight, learner.policy.network.layers[0].weight
         )
-        assert moved == (algo_cls is DDPG or step % algo.policy_frequency == 0)
+        assert moved == (algo_cls is DDPG or (step + 1) % algo.policy_frequency == 0)
 
 
 @pytest.mark.slow(20)
@@ -736,3 +737,30 @@ def test_dqn_epsilon_decays_per_env_step_inside_an_iteration():
     )
     assert bool(jnp.all(transitions.action[4:] == greedy[4:]))
     assert not bool(jnp.all(transitions.action[:4] == greedy[:4]))
+
+
+@pytest.mark.parametrize("learning_starts", [6, 7, 8])
+def test_td3_counts_its_delay_in_gradient_steps_since_learning_started(
+    learning_starts,
+):
+    # as SB3's `_n_updates`: with a delay of 3 the actor first moves on the
+    # 3rd gradient step whatever step learning started at (counting from the
+    # run's first iteration instead moved it on the 2nd for 6, the 1st for 7)
+    env = lerax.env.make("Pendulum-v1")
+    algo = TD3(
+        buffer_size=100,
+        batch_size=6,
+        learning_starts=learning_starts,
+        q_width_size=8,
+        policy_frequency=3,
+    )
+    policy = MLPDeterministicPolicy(env, width_size=8, key=jr.key(0))
+    state = algo.init(env, policy, key=jr.key(1), total_timesteps=100)
+    state, _ = algo.train(state, learning_starts - 1)
+    moved = []
+    for _ in range(6):
+        before = state.learner.policy.network.layers[0].weight
+        state, _ = algo.train(state, 1)
+        after = state.learner.policy.network.layers[0].weight
+        moved.append(not bool(jnp.allclose(before, after)))
+    assert moved == [False, False, True, False, False, True]

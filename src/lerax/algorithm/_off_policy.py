@@ -326,6 +326,12 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             else self.steps_per_iteration
         )
 
+    @property
+    def first_learning_iteration(self) -> int:
+        """The iteration whose end first reaches `learning_starts` env steps
+        (the first with gradient steps, in a run from `init`)."""
+        return max(-(-self.learning_starts // self.steps_per_iteration) - 1, 0)
+
     @eqx.filter_jit  # one compiled program instead of op-by-op dispatch
     def init(
         self,
@@ -450,7 +456,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             return new, metrics
 
         n = self.updates_per_iteration
-        indices = state.iteration * n + jnp.arange(n)
+        # each gradient step's index counts the steps before it since
+        # learning started (0 for the first), so delays (TD3's, SAC's
+        # `policy_frequency`) count gradient steps as SB3's `_n_updates`
+        indices = (state.iteration - self.first_learning_iteration) * n + jnp.arange(n)
         keys = jr.split(update_key, n)
 
         def learn(params):

@@ -106,8 +106,8 @@ class SAC(AbstractOffPolicyAlgorithm):
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
         policy_frequency: The actor and the entropy coefficient are updated
-            on every `policy_frequency`-th gradient step (the critics on
-            every one), as TD3 delays its actor. The earlier package's
+            on every `policy_frequency`-th gradient step since learning
+            started (the critics on every one), as TD3 delays its actor. The earlier package's
             default of 2 halved the actor's updates without saying so; ours
             is 1, as in Stable-Baselines3.
         check_numerics: Raise naming the quantity when a gradient step's
@@ -265,7 +265,7 @@ class SAC(AbstractOffPolicyAlgorithm):
             args, (pi_loss, log_probs) = actor_update(args)
         else:
             args, (pi_loss, log_probs) = filter_cond(
-                step % self.policy_frequency == 0, actor_update, actor_hold, args
+                (step + 1) % self.policy_frequency == 0, actor_update, actor_hold, args
             )
         policy, policy_opt_state, log_alpha, alpha_opt_state = args
 

@@ -155,7 +155,9 @@ def _update(
     if delay == 1:
         args, pi_loss = actor_step(args)
     else:
-        args, pi_loss = filter_cond(step % delay == 0, actor_step, actor_hold, args)
+        args, pi_loss = filter_cond(
+            (step + 1) % delay == 0, actor_step, actor_hold, args
+        )
     policy, policy_opt_state, target_policy, target_critics = args
     learner = DeterministicLearner(
         policy,
@@ -187,7 +189,9 @@ class TD3(AbstractOffPolicyAlgorithm):
         gradient_steps: Gradient steps per iteration (None: one per env step).
         gamma: Discount factor.
         tau: Polyak rate of the targets.
-        policy_frequency: Gradient steps per actor (and target) update.
+        policy_frequency: Gradient steps per actor (and target) update: the
+            actor moves on the `policy_frequency`-th step since learning
+            started, then every `policy_frequency` steps (SB3's counting).
         policy_noise: Target smoothing noise, as a fraction of half the range.
         noise_clip: Clip of the smoothing noise (same units).
         actor_lr: Actor learning rate.
