@@ -125,6 +125,15 @@ class AbstractAlgorithm(eqx.Module):
     num_envs: eqx.AbstractVar[int]
     num_steps: eqx.AbstractVar[int]
 
+    def __post_init__(self):
+        # NumPy integer scalars (from `np.arange`, a config array, a sweep
+        # table) become Python ints: Equinox treats them as arrays, which
+        # sizes and loop counts cannot be inside the compiled program
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name, None)
+            if isinstance(value, np.integer):
+                setattr(self, field.name, int(value))
+
     @abc.abstractmethod
     def check_state(self, state: Any) -> None:
         """Raises if `state` is not a training state this algorithm can
@@ -777,14 +786,14 @@ def check_key(owner: str, key: Any) -> None:
 
 def check_int(owner: str, /, *, minimum: int = 1, **values: Any) -> None:
     """Raises `ValueError` unless each value is a Python int >= `minimum`
-    (these size arrays and loops: a NumPy integer is named with the fix)."""
+    (these size arrays and loops: an integer array is named with the fix;
+    NumPy integer scalars were made ints by `__post_init__`)."""
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            fix = (
-                f" Pass a Python int: `{name}=int(...)`."
-                if isinstance(value, np.integer)
-                else ""
+            integer_array = hasattr(value, "dtype") and np.issubdtype(
+                value.dtype, np.integer
             )
+            fix = f" Pass a Python int: `{name}=int(...)`." if integer_array else ""
             raise ValueError(
                 f"`{owner}({name}=...)` must be an int >= {minimum}, got "
                 f"{value!r}.{fix}"
