@@ -6,6 +6,7 @@ import jax.random as jr
 import numpy as np
 import pytest
 
+import lerax.env
 from lerax.space import Box, Discrete
 from lerax.wrapper import (
     NormalizeObservation,
@@ -279,3 +280,21 @@ def test_normalize_reward_bad_input():
         NormalizeReward(RewardTableEnv(), gamma=-0.1)
     with pytest.raises(ValueError, match="clip"):
         NormalizeReward(RewardTableEnv(), clip=-1.0)
+
+
+def test_reward_normalisation_keeps_float32_state_under_x64():
+    # Pendulum's reward is float64 with `jax_enable_x64`: the wrapper's state
+    # kept it, so a step's state differed in dtype from a reset one and
+    # auto-reset (and so any training) refused the env
+    with jax.enable_x64(True):
+        env = NormalizeReward(lerax.env.make("Pendulum-v1"))
+        state, _, _ = env.reset(key=jr.key(0))
+        next_state, _, reward, _, _, info = env.step(
+            state, jnp.ones((1,)), key=jr.key(1)
+        )
+        assert reward.dtype == jnp.float32
+        for before, after in zip(jax.tree.leaves(state), jax.tree.leaves(next_state)):
+            assert before.dtype == after.dtype
+        # the inner reward is recorded (as float32)
+        raw = info["unnormalized_reward"]
+        assert raw.dtype == jnp.float32 and float(raw) < 0

@@ -295,8 +295,15 @@ class NormalizeReward(AbstractStatefulWrapper):
     def advance(
         self, state: NormalizeRewardState, action: Any, next_env_state: Any, *, key
     ):
-        reward = self.env.reward(state.env_state, action, next_env_state, key=key)
-        discounted = self.gamma * state.discounted_return + reward
+        # float32 as the state's zeros (an inner float64 reward, e.g. under
+        # `jax_enable_x64`, would change the state's dtypes mid-episode)
+        reward = jnp.asarray(
+            self.env.reward(state.env_state, action, next_env_state, key=key),
+            jnp.float32,
+        )
+        discounted = jnp.asarray(
+            self.gamma * state.discounted_return + reward, jnp.float32
+        )
         pending = state.pending
         if not self.is_frozen:
             pending = pending.update(discounted[None])
@@ -306,8 +313,8 @@ class NormalizeReward(AbstractStatefulWrapper):
             state.synced,
             pending,
             discounted,
-            scaled,
-            jnp.asarray(reward, jnp.float32),
+            jnp.asarray(scaled, jnp.float32),
+            reward,
         )
 
     def scale(self, reward: Float[Array, "..."], statistics: RunningMeanStd) -> Array:
