@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lerax.compatibility import (
+    GymToLeraxEnv,
     gym_space_to_lerax_space,
     lerax_to_gym_space,
     to_gym_value,
@@ -133,3 +134,58 @@ def test_unsupported_spaces_raise():
         gym_space_to_lerax_space(gspaces.Text(5))
     with pytest.raises(TypeError, match="lerax_to_gym_space"):
         lerax_to_gym_space(gspaces.Discrete(2))
+
+
+def test_a_bool_box_becomes_multi_binary():
+    # It used to fail inside lerax's `Box` ("must be a floating or integer
+    # dtype"), though Gymnasium's bool Box is a MultiBinary by another name.
+    gym_space = gspaces.Box(0, 1, (2, 3), np.bool_)
+    space = gym_space_to_lerax_space(gym_space)
+    assert space == MultiBinary((2, 3))
+    gym_space.seed(0)
+    for _ in range(5):
+        value = to_lerax_value(space, gym_space.sample())
+        assert bool(space.contains(value))
+    for key in range(5):
+        assert gym_space.contains(np.asarray(space.sample(key=jr.key(key))))
+    for fixed in (
+        gspaces.Box(1, 1, (2,), np.bool_),  # a bit that is always on
+        gspaces.Box(0, 1, (), np.bool_),  # scalar
+    ):
+        with pytest.raises(TypeError, match="gym_space_to_lerax_space.*bool `Box`"):
+            gym_space_to_lerax_space(fixed)
+
+
+def test_observations_and_actions_of_a_bool_box_env():
+    class Bits(gymnasium.Env):
+        observation_space = gspaces.Box(0, 1, (3,), np.bool_)
+        action_space = gspaces.Box(0, 1, (2,), np.bool_)
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            return np.array([True, False, True]), {}
+
+        def step(self, action):
+            assert self.action_space.contains(action), action
+            return np.array([*action, True]), 1.0, False, False, {}
+
+    env = GymToLeraxEnv(Bits())
+    state, obs, _ = env.reset(key=jr.key(0))
+    np.testing.assert_array_equal(obs, [True, False, True])
+    _, obs, *_ = env.step(state, np.array([False, True]), key=jr.key(1))
+    np.testing.assert_array_equal(obs, [False, True, True])
+
+
+def test_float64_values_beyond_float32_become_its_largest_values():
+    # They used to become infinities (with a NumPy overflow warning), outside
+    # the converted space, whose bounds are float32's largest values.
+    gym_space = gspaces.Box(-1e300, 1e300, (3,), np.float64)
+    space = gym_space_to_lerax_space(gym_space)
+    value = to_lerax_value(space, np.array([1e300, -1e200, 0.5]))
+    big = np.finfo(np.float32).max
+    np.testing.assert_array_equal(value, np.array([big, -big, 0.5], np.float32))
+    assert bool(space.contains(value))
+    # true infinities (of an unbounded box) stay infinite
+    unbounded = gym_space_to_lerax_space(gspaces.Box(-np.inf, np.inf, (2,)))
+    value = to_lerax_value(unbounded, np.array([np.inf, 1e300]))
+    np.testing.assert_array_equal(value, np.array([np.inf, big], np.float32))

@@ -195,3 +195,132 @@ def test_reports_the_gymnasium_envs_render_fps_and_dt():
     timed = GymToLeraxEnv(Timed())
     assert timed.render_fps is None
     assert timed.dt == Identity(timed).dt == 0.04
+
+
+class _SeedLog(gymnasium.Wrapper):
+    """Records the seed of every reset."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.seeds = []
+
+    def reset(self, *, seed=None, options=None):
+        self.seeds.append(seed)
+        return super().reset(seed=seed, options=options)
+
+
+def _leaves_equal(ours, theirs):
+    ours, theirs = jax.tree.leaves(ours), jax.tree.leaves(theirs)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b, np.asarray(a).dtype))
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs"),
+    [
+        ("CartPole-v1", {"max_episode_steps": 25}),  # terminations and truncations
+        ("Pendulum-v1", {"max_episode_steps": 20}),  # a Box action
+        ("FrozenLake-v1", {}),  # Discrete observations
+        ("Blackjack-v1", {}),  # Tuple observations
+    ],
+)
+def test_steps_equal_gymnasiums_own_with_the_same_seeds_and_actions(env_id, kwargs):
+    """Oracle: the same Gymnasium env stepped directly, reset with the seeds
+    the adapter used, gives every observation, reward and end flag."""
+    logged = _SeedLog(gymnasium.make(env_id, **kwargs))
+    env = GymToLeraxEnv(logged)
+    step = jax.jit(lambda state, action, key: env.step(state, action, key=key))
+    theirs = gymnasium.make(env_id, **kwargs)
+    theirs.action_space.seed(0)
+    state, obs, _ = env.reset(key=jr.key(0))
+    _leaves_equal(obs, theirs.reset(seed=logged.seeds[-1])[0])
+    ends = 0
+    for t in range(120):
+        action = theirs.action_space.sample()
+        state, obs, reward, terminated, truncated, info = step(
+            state, jax.tree.map(jnp.asarray, action), jr.key(t)
+        )
+        g_obs, g_reward, g_terminated, g_truncated, _ = theirs.step(action)
+        _leaves_equal(info["final_observation"], g_obs)
+        assert float(reward) == np.float32(g_reward)
+        assert (bool(terminated), bool(truncated)) == (g_terminated, g_truncated)
+        if g_terminated or g_truncated:
+            ends += 1
+            g_obs, _ = theirs.reset(seed=logged.seeds[-1])
+        _leaves_equal(obs, g_obs)
+    assert ends >= 2 and len(logged.seeds) == ends + 1
+
+
+class _TypedActions(gymnasium.Env):
+    """Uses its actions as Gymnasium's own types allow: a `Discrete` part as
+    a dict key, `MultiBinary` parts subtracted, and checks every dtype."""
+
+    def __init__(self):
+        spaces = gymnasium.spaces
+        self.action_space = spaces.Tuple(
+            (
+                spaces.Discrete(3, start=-1),
+                spaces.MultiBinary(2),
+                spaces.MultiDiscrete([2, 3]),
+                spaces.Box(-1.0, 1.0, (2,), np.float64),
+            )
+        )
+        self.observation_space = spaces.Box(-10.0, 10.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        discrete, binary, multi, box = action
+        assert binary.dtype == np.int8 and multi.dtype == np.int64
+        assert box.dtype == np.float64
+        value = {-1: 0.0, 0: 1.0, 1: 2.0}[discrete] + float(binary[1] - binary[0])
+        return np.full(1, value, np.float32), value, False, False, {}
+
+
+def test_actions_reach_gymnasium_in_its_own_types():
+    # Nested actions used to arrive as lerax's arrays: a 0-d int32 array for
+    # the Discrete part (not hashable), bool for MultiBinary (numpy refuses
+    # to subtract bools), int32/float32 for int64/float64 spaces.
+    gym_env = _TypedActions()
+    env = GymToLeraxEnv(gym_env)
+    state, _, _ = env.reset(key=jr.key(0))
+    action = (
+        jnp.int32(1),
+        jnp.array([False, True]),
+        jnp.array([1, 2], jnp.int32),
+        jnp.array([0.5, -0.5], jnp.float32),
+    )
+    _, obs, reward, *_ = env.step(state, action, key=jr.key(1))
+    assert float(reward) == 3.0
+    np.testing.assert_array_equal(obs, [3.0])
+
+
+class _StrictFloat64Action(gymnasium.Env):
+    """Refuses actions outside its float64 action space (as e.g. Gymnasium's
+    LunarLander does with its own)."""
+
+    action_space = gymnasium.spaces.Box(-0.1, 0.1, (1,), np.float64)
+    observation_space = gymnasium.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        assert self.action_space.contains(action), action
+        return np.asarray(action, np.float32), 0.0, False, False, {}
+
+
+def test_actions_at_the_bound_of_a_float64_box_stay_in_gymnasiums_space():
+    # lerax's float32 bound is 0.1 rounded up (0.10000000149...): an action
+    # there, valid in lerax, used to reach Gymnasium outside its space.
+    env = GymToLeraxEnv(_StrictFloat64Action())
+    high = env.action_space.high
+    assert float(high[0]) > 0.1
+    state, _, _ = env.reset(key=jr.key(0))
+    for action in (high, env.action_space.low):
+        state, obs, *_ = env.step(state, action, key=jr.key(1))
+        np.testing.assert_allclose(obs, np.sign(action) * 0.1)

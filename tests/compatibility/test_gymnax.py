@@ -3,6 +3,7 @@
 
 from collections import OrderedDict
 
+import equinox as eqx
 import gymnax
 import jax
 import jax.numpy as jnp
@@ -24,8 +25,10 @@ from lerax.compatibility import (
 )
 from lerax.policy import MLPActorCriticPolicy
 from lerax.space import Box, Dict, Discrete, MultiBinary, MultiDiscrete, Tuple
+from lerax.wrapper import Identity, TransformAction
 
 from ..space.strategies import spaces
+from .envs import Composite
 
 
 def _exact(space) -> bool:
@@ -269,3 +272,139 @@ def test_gymnax_adapters_reject_wrong_envs():
         GymnaxToLeraxEnv(lerax.env.make("CartPole-v1"))
     with pytest.raises(TypeError, match="lerax env"):
         LeraxToGymnaxEnv(gymnax.make("CartPole-v1")[0])
+
+
+def _dtypes(space):
+    if isinstance(space, gspaces.Dict):
+        return {k: _dtypes(s) for k, s in space.spaces.items()}
+    if isinstance(space, gspaces.Tuple):
+        return tuple(_dtypes(s) for s in space.spaces)
+    return np.dtype(space.dtype)
+
+
+def test_lerax_to_gymnax_observations_have_the_spaces_dtypes():
+    # MultiBinary observations (bool in lerax) used to come out as bool while
+    # the gymnax space, an int32 box of 0/1, says int32.
+    env = LeraxToGymnaxEnv(Composite())
+    params = env.default_params
+    expected = _dtypes(env.observation_space(params))
+    obs, state = env.reset(jr.key(0), params)
+    assert jax.tree.map(lambda x: x.dtype, obs) == expected
+    action = env.action_space(params).sample(jr.key(1))
+    obs, state, _, _, _, info = env.step(jr.key(2), state, action, params)
+    assert jax.tree.map(lambda x: x.dtype, obs) == expected
+    assert jax.tree.map(lambda x: x.dtype, info["final_observation"]) == expected
+    assert jax.tree.map(lambda x: x.dtype, env.get_obs(state)) == expected
+    assert _contains(env.observation_space(params), obs)
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    [
+        "CartPole-v1",
+        "Pendulum-v1",
+        "Catch-bsuite",
+        "Breakout-MinAtar",
+        "FrozenLake-misc",
+    ],
+)
+def test_gymnax_to_lerax_steps_equal_gymnaxs_own(env_id):
+    """Oracle: lerax's `step` (auto-reset included) against gymnax's
+    `step_env`/`reset_env` called with the keys lerax hands the hooks: a
+    base env's `initial` (on reset and on restart) and `transition` get
+    `fold_in(key, i)` of the step key, `initial` on `reset` the first half
+    of `split(key)`."""
+    genv, params = gymnax.make(env_id)
+    env = GymnaxToLeraxEnv(genv, params)
+    step = jax.jit(lambda state, action, key: env.step(state, action, key=key))
+    g_step = jax.jit(
+        lambda key, state, action: genv.step_env(key, state, action, params)
+    )
+    state, obs, _ = env.reset(key=jr.key(0))
+    g_obs, g_state = genv.reset_env(jr.split(jr.key(0))[0], params)
+    np.testing.assert_allclose(obs, g_obs, atol=1e-6)
+    ends = 0
+    for t in range(250):
+        key = jr.key(t + 1)
+        action = env.action_space.sample(key=jr.fold_in(key, 99))
+        state, obs, reward, terminated, truncated, info = step(state, action, key)
+        g_obs, g_state, g_reward, g_terminated, _ = g_step(
+            jr.fold_in(key, 0), g_state, action
+        )
+        np.testing.assert_allclose(
+            info["final_observation"], g_obs, rtol=1e-5, atol=1e-5
+        )
+        np.testing.assert_allclose(reward, g_reward, rtol=1e-5, atol=1e-5)
+        assert bool(terminated) == bool(g_terminated)
+        assert bool(truncated) == bool(genv.is_truncated(g_state, params))
+        if bool(terminated | truncated):
+            ends += 1
+            g_obs, g_state = genv.reset_env(jr.fold_in(key, 4), params)
+        np.testing.assert_allclose(obs, g_obs, rtol=1e-5, atol=1e-5)
+        assert obs.dtype == env.observation_space.dtype
+    assert ends >= 1
+
+
+def test_gymnax_adapters_report_render_fps_and_dt():
+    # lerax -> gymnax: the lerax env's rate and time step, through wrappers.
+    cartpole = LeraxToGymnaxEnv(lerax.env.make("CartPole-v1"))
+    assert (cartpole.render_fps, cartpole.dt) == (50, 0.02)
+    assert LeraxToGymnaxEnv(lerax.env.make("Pendulum-v1")).render_fps == 30
+    no_rate = LeraxToGymnaxEnv(Composite())
+    assert no_rate.render_fps is None
+    with pytest.raises(AttributeError, match="has no `dt`"):
+        _ = no_rate.dt
+    assert not hasattr(no_rate, "dt")
+    # gymnax -> lerax: gymnax declares no frame rate; `dt` where its params
+    # have one (Pendulum, Acrobot), none for CartPole (whose step is `tau`).
+    pendulum = GymnaxToLeraxEnv(*gymnax.make("Pendulum-v1"))
+    assert pendulum.render_fps is None and pendulum.dt == 0.05
+    assert Identity(pendulum).render_fps is None and Identity(pendulum).dt == 0.05
+    assert GymnaxToLeraxEnv(*gymnax.make("Acrobot-v1")).dt == 0.2
+    cartpole = GymnaxToLeraxEnv(*gymnax.make("CartPole-v1"))
+    assert cartpole.render_fps is None and not hasattr(cartpole, "dt")
+    with pytest.raises(AttributeError, match="no `dt`"):
+        _ = Identity(cartpole).dt
+    # vmapped params hold no single time step
+    batched = eqx.tree_at(
+        lambda e: e.params,
+        pendulum,
+        jax.vmap(lambda dt: pendulum.params.replace(dt=dt))(jnp.array([0.05, 0.1])),
+    )
+    with pytest.raises(AttributeError, match="not one concrete number"):
+        _ = batched.dt
+
+
+def test_gymnax_to_lerax_built_from_traced_params_says_how_to_vmap_them():
+    # Used to fail with a bare TracerArrayConversionError from the spaces.
+    genv, params = gymnax.make("Pendulum-v1")
+    batch = jax.vmap(lambda g: params.replace(g=g))(jnp.array([9.0, 10.0]))
+    with pytest.raises(TypeError, match=r"traced params.*eqx\.tree_at"):
+        jax.vmap(lambda p: GymnaxToLeraxEnv(genv, p).reset(key=jr.key(0))[1])(batch)
+    env = GymnaxToLeraxEnv(genv, params)  # the way the message gives
+    obs = jax.vmap(
+        lambda p: eqx.tree_at(lambda e: e.params, env, p).reset(key=jr.key(0))[1]
+    )(batch)
+    assert obs.shape == (2, 3)
+
+
+def test_num_actions_refuses_a_discrete_that_does_not_start_at_zero():
+    # It used to return n although gymnax's action space is then a Box of
+    # start, ..., start + n - 1, not 0, ..., n - 1.
+    env = LeraxToGymnaxEnv(
+        TransformAction(
+            lerax.env.make("CartPole-v1"), lambda a: a + 1, Discrete(2, start=-1)
+        )
+    )
+    with pytest.raises(ValueError, match="starts at -1"):
+        _ = env.num_actions
+    assert isinstance(env.action_space(env.default_params), gspaces.Box)
+
+
+def test_a_gymnax_bool_box_becomes_multi_binary():
+    # It used to fail inside lerax's `Box` ("must be a floating or integer
+    # dtype").
+    space = gymnax_space_to_lerax_space(gspaces.Box(0, 1, (4,), jnp.bool_))
+    assert space == MultiBinary(4)
+    with pytest.raises(TypeError, match="gymnax_space_to_lerax_space.*bool `Box`"):
+        gymnax_space_to_lerax_space(gspaces.Box(1, 1, (4,), jnp.bool_))

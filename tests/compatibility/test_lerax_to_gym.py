@@ -5,6 +5,7 @@ import re
 import warnings
 
 import gymnasium
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -12,9 +13,11 @@ from gymnasium.utils.env_checker import check_env
 
 import lerax.env
 from lerax.compatibility import LeraxToGymEnv
-from lerax.wrapper import TimeLimit
+from lerax.space import Box, Dict, Discrete, Tuple
+from lerax.wrapper import NormalizeObservation, TimeLimit, TransformAction
 
-from ..algorithm.envs import MaskedMatch
+from ..algorithm.envs import Counter, MaskedMatch
+from .envs import Composite
 
 IDS = [
     "CartPole-v1",
@@ -244,3 +247,86 @@ def test_step_accepts_python_and_numpy_actions():
     env.reset(seed=0)
     for action in (0, np.int64(1), np.array(0), jnp.int32(1)):
         env.step(action)
+
+
+def test_every_space_kind_passes_the_checker():
+    env = LeraxToGymEnv(Composite())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not even a warning
+        check_env(env, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    for _ in range(10):
+        assert env.observation_space.contains(obs)
+        obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            obs, _ = env.reset()
+
+
+def test_composite_actions_with_extra_items_are_refused():
+    # Converting to the space's containers used to drop the extra items.
+    env = LeraxToGymEnv(Composite())
+    env.reset(seed=0)
+    action = env.action_space.sample()
+    for bad in (action + (1,), action[:3], list(action) + [1]):
+        with pytest.raises(ValueError, match="is not in the action space"):
+            env.step(bad)
+    env.step(list(action))  # a list of the right length is converted
+    keyed = LeraxToGymEnv(
+        TransformAction(Counter(), lambda a: a["x"], Dict({"x": Box(-1.0, 1.0, (1,))}))
+    )
+    keyed.reset(seed=0)
+    with pytest.raises(ValueError, match="is not in the action space"):
+        keyed.step({"x": np.zeros(1, np.float32), "y": np.zeros(1, np.float32)})
+    keyed.step({"x": np.zeros(1, np.float32)})
+    pair = LeraxToGymEnv(
+        TransformAction(Counter(), lambda a: jnp.zeros(1), Tuple([Discrete(2)] * 2))
+    )
+    pair.reset(seed=0)
+    pair.step(np.array([1, 0]))  # an array, as Gymnasium's Tuple accepts
+    with pytest.raises(ValueError, match="is not in the action space"):
+        pair.step(np.array([1, 0, 1]))
+
+
+@pytest.mark.parametrize(
+    ("env_id", "action"),
+    [
+        ("CartPole-v1", None),
+        ("CartPole-v1", "x"),
+        ("Pendulum-v1", "a"),
+        (None, None),
+        (None, "x"),
+        (None, {"a": 1}),
+    ],
+)
+def test_malformed_actions_raise_the_documented_error(env_id, action):
+    # Used to leak e.g. "'NoneType' object is not iterable" (a TypeError) or
+    # "invalid literal for int()" from the conversion.
+    env = LeraxToGymEnv(Composite() if env_id is None else lerax.env.make(env_id))
+    env.reset(seed=0)
+    with pytest.raises(
+        ValueError, match=re.escape(f"action {action!r} is not in the action space")
+    ):
+        env.step(action)
+
+
+def test_unseeded_reset_carries_wrapper_state_across_episodes():
+    # `reset()` used to start every episode from `initial`, so the running
+    # statistics of `NormalizeObservation` (which lerax's auto-reset keeps)
+    # started afresh in each episode, e.g. under Stable-Baselines3.
+    env = LeraxToGymEnv(NormalizeObservation(lerax.env.make("CartPole-v1")))
+    env.reset(seed=0)
+    observations = 1
+    for _ in range(3):
+        terminated = truncated = False
+        while not (terminated or truncated):
+            obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            observations += 1
+        # until `reset`, the state is the finished episode's last one
+        last = env.state
+        assert bool(env.env.terminal(last, key=jax.random.key(0)))
+        env.reset()
+        observations += 1
+        count = float(env.state.statistics.count)
+        assert count == pytest.approx(observations, abs=1e-3)
+    env.reset(seed=0)  # a seeded reset starts afresh (and replays)
+    assert float(env.state.statistics.count) == pytest.approx(1.0, abs=1e-3)

@@ -10,6 +10,7 @@ import numpy as np
 from .._extras import require
 from ..space import AbstractSpace, Box, Dict, Discrete, MultiBinary, MultiDiscrete
 from ..space import Tuple as TupleSpace
+from ._common import bool_box_to_multi_binary
 
 gym = require("gymnasium", "gym")
 spaces = gym.spaces
@@ -60,7 +61,8 @@ def gym_space_to_lerax_space(space: Any) -> AbstractSpace:
     Dtypes become JAX's canonical ones: without `jax_enable_x64`, a float64
     `Box` becomes float32 (bounds beyond float32's range become its largest
     values) and an int64 one int32; Discrete and MultiDiscrete samples are
-    int32 in lerax.
+    int32 in lerax. A bool `Box` of free bits (bounds False and True) becomes
+    a `MultiBinary` of its shape (lerax's `Box` holds numbers only).
 
     Args:
         space: A `gymnasium.spaces.Space`.
@@ -70,11 +72,16 @@ def gym_space_to_lerax_space(space: Any) -> AbstractSpace:
 
     Raises:
         TypeError: For Gymnasium spaces lerax has no counterpart of (`Text`,
-            `Graph`, `Sequence`, `OneOf`, ...), or for non-spaces.
+            `Graph`, `Sequence`, `OneOf`, a scalar or partly fixed bool
+            `Box`, ...), or for non-spaces.
     """
     if isinstance(space, spaces.Discrete):
         return Discrete(int(space.n), start=int(space.start))
     if isinstance(space, spaces.Box):
+        if np.dtype(space.dtype) == np.bool_:
+            return bool_box_to_multi_binary(
+                space.low, space.high, space.shape, "gym_space_to_lerax_space"
+            )
         return Box(space.low, space.high, space.shape, space.dtype)
     if isinstance(space, spaces.MultiDiscrete):
         return MultiDiscrete(space.nvec, start=space.start)
@@ -153,8 +160,25 @@ def numpy_value_converter(space: AbstractSpace) -> Callable[[Any], Any]:
 
 def _cast(value: Any, dtype: np.dtype) -> np.ndarray:
     """`value` as an array of `dtype`, refusing integers the cast would wrap
-    (a Gymnasium int64 value beyond lerax's int32 without x64)."""
+    (a Gymnasium int64 value beyond lerax's int32 without x64); finite
+    floats beyond a narrower float's range become its largest values, as
+    the bounds of a converted `Box` do (not infinities)."""
     array = np.asarray(value)
+    if (
+        array.dtype != dtype
+        and np.issubdtype(dtype, np.floating)
+        and np.issubdtype(array.dtype, np.floating)
+        and array.dtype.itemsize > dtype.itemsize
+    ):
+        with np.errstate(over="ignore"):
+            cast = array.astype(dtype)
+        if np.isinf(cast).any():
+            info = np.finfo(dtype)
+            clipped = np.where(
+                np.isfinite(array), np.clip(array, info.min, info.max), array
+            )
+            cast = clipped.astype(dtype)
+        return cast
     if (
         array.dtype != dtype
         and array.size

@@ -23,6 +23,7 @@ returned. Limits that follow:
 - Gymnasium's `info` is dropped and rendering is not available.
 """
 
+from collections.abc import Callable
 from typing import Any, final
 
 import equinox as eqx
@@ -99,6 +100,31 @@ def _unbatched(function):
         return jax.tree.map(lambda x: x[None], out), jax.tree.map(lambda _: True, out)
 
     return wrapped
+
+
+def _gym_action_converter(space: Any) -> Callable[[Any], Any]:
+    """A function turning a lerax action (NumPy leaves of lerax's dtypes) into
+    the values Gymnasium's `space` holds: a Python `int` for each `Discrete`,
+    arrays of the space's own dtype otherwise (int8 for `MultiBinary`, whose
+    lerax values are bool; int64 or float64 where lerax has 32 bits, a
+    float64 `Box`'s values kept within its bounds), in the space's
+    containers."""
+    if isinstance(space, gym.spaces.Dict):
+        parts = {k: _gym_action_converter(s) for k, s in space.spaces.items()}
+        return lambda value: {k: f(value[k]) for k, f in parts.items()}
+    if isinstance(space, gym.spaces.Tuple):
+        items = [_gym_action_converter(s) for s in space.spaces]
+        return lambda value: tuple(f(v) for f, v in zip(items, value))
+    if isinstance(space, gym.spaces.Discrete):
+        return lambda value: int(np.asarray(value))
+    dtype = np.dtype(space.dtype)
+    if isinstance(space, gym.spaces.Box) and dtype == np.float64:
+        # lerax's 32-bit bounds are the 64-bit ones rounded, possibly outward
+        # (0.1 becomes 0.10000000149...): an action at lerax's bound would be
+        # just outside Gymnasium's, so it is moved back onto it
+        low, high = space.low, space.high
+        return lambda value: np.clip(np.asarray(value).astype(dtype), low, high)
+    return lambda value: np.asarray(value).astype(dtype)
 
 
 @final
@@ -229,7 +255,7 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
         convert = numpy_value_converter(self.observation_space)
         env = self.gym_env
         host_state = self.host_state
-        discrete = isinstance(env.action_space, gym.spaces.Discrete)
+        to_gym = _gym_action_converter(env.action_space)
         seed = eqx.error_if(
             _seed(key),
             state.stale,
@@ -241,9 +267,7 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
         )
 
         def host(seed, *leaves):
-            action = jax.tree.unflatten(treedef, [np.asarray(x) for x in leaves])
-            if discrete:
-                action = int(action)
+            action = to_gym(jax.tree.unflatten(treedef, leaves))
             if not host_state.started:
                 # a state from elsewhere (a checkpoint) and a fresh host env
                 env.reset(seed=int(seed))

@@ -16,6 +16,7 @@ import numpy as np
 from .._extras import require
 from ..space import AbstractSpace, Box, Dict, Discrete, MultiBinary, MultiDiscrete
 from ..space import Tuple as TupleSpace
+from ._common import bool_box_to_multi_binary
 
 gymnax_spaces = require("gymnax.environments.spaces", "gym")
 
@@ -80,15 +81,21 @@ def gymnax_space_to_lerax_space(space: Any) -> AbstractSpace:
 
     Returns:
         A lerax space (`Discrete` is int32; a float64 box becomes float32
-        unless `jax_enable_x64` is set).
+        unless `jax_enable_x64` is set; a bool box of free bits becomes a
+        `MultiBinary`).
 
     Raises:
-        TypeError: If `space` is not one of gymnax's spaces.
+        TypeError: If `space` is not one of gymnax's spaces, or is a scalar
+            or partly fixed bool box.
     """
     if isinstance(space, gymnax_spaces.Discrete):
         return Discrete(int(space.n))
     if isinstance(space, gymnax_spaces.Box):
         low, high = np.asarray(space.low), np.asarray(space.high)
+        if np.dtype(space.dtype) == np.bool_:
+            return bool_box_to_multi_binary(
+                low, high, tuple(space.shape), "gymnax_space_to_lerax_space"
+            )
         return Box(low, high, tuple(space.shape), np.dtype(space.dtype))
     if isinstance(space, gymnax_spaces.Dict):
         return Dict(
@@ -111,4 +118,18 @@ def cast_to(space: AbstractSpace, value: Any) -> Any:
         return {k: cast_to(s, value[k]) for k, s in space.items()}
     if isinstance(space, TupleSpace):
         return tuple(cast_to(s, v) for s, v in zip(space, value))
+    return jnp.asarray(value).astype(space.dtype)
+
+
+def to_gymnax_value(space: AbstractSpace, value: Any) -> Any:
+    """Casts an element of a lerax space to the dtypes of
+    `lerax_to_gymnax_space(space)` (JAX arrays, traceable): a `MultiBinary`
+    value (bool in lerax) becomes the int32 of its gymnax box; other leaves
+    keep their dtype, which the gymnax space already has."""
+    if isinstance(space, Dict):
+        return {k: to_gymnax_value(s, value[k]) for k, s in space.items()}
+    if isinstance(space, TupleSpace):
+        return tuple(to_gymnax_value(s, v) for s, v in zip(space, value))
+    if isinstance(space, (Discrete, MultiDiscrete, MultiBinary)):
+        return jnp.asarray(value).astype(jnp.int32)
     return jnp.asarray(value).astype(space.dtype)

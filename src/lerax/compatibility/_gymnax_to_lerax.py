@@ -48,10 +48,14 @@ class GymnaxToLeraxEnv(AbstractEnv[GymnaxEnvState, Any, Any, None]):
 
     Attributes:
         env: The gymnax env.
-        params: Its `EnvParams` (a pytree; its array leaves may be vmapped).
+        params: Its `EnvParams` (a pytree; its array leaves may be vmapped
+            or traced once the adapter is built with concrete ones, e.g.
+            `jax.vmap(lambda p: rollout(eqx.tree_at(lambda e: e.params,
+            env, p)))`).
         name: ``"GymnaxToLeraxEnv(<gymnax name>)"``.
         action_space: The lerax action space.
         observation_space: The lerax observation space.
+        render_fps: None: gymnax envs declare no frame rate.
     """
 
     env: Any = eqx.field(static=True)
@@ -66,11 +70,14 @@ class GymnaxToLeraxEnv(AbstractEnv[GymnaxEnvState, Any, Any, None]):
         Args:
             env: A `gymnax.environments.environment.Environment`, e.g. from
                 `gymnax.make("CartPole-v1")`.
-            params: Its params (default `env.default_params`).
+            params: Its params (default `env.default_params`), concrete
+                (the spaces are built from them).
 
         Raises:
             TypeError: If `env` is not a gymnax env or its spaces have no
-                lerax counterpart.
+                lerax counterpart, or `params` are traced (built inside
+                `jax.jit` or `jax.vmap`; the message says how to vmap params
+                instead).
         """
         if not isinstance(env, gymnax_environment.Environment):
             raise TypeError(
@@ -81,10 +88,49 @@ class GymnaxToLeraxEnv(AbstractEnv[GymnaxEnvState, Any, Any, None]):
         self.env = env
         self.params = env.default_params if params is None else params
         self.name = f"GymnaxToLeraxEnv({env.name})"
-        self.action_space = gymnax_space_to_lerax_space(env.action_space(self.params))
-        self.observation_space = gymnax_space_to_lerax_space(
-            env.observation_space(self.params)
-        )
+        try:
+            self.action_space = gymnax_space_to_lerax_space(
+                env.action_space(self.params)
+            )
+            self.observation_space = gymnax_space_to_lerax_space(
+                env.observation_space(self.params)
+            )
+        except jax.errors.JAXTypeError:
+            raise TypeError(
+                f"`GymnaxToLeraxEnv({env.name}, params)` was given traced params "
+                "(inside `jax.jit` or `jax.vmap`), but its spaces are built from "
+                "concrete ones. Build it outside with concrete params, then swap "
+                "in the traced ones: `eqx.tree_at(lambda e: e.params, env, params)`."
+            ) from None
+
+    # gymnax envs declare no real-time frame rate (gymnax has no rendering
+    # metadata), so this adapter gives none either, as the base does
+    render_fps = None
+
+    @property
+    def dt(self) -> float:
+        """The gymnax env's seconds per step, `params.dt` (gymnax's Acrobot,
+        Pendulum, Reacher and Swimmer have it).
+
+        Raises:
+            AttributeError: If the params have no `dt` (e.g. CartPole, whose
+                step is `params.tau`, as in Gymnasium), or it is not one
+                concrete number (vmapped or traced params), so `hasattr`
+                tells whether a single `dt` is known.
+        """
+        value = getattr(self.params, "dt", None)
+        if value is None:
+            raise AttributeError(
+                f"{self.name}.dt: the gymnax params "
+                f"({type(self.params).__name__}) have no `dt` (seconds per step)."
+            )
+        if isinstance(value, jax.core.Tracer) or jnp.ndim(value) != 0:
+            raise AttributeError(
+                f"{self.name}.dt: the gymnax params' `dt` is not one concrete "
+                f"number (shape {jnp.shape(value)}, e.g. vmapped or traced "
+                "params), so there is no single `dt`."
+            )
+        return float(value)
 
     def initial(self, *, key: Key[Array, ""]) -> GymnaxEnvState:
         observation, env_state = self.env.reset_env(key, self.params)

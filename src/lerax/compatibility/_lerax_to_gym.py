@@ -1,6 +1,7 @@
 """`LeraxToGymEnv`: a lerax environment behind the `gymnasium.Env` interface."""
 
 import collections
+import collections.abc
 import functools
 import hashlib
 from typing import Any, final
@@ -38,24 +39,34 @@ def _reset(env: AbstractEnvLike, key_data):
 def _step(env: AbstractEnvLike, treedef, leaves, action, key_data):
     state = jax.tree.unflatten(treedef, leaves)
     key, step_key, mask_key = jr.split(jr.wrap_key_data(key_data), 3)
+    # Gymnasium keeps the finished episode's last state and observation until
+    # `reset`, which then restarts from it (`_restart`): no lerax auto-reset.
     state, observation, reward, terminated, truncated, info = env.step(
-        state, action, key=step_key, check=False
+        state, action, key=step_key, check=False, autoreset=False
     )
     # Reward and flags travel to the host as one array (one transfer).
     scalars = jnp.stack([reward.astype(jnp.float32), terminated, truncated])
-    # Gymnasium returns the finished episode's last observation; lerax has
-    # already started the next episode and keeps that one in `info`.
-    observation = info["final_observation"]
     mask = info.get("final_action_mask")
     if mask is None:
         mask = env.action_mask(state, key=mask_key)
     return jr.key_data(key), jax.tree.leaves(state), observation, scalars, mask
 
 
+def _restart(env: AbstractEnvLike, treedef, leaves, key_data):
+    # lerax's `restart`, as its auto-reset runs it: what wrappers carry
+    # across episodes (normalisation statistics) carries on
+    state = jax.tree.unflatten(treedef, leaves)
+    key, restart_key, obs_key, mask_key = jr.split(jr.wrap_key_data(key_data), 4)
+    state = env.restart(state, key=restart_key)
+    observation = env.observation(state, key=obs_key)
+    mask = env.action_mask(state, key=mask_key)
+    return jr.key_data(key), jax.tree.leaves(state), observation, mask
+
+
 # Compiled (reset, step, state structure) per env content: the envs of a
 # vector env (e.g. SB3's `make_vec_env` calling a factory n times) are equal
 # but distinct objects, and would otherwise each compile the same programs.
-_COMPILED: "collections.OrderedDict[Any, tuple[Any, Any, Any]]" = (
+_COMPILED: "collections.OrderedDict[Any, tuple[Any, Any, Any, Any]]" = (
     collections.OrderedDict()
 )
 _COMPILED_SIZE = 16
@@ -81,7 +92,7 @@ def _content_key(env: AbstractEnvLike) -> Any:
     return key
 
 
-def _compiled(env: AbstractEnvLike) -> tuple[Any, Any, Any]:
+def _compiled(env: AbstractEnvLike) -> tuple[Any, Any, Any, Any]:
     key = _content_key(env)
     if key is not None and key in _COMPILED:
         _COMPILED.move_to_end(key)
@@ -93,6 +104,7 @@ def _compiled(env: AbstractEnvLike) -> tuple[Any, Any, Any]:
     compiled = (
         jax.jit(functools.partial(_reset, env)),
         jax.jit(functools.partial(_step, env, treedef)),
+        jax.jit(functools.partial(_restart, env, treedef)),
         treedef,
     )
     if key is not None:
@@ -111,10 +123,12 @@ class LeraxToGymEnv(gym.Env):
     NumPy values in the Gymnasium spaces `lerax_to_gym_space` gives. Gymnasium
     semantics are kept: on a step that ends an episode (`terminated` or
     `truncated`) the observation is that episode's last one, and the next
-    episode starts only when `reset` is called (lerax's own auto-reset
-    result is discarded). Randomness comes from a JAX PRNG key that
-    `reset(seed=...)` re-creates, so a seeded reset followed by the same
-    actions replays exactly. Envs with action masks put the mask of the
+    episode starts only when `reset` is called. An unseeded `reset` starts
+    it as lerax's auto-reset does (the env's `restart`), so what wrappers
+    keep across episodes, such as `NormalizeObservation`'s statistics,
+    carries on; a seeded one starts afresh. Randomness comes from a JAX PRNG
+    key that `reset(seed=...)` re-creates, so a seeded reset followed by the
+    same actions replays exactly. Envs with action masks put the mask of the
     current state in `info["action_mask"]` (also returned by
     `action_masks()`, the name sb3-contrib's `MaskablePPO` looks for).
 
@@ -167,7 +181,7 @@ class LeraxToGymEnv(gym.Env):
         # Shared by equal envs; a step is one compiled call taking the
         # state's leaves, then NumPy views of the results (~40 µs per step
         # for CartPole, Gymnasium's own is ~5 µs).
-        self._reset_fn, self._step_fn, self._treedef = _compiled(env)
+        self._reset_fn, self._step_fn, self._restart_fn, self._treedef = _compiled(env)
         self._key: Any = None  # raw key data
         self._leaves: Any = None  # the state's leaves
         self._mask: Any = None
@@ -189,7 +203,10 @@ class LeraxToGymEnv(gym.Env):
             options: Unused (lerax envs take their options at construction).
 
         Returns:
-            `(observation, info)`.
+            `(observation, info)`: with a seed, or on the first reset, of
+            the env's `initial` state; otherwise of its `restart` from the
+            current state (what lerax's auto-reset gives: a new episode,
+            with what wrappers carry across episodes carried on).
         """
         del options
         super().reset(seed=seed)
@@ -198,7 +215,12 @@ class LeraxToGymEnv(gym.Env):
         elif self._key is None:
             seed = int(self.np_random.integers(2**31 - 1))
             self._key = jr.key_data(jr.key(seed))
-        self._key, self._leaves, observation, self._mask = self._reset_fn(self._key)
+        if seed is None and self._leaves is not None:
+            self._key, self._leaves, observation, self._mask = self._restart_fn(
+                self._leaves, self._key
+            )
+        else:
+            self._key, self._leaves, observation, self._mask = self._reset_fn(self._key)
         self._needs_reset = False
         return self._to_gym(observation), self._info()
 
@@ -223,16 +245,19 @@ class LeraxToGymEnv(gym.Env):
                 "ended; call `reset()` first."
             )
         given = action
-        with np.errstate(invalid="ignore", over="ignore"):
-            action = self._to_numpy(action)
+        if not _same_structure(self.env.action_space, given):
+            raise self._not_in_space(given)
+        try:
+            with np.errstate(invalid="ignore", over="ignore"):
+                action = self._to_numpy(action)
+        except (TypeError, ValueError, KeyError, IndexError) as error:
+            # e.g. None, a string, or an integer beyond int32
+            raise self._not_in_space(given) from error
         if not (
             self.action_space.contains(action)
             and _converted_exactly(self.env.action_space, given, action)
         ):
-            raise ValueError(
-                f"`LeraxToGymEnv.step`: action {given!r} is not in the action "
-                f"space {self.action_space}."
-            )
+            raise self._not_in_space(given)
         self._key, self._leaves, observation, scalars, self._mask = self._step_fn(
             self._leaves, action, self._key
         )
@@ -243,11 +268,17 @@ class LeraxToGymEnv(gym.Env):
         observation = self._to_gym(observation)
         return observation, reward, terminated, truncated, self._info()
 
+    def _not_in_space(self, action: Any) -> ValueError:
+        return ValueError(
+            f"`LeraxToGymEnv.step`: action {action!r} is not in the action "
+            f"space {self.action_space}."
+        )
+
     @property
     def state(self) -> Any:
         """The lerax env state of the current step (None before the first
-        `reset`); after a step that ended the episode, the state lerax's
-        auto-reset started."""
+        `reset`); after a step that ended the episode, that episode's last
+        state (until `reset`)."""
         if self._leaves is None:
             return None
         return jax.tree.unflatten(self._treedef, self._leaves)
@@ -262,10 +293,8 @@ class LeraxToGymEnv(gym.Env):
         return None if self._mask is None else np.asarray(self._mask)
 
     def render(self) -> np.ndarray | None:
-        """Renders the current state.
-
-        After a step that ended the episode this shows the state lerax's
-        auto-reset started (the finished episode's last state is not kept).
+        """Renders the current state (after a step that ended the episode,
+        that episode's last state).
 
         Returns:
             A `uint8[H, W, 3]` frame when `render_mode == "rgb_array"`, else
@@ -284,6 +313,29 @@ class LeraxToGymEnv(gym.Env):
 
     def __repr__(self) -> str:
         return f"LeraxToGymEnv({self.env.name})"
+
+
+def _same_structure(space: Any, given: Any) -> bool:
+    """Whether `given` has the containers of `space`: a mapping with exactly
+    its keys for a `Dict`, a tuple, list or array of its length for a
+    `Tuple` (as Gymnasium's `contains` asks; converting alone would drop
+    extra items)."""
+    if isinstance(space, Dict):
+        return (
+            isinstance(given, collections.abc.Mapping)
+            and set(given) == set(space.keys())
+            and all(_same_structure(s, given[k]) for k, s in space.items())
+        )
+    if isinstance(space, TupleSpace):
+        return (
+            (
+                isinstance(given, (tuple, list))
+                or (isinstance(given, np.ndarray) and given.ndim > 0)
+            )
+            and len(given) == len(space)
+            and all(_same_structure(s, g) for s, g in zip(space, given))
+        )
+    return True
 
 
 def _converted_exactly(space: Any, given: Any, converted: Any) -> bool:

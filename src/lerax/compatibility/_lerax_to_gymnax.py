@@ -10,7 +10,7 @@ from jaxtyping import Array, Bool, Int, Key, PyTree
 from .._extras import require
 from ..env import AbstractEnvLike
 from ..space import Discrete
-from ._gymnax_spaces import cast_to, lerax_to_gymnax_space
+from ._gymnax_spaces import cast_to, lerax_to_gymnax_space, to_gymnax_value
 
 gymnax_environment = require("gymnax.environments.environment", "gym")
 struct = require("flax.struct", "gym")
@@ -97,7 +97,7 @@ class LeraxToGymnaxEnv(gymnax_environment.Environment):
         env_state = self.env.initial(key=init_key)
         false = jnp.zeros((), bool)
         state = LeraxEnvState(env_state, jnp.zeros((), jnp.int32), false, false)
-        return self.env.observation(env_state, key=obs_key), state
+        return self._observe(env_state, obs_key), state
 
     def step_env(
         self,
@@ -113,7 +113,7 @@ class LeraxToGymnaxEnv(gymnax_environment.Environment):
         reward = self.env.reward(state.env_state, action, env_state, key=reward_key)
         terminated = jnp.asarray(self.env.terminal(env_state, key=terminal_key), bool)
         truncated = jnp.asarray(self.env.truncate(env_state), bool)
-        observation = self.env.observation(env_state, key=obs_key)
+        observation = self._observe(env_state, obs_key)
         info = dict(self.env.transition_info(state.env_state, action, env_state))
         info["discount"] = 1.0 - terminated.astype(jnp.float32)
         new_state = LeraxEnvState(env_state, state.time + 1, terminated, truncated)
@@ -129,7 +129,13 @@ class LeraxToGymnaxEnv(gymnax_environment.Environment):
         """The observation of `state` (with a fixed key if none is given)."""
         del params
         key = jr.key(0) if key is None else key
-        return self.env.observation(state.env_state, key=key)
+        return self._observe(state.env_state, key)
+
+    def _observe(self, env_state: PyTree, key: Key[Array, ""]) -> Any:
+        # in the dtypes of `observation_space()` (int32 for MultiBinary)
+        return to_gymnax_value(
+            self.env.observation_space, self.env.observation(env_state, key=key)
+        )
 
     def is_terminated(self, state: LeraxEnvState, params: LeraxEnvParams) -> Array:
         del params
@@ -143,11 +149,50 @@ class LeraxToGymnaxEnv(gymnax_environment.Environment):
         return f"LeraxToGymnaxEnv({self.env.name})"
 
     @property
+    def render_fps(self) -> float | None:
+        """The lerax env's `render_fps` (frames per second of real-time
+        playback; None when it gives none). gymnax itself has no such
+        attribute: this one lets tools that read it from lerax envs read it
+        through the adapter too."""
+        return self.env.render_fps
+
+    @property
+    def dt(self) -> float:
+        """The lerax env's `dt` (seconds per step).
+
+        Raises:
+            AttributeError: If the lerax env has no `dt` (so `hasattr` tells
+                whether it has one).
+        """
+        try:
+            return self.env.dt  # type: ignore[attr-defined]
+        except AttributeError:
+            raise AttributeError(
+                f"{self.name}.dt: the lerax env {self.env.name!r} "
+                f"({type(self.env.unwrapped).__name__}) has no `dt` (seconds per "
+                "step)."
+            ) from None
+
+    @property
     def num_actions(self) -> int:
+        """The number of actions, `0, ..., n - 1` (gymnax's convention).
+
+        Raises:
+            ValueError: If the action space is not a `Discrete` starting at
+                0 (one with another `start` is a gymnax integer `Box`: its
+                actions are not `0, ..., n - 1`).
+        """
         space = self.env.action_space
         if not isinstance(space, Discrete):
             raise ValueError(
                 f"`num_actions` needs a Discrete action space, got {space!r}."
+            )
+        if space.start != 0:
+            raise ValueError(
+                f"`num_actions` counts actions `0, ..., n - 1`, but the action "
+                f"space {space!r} starts at {space.start}; draw actions from "
+                "`action_space(params)` (an integer Box), or wrap the lerax env "
+                "so that its actions start at 0."
             )
         return space.n
 
