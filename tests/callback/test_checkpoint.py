@@ -300,6 +300,16 @@ def test_bad_arguments():
         CheckpointCallback("dir", save_freq=0)
     with pytest.raises(ValueError, match="keep"):
         CheckpointCallback("dir", save_freq=10, keep=0)
+    with pytest.raises(ValueError, match="keep"):
+        CheckpointCallback("dir", save_freq=10, keep=True)
+
+
+def test_a_directory_that_is_a_file_is_refused_before_training(tmp_path):
+    # found when the first checkpoint was due: a JAX runtime error mid-run
+    (tmp_path / "file").write_text("")
+    for directory in (tmp_path / "file", tmp_path / "file" / "sub"):
+        with pytest.raises(ValueError, match="is a file; choose another"):
+            CheckpointCallback(str(directory), save_freq=10)
 
 
 def test_resuming_on_another_env_or_policy_is_refused(checkpoint):

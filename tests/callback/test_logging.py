@@ -1,5 +1,6 @@
 """One small PPO run with every reporting callback, its outputs read back."""
 
+import html.parser
 import io
 import os
 from types import SimpleNamespace
@@ -191,6 +192,17 @@ def test_bad_arguments():
         LoggingCallback(ConsoleBackend(), log_interval=0)
     with pytest.raises(ValueError, match="eval_freq"):
         EvalCallback(CARTPOLE, eval_freq=0)
+
+
+def test_eval_paths_blocked_by_a_file_are_refused_before_training(tmp_path):
+    # a file where a folder goes: refused when built, rather than a JAX
+    # runtime error at the first new best policy, deep into training
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="best_model_path.*is a file"):
+        EvalCallback(CARTPOLE, eval_freq=1, best_model_path=tmp_path / "file" / "best")
+    with pytest.raises(ValueError, match="video_dir.*is a file"):
+        EvalCallback(CARTPOLE, eval_freq=1, video_dir=tmp_path / "file")
+    EvalCallback(CARTPOLE, eval_freq=1, best_model_path=tmp_path / "new" / "best")
 
 
 @pytest.mark.slow(14)
@@ -423,3 +435,165 @@ def test_seeds_stopped_under_vmap_report_nothing_more(tmp_path):
     )
     best = np.max(state.callback_state[1].best_return)
     np.testing.assert_allclose(float(np.mean(returns)), float(best), rtol=1e-6)
+
+
+class _CellText(html.parser.HTMLParser):
+    """The rows of an HTML table: each cell's text, `<br>` as a newline."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "br" and self._cell is not None:
+            self._cell += "\n"
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+# TensorBoard's own Markdown renderer (bleach) warns that html5lib's sanitizer
+# is deprecated when imported
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_tensorboard_hparams_table_shows_values_as_written(tmp_path):
+    """Values with `|`, line breaks, Markdown or HTML characters each stay in
+    their own cell of the table TensorBoard renders, shown as written."""
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+    from tensorboard.plugin_util import markdown_to_safe_html
+
+    hparams = {
+        "algorithm": "PPO",
+        "note": "a | b || c",
+        "multi": "line one\nline two",
+        "markup": "*not bold* __x__ `code` [link](y) <b>raw</b> & \\ end",
+        "a|key": 3,
+        "learning_rate": 0.001,
+    }
+    backend = TensorBoardBackend(log_dir=tmp_path)
+    backend.open("run")
+    backend.log_hparams(hparams)
+    backend.close()
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    (event,) = events.Tensors("hparams/text_summary")
+    markdown = event.tensor_proto.string_val[0].decode("utf-8")
+    parser = _CellText()
+    parser.feed(markdown_to_safe_html(markdown))
+    rows = [[cell.strip() for cell in row] for row in parser.rows]
+    assert rows[0] == ["name", "value"]
+    assert rows[1:] == [[k, str(v)] for k, v in hparams.items()]
+
+
+def test_hparams_describe_a_learning_rate_schedule_for_every_backend():
+    """A schedule is shown as one (named after its optax factory) with its
+    value at update 0, also when the hyper-parameters are read while tracing
+    (as `LoggingCallback` does); the console shows the same text."""
+    import optax
+
+    from lerax.algorithm import PPO
+    from lerax.callback._logging import extract_hparams
+
+    algo = PPO(num_envs=4, learning_rate=optax.linear_schedule(2.5e-4, 0.0, 100))
+    seen = {}
+
+    @jax.jit
+    def traced(x):
+        seen.update(extract_hparams(algo, policy()))
+        return x
+
+    traced(0)
+    text = "schedule (polynomial_schedule), 0.00025 at update 0"
+    assert seen["algorithm.learning_rate"] == text
+    assert extract_hparams(algo, policy())["algorithm.learning_rate"] == text
+    lambda_lr = PPO(learning_rate=lambda count: 1e-3 / (1 + count))
+    assert (
+        extract_hparams(lambda_lr, policy())["algorithm.learning_rate"]
+        == "schedule, 0.001 at update 0"
+    )
+    buffer = io.StringIO()
+    console = ConsoleBackend(Console(file=buffer, width=200))
+    console.open("run")
+    console.log_hparams(seen)
+    console.close()
+    assert text in buffer.getvalue()
+    assert "<locals>" not in buffer.getvalue()
+
+
+def test_hparams_keep_numpy_scalars():
+    from lerax.algorithm import PPO
+    from lerax.callback._logging import extract_hparams
+
+    # recorded as the number written (float32 0.99 is 0.9900000095367432)
+    algo = PPO(gamma=np.float32(0.99), learning_rate=jax.numpy.asarray(3e-4))
+    hparams = extract_hparams(algo, policy())
+    assert hparams["algorithm.gamma"] == 0.99
+    assert hparams["algorithm.learning_rate"] == 3e-4
+
+
+def test_console_hparams_are_plain_text_not_rich_markup():
+    buffer = io.StringIO()
+    backend = ConsoleBackend(Console(file=buffer, width=200))
+    backend.open("run")
+    backend.log_hparams({"closing": "[/]", "style": "[red]x[/red]", "[b]key": 1})
+    backend.close()
+    text = buffer.getvalue()
+    assert "[/]" in text and "[red]x[/red]" in text and "[b]key" in text
+
+
+def test_a_backend_that_cannot_open_gets_no_hparams_call(tmp_path):
+    """A file where TensorBoard's run folder would go: the run goes to
+    `name_1`; a backend that fails to open warns once, about opening."""
+    from lerax.callback._logging import LogSink
+
+    (tmp_path / "run").write_text("not a folder")
+    tensorboard = TensorBoardBackend(log_dir=tmp_path)
+    sink = LogSink((tensorboard,), "run")
+    sink.start("prefix", {"seed": 1}, 0)
+    assert tensorboard.run_dir == tmp_path / "run_1"
+    sink.close()
+
+    class Broken(Recorder):
+        def open(self, name):
+            raise OSError("disk full")
+
+    broken = Broken()
+    with pytest.warns(UserWarning, match="failed to open") as record:
+        LogSink((broken,), "run").start("prefix", {"seed": 1}, 0)
+    assert len(record) == 1 and broken.hparams == []
+
+
+def test_extra_hparams_given_as_arrays_are_recorded_as_numbers():
+    """Arrays and NumPy scalars (a seed from `jnp.arange`, say) are recorded
+    as Python values, without Equinox's warning about arrays in static
+    fields (an error under this suite's settings); names become strings."""
+    recorder = Recorder()
+    logger = LoggingCallback(
+        recorder,
+        hparams={
+            "seed": jax.numpy.asarray(3),
+            "scale": np.float32(0.1),
+            "sizes": np.array([[64, 64], [32, 32]]),
+            7: "seven",
+        },
+    )
+    train(logger, 1)
+    logger.close()
+    hparams = recorder.hparams[0]
+    assert hparams["seed"] == 3 and type(hparams["seed"]) is int
+    assert hparams["scale"] == 0.1 and type(hparams["scale"]) is float
+    assert hparams["sizes"] == ((64, 64), (32, 32))
+    assert hparams["7"] == "seven"
+    with pytest.raises(TypeError, match="'seed' is a traced array"):
+        jax.jit(lambda s: LoggingCallback(recorder, hparams={"seed": s}) and s)(1)

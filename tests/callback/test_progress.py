@@ -1,4 +1,5 @@
 import io
+import re
 
 import jax
 import jax.random as jr
@@ -109,3 +110,37 @@ def test_console_backend_live_table():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="interval"):
         ProgressBarCallback(interval=0)
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_a_zero_mean_return_is_never_printed_negative(terminal):
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=terminal, width=200)
+    host = ProgressBarCallback(console=console).host
+    host.start("demo", 0, 1000)
+    host.finish(pack(1000, -0.0, 2.0))  # the mean of -0.0 returns
+    host.start("demo", 0, 1000)
+    host.finish(pack(1000, -0.004, 2.0))  # rounds to zero
+    text = buffer.getvalue()
+    assert "return 0.00" in text
+    assert re.search(r"return -\d", text) is None
+
+
+def test_console_chart_never_shows_a_negative_zero():
+    buffer = io.StringIO()
+    backend = ConsoleBackend(Console(file=buffer, force_terminal=True, width=120))
+    backend.open("live")
+    backend.log_scalars({"episode/return": 1.0}, 1)
+    backend.log_scalars({"episode/return": -0.001}, 2)
+    backend.close()
+    charts = [line for line in buffer.getvalue().splitlines() if "█" in line]
+    assert charts[-1].endswith("  0.00")
+
+
+def test_progress_bar_label_is_not_rich_markup():
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=200)
+    host = ProgressBarCallback(console=console).host
+    host.start("[/] run [red]x", 0, 10)
+    host.finish(pack(10, 1.0, 1.0))
+    assert "[/] run [red]x" in buffer.getvalue()

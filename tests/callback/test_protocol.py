@@ -139,3 +139,14 @@ def test_as_callback_rejects_other_things():
         as_callback(lambda ctx: None)
     with pytest.raises(TypeError, match="CallbackList"):
         CallbackList([object()])
+
+
+def test_a_callback_class_or_a_backend_passed_as_a_callback_names_the_fix():
+    from lerax.callback import ConsoleBackend, ProgressBarCallback
+
+    with pytest.raises(TypeError, match=r"pass an instance, `ProgressBarCallback\("):
+        as_callback(ProgressBarCallback)
+    with pytest.raises(TypeError, match=r"`LoggingCallback\(ConsoleBackend\(...\)\)`"):
+        as_callback(ConsoleBackend())
+    with pytest.raises(TypeError, match="the class EmptyCallback; pass an instance"):
+        CallbackList([EmptyCallback(), EmptyCallback])

@@ -189,6 +189,7 @@ def test_bad_input_exits_2_with_a_suggestion(args, expected):
         (["train", "--out", "{tmp}/a-file"], "is a file; pass a folder"),
         (["train", "--resume", "{tmp}/nothing"], "No checkpoint at"),
         (["evaluate", "{tmp}/nothing"], "is not a `lerax train` output folder"),
+        (["evaluate", "{tmp}/nothing", "--episodes", "0"], "--episodes must be >= 1"),
         (["record", "{tmp}", "--out", "v.avi"], "must end in .mp4 or .gif"),
         (["record", "{tmp}", "--out", "v.mp4", "--fps", "0"], "--fps must be >= 1"),
         (["benchmark", "--total-timesteps", "10"], "less than one iteration"),
@@ -711,3 +712,108 @@ def test_devices_splits_the_envs_and_trains_the_same_policy(run_dir, tmp_path):
     result = run_cli(*many, devices=2)
     assert result.returncode == 2
     assert "Or spread the seeds: --num-seeds a multiple of 2." in result.stdout
+
+
+def test_list_names_the_policies_and_the_algorithms_that_train_them(capsys):
+    from lerax.cli._config import ALGORITHMS, POLICIES
+    from lerax.cli._train import _check_trainable
+
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    section = text.split("Policies")[1].split("Environments")[0]
+    assert "--set policy.class=NAME" in section
+    listed = {}
+    for line in section.splitlines()[1:]:
+        name, _, algorithms = line.strip().partition(" ")
+        listed[name] = [a.strip() for a in algorithms.split(",")]
+    assert sorted(listed) == sorted(POLICIES)
+    # what is listed is what `lerax train --set policy.class=NAME` accepts
+    for name, algorithms in listed.items():
+        for algorithm in ALGORITHMS:
+            config = build_config(
+                algorithm=algorithm, assignments=[f"policy.class={name}"]
+            )
+            try:
+                _check_trainable(build(config), config["run"])
+                trains = True
+            except CLIError:
+                trains = False
+            assert trains == (algorithm in algorithms), (name, algorithm)
+
+
+def test_evaluate_never_prints_a_negative_zero(monkeypatch, tmp_path, capsys):
+    import lerax.algorithm
+    from lerax.cli import _commands
+
+    config = {"run": {"algorithm": "PPO", "env": "CartPole-v1"}}
+    monkeypatch.setattr(_commands, "load_run", lambda d: (config, None, None, None))
+    monkeypatch.setattr(
+        lerax.algorithm,
+        "evaluate_policy",
+        lambda *a, **k: (np.array([-0.01, -0.03, 0.0]), np.array([1, 1, 1])),
+    )
+    assert main(["evaluate", str(tmp_path), "--episodes", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "return 0.0 ± 0.0 (min 0.0, max 0.0)" in out
+    assert "-0.0" not in out
+
+
+def test_train_output_shows_paths_as_written_and_no_negative_zero(
+    monkeypatch, tmp_path, capsys
+):
+    """A folder name with square brackets (Rich markup) is printed as it is,
+    a return that rounds to zero reads 0.0, and the console logger shows
+    PPO's linear learning-rate schedule as one."""
+    from lerax.cli import _train
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(
+        _train, "_evaluate", lambda setup, state, run, n: np.full((n, 4), -0.01)
+    )
+    out = tmp_path / "[red]exp[/] 1"
+    assert main(["train", "--out", str(out), "--logger", "console", *TINY]) == 0
+    text = capsys.readouterr().out
+    assert f"-> {out}" in text
+    assert f"Run {out.name}" in text  # the logger's run name
+    assert f"Wrote {out / 'policy.eqx'}" in text
+    assert "Evaluation: return 0.0 ± 0.0" in text
+    assert "-0.0" not in text
+    (row,) = [line for line in text.splitlines() if "algorithm.learning_rate" in line]
+    assert "schedule (polynomial_schedule), 0.001 at update 0" in row
+
+
+def test_train_help_says_where_each_logger_writes():
+    (train,) = [
+        action.choices["train"]
+        for action in parser()._actions
+        if getattr(action, "choices", None) and "train" in action.choices
+    ]
+    text = " ".join(train.format_help().split())
+    assert "TensorBoard (event files in DIR/tb)" in text
+    assert "local files in DIR/wandb" in text
+
+
+def test_runs_started_in_the_same_second_get_their_own_default_folders(
+    monkeypatch, tmp_path, capsys
+):
+    # a second run (e.g. the next seed of a shell loop) wrote into the
+    # first one's folder: the default name is stamped to the second
+    import datetime
+
+    from lerax.cli import _train
+
+    class Frozen(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 1, 1, 12, 0, 0)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_train, "datetime", Frozen)
+    earlier = Path("runs") / "ppo-CartPole-v1-20260101-120000"
+    earlier.mkdir(parents=True)
+    (earlier / "policy.eqx").write_text("an earlier run's policy")
+    assert main(["train", *TINY]) == 0
+    text = capsys.readouterr().out
+    assert "-> runs/ppo-CartPole-v1-20260101-120000_2" in text
+    assert (earlier / "policy.eqx").read_text() == "an earlier run's policy"
+    assert (Path("runs") / "ppo-CartPole-v1-20260101-120000_2" / "policy.eqx").is_file()

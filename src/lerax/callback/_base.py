@@ -327,7 +327,7 @@ class CallbackList(AbstractCallback):
             if not isinstance(c, AbstractCallback):
                 raise TypeError(
                     f"`CallbackList` takes callbacks (AbstractCallback), got "
-                    f"{type(c).__name__}."
+                    f"{_what(c)}."
                 )
         self.callbacks = callbacks
 
@@ -429,5 +429,21 @@ def as_callback(callback: Any) -> AbstractCallback:
         return CallbackList(callback)
     raise TypeError(
         "`callback` must be an AbstractCallback, a list of them, or None; got "
-        f"{type(callback).__name__}."
+        f"{_what(callback)}."
     )
+
+
+def _what(value: Any) -> str:
+    """What a value passed as a callback is, with the fix for the usual
+    mistakes (a callback class, a logging backend)."""
+    from ._backend import AbstractLoggingBackend
+
+    if isinstance(value, type) and issubclass(value, AbstractCallback):
+        return f"the class {value.__name__}; pass an instance, `{value.__name__}(...)`"
+    if isinstance(value, AbstractLoggingBackend):
+        name = type(value).__name__
+        return (
+            f"the logging backend {name}; wrap it in a callback, "
+            f"`LoggingCallback({name}(...))`"
+        )
+    return type(value).__name__

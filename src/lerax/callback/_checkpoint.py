@@ -33,6 +33,7 @@ from jaxtyping import Array, Key
 
 from ..utils import atomic_write
 from ._base import AbstractCallback, IterationContext
+from ._host import file_in_the_way
 
 MAGIC = b"LERAXCKPT1\n"
 SUFFIX = ".ckpt"
@@ -475,10 +476,21 @@ class CheckpointCallback(AbstractCallback):
                 f"prefix without path separators, got {self.prefix!r} (put the "
                 "folder in `directory`)."
             )
-        if self.keep is not None and (not isinstance(self.keep, int) or self.keep < 1):
+        if self.keep is not None and (
+            not isinstance(self.keep, int)
+            or isinstance(self.keep, bool)
+            or self.keep < 1
+        ):
             raise ValueError(
                 f"`CheckpointCallback(keep=...)` must be an int >= 1 or None, got "
                 f"{self.keep!r}."
+            )
+        # found now rather than at the first checkpoint, deep into training
+        blocking = file_in_the_way(self.directory)
+        if blocking is not None:
+            raise ValueError(
+                f"`CheckpointCallback(directory=...)` must be a folder, but "
+                f"{str(blocking)!r} is a file; choose another directory."
             )
 
     def on_iteration_end(self, ctx: IterationContext, *, key: Key[Array, ""]) -> None:

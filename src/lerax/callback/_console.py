@@ -7,7 +7,7 @@ from typing import Any, final
 import numpy as np
 
 from ._backend import AbstractLoggingBackend
-from ._host import format_number
+from ._host import format_fixed, format_number
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -69,10 +69,12 @@ class ConsoleBackend(AbstractLoggingBackend):
 
     def log_hparams(self, hparams: dict[str, Any]) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title="Hyper-parameters", show_header=False)
         for key, value in hparams.items():
-            table.add_row(key, str(value))
+            # plain text: a value such as "[/]" or "[red]" is not Rich markup
+            table.add_row(Text(str(key)), Text(str(value)))
         self._get_console().print(table)
 
     def _table(self, scalars: dict[str, float], step: int) -> Any:
@@ -80,14 +82,14 @@ class ConsoleBackend(AbstractLoggingBackend):
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=f"{self._name}  step {step:,}", show_header=False)
+        table = Table(title=Text(f"{self._name}  step {step:,}"), show_header=False)
         for key in sorted(scalars):
-            table.add_row(key, format_number(scalars[key]))
+            table.add_row(Text(key), format_number(scalars[key]))
         chart = sparkline(self._returns)
         if not chart:
             return table
         last = self._returns[-1]
-        return Group(table, Text(f"episode/return  {chart}  {last:.2f}"))
+        return Group(table, Text(f"episode/return  {chart}  {format_fixed(last, 2)}"))
 
     def log_scalars(self, scalars: dict[str, float], step: int) -> None:
         if "episode/return" in scalars:

@@ -19,7 +19,7 @@ from ..utils import filter_cond
 from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
-from ._host import HostRef, to_float
+from ._host import HostRef, file_in_the_way, to_float
 from ._progress import running
 
 
@@ -165,8 +165,9 @@ class EvalCallback(AbstractCallback):
 
         Raises:
             ValueError: If `eval_freq`, `num_episodes` or `max_steps` is not
-                an int >= 1, or `video_fps` (when None, the env's
-                `render_fps`) is not a finite number > 0.
+                an int >= 1, `video_fps` (when None, the env's
+                `render_fps`) is not a finite number > 0, or a file stands
+                where the folder of `best_model_path` or `video_dir` goes.
             TypeError: If a backend is not an `AbstractLoggingBackend`.
         """
         from ._logging import LogSink, as_backends
@@ -192,6 +193,20 @@ class EvalCallback(AbstractCallback):
                 )
             stop_at_return = float(stop_at_return)
         self.stop_at_return = stop_at_return
+        # found now rather than at the first save, deep into training
+        for name, folder in (
+            (
+                "best_model_path",
+                None if best_model_path is None else Path(best_model_path).parent,
+            ),
+            ("video_dir", video_dir),
+        ):
+            blocking = None if folder is None else file_in_the_way(folder)
+            if blocking is not None:
+                raise ValueError(
+                    f"`EvalCallback({name}=...)` needs a folder at {str(blocking)!r}, "
+                    "which is a file; choose another path."
+                )
         try:
             video_fps = resolve_fps(env, video_fps, "EvalCallback", "video_fps")
         except ValueError:

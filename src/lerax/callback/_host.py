@@ -15,6 +15,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, final
 
 import equinox as eqx
@@ -270,6 +271,13 @@ class StepGroups:
         return out
 
 
+def file_in_the_way(path: str | Path) -> Path | None:
+    """The file at `path` or at one of its parent folders, which keeps a
+    folder from being made there (None when there is none)."""
+    path = Path(path)
+    return next((p for p in (path, *path.parents) if p.is_file()), None)
+
+
 def format_number(value: float) -> str:
     """A short human-readable number (`1,234`, `0.0123`, `1.2e-05`)."""
     if not math.isfinite(value):
@@ -279,6 +287,15 @@ def format_number(value: float) -> str:
     if 1e-3 <= abs(value) < 1e6:
         return f"{value:.4g}"
     return f"{value:.3e}"
+
+
+def format_fixed(value: float, digits: int) -> str:
+    """`value` with `digits` decimals, never a negative zero: `-0.0`, or a
+    small negative value that rounds to zero, reads `0.00`, not `-0.00`."""
+    text = f"{value:.{digits}f}"
+    if text.startswith("-") and float(text) == 0:
+        return text[1:]
+    return text
 
 
 def format_duration(seconds: float) -> str:

@@ -36,33 +36,106 @@ def as_backends(backend: Any, owner: str) -> tuple[AbstractLoggingBackend, ...]:
     return backends
 
 
+def _scalar(array: np.ndarray) -> Any:
+    """The Python number of a one-element array; a float32 (or float16) as
+    the shortest decimal that reads back as it (`0.99`, not
+    `0.9900000095367432`)."""
+    value = array.reshape(()).item()
+    if isinstance(value, float) and array.dtype.itemsize < 8:
+        return float(str(array.reshape(())[()]))
+    return value
+
+
 def _plain(value: Any) -> Any:
     """A hyper-parameter as a loggable Python value, or None to skip it."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, (np.ndarray, jax.Array)) and not isinstance(
+    if isinstance(value, (np.generic, np.ndarray, jax.Array)) and not isinstance(
         value, jax.core.Tracer
     ):
-        if value.size == 1:
-            return np.asarray(value).item()
-        return None
-    if callable(value):
-        return getattr(value, "__qualname__", type(value).__name__)
+        array = np.asarray(value)  # NumPy scalars too, e.g. np.float32(0.99)
+        return _scalar(array) if array.size == 1 else None
     return None
+
+
+def _host_value(name: Any, value: Any) -> Any:
+    """An extra hyper-parameter as a plain Python value (arrays and NumPy
+    scalars as numbers, or nested tuples), fit for a static field."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"`LoggingCallback(hparams=...)` records values on the host, but "
+            f"{name!r} is a traced array; pass a concrete value (build the "
+            "callback outside `jax.jit`/`jax.vmap`, or pass a Python number)."
+        )
+    if isinstance(value, (np.ndarray, np.generic, jax.Array)):
+        array = np.asarray(value)
+        if array.size == 1:
+            return _scalar(array)
+
+        def tuples(x: Any) -> Any:
+            return tuple(map(tuples, x)) if isinstance(x, list) else x
+
+        return tuples(array.tolist())
+    return value
+
+
+def _function_name(fn: Any) -> str | None:
+    """A readable name of a schedule function: `"cosine_decay_schedule"` for
+    the inner function an optax factory returns, None for a lambda."""
+    fn = getattr(fn, "func", fn)  # a functools.partial
+    qualname = getattr(fn, "__qualname__", None)
+    if qualname is None:  # a callable object
+        return type(fn).__name__
+    parts = qualname.split(".")
+    name = parts[-1]
+    if name == "schedule" and "<locals>" in parts:  # an optax factory's
+        name = parts[parts.index("<locals>") - 1]
+    return None if name in ("", "<lambda>", "schedule") else name
+
+
+def _start_value(fn: Any) -> float | None:
+    """`fn(0)` as a float when it is a number computed on the host now (also
+    while tracing), None otherwise."""
+    try:
+        with jax.ensure_compile_time_eval():
+            value = np.asarray(fn(0))
+    except Exception:  # noqa: BLE001 (not a schedule, or not computable now)
+        return None
+    if value.size != 1 or not np.issubdtype(value.dtype, np.number):
+        return None
+    return float(value.item())
+
+
+def describe_schedule(fn: Any) -> str:
+    """A schedule (e.g. an optax learning-rate schedule) as a hyper-parameter
+    a reader can use: `"schedule (polynomial_schedule), 0.001 at update 0"`;
+    the name when it has one, the value at update 0 when `fn(0)` is a number
+    computed on the host."""
+    name = _function_name(fn)
+    text = "schedule" if name is None else f"schedule ({name})"
+    start = _start_value(fn)
+    if start is not None:
+        text += f", {start:.6g} at update 0"
+    return text
 
 
 def extract_hparams(algorithm: Any, policy: Any) -> dict[str, Any]:
     """The algorithm's scalar fields and a short description of the policy
-    (class, scalar fields, parameter count)."""
+    (class, scalar fields, parameter count). A callable field of the
+    algorithm (a learning-rate schedule) is described by `describe_schedule`,
+    the same text for every backend."""
     out: dict[str, Any] = {"algorithm": type(algorithm).__name__}
     for field in dataclasses.fields(algorithm):
-        value = _plain(getattr(algorithm, field.name))
+        value = getattr(algorithm, field.name)
+        is_function = callable(value) and not isinstance(value, (type, eqx.Module))
+        value = describe_schedule(value) if is_function else _plain(value)
         if value is not None:
             out[f"algorithm.{field.name}"] = value
     out["policy"] = type(policy).__name__
     for field in dataclasses.fields(policy):
-        value = _plain(getattr(policy, field.name))
-        if value is not None and not callable(getattr(policy, field.name)):
+        value = getattr(policy, field.name)
+        value = None if callable(value) else _plain(value)
+        if value is not None:
             out[f"policy.{field.name}"] = value
     leaves = jax.tree.leaves(eqx.filter(policy, eqx.is_inexact_array))
     out["policy.num_parameters"] = int(sum(np.prod(x.shape) for x in leaves))
@@ -155,7 +228,10 @@ class LogSink:
             self._hparams_logged = False
         if not self._hparams_logged and self._hparams:
             for backend in self.backends:
-                call_safely("log hyper-parameters", backend.log_hparams, self._hparams)
+                if backend.is_open:  # one that failed to open has warned
+                    call_safely(
+                        "log hyper-parameters", backend.log_hparams, self._hparams
+                    )
             self._hparams_logged = True
 
     def report_packed(self, names: tuple[str, ...], step: Any, packed: Any) -> None:
@@ -274,10 +350,13 @@ class LoggingCallback(AbstractCallback):
             under ~5% once an iteration takes a few milliseconds; log every
             iteration only when iterations are long.
         name: The run name (default `"<algorithm>_<env>_<date>_<time>"`).
-        hparams: Extra hyper-parameters to record (e.g. a seed).
+        hparams: Extra hyper-parameters to record (e.g. a seed); names are
+            strings, arrays and NumPy scalars are recorded as Python numbers
+            (or tuples of them).
 
         Raises:
-            TypeError: If a backend is not an `AbstractLoggingBackend`.
+            TypeError: If a backend is not an `AbstractLoggingBackend`, or
+                an `hparams` value is a traced array.
             ValueError: If `log_interval` is not an int >= 1.
         """
         if (
@@ -290,7 +369,9 @@ class LoggingCallback(AbstractCallback):
                 f"{log_interval!r}."
             )
         self.log_interval = log_interval
-        self.hparams = tuple((hparams or {}).items())
+        self.hparams = tuple(
+            (str(k), _host_value(k, v)) for k, v in (hparams or {}).items()
+        )
         self.host_ref = HostRef(LogSink(as_backends(backend, "LoggingCallback"), name))
 
     @property

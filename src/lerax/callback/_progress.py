@@ -12,7 +12,14 @@ from jaxtyping import Array, Int, Key
 
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._episodes import EpisodeAccumulator
-from ._host import HostRef, format_duration, format_number, ratio, to_float
+from ._host import (
+    HostRef,
+    format_duration,
+    format_fixed,
+    format_number,
+    ratio,
+    to_float,
+)
 
 
 def auto_interval(ctx: IterationContext, updates: int) -> Int[Array, ""]:
@@ -200,6 +207,7 @@ class ProgressHost:
         self._latest = math.nan
         self._live = console.is_interactive or console.is_jupyter
         if self._live:
+            from rich.markup import escape
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -225,7 +233,7 @@ class ProgressHost:
                 auto_refresh=False,
             )
             self._task = self._progress.add_task(
-                description,
+                escape(str(description)),  # the label column reads Rich markup
                 total=self._total,
                 completed=step,
                 rate="-",
@@ -284,7 +292,7 @@ class ProgressHost:
             self._task,
             completed=self._step,
             rate=format_number(round(rate)) if math.isfinite(rate) else "-",
-            ret=f"{self._latest:.2f}" if math.isfinite(self._latest) else "-",
+            ret=format_fixed(self._latest, 2) if math.isfinite(self._latest) else "-",
         )
         self._progress.refresh()
         self._last_draw = now
@@ -294,7 +302,7 @@ class ProgressHost:
         elapsed = now - self._start_time
         left = (self._total - self._step) / rate if rate > 0 else math.nan
         percent = 100.0 * min(self._step, self._total) / self._total
-        ret = f"{self._latest:.2f}" if math.isfinite(self._latest) else "-"
+        ret = format_fixed(self._latest, 2) if math.isfinite(self._latest) else "-"
         text = (
             f"{self._description}: {percent:3.0f}% {self._step:,}/{self._total:,} "
             f"steps | {format_number(round(rate)) if math.isfinite(rate) else '-'} "

@@ -15,9 +15,11 @@ from ._config import (
     ALGORITHMS,
     DEFAULT_ENV,
     DEFAULT_POLICY,
+    POLICIES,
     Setup,
     build,
     build_config,
+    policy_class,
 )
 from ._errors import CLIError
 
@@ -42,10 +44,11 @@ def load_run(directory: str | Path) -> tuple[dict, Setup, Any, Any]:
 def run_evaluate(args: argparse.Namespace, console: Any) -> int:
     """`lerax evaluate DIR [--episodes N]`."""
     from ..algorithm import evaluate_policy
+    from ..callback._host import format_fixed
 
-    config, _, policy, env = load_run(args.directory)
     if args.episodes < 1:
         raise CLIError(f"--episodes must be >= 1, got {args.episodes}.")
+    config, _, policy, env = load_run(args.directory)
     returns, lengths = evaluate_policy(
         env,
         policy,
@@ -56,10 +59,13 @@ def run_evaluate(args: argparse.Namespace, console: Any) -> int:
     returns, lengths = np.asarray(returns), np.asarray(lengths)
     mode = "stochastic" if args.stochastic else "deterministic"
     run = config["run"]
+    fixed = lambda x: format_fixed(x, 1)
     console.print(
-        f"{run['algorithm']} on {run['env']}: return {returns.mean():.1f} ± "
-        f"{returns.std():.1f} (min {returns.min():.1f}, max {returns.max():.1f}), "
-        f"length {lengths.mean():.1f}, over {args.episodes} {mode} episodes"
+        f"{run['algorithm']} on {run['env']}: return {fixed(returns.mean())} ± "
+        f"{fixed(returns.std())} (min {fixed(returns.min())}, max "
+        f"{fixed(returns.max())}), length {fixed(lengths.mean())}, over "
+        f"{args.episodes} {mode} episodes",
+        markup=False,
     )
     return 0
 
@@ -129,7 +135,9 @@ def run_record(args: argparse.Namespace, console: Any) -> int:
         path = record_video(env, states, args.out, fps=fps)
     except ImportError as error:
         raise CLIError(str(error), 1) from None
-    console.print(f"Recorded {length} steps to {path or args.out} at {fps:g} fps")
+    console.print(
+        f"Recorded {length} steps to {path or args.out} at {fps:g} fps", markup=False
+    )
     return 0
 
 
@@ -224,7 +232,8 @@ def run_export(args: argparse.Namespace, console: Any) -> int:
     console.print(
         f"Exported {config['run']['algorithm']} on {config['run']['env']} to {out}: "
         f"{names} -> {outputs}; it takes {takes}. onnxruntime and JAX agree on "
-        f"{len(theirs)} sampled observations."
+        f"{len(theirs)} sampled observations.",
+        markup=False,
     )
     return 0
 
@@ -257,17 +266,31 @@ def _sample_observations(env: Any, *, key: Any, count: int = 64) -> Any:
 
 
 def run_list(args: argparse.Namespace, console: Any) -> int:
-    """`lerax list`: algorithms (with default policy and env) and env ids."""
+    """`lerax list`: algorithms (with default policy and env), the policy
+    classes (`--set policy.class=NAME` picks one) and env ids."""
     import lerax.env
 
     del args
     console.print("[bold]Algorithms[/] (default policy, default env):")
     for name in ALGORITHMS:
         console.print(f"  {name:<12} {DEFAULT_POLICY[name]:<22} {DEFAULT_ENV[name]}")
+    console.print(
+        "[bold]Policies[/] (--set policy.class=NAME) and the algorithms that train them:"
+    )
+    for name in POLICIES:
+        console.print(f"  {name:<28} {', '.join(policy_algorithms(name))}")
     console.print("[bold]Environments[/]:")
     for env_id in lerax.env.registered():
-        console.print(f"  {env_id}")
+        console.print(f"  {env_id}", markup=False)
     return 0
+
+
+def policy_algorithms(name: str) -> list[str]:
+    """The algorithms that train the policy class `name`: those whose default
+    policy is of the same kind (the same abstract policy class above it, e.g.
+    `AbstractActorCriticPolicy`)."""
+    kind = policy_class(name).__mro__[1]
+    return [a for a in ALGORITHMS if policy_class(DEFAULT_POLICY[a]).__mro__[1] is kind]
 
 
 def run_benchmark(args: argparse.Namespace, console: Any) -> int:

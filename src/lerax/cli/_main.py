@@ -78,8 +78,18 @@ def parser() -> argparse.ArgumentParser:
         help="override one value, e.g. num_envs=8 or policy.activation=relu "
         "(repeatable; values are TOML: 3, 1e-3, true, none)",
     )
-    train.add_argument("--out", metavar="DIR", help="output folder (default runs/...)")
-    train.add_argument("--logger", choices=LOGGERS, help="also log metrics")
+    train.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: a new folder runs/ALGO-ENV_ID-DATE-TIME)",
+    )
+    train.add_argument(
+        "--logger",
+        choices=LOGGERS,
+        help="also log metrics and hyper-parameters: to the terminal, to "
+        "TensorBoard (event files in DIR/tb) or to W&B (project lerax, its "
+        "local files in DIR/wandb)",
+    )
     train.add_argument(
         "--checkpoint-every",
         type=int,
@@ -145,7 +155,11 @@ def parser() -> argparse.ArgumentParser:
         help="add an action_mask input (discrete action spaces)",
     )
 
-    sub.add_parser("list", parents=[debug], help="list algorithms and environment ids")
+    sub.add_parser(
+        "list",
+        parents=[debug],
+        help="list algorithms, policies (--set policy.class=NAME) and environment ids",
+    )
 
     bench = sub.add_parser(
         "benchmark", parents=[debug], help="time a PPO run (env steps per second)"

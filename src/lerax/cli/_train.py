@@ -29,6 +29,10 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
 
     Bad arguments and settings are refused before the output folder is
     created or the run is announced."""
+    from rich.markup import escape
+
+    from ..callback._host import format_fixed
+
     fixed_devices = None
     if args.devices is not None:
         if args.devices < 1:
@@ -80,16 +84,15 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     if args.devices is not None:
         mesh = _mesh(args.devices, algo.num_envs, num_seeds, fixed_devices)
     _check_trainable(setup, run)
-    if args.out:
-        out = Path(args.out)
-    elif resumed_config is not None:
-        out = resumed_config.parent  # the run resumed
+    if args.out or resumed_config is not None:
+        # the run resumed goes on in its folder unless --out is given
+        out = Path(args.out) if args.out else resumed_config.parent
+        if out.exists() and not out.is_dir():
+            raise CLIError(f"--out {str(out)!r} is a file; pass a folder.")
+        _check_no_other_checkpoints(out, resume)
+        out.mkdir(parents=True, exist_ok=True)
     else:
-        out = _default_out(run)
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"--out {str(out)!r} is a file; pass a folder.")
-    _check_no_other_checkpoints(out, resume)
-    out.mkdir(parents=True, exist_ok=True)
+        out = _new_default_out(run)
     spi = algo.steps_per_iteration
 
     description = f"{run['algorithm']} on {run['env']}"
@@ -110,7 +113,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         f"{iterations * spi:,} steps ({iterations} iterations of {spi}), "
         f"seed {run['seed']}"
         + (f" (+{num_seeds - 1} more, vmapped)" if num_seeds > 1 else "")
-        + f" -> {out}"
+        + f" -> {escape(str(out))}"
     )
     seeds = [run["seed"] + i for i in range(num_seeds)]
     if mesh is not None:
@@ -132,7 +135,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
                 f"--total-timesteps {run['total_timesteps']:,} leaves nothing to "
                 f"train: pass a larger budget (more than {done * spi:,}) to continue."
             )
-        console.print(f"Resuming from {resume} at iteration {done}.")
+        console.print(f"Resuming from {resume} at iteration {done}.", markup=False)
     # written now, so a run that crashes can be resumed with its settings
     # (`--resume` reads it); rewritten with the results at the end
     _toml.write(
@@ -200,6 +203,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     )
 
     trained = (iterations - done) * spi
+    fixed = lambda x: format_fixed(x, 1)  # never "-0.0"
     console.print(
         f"Trained {trained:,} steps"
         + (f" x {num_seeds} seeds" if num_seeds > 1 else "")
@@ -209,20 +213,21 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     episodes = run["eval_episodes"]
     if num_seeds > 1:
         for seed, mean, row in zip(seeds, means, returns):
-            console.print(f"  seed {seed}: return {mean:.1f} ± {row.std():.1f}")
+            console.print(f"  seed {seed}: return {fixed(mean)} ± {fixed(row.std())}")
         console.print(
-            f"Mean over {num_seeds} seeds: {means.mean():.1f} "
-            f"(min {means.min():.1f}, max {means.max():.1f}); "
+            f"Mean over {num_seeds} seeds: {fixed(means.mean())} "
+            f"(min {fixed(means.min())}, max {fixed(means.max())}); "
             f"policy.eqx is seed {seeds[best]}'s."
         )
     console.print(
-        f"[bold green]Evaluation: return {means[best]:.1f} ± "
-        f"{returns[best].std():.1f}[/] ({episodes} deterministic episodes)"
+        f"[bold green]Evaluation: return {fixed(means[best])} ± "
+        f"{fixed(returns[best].std())}[/] ({episodes} deterministic episodes)"
     )
     console.print(
         f"Wrote {policy_path}, "
         + ", ".join(written)
-        + (", learning_curve.png" if plot else " (no plot: matplotlib missing)")
+        + (", learning_curve.png" if plot else " (no plot: matplotlib missing)"),
+        markup=False,
     )
     return 0
 
@@ -322,9 +327,27 @@ def _run_config_near(path: Path) -> Path | None:
     return None
 
 
-def _default_out(run: dict) -> Path:
+def _new_default_out(run: dict) -> Path:
+    """A new folder `runs/<algorithm>-<env>-<date>-<time>`, made for this
+    run; `_2`, `_3`, ... are appended when another run (started within the
+    same second, in this process or another) holds the name, so that runs
+    never write into each other's folder."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{run['algorithm'].lower()}-{run['env']}-{stamp}"
+    base = Path("runs") / f"{run['algorithm'].lower()}-{run['env']}-{stamp}"
+    if base.parent.exists() and not base.parent.is_dir():
+        raise CLIError(
+            f"{str(base.parent)!r} is a file, so the run cannot go to its default "
+            "folder there; pass --out DIR."
+        )
+    base.parent.mkdir(parents=True, exist_ok=True)
+    out, count = base, 1
+    while True:
+        try:
+            out.mkdir()  # atomic: one process gets each name
+            return out
+        except FileExistsError:
+            count += 1
+            out = base.with_name(f"{base.name}_{count}")
 
 
 def _initial_state(
