@@ -16,7 +16,7 @@ import pytest
 
 from lerax.algorithm import evaluate_policy
 from lerax.cli import CLIError, build_config, main, parser
-from lerax.cli._config import build
+from lerax.cli._config import build, read_toml
 
 from ..render.helpers import mp4_fps
 
@@ -487,6 +487,31 @@ def test_extending_a_resumed_run_keeps_the_metrics_it_has(
     _, after = read_csv(resumed / "metrics.csv")
     assert [int(r["iteration"]) for r in after] == [3, 4, 5, 6]
     assert after[:2] == before
+    capsys.readouterr()
+
+
+def test_a_resumed_run_goes_on_checkpointing_at_its_interval(
+    resumable_run, tmp_path, capsys
+):
+    # config.toml records --checkpoint-every; a run resumed without it
+    # checkpoints at the same interval (it used to stop checkpointing)
+    full, resumed = resumable_run, tmp_path / "resumed"
+    assert tomllib.loads((full / "config.toml").read_text())["checkpointing"] == {
+        "every": 64
+    }
+    first = full / "checkpoints" / "checkpoint_000000000064.ckpt"
+    options = RESUMABLE[: RESUMABLE.index("--checkpoint-every")]
+    resume = ["train", "--resume", str(first), "--out", str(resumed), *options]
+    assert main([*resume, "--total-timesteps", "192"]) == 0, capsys.readouterr().out
+    written = sorted(p.name for p in (resumed / "checkpoints").glob("*.ckpt"))
+    assert written == [
+        "checkpoint_000000000128.ckpt",
+        "checkpoint_000000000192.ckpt",
+    ]
+    recorded = tomllib.loads((resumed / "config.toml").read_text())
+    assert recorded["checkpointing"] == {"every": 64}
+    # the record is not a setting: the file still reads as a --config
+    assert set(read_toml(resumed / "config.toml")) == {"run", "algorithm", "policy"}
     capsys.readouterr()
 
 

@@ -239,6 +239,7 @@ def read_toml(path: str | Path) -> dict[str, dict]:
         ) from None
     data.pop("versions", None)  # written for the record, not read back
     data.pop("result", None)
+    data.pop("checkpointing", None)  # read by `--resume` only
     for section, values in data.items():
         if section not in SECTIONS:
             raise unknown(f"section in {str(path)!r}", section, SECTIONS)

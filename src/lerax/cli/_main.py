@@ -94,7 +94,8 @@ def parser() -> argparse.ArgumentParser:
         "--checkpoint-every",
         type=int,
         metavar="N",
-        help="write a checkpoint to DIR/checkpoints every N env steps",
+        help="write a checkpoint to DIR/checkpoints every N env steps (a "
+        "resumed run goes on at the interval it was trained with)",
     )
     train.add_argument(
         "--resume",

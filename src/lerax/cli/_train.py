@@ -7,6 +7,7 @@ import io
 import platform
 import sys
 import time
+import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,10 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
             "`--checkpoint-every` works with one seed: a checkpoint holds one "
             "training state. Drop it, or train the seeds one by one (`--seed`)."
         )
+    checkpoint_every = args.checkpoint_every
+    if checkpoint_every is None and resumed_config is not None:
+        # a resumed run goes on checkpointing as it did
+        checkpoint_every = _recorded_checkpoint_every(resumed_config)
     mesh = None
     if args.devices is not None:
         mesh = _mesh(args.devices, algo.num_envs, num_seeds, fixed_devices)
@@ -102,10 +107,12 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     if args.logger:
         log = _callbacks.logger(args.logger, out, config, max(10, iterations // 100))
         callbacks.append(log)
-    if args.checkpoint_every:
-        callbacks.append(
-            _callbacks.checkpoint(out / "checkpoints", args.checkpoint_every)
-        )
+    if checkpoint_every:
+        callbacks.append(_callbacks.checkpoint(out / "checkpoints", checkpoint_every))
+    # what config.toml records besides the settings (`--resume` reads it)
+    record = {"versions": _versions()}
+    if checkpoint_every:
+        record["checkpointing"] = {"every": checkpoint_every}
     callback = callbacks or None
 
     console.print(
@@ -140,7 +147,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     # (`--resume` reads it); rewritten with the results at the end
     _toml.write(
         out / "config.toml",
-        {**config, "versions": _versions()},
+        {**config, **record},
         header="lerax train configuration; rerun with `lerax train --config THIS`.",
     )
 
@@ -184,7 +191,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         result["mean_return_over_seeds"] = float(means.mean())
     _toml.write(
         out / "config.toml",
-        {**config, "versions": _versions(), "result": result},
+        {**config, **record, "result": result},
         header="lerax train configuration; rerun with `lerax train --config THIS`.",
     )
     first = done
@@ -318,6 +325,18 @@ def _check_no_other_checkpoints(out: Path, resume: Path | None) -> None:
         f"that run with `lerax train --resume {out}`, train into a new --out "
         f"folder, or delete {str(folder)!r} first."
     )
+
+
+def _recorded_checkpoint_every(config_file: Path) -> int | None:
+    """The `--checkpoint-every` a run was trained with, as its config.toml
+    records it (None when it did not checkpoint, or predates the record)."""
+    try:
+        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    every = data.get("checkpointing", {}).get("every")
+    valid = isinstance(every, int) and not isinstance(every, bool) and every >= 1
+    return every if valid else None
 
 
 def _run_config_near(path: Path) -> Path | None:
