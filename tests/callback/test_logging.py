@@ -597,3 +597,41 @@ def test_extra_hparams_given_as_arrays_are_recorded_as_numbers():
     assert hparams["7"] == "seven"
     with pytest.raises(TypeError, match="'seed' is a traced array"):
         jax.jit(lambda s: LoggingCallback(recorder, hparams={"seed": s}) and s)(1)
+
+
+def test_a_second_learn_with_an_eval_callback_alone_is_a_new_run():
+    # an EvalCallback logging to a backend by itself opens it, so a fresh
+    # `learn` (its steps starting again) opens a new run; sharing the
+    # backend with a LoggingCallback, the logger's run is left to it
+    alone = Recorder()
+    evaluation = EvalCallback(
+        CARTPOLE, eval_freq=STEPS, num_episodes=1, max_steps=20, backend=alone
+    )
+    for seed in (1, 2):
+        ALGO.learn(CARTPOLE, policy(), 2 * STEPS, key=jr.key(seed), callback=evaluation)
+    assert len(alone.names) == 2 and alone.names[0] != alone.names[1]
+    assert alone.closes >= 1
+    assert [step for step, _ in alone.scalars] == [STEPS, 2 * STEPS] * 2
+    for order in ("eval first", "logger first"):
+        shared = Recorder()
+        evaluation = EvalCallback(
+            CARTPOLE, eval_freq=STEPS, num_episodes=1, max_steps=20, backend=shared
+        )
+        logger = LoggingCallback(shared, log_interval=1, name="my-run")
+        callbacks = (
+            [evaluation, logger] if order == "eval first" else [logger, evaluation]
+        )
+        for seed in (1, 2):
+            ALGO.learn(
+                CARTPOLE,
+                policy(),
+                2 * STEPS,
+                key=jr.key(seed),
+                callback=CallbackList(callbacks),
+            )
+        logger.close()
+        # one close per new run and at the end: the eval sink closed nothing
+        assert shared.names == ["my-run", "my-run"], order
+        assert shared.closes == 2, order
+        evals = [s for s, scalars in shared.scalars if "eval/mean_return" in scalars]
+        assert evals == [STEPS, 2 * STEPS] * 2, order

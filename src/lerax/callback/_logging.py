@@ -196,6 +196,10 @@ class LogSink:
         self._last: tuple[int, float] | None = None
         self._fresh_start: int | None = None
         self._high: int | None = None  # the largest step of the open run
+        # whether this sink opened the backends: a late-opening sink that
+        # shares them with a `LoggingCallback` leaves their runs to it, one
+        # that opened them itself (an `EvalCallback` alone) starts new ones
+        self._owns = False
 
     def start(self, prefix: str, hparams: dict[str, Any], step: Any) -> None:
         """A run starts at `step`: opens the backends that are not open
@@ -203,11 +207,13 @@ class LogSink:
         `open_late`) and logs `hparams` once. A start below a step of the
         open run (a fresh `learn` after an earlier one) starts a new run:
         the backends are closed and reopened, so that no event file or W&B
-        run holds two runs' curves over the same steps."""
+        run holds two runs' curves over the same steps (by the sink that
+        opened them: with `open_late`, only if no other sink did)."""
         step = int(step)
         if self._fresh_start == step:
             return  # the same start from another seed under vmap
-        if not self._open_late and self._high is not None and step < self._high:
+        owner = not self._open_late or self._owns
+        if owner and self._high is not None and step < self._high:
             self.close()
         self._fresh_start = step
         self._high = step if self._high is None else max(self._high, step)
@@ -226,6 +232,7 @@ class LogSink:
             for backend in closed:
                 call_safely("open", backend.open, self.name)
             self._hparams_logged = False
+            self._owns = True
         if not self._hparams_logged and self._hparams:
             for backend in self.backends:
                 if backend.is_open:  # one that failed to open has warned
@@ -287,6 +294,7 @@ class LogSink:
             call_safely("close", backend.close)
         self._hparams_logged = False
         self._high = None
+        self._owns = False
         self.name = self._given_name  # a later run is a new one
 
 
