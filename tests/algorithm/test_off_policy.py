@@ -261,7 +261,8 @@ def test_bad_input(getkey):
         ),
         (SACDiscrete, {"target_entropy_scale": np.inf}, "must be finite"),
         (TD3, {"noise_clip": np.inf}, r"`TD3\(noise_clip=...\)` must be finite"),
-        (DQN, {"buffer_size": np.int64(1000)}, r"`buffer_size=int\(...\)`"),
+        # an integer array is not a size (a NumPy integer scalar is one)
+        (DQN, {"buffer_size": jnp.array(1000)}, r"`buffer_size=int\(...\)`"),
     ]:
         with pytest.raises(ValueError, match=message):
             cls(**kwargs)
