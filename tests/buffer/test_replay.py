@@ -185,3 +185,170 @@ def test_bad_capacities_and_batch_sizes_are_refused():
         with pytest.raises(ValueError, match=r"sample\(batch_size=\.\.\.\)"):
             buffer.sample(batch_size, key=jr.key(0))
     assert buffer.sample(3, key=jr.key(0))["rewards"].shape == (3,)
+
+
+def test_the_earlier_constructor_allocates_an_empty_ring():
+    import jax.random as jr
+
+    buffer = ReplayBuffer(5, Box(-1.0, 1.0, (2,)), Discrete(3), None)
+    assert buffer.capacity == 5 and buffer.shape == (5,)
+    assert int(buffer.current_size) == 0 and int(buffer.position) == 0
+    assert buffer.observations.shape == (5, 2)
+    assert buffer.actions.shape == (5,) and buffer.actions.dtype == jnp.int32
+    assert buffer.states is None and buffer.next_states is None
+    assert buffer.action_masks is None and buffer.next_action_masks is None
+    assert np.isfinite(buffer.observations).all()  # zeros, not NaN
+    stateful = ReplayBuffer(
+        size=3,
+        observation_space=Box(-1.0, 1.0, (2,)),
+        action_space=Discrete(3),
+        state=state_example(),
+    )
+    assert stateful.states["hidden"].shape == (3, 3)
+    assert stateful.next_states["count"].shape == (3,)
+    # the same rows as `create`
+    created = ReplayBuffer.create(
+        3, Box(-1.0, 1.0, (2,)), Discrete(3), policy_state_example=state_example()
+    )
+    assert eqx.tree_equal(created, stateful)
+    assert buffer.sample(2, key=jr.key(0))["rewards"].shape == (2,)
+
+
+def test_the_constructor_forms_are_not_mixed():
+    space = Box(-1.0, 1.0, (2,))
+    for size in (0, True, 2.5):
+        with pytest.raises(ValueError, match=r"`ReplayBuffer\(size=...\)` must be a"):
+            ReplayBuffer(size, space, Discrete(3), None)
+    with pytest.raises(TypeError, match="needs both spaces"):
+        ReplayBuffer(5, space)
+    with pytest.raises(TypeError, match=r"field keywords \(got \['rewards'\]\)"):
+        ReplayBuffer(5, space, Discrete(3), rewards=jnp.zeros(5))
+    with pytest.raises(TypeError, match=r"missing the fields \['observations'"):
+        ReplayBuffer(jnp.int32(0), rewards=jnp.zeros(5))
+
+
+def test_the_earlier_add_writes_one_transition():
+    buffer = ReplayBuffer(4, Box(-10.0, 10.0, (2,)), Discrete(3), None)
+    flags = [(False, False), (True, False), (True, True), (False, True)]
+    for i, (done, timeout) in enumerate(flags):
+        # add(observation, next_observation, action, reward, done, timeout,
+        #     state, next_state, action_mask=None)
+        buffer = buffer.add(
+            jnp.array([i, -i], jnp.float32),
+            jnp.array([i + 0.5, 0.0]),
+            jnp.int32(i % 3),
+            float(i) * 10,
+            jnp.array(done),
+            timeout,
+            None,
+            None,
+        )
+        assert int(buffer.current_size) == i + 1
+    np.testing.assert_array_equal(buffer.observations[:, 1], [0, -1, -2, -3])
+    np.testing.assert_array_equal(buffer.next_observations[:, 0], [0.5, 1.5, 2.5, 3.5])
+    np.testing.assert_array_equal(buffer.actions, [0, 1, 2, 0])
+    np.testing.assert_array_equal(buffer.rewards, [0.0, 10.0, 20.0, 30.0])
+    # only a done that is not a timeout terminates (is not bootstrapped)
+    np.testing.assert_array_equal(buffer.terminated, [False, True, False, False])
+    np.testing.assert_array_equal(buffer.dones, buffer.terminated)
+    assert not buffer.timeouts.any()
+    not_terminal = ~buffer.dones | buffer.timeouts  # the earlier TD mask
+    np.testing.assert_array_equal(not_terminal, ~buffer.terminated)
+    assert int(buffer.position) == 0
+
+
+def test_the_earlier_add_by_keyword_with_states():
+    buffer = ReplayBuffer(3, Box(-10.0, 10.0, (2,)), Discrete(3), state_example())
+    add = eqx.filter_jit(
+        lambda b, v: b.add(
+            observation=jnp.stack([v, v]),
+            next_observation=jnp.stack([v, v]) + 1,
+            action=jnp.int32(2),
+            reward=v,
+            done=False,
+            timeout=False,
+            state={"hidden": jnp.full((3,), v), "count": v.astype(jnp.int32)},
+            next_state={"hidden": jnp.full((3,), v + 1), "count": v.astype(jnp.int32)},
+            action_mask=jnp.ones(3, bool),  # not stored, as the earlier buffer
+        )
+    )
+    for v in (4.0, 5.0):
+        buffer = add(buffer, jnp.float32(v))
+    np.testing.assert_array_equal(buffer.rewards, [4.0, 5.0, 0.0])
+    np.testing.assert_array_equal(buffer.states["count"], [4, 5, 0])
+    np.testing.assert_array_equal(buffer.next_states["hidden"][:2, 0], [5.0, 6.0])
+    # positional up to `timeout`, states by keyword
+    one = jnp.ones(2)
+    buffer = buffer.add(
+        one,
+        one,
+        1,
+        3.0,
+        True,
+        False,
+        state=states(jnp.array(7.0)),
+        next_state=states(jnp.array(8.0)),
+    )
+    assert int(buffer.states["count"][2]) == 7 and bool(buffer.terminated[2])
+
+
+def test_the_earlier_add_reports_bad_calls():
+    buffer = ReplayBuffer(3, Box(-1.0, 1.0, (2,)), Discrete(3), None)
+    one = jnp.zeros(2)
+    with pytest.raises(TypeError, match=r"missing \['timeout'\]"):
+        buffer.add(
+            observation=one, next_observation=one, action=0, reward=0.0, done=False
+        )
+    with pytest.raises(TypeError, match="got `reward` twice"):
+        buffer.add(one, one, 0, 1.0, False, False, reward=1.0)
+    with pytest.raises(TypeError, match=r"missing \['terminated'\]"):
+        buffer.add(
+            jnp.zeros((1, 2)), jnp.zeros(1, jnp.int32), jnp.zeros(1), jnp.zeros((1, 2))
+        )
+    masked = ReplayBuffer.create(
+        3, Box(-1.0, 1.0, (2,)), Discrete(3), mask_example=jnp.ones(3, bool)
+    )
+    with pytest.raises(ValueError, match="stores action masks.*next_action_masks"):
+        masked.add(one, one, 0, 1.0, False, False, None, None, jnp.ones(3, bool))
+    stateful = ReplayBuffer(3, Box(-1.0, 1.0, (2,)), Discrete(3), state_example())
+    with pytest.raises(ValueError, match="stores policy states"):
+        stateful.add(one, one, 0, 1.0, False, False)
+
+
+def test_per_env_buffers_stacked_by_vmap_are_sampled_together():
+    import jax
+    import jax.random as jr
+
+    num_envs, capacity = 3, 4
+    make = lambda _: ReplayBuffer(capacity, Box(-9.0, 9.0, (2,)), Discrete(3), None)
+    buffers = jax.vmap(make)(jnp.arange(num_envs))
+    assert buffers.shape == (num_envs, capacity)
+
+    def add(buffer, env, step):
+        value = env * 10.0 + step
+        return buffer.add(
+            jnp.stack([value, env]), jnp.zeros(2), 0, value, False, False, None, None
+        )
+
+    for step in range(2):  # two of four rows filled in each env
+        buffers = jax.vmap(add, in_axes=(0, 0, None))(
+            buffers, jnp.arange(num_envs, dtype=jnp.float32), float(step)
+        )
+    np.testing.assert_array_equal(buffers.current_size, [2, 2, 2])
+    batch = buffers.sample(3000, key=jr.key(0))
+    drawn = np.asarray(batch["rewards"])
+    assert set(drawn.tolist()) == {0.0, 1.0, 10.0, 11.0, 20.0, 21.0}
+    counts = np.unique(drawn, return_counts=True)[1]
+    assert counts.min() > 400  # about 500 each
+    np.testing.assert_array_equal(batch["observations"][:, 0], drawn)
+    np.testing.assert_array_equal(batch["observations"][:, 1], drawn // 10)
+
+
+def test_keyword_construction_and_replace_still_work():
+    import dataclasses
+
+    buffer = ReplayBuffer.create(3, Box(-1.0, 1.0, (2,)), Discrete(3))
+    again = dataclasses.replace(buffer, size=jnp.int32(2))
+    assert int(again.size) == 2 and again.capacity == 3
+    fields = {f.name: getattr(buffer, f.name) for f in dataclasses.fields(buffer)}
+    assert eqx.tree_equal(ReplayBuffer(**fields), buffer)

@@ -151,3 +151,151 @@ def test_minibatch_counts_must_divide_what_they_split():
     with pytest.raises(ValueError, match=r"divides the 24 T \* N transitions"):
         buffer.transitions(5, key=jr.key(0))
     assert buffer.sequences(4, key=jr.key(0))["actions"].shape == (4, 1, 6)
+
+
+def test_the_earlier_positional_constructor_and_its_defaults():
+    ids = jnp.arange(6, dtype=jnp.float32).reshape(3, 2)
+    dones = jnp.array([[False, True], [True, False], [False, False]])
+    states = {"h": ids * 7}
+    # RolloutBuffer(observations, actions, rewards, dones, log_probs, values,
+    #               states, action_masks=None, returns=None, advantages=None)
+    buffer = RolloutBuffer(ids, ids + 1, ids + 2, dones, ids + 3, ids + 4, states)
+    np.testing.assert_array_equal(buffer.observations, ids)
+    np.testing.assert_array_equal(buffer.actions, ids + 1)
+    np.testing.assert_array_equal(buffer.rewards, ids + 2)
+    np.testing.assert_array_equal(buffer.log_probs, ids + 3)
+    np.testing.assert_array_equal(buffer.values, ids + 4)
+    assert buffer.states is buffer.policy_states is states
+    assert buffer.action_masks is None
+    assert np.isnan(buffer.returns).all() and np.isnan(buffer.advantages).all()
+    assert buffer.returns.shape == (3, 2) and buffer.returns.dtype == jnp.float32
+    # a step starts an episode when the step before it ended one; the first
+    # step is not known to
+    np.testing.assert_array_equal(
+        buffer.episode_starts, [[False, False], [False, True], [True, False]]
+    )
+    masks = jnp.ones((3, 2, 4), bool)
+    full = RolloutBuffer(ids, ids, ids, dones, ids, ids, None, masks, ids * 5, ids * 6)
+    assert full.policy_states is None and full.action_masks is masks
+    np.testing.assert_array_equal(full.returns, ids * 5)
+    np.testing.assert_array_equal(full.advantages, ids * 6)
+    # keywords, in the earlier and in our names
+    named = RolloutBuffer(
+        observations=ids,
+        actions=ids,
+        rewards=ids,
+        dones=dones,
+        log_probs=ids,
+        values=ids,
+        states=states,
+        episode_starts=jnp.ones((3, 2), bool),
+    )
+    assert named.policy_states is states and bool(named.episode_starts.all())
+
+
+def test_states_and_policy_states_are_one_argument():
+    ids = jnp.zeros((2, 1))
+    with pytest.raises(TypeError, match="`policy_states` or its earlier name"):
+        RolloutBuffer(ids, ids, ids, ids, ids, ids, {"h": ids}, policy_states=None)
+    # our name alone, or None through both, is fine
+    kept = RolloutBuffer(ids, ids, ids, ids, ids, ids, policy_states={"h": ids})
+    assert kept.states["h"] is ids
+
+
+def test_fields_must_share_the_leading_axes_of_rewards():
+    ids = jnp.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"`RolloutBuffer\(values=...\)`.*\(3, 2\)"):
+        RolloutBuffer(ids, ids, ids, ids, ids, jnp.zeros((3,)), None)
+    with pytest.raises(
+        ValueError, match=r"`RolloutBuffer\(policy_states=...\)`.*got shape \(2, 2\)"
+    ):
+        RolloutBuffer(ids, ids, ids, ids, ids, ids, {"h": jnp.zeros((2, 2))})
+    with pytest.raises(ValueError, match="at least one leading axis"):
+        RolloutBuffer(ids, ids, jnp.float32(0), ids, ids, ids, None)
+
+
+def test_dataclass_replace_and_tree_map_keep_every_field():
+    buffer = _buffer()
+    again = dataclasses.replace(buffer, rewards=buffer.rewards + 1)
+    np.testing.assert_array_equal(again.rewards, buffer.rewards + 1)
+    np.testing.assert_array_equal(again.returns, buffer.returns)
+    mapped = jax.tree.map(lambda x: x, buffer)
+    np.testing.assert_array_equal(mapped.episode_starts, buffer.episode_starts)
+
+
+def test_an_earlier_style_program_gives_hand_computed_results():
+    # two envs, three steps; env 0's episode ends at step 1
+    observations = jnp.array([[0.0, 10.0], [1.0, 11.0], [2.0, 12.0]])
+    actions = jnp.array([[0, 1], [1, 0], [0, 0]])
+    rewards = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    dones = jnp.array([[False, False], [True, False], [False, False]])
+    log_probs = jnp.log(jnp.full((3, 2), 0.5))
+    values = jnp.array([[0.5, 1.0], [0.5, 0.0], [1.0, 1.0]])
+    buffer = RolloutBuffer(
+        observations, actions, rewards, dones, log_probs, values, None
+    )
+    buffer = buffer.compute_returns_and_advantages(
+        jnp.array([2.0, 0.0]), gae_lambda=1.0, gamma=0.5
+    )
+    # lambda = 1: discounted returns, bootstrapped from the last value
+    # env 0: R2 = 0 + .5 * 2 = 1; R1 = 1 (done); R0 = 1 + .5 * 1 = 1.5
+    # env 1: R2 = 2 + .5 * 0 = 2; R1 = 1 + .5 * 2 = 2; R0 = 0 + .5 * 2 = 1
+    returns = np.array([[1.5, 1.0], [1.0, 2.0], [1.0, 2.0]])
+    np.testing.assert_allclose(buffer.returns, returns)
+    np.testing.assert_allclose(buffer.advantages, returns - values)
+    # minibatches over the flattened rows (row t * 2 + n), in order without a key
+    batches = buffer.batches(2)
+    assert batches.shape == (3, 2)
+    np.testing.assert_array_equal(batches.observations, [[0, 10], [1, 11], [2, 12]])
+    np.testing.assert_allclose(batches.returns[1], [1.0, 2.0])
+    np.testing.assert_allclose(batches.advantages[1], [0.5, 2.0])
+    np.testing.assert_array_equal(batches.actions[1], [1, 0])
+    np.testing.assert_array_equal(batches.dones[1], [True, False])
+    rows = buffer.flatten_axes().gather(jnp.array([5, 0]))
+    np.testing.assert_array_equal(rows.observations, [12.0, 0.0])
+    np.testing.assert_allclose(rows.returns, [2.0, 1.5])
+    np.testing.assert_allclose(rows.advantages, [1.0, 1.0])
+    np.testing.assert_allclose(rows.log_probs, np.log([0.5, 0.5]), rtol=1e-6)
+    # a lambda of 0 is one-step TD: A = r + gamma * (1 - done) * V' - V
+    td = buffer.compute_returns_and_advantages(
+        jnp.array([2.0, 0.0]), gae_lambda=0.0, gamma=0.5
+    )
+    np.testing.assert_allclose(
+        td.advantages, [[0.75, -1.0], [0.5, 1.5], [0.0, 1.0]], rtol=1e-6
+    )
+
+
+def test_a_single_env_rollout_without_an_env_axis():
+    # the earlier lerax kept no env axis with one env: fields are [T]
+    ids = jnp.arange(5, dtype=jnp.float32)
+    dones = jnp.array([False, False, True, False, False])
+    buffer = RolloutBuffer(ids, ids.astype(jnp.int32), ids, dones, ids, ids * 0, None)
+    assert buffer.shape == (5,)
+    np.testing.assert_array_equal(
+        buffer.episode_starts, [False, False, False, True, False]
+    )
+    buffer = buffer.compute_returns_and_advantages(jnp.float32(1.0), 1.0, 1.0)
+    np.testing.assert_allclose(buffer.returns, [3.0, 3.0, 2.0, 8.0, 5.0])
+    sample = buffer.sample(3, key=jr.key(0))
+    assert sample.shape == (3,)
+    assert len(set(np.asarray(sample.actions).tolist())) == 3
+    np.testing.assert_array_equal(sample.observations, sample.actions)
+    assert buffer.batches(2).shape == (2, 2)
+    with pytest.raises(ValueError, match=r"needs the \[num_steps, num_envs\] layout"):
+        buffer.transitions(1, key=jr.key(0))
+
+
+def test_sample_returns_a_rollout_buffer_over_the_chosen_axes():
+    buffer = _buffer()  # 6 steps x 4 envs, id t * 4 + n
+    one = buffer.sample(10, key=jr.key(1))
+    assert isinstance(one, RolloutBuffer) and one.shape == (10,)
+    ids = np.asarray(one.actions)
+    assert len(set(ids.tolist())) == 10
+    np.testing.assert_array_equal(one.observations[:, 1], -ids)
+    np.testing.assert_array_equal(one.returns, ids * 3)
+    steps = buffer.sample(3, key=jr.key(2), batch_axes=0)  # whole steps
+    assert steps.shape == (3, 4)
+    for row in np.asarray(steps.actions):
+        np.testing.assert_array_equal(row, row[0] + np.arange(4))
+    with pytest.raises(ValueError, match=r"must be an int in \[1, 6\]"):
+        buffer.sample(7, key=jr.key(0), batch_axes=0)

@@ -1,6 +1,7 @@
 """`RolloutBuffer`: one on-policy rollout, time-major `[num_steps, num_envs, ...]`."""
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any, final
 
 import jax
@@ -9,6 +10,9 @@ from jaxtyping import Array, Bool, Float, Key
 
 from ._base import AbstractBuffer
 from ._shuffle import permutation
+
+# `policy_states` not given (None is a value: a stateless policy)
+_UNSET: Any = object()
 
 
 def _check_divides(method: str, num_batches: Any, total: int, what: str) -> None:
@@ -24,10 +28,24 @@ def _check_divides(method: str, num_batches: Any, total: int, what: str) -> None
         )
 
 
+def _nan_like(values: Any) -> Float[Array, "*batch"]:
+    values = jnp.asarray(values)
+    dtype = values.dtype if jnp.issubdtype(values.dtype, jnp.inexact) else jnp.float32
+    return jnp.full(values.shape, jnp.nan, dtype)
+
+
 @final
 class RolloutBuffer(AbstractBuffer):
     """The transitions of one rollout, as arrays with leading axes `[T, N]`
     (steps, envs).
+
+    Built by the on-policy algorithms with keywords, or with the earlier
+    lerax's positional call `RolloutBuffer(observations, actions, rewards,
+    dones, log_probs, values, states, action_masks=None, returns=None,
+    advantages=None)`. `transitions` and `sequences` need the `[T, N]`
+    layout; the methods of `lerax.buffer.AbstractBuffer` (`batches`,
+    `sample`, `gather`, ...) work on any leading axes, e.g. the earlier
+    lerax's single-env `[T]` rollouts.
 
     Attributes:
         observations: Observations the actions were taken in.
@@ -43,22 +61,131 @@ class RolloutBuffer(AbstractBuffer):
         action_masks: Action masks the actions were sampled under (or None).
         policy_states: The policy state each step was taken from (None for
             stateless policies); recurrent losses restart from them at
-            episode starts.
-        advantages: Advantage estimates.
-        returns: Value targets.
+            episode starts. `states` is the earlier lerax's name.
+        advantages: Advantage estimates (NaN until computed).
+        returns: Value targets (NaN until computed).
     """
 
     observations: Any
     actions: Any
-    log_probs: Float[Array, "T N"]
-    values: Float[Array, "T N"]
-    rewards: Float[Array, "T N"]
-    dones: Bool[Array, "T N"]
-    episode_starts: Bool[Array, "T N"]
+    log_probs: Float[Array, "*batch"]
+    values: Float[Array, "*batch"]
+    rewards: Float[Array, "*batch"]
+    dones: Bool[Array, "*batch"]
+    episode_starts: Bool[Array, "*batch"]
     action_masks: Any
     policy_states: Any
-    advantages: Float[Array, "T N"]
-    returns: Float[Array, "T N"]
+    advantages: Float[Array, "*batch"]
+    returns: Float[Array, "*batch"]
+
+    def __init__(
+        self,
+        observations: Any,
+        actions: Any,
+        rewards: Float[Array, "*batch"],
+        dones: Bool[Array, "*batch"],
+        log_probs: Float[Array, "*batch"],
+        values: Float[Array, "*batch"],
+        states: Any = None,
+        action_masks: Any = None,
+        returns: Float[Array, "*batch"] | None = None,
+        advantages: Float[Array, "*batch"] | None = None,
+        *,
+        episode_starts: Bool[Array, "*batch"] | None = None,
+        policy_states: Any = _UNSET,
+    ):
+        """Args:
+        observations: See `observations` above; the positional order is the
+            earlier lerax's.
+        actions: See `actions` above.
+        rewards: See `rewards` above.
+        dones: See `dones` above.
+        log_probs: See `log_probs` above.
+        values: See `values` above.
+        states: The earlier lerax's name of `policy_states` (None: a
+            stateless policy); give one or the other.
+        action_masks: See `action_masks` above.
+        returns: See `returns` above; None fills them with NaN (compute
+            them with `compute_returns_and_advantages`).
+        advantages: See `advantages` above; None fills them with NaN.
+        episode_starts: See `episode_starts` above. None derives them from
+            `dones`: a step starts an episode if the step before it (along
+            the first axis, time) ended one, as the algorithms reset the
+            policy state after every done. The first step is marked False,
+            since the rollout may continue an episode begun before it; the
+            recurrent losses (`sequences`) start every sequence from its
+            first stored state anyway, so only later starts matter. Pass
+            them when the first step is known to start an episode.
+        policy_states: See `policy_states` above.
+
+        Raises:
+            TypeError: If both `states` and `policy_states` are given.
+            ValueError: If a field's leading axes differ from `rewards.shape`.
+        """
+        if policy_states is _UNSET:
+            policy_states = states
+        elif states is not None:
+            raise TypeError(
+                "`RolloutBuffer` takes `policy_states` or its earlier name "
+                "`states`, not both."
+            )
+        if episode_starts is None:
+            ended = jnp.asarray(dones).astype(bool)
+            episode_starts = jnp.concatenate(
+                [jnp.zeros_like(ended[:1]), ended[:-1]], axis=0
+            )
+        self.observations = observations
+        self.actions = actions
+        self.log_probs = log_probs
+        self.values = values
+        self.rewards = rewards
+        self.dones = dones
+        self.episode_starts = episode_starts
+        self.action_masks = action_masks
+        self.policy_states = policy_states
+        self.advantages = _nan_like(values) if advantages is None else advantages
+        self.returns = _nan_like(values) if returns is None else returns
+
+    def __check_init__(self):
+        shape = jnp.shape(self.rewards)
+        if not shape:
+            raise ValueError(
+                "`RolloutBuffer(rewards=...)` must have at least one leading axis "
+                "(steps, or [steps, envs]), got a scalar."
+            )
+        for name in (
+            "observations",
+            "actions",
+            "log_probs",
+            "values",
+            "dones",
+            "episode_starts",
+            "action_masks",
+            "policy_states",
+            "advantages",
+            "returns",
+        ):
+            for leaf in jax.tree.leaves(getattr(self, name)):
+                if jnp.shape(leaf)[: len(shape)] != shape:
+                    raise ValueError(
+                        f"`RolloutBuffer({name}=...)` must have the leading axes of "
+                        f"`rewards`, {shape}, got shape {jnp.shape(leaf)}."
+                    )
+
+    @property
+    def states(self) -> Any:
+        """`policy_states`, under the earlier lerax's name."""
+        return self.policy_states
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The batch axes, `rewards.shape` (`(T, N)`)."""
+        return tuple(jnp.shape(self.rewards))
+
+    def map_rows(self, fn: Callable[[Array], Array]) -> "RolloutBuffer":
+        """This buffer with `fn` applied to every array leaf (all its fields
+        are per-step rows)."""
+        return jax.tree.map(fn, self)
 
     @property
     def num_steps(self) -> int:
@@ -68,7 +195,16 @@ class RolloutBuffer(AbstractBuffer):
     @property
     def num_envs(self) -> int:
         """`N`, the number of envs."""
+        self._require_steps_by_envs("num_envs")
         return self.rewards.shape[1]
+
+    def _require_steps_by_envs(self, method: str) -> None:
+        if len(self.shape) != 2:
+            raise ValueError(
+                f"`RolloutBuffer.{method}` needs the [num_steps, num_envs] layout, "
+                f"but this buffer's batch shape is {self.shape}; add an env axis "
+                "(e.g. `buffer.map_rows(lambda x: x[:, None])`) or use `batches`."
+            )
 
     def _per_step(self) -> dict[str, Any]:
         return {
@@ -96,31 +232,32 @@ class RolloutBuffer(AbstractBuffer):
         _check_divides("transitions", num_batches, total, "T * N transitions")
         return self._shuffled(num_batches, total // num_batches, key)
 
-    def batches(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
-        """The transitions shuffled into minibatches of `batch_size` (the
-        remainder of `T * N` is dropped; the earlier lerax's method).
-
-        Returns:
-            A dict of arrays with leading axes `[T * N // batch_size, batch_size]`.
-
-        Raises:
-            ValueError: If `batch_size` is not an int in [1, T * N].
-        """
-        total = self._check_batch_size(batch_size)
-        return self._shuffled(total // batch_size, batch_size, key)
-
-    def sample(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
+    def sample(
+        self,
+        batch_size: int,
+        *,
+        key: Key[Array, ""],
+        batch_axes: int | Sequence[int] | None = None,
+    ) -> "RolloutBuffer":
         """`batch_size` distinct transitions drawn uniformly (without
-        replacement; the earlier lerax's method).
+        replacement, as the earlier lerax).
+
+        Args:
+            batch_size: Transitions to draw.
+            key: PRNG key.
+            batch_axes: The batch axes drawn over (None: all of them, so
+                transitions from any step of any env).
 
         Returns:
-            A dict of arrays with leading axis `[batch_size]`.
+            A `RolloutBuffer` with leading axis `[batch_size]` (followed by
+            any batch axes not in `batch_axes`).
 
         Raises:
-            ValueError: If `batch_size` is not an int in [1, T * N].
+            ValueError: If `batch_size` is not an int in [1, rows].
         """
-        self._check_batch_size(batch_size)
-        return jax.tree.map(lambda x: x[0], self._shuffled(1, batch_size, key))
+        flat = self.flatten_axes(batch_axes)
+        total = flat._check_batch_size(batch_size)
+        return flat.gather(permutation(key, total)[:batch_size])
 
     def compute_returns_and_advantages(
         self, last_value: Float[Array, " N"], gae_lambda: float, gamma: float
@@ -142,19 +279,6 @@ class RolloutBuffer(AbstractBuffer):
             self.rewards, self.values, self.dones, last_value
         )
         return dataclasses.replace(self, advantages=advantages, returns=returns)
-
-    def _check_batch_size(self, batch_size: Any) -> int:
-        total = self.num_steps * self.num_envs
-        if (
-            not isinstance(batch_size, int)
-            or isinstance(batch_size, bool)
-            or not 1 <= batch_size <= total
-        ):
-            raise ValueError(
-                f"`batch_size` must be an int in [1, {total}] (the rollout's "
-                f"{self.num_steps} steps x {self.num_envs} envs), got {batch_size!r}."
-            )
-        return total
 
     def _shuffled(self, num_batches: int, batch: int, key: Key[Array, ""]) -> Any:
         total = self.num_steps * self.num_envs
