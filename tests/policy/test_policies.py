@@ -478,3 +478,32 @@ def test_a_wrong_observation_shape_or_a_batch_is_named():
         policy(None, jnp.zeros((8, 4)))
     actions = jax.vmap(lambda o: policy(None, o)[1])(jnp.zeros((8, 4)))
     assert actions.shape == (8,)
+
+
+def test_one_layer_networks_apply_their_final_activation():
+    # `equinox.nn.MLP` of depth 0 skips `final_activation`: the default
+    # recurrent encoder (feature_depth=1) was linear, a depth-0 deterministic
+    # actor's tanh was missing (actions beyond [-1, 1] before scaling)
+    box = Box(-jnp.ones(3), jnp.ones(3))
+    x = jnp.array([10.0, -10.0, 10.0])
+    recurrent = RecurrentActorCriticPolicy(
+        (box, Discrete(2)), hidden_size=8, key=jr.key(0)
+    )
+    features = recurrent.encoder(x)
+    assert float(jnp.max(jnp.abs(features))) <= 1.0  # tanh, the default
+    actor = MLPActorCriticPolicy(
+        (box, Discrete(2)), action_depth=1, action_width=8, key=jr.key(0)
+    )
+    assert float(jnp.max(jnp.abs(actor.actor(x)))) <= 1.0
+    deterministic = MLPDeterministicPolicy(
+        (box, Box(-2 * jnp.ones(1), 2 * jnp.ones(1))), depth=0, key=jr.key(0)
+    )
+    assert float(jnp.max(jnp.abs(deterministic.network(100 * x)))) <= 1.0
+    relu = MLPSACPolicy(
+        (box, Box(-jnp.ones(1), jnp.ones(1))),
+        depth=1,
+        activation=jax.nn.relu,
+        key=jr.key(0),
+    )
+    for sign in (1.0, -1.0):
+        assert float(jnp.min(relu.encoder(sign * x))) >= 0.0

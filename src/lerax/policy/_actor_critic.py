@@ -12,7 +12,7 @@ from jaxtyping import Array, Float, Key
 from ..space import AbstractSpace
 from ._action_head import AbstractActionHead, make_action_head
 from ._base import AbstractPolicy, spaces_of
-from ._networks import check_sizes, mlp
+from ._networks import Network, check_sizes, mlp
 
 
 class AbstractActorCriticPolicy(AbstractPolicy):
@@ -86,7 +86,7 @@ class AbstractActorCriticPolicy(AbstractPolicy):
         return state, self.action_head.valid(self.action_head.decode(raw))
 
 
-def _trunk(in_size: int, width: int, depth: int, activation, key) -> eqx.nn.MLP | None:
+def _trunk(in_size: int, width: int, depth: int, activation, key) -> Network | None:
     """`depth` hidden layers of `width` units (None when depth is 0)."""
     if depth == 0:
         return None
@@ -127,8 +127,8 @@ class MLPActorCriticPolicy(AbstractActorCriticPolicy):
     name: ClassVar[str] = "MLPActorCriticPolicy"
     observation_space: AbstractSpace
     action_space: AbstractSpace
-    encoder: eqx.nn.MLP | None
-    actor: eqx.nn.MLP | None
+    encoder: Network | None
+    actor: Network | None
     action_head: AbstractActionHead
     critic: eqx.nn.MLP
 

@@ -13,7 +13,7 @@ from jaxtyping import Array, Float, Key
 from ..space import AbstractSpace, Box
 from ..utils._checks import check_non_negative
 from ._base import AbstractPolicy, spaces_of
-from ._networks import check_sizes, mlp
+from ._networks import Network, check_sizes, mlp
 
 
 def require_bounded_box(space: AbstractSpace, owner: str) -> Box:
@@ -78,7 +78,7 @@ class MLPDeterministicPolicy(AbstractDeterministicPolicy):
     observation_space: AbstractSpace
     action_space: Box
     exploration_noise: float
-    network: eqx.nn.MLP
+    network: Network
 
     def __init__(
         self,

@@ -107,6 +107,29 @@ def _orthogonal(
     return draw
 
 
+class ActivatedLinear(eqx.Module):
+    """One linear layer followed by an activation: what `mlp` builds for
+    `depth=0` with a `final_activation` (`equinox.nn.MLP` of depth 0 returns
+    its linear layer's output without applying `final_activation`).
+
+    Attributes:
+        layers: The one `equinox.nn.Linear` (a tuple, as `equinox.nn.MLP`'s).
+        final_activation: The activation applied to its output.
+    """
+
+    layers: tuple[eqx.nn.Linear]
+    final_activation: Callable[[Array], Array]
+
+    def __call__(self, x: Array, *, key: Key[Array, ""] | None = None) -> Array:
+        """The activated output for one input vector (`key` is unused)."""
+        del key
+        return self.final_activation(self.layers[0](x))
+
+
+Network = eqx.nn.MLP | ActivatedLinear
+"""What `mlp` builds."""
+
+
 def mlp(
     in_size: int,
     out_size: int,
@@ -117,12 +140,13 @@ def mlp(
     out_gain: float,
     key: Key[Array, ""],
     final_activation: Callable[[Array], Array] | None = None,
-) -> eqx.nn.MLP:
+) -> Network:
     """An `equinox.nn.MLP` with orthogonal weights: hidden layers use gain
     sqrt(2), the output layer `out_gain`. `depth` counts hidden layers
-    (0 gives a single linear layer)."""
+    (0 gives a single linear layer; with a `final_activation`, an
+    `ActivatedLinear`, which applies it)."""
     width_size, depth = check_sizes("mlp", width_size=width_size, depth=depth)
-    return _mlp(
+    network = _mlp(
         in_size,
         out_size,
         width_size,
@@ -132,6 +156,9 @@ def mlp(
         key=key,
         final_activation=leafless(final_activation or _identity),
     )
+    if depth == 0 and final_activation is not None:
+        return ActivatedLinear(network.layers, leafless(final_activation))
+    return network
 
 
 def leafless(fn: Callable[[Array], Array]) -> Callable[[Array], Array]:

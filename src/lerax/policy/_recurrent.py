@@ -12,7 +12,7 @@ from ..space import AbstractSpace
 from ._action_head import AbstractActionHead, make_action_head
 from ._actor_critic import AbstractActorCriticPolicy
 from ._base import AbstractPolicyState, spaces_of
-from ._networks import check_sizes, mlp
+from ._networks import Network, check_sizes, mlp
 
 
 @final
@@ -53,7 +53,7 @@ class RecurrentActorCriticPolicy(AbstractActorCriticPolicy):
     action_space: AbstractSpace
     cell_type: str = eqx.field(static=True)
     hidden_size: int = eqx.field(static=True)
-    encoder: eqx.nn.MLP | None
+    encoder: Network | None
     cell: eqx.nn.GRUCell | eqx.nn.LSTMCell
     action_head: AbstractActionHead
     critic: eqx.nn.MLP

@@ -18,7 +18,7 @@ from ..space import AbstractSpace, Box, Discrete
 from ._action_head import check_mask_shape
 from ._base import AbstractPolicy, spaces_of
 from ._deterministic import require_bounded_box
-from ._networks import check_size, check_sizes, mlp, orthogonal_linear
+from ._networks import Network, check_size, check_sizes, mlp, orthogonal_linear
 
 LOG_STD_MIN = -5.0
 LOG_STD_MAX = 2.0
@@ -85,7 +85,7 @@ class MLPSACPolicy(AbstractSACPolicy):
     name: ClassVar[str] = "MLPSACPolicy"
     observation_space: AbstractSpace
     action_space: Box
-    encoder: eqx.nn.MLP
+    encoder: Network
     mean_head: eqx.nn.Linear
     log_std_head: eqx.nn.Linear
 
