@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import optax
 from jaxtyping import Array, Float, Int, Key
 
@@ -102,7 +103,11 @@ class SAC(AbstractOffPolicyAlgorithm):
         target_entropy: The policy entropy that automatic tuning steers
             towards (None: `-|A|`, the action dimension negated, as
             Stable-Baselines3's "auto", which is accepted too and stored as
-            None). Higher keeps exploring longer.
+            None). Higher keeps exploring longer. Measured, as in SB3, on
+            actions rescaled to [-1, 1] (the policy's log-probabilities are
+            densities in env units, which differ by the log of the box's
+            half-widths), so a target means the same whatever the action
+            bounds; the logged `entropy` is in the same units.
         q_width_size: Critic hidden width.
         q_depth: Critic hidden layers.
         policy_frequency: The actor and the entropy coefficient are updated
@@ -186,6 +191,9 @@ class SAC(AbstractOffPolicyAlgorithm):
 
     def update(self, learner: SACLearner, batch, *, key, step: Int[Array, ""]):
         policy_opt, critic_opt, alpha_opt = sac_optimizers(self)
+        # entropy in env units minus this is the entropy of the actions
+        # rescaled to [-1, 1] (SB3's units, those of `target_entropy`)
+        log_scale = _log_half_widths(learner.policy.action_space)
         next_key, actor_key = jr.split(key)
         size = self.batch_size
         alpha = jnp.exp(learner.log_alpha)
@@ -242,7 +250,7 @@ class SAC(AbstractOffPolicyAlgorithm):
                 log_alpha, alpha_opt_state = tune_alpha(
                     log_alpha,
                     alpha_opt_state,
-                    -log_probs,
+                    -log_probs - log_scale,
                     learner.target_entropy,
                     alpha_opt,
                 )
@@ -283,9 +291,19 @@ class SAC(AbstractOffPolicyAlgorithm):
             "q_loss": q_loss,
             "policy_loss": pi_loss,
             "alpha": alpha,
-            "entropy": -jnp.mean(log_probs),
+            "entropy": -jnp.mean(log_probs) - log_scale,
         }
         return learner, metrics
 
     def after_iteration(self, learner, *, step, done_steps):
         return learner
+
+
+def _log_half_widths(space: Box) -> float:
+    """The sum over action dimensions of log((high - low) / 2): the log-density
+    of an action in env units is that of the action rescaled to [-1, 1]
+    minus this."""
+    low = np.asarray(space.low, np.float64)
+    high = np.asarray(space.high, np.float64)
+    half = np.broadcast_to((high - low) / 2, space.shape)
+    return float(np.sum(np.log(half)))
