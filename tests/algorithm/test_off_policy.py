@@ -398,26 +398,30 @@ def test_sac_target_entropy_steers_alpha(getkey):
 def test_sac_entropy_is_measured_on_actions_rescaled_to_unit_bounds():
     # as SB3's, the entropy target is in units of actions rescaled to
     # [-1, 1]: a narrow box (half-width 0.01) and a wide one (100) hold the
-    # same policy, so the same entropy and the same first alpha step; in env
+    # same policy, so one gradient step on the same batch (actions scaled to
+    # each box) logs the same entropy and takes the same alpha step; in env
     # units the narrow box's entropy (about log 0.01 = -4.6 lower) sat below
     # the target -1 for good, and alpha grew without end
+    observations = jr.uniform(jr.key(2), (16, 3), minval=-1.0, maxval=1.0)
+    unit_actions = jr.uniform(jr.key(3), (16, 1), minval=-1.0, maxval=1.0)
     alphas, entropies = {}, {}
     for half in (0.01, 100.0):
         env = RescaleAction(lerax.env.make("Pendulum-v1"), -half, half)
         policy = MLPSACPolicy(env, feature_size=8, width_size=8, key=jr.key(0))
-        algo = SAC(
-            buffer_size=64,
-            batch_size=32,
-            learning_starts=32,
-            q_width_size=8,
-            num_steps=32,
-            gradient_steps=1,
-            alpha_lr=1e-2,
-        )
+        algo = SAC(buffer_size=64, batch_size=16, learning_starts=16, q_width_size=8)
         state = algo.init(env, policy, key=jr.key(1))
-        state, metrics = algo.train(state, 1)
-        alphas[half] = float(jnp.exp(state.learner.log_alpha))
-        entropies[half] = float(metrics["entropy"][0])
+        learner, batch = state.learner, dict(state.buffer.sample(16, key=jr.key(4)))
+        batch.update(
+            observations=observations,
+            next_observations=observations,
+            actions=half * unit_actions,
+            rewards=jr.normal(jr.key(5), (16,)),
+        )
+        new, metrics = eqx.filter_jit(algo.update)(
+            learner, batch, key=jr.key(6), step=jnp.int32(0)
+        )
+        alphas[half] = float(jnp.exp(new.log_alpha))
+        entropies[half] = float(metrics["entropy"])
     np.testing.assert_allclose(entropies[0.01], entropies[100.0], rtol=1e-4)
     # a fresh policy's entropy is above the target -1: alpha falls
     assert entropies[0.01] > -1.0
