@@ -296,3 +296,24 @@ def test_fingerprint_golden_value():
 
 
 GOLDEN = "6496d436b54ec4a82b9c97b474a18912316e59a0cfe3947ae9bb3846fd9dba7f"
+
+
+def test_a_file_with_an_unactivated_one_layer_encoder_is_refused_with_the_reason(
+    tmp_path,
+):
+    # files written before one-layer networks applied their final activation
+    # hold an `equinox.nn.MLP` of depth 0 there: loading them would act
+    # differently than trained, so they are refused, saying why
+    spaces = (Box(-1.0, 1.0, (3,)), Discrete(2))
+    policy = RecurrentActorCriticPolicy(spaces, hidden_size=8, key=jr.key(0))
+    encoder = policy.encoder
+    earlier = eqx.nn.MLP(3, 64, 64, 0, key=jr.key(1))
+    earlier = eqx.tree_at(lambda m: m.layers, earlier, encoder.layers)
+    old = eqx.tree_at(lambda p: p.encoder, policy, earlier)
+    path = old.serialize(tmp_path / "old.eqx")
+    with pytest.raises(ValueError, match=r"earlier lerax, whose one-layer networks"):
+        RecurrentActorCriticPolicy.deserialize(path, spaces, hidden_size=8)
+    # and a file of this version loads
+    path = policy.serialize(tmp_path / "new.eqx")
+    loaded = RecurrentActorCriticPolicy.deserialize(path, spaces, hidden_size=8)
+    assert leaves_equal(loaded, policy)

@@ -265,12 +265,35 @@ def _mismatch(source: Path, what: str, record: dict | None, skeleton: Any) -> st
         )
     where, saved, built = _difference(record.get("structure"), describe(skeleton), "")
     field = where.lstrip(".") or "the whole"
-    hint = _scalar_hint(field, saved, built)
+    hint = _scalar_hint(field, saved, built) or _one_layer_hint(saved, built)
     return (
         head + f"in the saved {saved_class}, `{field}` is "
         f"{_show(saved)}, but in the one built from the constructor arguments "
         f"given it is {_show(built)}. {hint or fix}"
     )
+
+
+def _one_layer_hint(saved: Any, built: Any) -> str | None:
+    """The explanation for a one-layer network saved as an `MLP` that this
+    version builds as an `ActivatedLinear`: files written before one-layer
+    networks applied their final activation."""
+
+    def module(description: Any, name: str) -> bool:
+        return (
+            isinstance(description, list)
+            and len(description) == 3
+            and description[:2] == ["module", name]
+        )
+
+    if module(saved, "MLP") and module(built, "ActivatedLinear"):
+        return (
+            "The file was written by an earlier lerax, whose one-layer networks "
+            "(e.g. the default encoder of `RecurrentActorCriticPolicy`) left out "
+            "their final activation; this version applies it, so the saved "
+            "weights would act differently than they were trained to. Retrain "
+            "the policy, or load it with the lerax version that saved it."
+        )
+    return None
 
 
 def _scalar_hint(field: str, saved: Any, built: Any) -> str | None:
