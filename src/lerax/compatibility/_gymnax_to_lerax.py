@@ -44,7 +44,9 @@ class GymnaxToLeraxEnv(AbstractEnv[GymnaxEnvState, Any, Any, None]):
     lerax's `step` does that) and keeps gymnax 1.0's two end signals apart:
     `terminated` is what `step_env` reports, `truncated` is gymnax's
     `is_truncated` (the time limit `params.max_steps_in_episode`), so lerax
-    algorithms bootstrap at time limits.
+    algorithms bootstrap at time limits. gymnax's per-step `info` (e.g. its
+    `discount`) is not passed on: the lerax step's `info` holds lerax's own
+    entries.
 
     Attributes:
         env: The gymnax env.
