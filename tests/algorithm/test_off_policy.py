@@ -724,6 +724,17 @@ def test_check_numerics_names_the_non_finite_quantity_in_learn(
         jax.block_until_ready(quiet.learn(env, policy, 16, key=getkey()))
 
 
+def first_iteration_and_greedy(algo, env, policy, *, seed, total_timesteps=None):
+    """The transitions of a run's first iteration, and the greedy action of
+    `policy` (untrained) for each of their observations."""
+    state = algo.init(env, policy, key=jr.key(seed), total_timesteps=total_timesteps)
+    _, _, transitions = algo.iteration(state)
+    greedy = jax.vmap(jax.vmap(lambda o: jnp.argmax(policy.q_values(None, o)[1])))(
+        transitions.observation
+    )
+    return transitions, greedy
+
+
 def test_random_actions_end_at_learning_starts_inside_an_iteration():
     # one iteration of 16 env steps straddling `learning_starts=4`: as in
     # SB3 (which counts env steps), the first 4 actions are random and the
@@ -739,11 +750,7 @@ def test_random_actions_end_at_learning_starts_inside_an_iteration():
         exploration_initial_eps=0.0,
         exploration_final_eps=0.0,
     )
-    state = algo.init(env, policy, key=jr.key(1))
-    _, _, transitions = algo.iteration(state)
-    greedy = jax.vmap(jax.vmap(lambda o: jnp.argmax(policy.q_values(None, o)[1])))(
-        transitions.observation
-    )
+    transitions, greedy = first_iteration_and_greedy(algo, env, policy, seed=1)
     # env steps 0..3 are the first two steps of both envs
     assert bool(jnp.all(transitions.action[2:] == greedy[2:]))
     assert not bool(jnp.all(transitions.action[:2] == greedy[:2]))
@@ -766,10 +773,8 @@ def test_dqn_epsilon_decays_per_env_step_inside_an_iteration():
         exploration_initial_eps=1.0,
         exploration_final_eps=0.0,
     )
-    state = algo.init(env, policy, key=jr.key(3), total_timesteps=16)
-    _, _, transitions = algo.iteration(state)
-    greedy = jax.vmap(jax.vmap(lambda o: jnp.argmax(policy.q_values(None, o)[1])))(
-        transitions.observation
+    transitions, greedy = first_iteration_and_greedy(
+        algo, env, policy, seed=3, total_timesteps=16
     )
     assert bool(jnp.all(transitions.action[4:] == greedy[4:]))
     assert not bool(jnp.all(transitions.action[:4] == greedy[:4]))

@@ -112,13 +112,19 @@ def gymnax_space_to_lerax_space(space: Any) -> AbstractSpace:
     )
 
 
+def _cast_leaves(space: AbstractSpace, value: Any, dtype_of: Any) -> Any:
+    """`value` with each leaf cast to `dtype_of(leaf_space)`, through the
+    `Dict`/`Tuple` containers of `space` (JAX arrays, traceable)."""
+    if isinstance(space, Dict):
+        return {k: _cast_leaves(s, value[k], dtype_of) for k, s in space.items()}
+    if isinstance(space, TupleSpace):
+        return tuple(_cast_leaves(s, v, dtype_of) for s, v in zip(space, value))
+    return jnp.asarray(value).astype(dtype_of(space))
+
+
 def cast_to(space: AbstractSpace, value: Any) -> Any:
     """Casts a value's leaves to `space`'s dtypes (JAX arrays, traceable)."""
-    if isinstance(space, Dict):
-        return {k: cast_to(s, value[k]) for k, s in space.items()}
-    if isinstance(space, TupleSpace):
-        return tuple(cast_to(s, v) for s, v in zip(space, value))
-    return jnp.asarray(value).astype(space.dtype)
+    return _cast_leaves(space, value, lambda s: s.dtype)
 
 
 def to_gymnax_value(space: AbstractSpace, value: Any) -> Any:
@@ -126,10 +132,7 @@ def to_gymnax_value(space: AbstractSpace, value: Any) -> Any:
     `lerax_to_gymnax_space(space)` (JAX arrays, traceable): a `MultiBinary`
     value (bool in lerax) becomes the int32 of its gymnax box; other leaves
     keep their dtype, which the gymnax space already has."""
-    if isinstance(space, Dict):
-        return {k: to_gymnax_value(s, value[k]) for k, s in space.items()}
-    if isinstance(space, TupleSpace):
-        return tuple(to_gymnax_value(s, v) for s, v in zip(space, value))
-    if isinstance(space, (Discrete, MultiDiscrete, MultiBinary)):
-        return jnp.asarray(value).astype(jnp.int32)
-    return jnp.asarray(value).astype(space.dtype)
+    discrete = (Discrete, MultiDiscrete, MultiBinary)
+    return _cast_leaves(
+        space, value, lambda s: jnp.int32 if isinstance(s, discrete) else s.dtype
+    )
