@@ -6,9 +6,15 @@ import jax.random as jr
 import numpy as np
 
 from lerax.env.classic_control import CartPole
-from lerax.wrapper import EpisodeStatistics, EpisodeStatisticsState, TimeLimit
+from lerax.wrapper import (
+    AbstractWrapper,
+    ClipReward,
+    EpisodeStatistics,
+    EpisodeStatisticsState,
+    TimeLimit,
+)
 
-from .toy_envs import GaussianEnv, reset_and_run
+from .toy_envs import GaussianEnv, RewardTableEnv, reset_and_run
 
 LIMIT = 30
 STEPS = 300
@@ -89,3 +95,40 @@ def test_vmapped(getkey):
     _, _, out = jax.vmap(lambda a, k: reset_and_run(env, a, k))(actions, keys)
     for i in range(2):
         check_episode_totals(jax.tree.map(lambda x: x[i], out))
+
+
+def test_make_adds_no_episode_statistics():
+    # the docstring said `lerax.env.make` puts it outside `TimeLimit`
+    import lerax.env
+
+    env = lerax.env.make("CartPole-v1")
+    while isinstance(env, AbstractWrapper):
+        assert not isinstance(env, EpisodeStatistics)
+        env = env.env
+
+
+def test_both_orders_record_the_same_truncated_episodes(getkey):
+    # truncation by a `TimeLimit` inside or outside ends the episode alike
+    key = getkey()
+    outside = reset_and_run(
+        EpisodeStatistics(TimeLimit(CartPole(), LIMIT)), random_actions(4), key
+    )[2]
+    inside = reset_and_run(
+        TimeLimit(EpisodeStatistics(CartPole()), LIMIT), random_actions(4), key
+    )[2]
+    assert check_episode_totals(outside)[1] > 0
+    for field in ("return", "length"):
+        np.testing.assert_array_equal(
+            outside["info"]["episode"][field], inside["info"]["episode"][field]
+        )
+
+
+def test_inside_a_reward_wrapper_it_records_the_raw_return(getkey):
+    # RewardTableEnv earns 1, -2, 3, 0.5 over an episode of four steps
+    inside = ClipReward(EpisodeStatistics(RewardTableEnv()), -0.5, 0.5)
+    _, _, out = reset_and_run(inside, jnp.zeros(4, jnp.int32), getkey())
+    np.testing.assert_allclose(out["info"]["episode"]["return"][-1], 2.5)
+    np.testing.assert_allclose(np.sum(out["reward"]), 1.0)
+    outside = EpisodeStatistics(ClipReward(RewardTableEnv(), -0.5, 0.5))
+    _, _, out = reset_and_run(outside, jnp.zeros(4, jnp.int32), getkey())
+    np.testing.assert_allclose(out["info"]["episode"]["return"][-1], 1.0)

@@ -1,5 +1,7 @@
 """`NormalizeObservation` and `NormalizeReward`."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -12,6 +14,7 @@ from lerax.wrapper import (
     NormalizeObservation,
     NormalizeReward,
     RunningMeanStd,
+    TimeLimit,
     TransformObservation,
 )
 
@@ -242,6 +245,20 @@ def test_normalize_reward_matches_the_reference(getkey, gamma, clip):
         assert np.isclose(np.abs(out["reward"]).max(), clip)
 
 
+def test_normalize_reward_resets_the_return_on_truncation_too(getkey):
+    # as VecNormalize (and unlike Gymnasium's NormalizeReward, which resets
+    # on termination only), documented in the class docstring
+    env = NormalizeReward(TimeLimit(RewardTableEnv(), 3), gamma=0.9, clip=None)
+    _, state, out = reset_and_run(env, jnp.asarray(ACTIONS), getkey())
+    assert out["truncated"].any() and not out["terminated"].any()
+    t = np.arange(len(ACTIONS)) % 3
+    rewards = np.array([1.0, -2.0, 3.0])[t] * (1 + ACTIONS)
+    expected, _ = normalize_reward_reference(rewards, t == 2, 0.9, None)
+    np.testing.assert_allclose(out["reward"], expected, rtol=1e-5)
+    carried, _ = normalize_reward_reference(rewards, np.zeros_like(t), 0.9, None)
+    assert not np.allclose(out["reward"], carried, rtol=1e-3)
+
+
 def test_normalize_reward_frozen(getkey):
     statistics = RunningMeanStd(jnp.array(0.0), jnp.array(4.0), jnp.array(10.0))
     env = NormalizeReward(RewardTableEnv(), clip=None).frozen(statistics)
@@ -282,6 +299,21 @@ def test_normalize_reward_bad_input():
         NormalizeReward(RewardTableEnv(), clip=-1.0)
 
 
+@pytest.mark.parametrize("clip", [float("nan"), 0.0, -1.0])
+def test_normalize_clip_must_be_a_positive_number(clip):
+    # `clip <= 0` is false for NaN, so NaN passed and every output was NaN
+    for wrapper, env in (
+        (NormalizeReward, RewardTableEnv()),
+        (NormalizeObservation, GaussianEnv()),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"`{wrapper.__name__}\(clip=\.\.\.\)` must be > 0"
+        ):
+            wrapper(env, clip=clip)
+        wrapper(env, clip=5.0)
+        wrapper(env, clip=None)
+
+
 def test_reward_normalisation_keeps_float32_state_under_x64():
     # Pendulum's reward is float64 with `jax_enable_x64`: the wrapper's state
     # kept it, so a step's state differed in dtype from a reset one and
@@ -298,3 +330,20 @@ def test_reward_normalisation_keeps_float32_state_under_x64():
         # the inner reward is recorded (as float32)
         raw = info["unnormalized_reward"]
         assert raw.dtype == jnp.float32 and float(raw) < 0
+
+
+@pytest.mark.parametrize("var_shape", [(1,), (3,), (2, 2)])
+def test_frozen_checks_the_shape_of_the_variance(var_shape):
+    # mean and count were checked, var not: (2, 2) emitted (2, 2)-shaped
+    # observations for a (2,) space, (3,) failed in a raw broadcast
+    statistics = RunningMeanStd(jnp.zeros(2), jnp.ones(var_shape), jnp.array(10.0))
+    message = (
+        r"`NormalizeObservation\.frozen\(statistics\)` needs the variance shaped "
+        rf"like the mean, \(2,\); got var shaped {re.escape(str(var_shape))}"
+    )
+    with pytest.raises(ValueError, match=message):
+        NormalizeObservation(GaussianEnv()).frozen(statistics)
+    scalar = RunningMeanStd(jnp.array(0.0), jnp.ones(var_shape), jnp.array(10.0))
+    with pytest.raises(ValueError, match=r"NormalizeReward\.frozen.*var shaped"):
+        NormalizeReward(RewardTableEnv()).frozen(scalar)
+    NormalizeObservation(GaussianEnv()).frozen(RunningMeanStd.zeros((2,)))

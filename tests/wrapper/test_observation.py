@@ -63,8 +63,70 @@ def test_clip_observation_clips(getkey):
 
 
 def test_clip_observation_bounds_outside_the_space_raise():
-    with pytest.raises(ValueError):
+    # BoxActionEnv's observation space is [-2, 2] x [0, 10] x (-inf, inf):
+    # a Box error used to quote the inner bound (`low=50.0 > high=2.0`)
+    message = (
+        r"`ClipObservation\(low=\.\.\., high=\.\.\.\)`: the clip range "
+        r"\[50\.0, inf\] at index \(0,\) lies outside the observation space's "
+        r"range \[-2\.0, 2\.0\].*overlap"
+    )
+    with pytest.raises(ValueError, match=message):
         ClipObservation(BoxActionEnv(), low=50.0)
+    with pytest.raises(
+        ValueError, match=r"\[-inf, -1\.0\] at index \(1,\).*\[0\.0, 10"
+    ):
+        ClipObservation(BoxActionEnv(), high=[5.0, -1.0, 0.0])
+
+
+def test_clip_observation_range_meeting_the_space_is_intersected():
+    # a range that only partly overlaps keeps the overlap (documented)
+    env = ClipObservation(BoxActionEnv(), low=-5.0, high=[1.0, 20.0, 3.0])
+    np.testing.assert_array_equal(env.observation_space.low, [-2.0, 0.0, -5.0])
+    np.testing.assert_array_equal(env.observation_space.high, [1.0, 10.0, 3.0])
+    # a degenerate range on the space's edge is allowed
+    edge = ClipObservation(BoxActionEnv(), low=2.0, high=2.0)
+    np.testing.assert_array_equal(edge.observation_space.low, [2.0, 2.0, 2.0])
+
+
+def test_clip_observation_bad_bounds_name_the_wrapper_and_shapes():
+    # a raw NumPy broadcasting error used to surface
+    with pytest.raises(
+        ValueError,
+        match=r"`ClipObservation\(low=\.\.\.\)` must be a scalar or broadcast to "
+        r"the observation space's shape \(3,\), got shape \(2,\)",
+    ):
+        ClipObservation(BoxActionEnv(), low=[0.0, 0.0])
+    with pytest.raises(ValueError, match=r"ClipObservation\(high=.*\(3,\).*\(2, 3\)"):
+        ClipObservation(BoxActionEnv(), high=np.ones((2, 3)))
+    # the user's own low above high, not the clipped one
+    with pytest.raises(
+        ValueError,
+        match=r"`ClipObservation\(low=\.\.\., high=\.\.\.\)` needs low <= high, "
+        r"but at index \(2,\) low=1\.0 > high=-1\.0.*Swap",
+    ):
+        ClipObservation(BoxActionEnv(), low=1.0, high=[2.0, 2.0, -1.0])
+    with pytest.raises(ValueError, match=r"ClipObservation\(high=.*NaN.*None"):
+        ClipObservation(BoxActionEnv(), high=float("nan"))
+
+
+def test_transform_observation_needs_a_lerax_space_and_a_function():
+    # a Gymnasium space or None was accepted and failed later in JAX
+    gymnasium = pytest.importorskip("gymnasium")
+
+    message = (
+        r"`TransformObservation\(env, func, observation_space\)`: "
+        r"`observation_space` must be a lerax space.*got {}.*gym_space_to_lerax_space"
+    )
+    with pytest.raises(TypeError, match=message.format("None")):
+        TransformObservation(BoxActionEnv(), lambda o: o, None)
+    with pytest.raises(TypeError, match=message.format(r"Box\(")):
+        TransformObservation(
+            BoxActionEnv(), lambda o: o, gymnasium.spaces.Box(-1, 1, (3,))
+        )
+    with pytest.raises(
+        TypeError, match=r"`TransformObservation\(func=\.\.\.\)` must be callable"
+    ):
+        TransformObservation(BoxActionEnv(), None, Box(-1.0, 1.0, (3,)))
 
 
 def test_rescale_observation(getkey):

@@ -224,16 +224,52 @@ def test_saving_and_loading_statistics_bad_input(trained, tmp_path):
         load_normalization(tmp_path / "missing", eval_env)
     with pytest.raises(ValueError, match="no `NormalizeObservation`"):
         load_normalization(path, GaussianEnv())
-    # another observation shape, or other wrappers: the fingerprint differs
+    # another observation shape, or other wrappers: the file's sets of
+    # statistics are named against the env's wrappers
     pendulum = NormalizeObservation(lerax.env.make("Pendulum-v1"))
-    with pytest.raises(ValueError, match="Cannot load.*fingerprint"):
+    with pytest.raises(
+        ValueError,
+        match=r"Cannot load .* holds 1 set of them .*mean shaped \(2,\)\), but "
+        r"Pendulum has 1 normalisation wrapper .*`NormalizeObservation` shaped "
+        r"\(3,\)\)\. Wrap the env as it was when the statistics were saved",
+    ):
         load_normalization(path, pendulum)
-    with pytest.raises(ValueError, match="Cannot load.*fingerprint"):
+    with pytest.raises(ValueError, match=r"holds 1 set .* has 2 normalisation wrap"):
         load_normalization(path, NormalizeReward(eval_env))
     data = path.read_bytes()
     path.write_bytes(data[:-5])  # truncated
     with pytest.raises(ValueError, match="corrupted or truncated"):
         load_normalization(path, eval_env)
+
+
+def test_loading_into_other_wrappers_says_what_the_file_holds(tmp_path):
+    # the message spoke of "the saved list" and told to pass the same
+    # constructor arguments
+    base = lerax.env.make("CartPole-v1")
+    saved = NormalizeReward(
+        NormalizeObservation(base).frozen(RunningMeanStd.zeros((4,)))
+    ).frozen(RunningMeanStd.zeros(()))
+    path = save_normalization(tmp_path / "two", saved)
+    message = (
+        r"Cannot load the normalisation statistics of CartPole: .* holds 2 sets of "
+        r"them \(outermost wrapper first: mean shaped \(\), \(4,\)\), but CartPole "
+        r"has {}\. Wrap the env as it was when the statistics were saved: the same "
+        r"`NormalizeObservation` / `NormalizeReward` wrappers in the same order"
+    )
+    only_observations = r"1 normalisation wrapper \(outermost first: " + (
+        r"`NormalizeObservation` shaped \(4,\)\)"
+    )
+    with pytest.raises(ValueError, match=message.format(only_observations)):
+        load_normalization(path, NormalizeObservation(base))
+    swapped = (
+        r"2 normalisation wrappers \(outermost first: `NormalizeObservation` shaped "
+        r"\(4,\), `NormalizeReward` shaped \(\)\)"
+    )
+    with pytest.raises(ValueError, match=message.format(swapped)):
+        load_normalization(path, NormalizeObservation(NormalizeReward(base)))
+    # the chain it was saved from loads
+    loaded = load_normalization(path, NormalizeReward(NormalizeObservation(base)))
+    assert loaded.is_frozen and loaded.env.is_frozen
 
 
 def test_share_statistics_gives_every_env_the_statistics_of_all():

@@ -101,6 +101,50 @@ def test_a_limit_that_is_no_number_raises_type_error(steps):
         TimeLimit(MaskedDiscreteEnv(), steps)
 
 
+@pytest.mark.parametrize(
+    "steps",
+    [
+        np.array(0),
+        np.array(-3),
+        np.array(2.5),
+        np.array([5, 0]),
+        jnp.array(-1),
+        jnp.array([3.0, 2.5]),
+        np.array(np.nan),
+        np.array(True),
+    ],
+)
+def test_a_concrete_array_limit_is_checked_as_a_number(steps):
+    # concrete arrays skipped the check: np.array(0) truncated every step
+    # and np.array(2.5) after three
+    with pytest.raises(
+        ValueError,
+        match=r"`TimeLimit\(max_episode_steps=\.\.\.\)` must be a positive int "
+        r"\(or an array of them, one per env\).*at least 1",
+    ):
+        TimeLimit(MaskedDiscreteEnv(), steps)
+
+
+def test_a_text_array_limit_raises_type_error():
+    with pytest.raises(TypeError, match="max_episode_steps"):
+        TimeLimit(MaskedDiscreteEnv(), np.array("5"))
+
+
+def test_array_and_traced_limits_are_accepted(getkey):
+    TimeLimit(MaskedDiscreteEnv(), np.array(3))
+    TimeLimit(MaskedDiscreteEnv(), jnp.array([1, 4], jnp.int32))
+    TimeLimit(MaskedDiscreteEnv(), np.array([2.0, 7.0]))
+
+    # a limit traced under vmap (one per env) still builds and truncates
+    def truncated_after_two_steps(limit, key):
+        env = TimeLimit(MaskedDiscreteEnv(length=1000), limit)
+        return reset_and_run(env, jnp.zeros(2, jnp.int32), key)[2]["truncated"]
+
+    keys = jr.split(getkey(), 2)
+    out = jax.vmap(truncated_after_two_steps)(jnp.array([1, 2]), keys)
+    np.testing.assert_array_equal(out, [[1, 1], [0, 1]])
+
+
 def test_integral_limits_are_accepted(getkey):
     assert TimeLimit(MaskedDiscreteEnv(), 2.0).max_episode_steps == 2.0
     env = TimeLimit(MaskedDiscreteEnv(length=1000), np.int64(2))

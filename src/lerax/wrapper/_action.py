@@ -11,7 +11,7 @@ import jax.random as jr
 from ..env import AbstractEnvLike
 from ..env._base import tree_layout
 from ..space import AbstractSpace, Box
-from ._base import AbstractActionWrapper, require_box
+from ._base import AbstractActionWrapper, require_box, require_transform
 from ._rescale import affine, rescaled_box, static_bound
 
 
@@ -43,15 +43,13 @@ class TransformAction(AbstractActionWrapper):
     mask_func: Callable[[Any], Any] = eqx.field(static=True, default=_identity)
 
     def __check_init__(self):
-        if not isinstance(self.action_space, AbstractSpace):
-            raise TypeError(
-                "`TransformAction(env, func, action_space)`: `action_space` must be "
-                f"a lerax space (e.g. `lerax.space.Box`), got {self.action_space!r}."
-            )
-        if not callable(self.func) or not callable(self.mask_func):
-            raise TypeError(
-                "`TransformAction`: `func` and `mask_func` must be callable."
-            )
+        require_transform(
+            "TransformAction",
+            "action",
+            self.action_space,
+            func=self.func,
+            mask_func=self.mask_func,
+        )
 
     def map_action(self, action: Any) -> Any:
         mapped = self.func(action)

@@ -313,3 +313,21 @@ def require_box(env: AbstractEnvLike, wrapper: str, which: str) -> None:
             f"has {space!r}. Use it only on continuous {which}s (or wrap with "
             "`FlattenObservation` first for observations)."
         )
+
+
+def require_transform(wrapper: str, which: str, space: Any, **funcs: Any) -> None:
+    """Raises a `TypeError` unless `space` (the new `which` space,
+    `"action"`/`"observation"`, of `Transform<Which>`) is a lerax space and
+    every one of `funcs` is callable."""
+    if not isinstance(space, AbstractSpace):
+        raise TypeError(
+            f"`{wrapper}(env, func, {which}_space)`: `{which}_space` must be "
+            f"a lerax space (e.g. `lerax.space.Box`), got {space!r}. Use a space "
+            "from `lerax.space` (convert a Gymnasium space with"
+            " `lerax.compatibility.gym_space_to_lerax_space`)."
+        )
+    for name, func in funcs.items():
+        if not callable(func):
+            raise TypeError(
+                f"`{wrapper}({name}=...)` must be callable (a function), got {func!r}."
+            )

@@ -27,8 +27,15 @@ class EpisodeStatistics(AbstractStatefulWrapper):
     Every `step` puts `info["episode"] = {"return": ..., "length": ...}`: the
     totals of the current episode including this step. On a step with
     `terminated | truncated` they are the finished episode's final totals
-    (read them there; the next step starts from zero). Put it outside
-    `TimeLimit` so truncated episodes are counted too (`lerax.env.make` does).
+    (read them there; the next step starts from zero). Truncated episodes
+    are counted wherever it sits in the chain: an episode that any part of
+    the chain ends (a `TimeLimit` inside or outside it, or the env itself)
+    restarts the totals of every wrapper, so `EpisodeStatistics(TimeLimit(env,
+    n))` and `TimeLimit(EpisodeStatistics(env), n)` record the same episodes.
+    It sums the rewards of the env it wraps: put it inside reward wrappers
+    (`NormalizeReward`, `ClipReward`, ...) to record the raw return, outside
+    them to record the return the agent is trained on. `lerax.env.make`
+    does not add it; wrap the env yourself.
 
     Attributes:
         env: The wrapped environment.

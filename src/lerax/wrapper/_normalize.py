@@ -9,7 +9,12 @@ from jaxtyping import Array, Bool, Float, Key
 from .._custom_types import Info
 from ..env import AbstractEnvLike
 from ..space import Box
-from ..utils._checks import check_finite, check_non_negative, check_unit_interval
+from ..utils._checks import (
+    check_finite,
+    check_non_negative,
+    check_positive,
+    check_unit_interval,
+)
 from ._base import AbstractStatefulWrapper, AbstractWrapperState, require_box
 from ._running_statistics import RunningMeanStd
 
@@ -23,16 +28,31 @@ UNNORMALIZED_REWARD = "unnormalized_reward"
 def _check_unbatched(
     statistics: RunningMeanStd, shape: tuple[int, ...], kind: str
 ) -> None:
-    if jnp.ndim(statistics.count) != 0 or jnp.shape(statistics.mean) != tuple(shape):
+    shape = tuple(shape)
+    got = (
+        jnp.shape(statistics.count),
+        jnp.shape(statistics.mean),
+        jnp.shape(statistics.var),
+    )
+    if got == ((), shape, shape):
+        return
+    count, mean, var = got
+    if count == () and mean == shape:
+        # one stream, but its variance does not fit (e.g. built by hand)
         raise ValueError(
-            f"`Normalize{kind}.frozen(statistics)` needs the statistics of one "
-            f"stream, mean shaped {tuple(shape)}; got count shaped "
-            f"{jnp.shape(statistics.count)} and mean shaped "
-            f"{jnp.shape(statistics.mean)}. Statistics taken from a training "
-            "state are batched over envs: take one stream's with "
-            "`lerax.wrapper.normalization_statistics(env, env_state)` (or use "
-            "`lerax.wrapper.sync_normalization`)."
+            f"`Normalize{kind}.frozen(statistics)` needs the variance shaped "
+            f"like the mean, {shape}; got var shaped {var}. Build the "
+            f"statistics with `var` of shape {shape} (or take them from a "
+            "state with `lerax.wrapper.normalization_statistics`)."
         )
+    raise ValueError(
+        f"`Normalize{kind}.frozen(statistics)` needs the statistics of one "
+        f"stream, mean shaped {shape} (var too) and a scalar count; got count "
+        f"shaped {count}, mean shaped {mean} and var shaped {var}. Statistics "
+        "taken from a training state are batched over envs: take one stream's with "
+        "`lerax.wrapper.normalization_statistics(env, env_state)` (or use "
+        "`lerax.wrapper.sync_normalization`)."
+    )
 
 
 class AbstractNormalizerState(AbstractWrapperState):
@@ -116,10 +136,9 @@ class NormalizeObservation(AbstractStatefulWrapper):
 
     def __check_init__(self):
         require_box(self.env, "NormalizeObservation", "observation")
-        if self.clip is not None and self.clip <= 0:
-            raise ValueError(
-                f"`NormalizeObservation(clip=...)` must be > 0, got {self.clip}."
-            )
+        if self.clip is not None:
+            # refuses NaN too (NaN > 0 is false); inf means no clipping
+            check_positive("NormalizeObservation", clip=self.clip)
         check_finite("NormalizeObservation", epsilon=self.epsilon)
         check_non_negative("NormalizeObservation", epsilon=self.epsilon)
 
@@ -129,8 +148,8 @@ class NormalizeObservation(AbstractStatefulWrapper):
         Raises:
             ValueError: If `statistics` is batched (e.g. taken from a
                 training state, one copy per env: use
-                `normalization_statistics` or `sync_normalization`) or does
-                not match the observation shape.
+                `normalization_statistics` or `sync_normalization`), or its
+                mean or variance does not match the observation shape.
         """
         _check_unbatched(statistics, self.env.observation_space.shape, "Observation")
         return NormalizeObservation(
@@ -215,21 +234,31 @@ class NormalizeRewardState(AbstractNormalizerState):
 class NormalizeReward(AbstractStatefulWrapper):
     """Divides rewards by the running standard deviation of the discounted return.
 
-    As Gymnasium's `NormalizeReward` and Stable-Baselines3's `VecNormalize`:
-    a return `G <- gamma * G + r` is accumulated (reset when an episode
-    ends), its running variance is tracked, and each reward is scaled by
-    `1 / sqrt(var + epsilon)`, then clipped. Rewards are not centred. Each
-    env keeps its own return; in training, the envs of the batch share the
-    statistics of their returns (`share_statistics`), as `VecNormalize`
-    does. One difference remains: within a step, an env scales its reward
-    with the shared statistics of the earlier steps plus its own new
-    return, where `VecNormalize` counts every env's return of that step
-    first. With one env the two are the same; with several they differ in
-    the first steps of a run (every env's first reward is scaled by its
-    own return alone, so it is clipped to `clip`) and agree within about
-    1 % after ten steps of four envs. Each step's `info` holds the reward the innermost
-    `NormalizeReward` of the chain received (`info["unnormalized_reward"]`),
-    which off-policy algorithms keep in their replay buffer.
+    As Stable-Baselines3's `VecNormalize` (and, but for one point below,
+    Gymnasium's `NormalizeReward`): a return `G <- gamma * G + r` is
+    accumulated, its running variance is tracked, and each reward is scaled
+    by `1 / sqrt(var + epsilon)`, then clipped. Rewards are not centred. The
+    return is reset when an episode ends by termination or by truncation,
+    as `VecNormalize` does; Gymnasium's wrapper resets it on termination
+    only, so after a truncation it carries the old episode's return on.
+
+    Each env keeps its own return; in training, the envs of the batch share
+    the statistics of their returns (`share_statistics`), as `VecNormalize`
+    does. One difference remains: within a step, before the statistics are
+    shared, an env scales its reward with the shared statistics of the
+    earlier steps plus its own new return only, where `VecNormalize` first
+    counts every env's return of that step. With one env the two are the
+    same (up to float32 rounding, about 1e-7). With several, every env's
+    first reward is scaled by its own return alone (so it is clipped to
+    `clip`), and the gap shrinks as the statistics grow: measured on four
+    classic-control envs (CartPole, Acrobot, Pendulum, MountainCarContinuous)
+    with four envs each, `gamma=0.99` and no clipping, the scaled rewards
+    differed from `VecNormalize`'s by up to 7-13 % at step 10, 1-3 % from
+    step 30 on, about 1 % from step 100 and 0.2 % from step 200.
+
+    Each step's `info` holds the reward the innermost `NormalizeReward` of
+    the chain received (`info["unnormalized_reward"]`), which off-policy
+    algorithms keep in their replay buffer.
 
     Attributes:
         env: The wrapped environment.
@@ -252,10 +281,9 @@ class NormalizeReward(AbstractStatefulWrapper):
 
     def __check_init__(self):
         check_unit_interval("NormalizeReward", gamma=self.gamma)
-        if self.clip is not None and self.clip <= 0:
-            raise ValueError(
-                f"`NormalizeReward(clip=...)` must be > 0, got {self.clip}."
-            )
+        if self.clip is not None:
+            # refuses NaN too (NaN > 0 is false); inf means no clipping
+            check_positive("NormalizeReward", clip=self.clip)
         check_finite("NormalizeReward", epsilon=self.epsilon)
         check_non_negative("NormalizeReward", epsilon=self.epsilon)
 

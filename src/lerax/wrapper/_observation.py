@@ -17,7 +17,7 @@ from ..space import (
     MultiDiscrete,
     Tuple,
 )
-from ._base import AbstractObservationWrapper, require_box
+from ._base import AbstractObservationWrapper, require_box, require_transform
 from ._rescale import affine, rescaled_box, static_bound
 
 
@@ -35,6 +35,14 @@ class TransformObservation(AbstractObservationWrapper):
     func: Callable[[Any], Any] = eqx.field(static=True)
     observation_space: AbstractSpace
 
+    def __check_init__(self):
+        require_transform(
+            "TransformObservation",
+            "observation",
+            self.observation_space,
+            func=self.func,
+        )
+
     def map_observation(self, observation: Any) -> Any:
         return self.func(observation)
 
@@ -43,10 +51,16 @@ class TransformObservation(AbstractObservationWrapper):
 class ClipObservation(AbstractObservationWrapper):
     """Clips observations into `[low, high]` (default: the inner `Box` bounds).
 
+    The new observation space is the intersection of `[low, high]` with the
+    inner `Box`: a clip bound looser than the inner space's leaves that
+    side as it is. A clip range that misses the inner space somewhere (e.g.
+    `low` above the inner `high`) would leave no valid observation there,
+    and is refused when the wrapper is built.
+
     Attributes:
         env: The wrapped environment (its observation space must be a `Box`).
-        low: Lower clip bound (scalar or per dimension), or None for the
-            space's own bound.
+        low: Lower clip bound (scalar or per dimension, broadcast to the
+            space's shape), or None for the space's own bound.
         high: Upper clip bound, or None for the space's own bound.
     """
 
@@ -59,7 +73,7 @@ class ClipObservation(AbstractObservationWrapper):
         self.env = env
         self.low = None if low is None else static_bound(low)
         self.high = None if high is None else static_bound(high)
-        self.observation_space  # validates the bounds now  # noqa: B018
+        _check_clip_range(env.observation_space, self.low, self.high)
 
     @property
     def observation_space(self) -> Box:
@@ -71,6 +85,48 @@ class ClipObservation(AbstractObservationWrapper):
     def map_observation(self, observation: Any) -> Any:
         space = self.observation_space
         return jnp.clip(observation, space.low, space.high).astype(space.dtype)
+
+
+def _check_clip_range(inner: Box, low: Any, high: Any) -> None:
+    """Raises `ValueError` unless `[low, high]` (None: `inner`'s own bound)
+    is a range of `inner`'s shape that meets `inner` in every dimension."""
+    bounds = {}
+    for name, bound in (("low", low), ("high", high)):
+        if bound is None:
+            continue
+        try:
+            bounds[name] = np.broadcast_to(np.asarray(bound, np.float64), inner.shape)
+        except ValueError:
+            raise ValueError(
+                f"`ClipObservation({name}=...)` must be a scalar or broadcast to "
+                f"the observation space's shape {inner.shape}, got shape "
+                f"{np.shape(bound)}. Give one bound, or one per dimension."
+            ) from None
+        if np.isnan(bounds[name]).any():
+            raise ValueError(
+                f"`ClipObservation({name}=...)` must not be NaN, got {bound}. "
+                "Give a number, or None for the space's own bound."
+            )
+    if len(bounds) == 2 and not (bounds["low"] <= bounds["high"]).all():
+        index = tuple(int(i) for i in np.argwhere(bounds["low"] > bounds["high"])[0])
+        raise ValueError(
+            "`ClipObservation(low=..., high=...)` needs low <= high, but at index "
+            f"{index} low={bounds['low'][index]} > high={bounds['high'][index]}. "
+            "Swap the bounds or fix them."
+        )
+    # a missing bound clips nothing on its side
+    clip_low = bounds.get("low", np.full(inner.shape, -np.inf))
+    clip_high = bounds.get("high", np.full(inner.shape, np.inf))
+    empty = np.maximum(inner.low, clip_low) > np.minimum(inner.high, clip_high)
+    if empty.any():
+        index = tuple(int(i) for i in np.argwhere(empty)[0])
+        raise ValueError(
+            f"`ClipObservation(low=..., high=...)`: the clip range "
+            f"[{clip_low[index]}, {clip_high[index]}] at index {index} lies outside "
+            f"the observation space's range [{inner.low[index]}, "
+            f"{inner.high[index]}] there, so no observation would be left. Give "
+            "bounds that overlap the space's (`env.observation_space`)."
+        )
 
 
 @final

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from ..env import AbstractEnvLike
 from ..utils._serialization import SUFFIX, load_into, resolve_path, save_tree
+from ..utils._serialization import _read_trailer as read_trailer
 from ._base import AbstractStatefulWrapper, AbstractWrapper
 from ._normalize import NormalizeObservation, NormalizeReward
 from ._running_statistics import RunningMeanStd
@@ -302,6 +303,24 @@ def load_normalization(path: str | Path, env: AbstractEnvLike) -> AbstractEnvLik
         )
         for n in found
     ]
+    saved = _saved_shapes(source)
+    wanted = [tuple(stats.mean.shape) for stats in skeleton]
+    if saved is not None and saved != wanted:
+        raise ValueError(
+            f"Cannot load the normalisation statistics of {env.name}: "
+            f"{str(source)!r} holds {_sets(saved)} of them (outermost wrapper "
+            "first: mean shaped "
+            f"{', '.join(map(str, saved))}), but {env.name} has "
+            f"{len(found)} normalisation wrapper{'s' if len(found) > 1 else ''} "
+            "(outermost first: "
+            + ", ".join(
+                f"`{n.kind.__name__}` shaped {shape}" for n, shape in zip(found, wanted)
+            )
+            + "). Wrap the env as it was when the statistics were saved: the same "
+            "`NormalizeObservation` / `NormalizeReward` wrappers in the same order "
+            "(statistics shaped () are a `NormalizeReward`'s, the others a "
+            "`NormalizeObservation`'s of that observation shape)."
+        )
     try:
         statistics = load_into(skeleton, source, "set of normalisation statistics")
     except ValueError as error:
@@ -310,6 +329,35 @@ def load_normalization(path: str | Path, env: AbstractEnvLike) -> AbstractEnvLik
             f"({', '.join(n.kind.__name__ for n in found)}): {error}"
         ) from error
     return frozen_with(env, statistics)
+
+
+def _sets(shapes: list[tuple[int, ...]]) -> str:
+    return "1 set" if len(shapes) == 1 else f"{len(shapes)} sets"
+
+
+def _saved_shapes(source: Path) -> list[tuple[int, ...]] | None:
+    """The mean shapes of the statistics in a file written by
+    `save_normalization`, outermost wrapper first, read from the record the
+    file keeps of its structure; None when the file does not hold such a
+    record (an old, corrupted or foreign file: `load_into` then reports
+    what is wrong)."""
+    try:
+        record, _ = read_trailer(source.read_bytes(), source)
+        kind, items = record["structure"]
+        if kind != "list":
+            return None
+        shapes = []
+        for item in items:
+            tag, name, fields = item
+            if tag != "module" or name != RunningMeanStd.__qualname__:
+                return None
+            mean = next(value for field, _, value in fields if field == "mean")
+            if mean[0] != "array":
+                return None
+            shapes.append(tuple(int(d) for d in mean[1]))
+        return shapes
+    except (ValueError, TypeError, KeyError, IndexError, StopIteration):
+        return None
 
 
 def frozen_with(env: AbstractEnvLike, statistics: list[RunningMeanStd]) -> Any:

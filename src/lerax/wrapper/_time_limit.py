@@ -27,7 +27,8 @@ class TimeLimit(AbstractStatefulWrapper):
 
     Attributes:
         env: The wrapped environment.
-        max_episode_steps: The episode length limit (>= 1).
+        max_episode_steps: The episode length limit: a whole number >= 1, or
+            an array of them (one per env; checked when concrete).
     """
 
     env: AbstractEnvLike
@@ -35,18 +36,28 @@ class TimeLimit(AbstractStatefulWrapper):
 
     def __check_init__(self):
         steps = self.max_episode_steps
-        if not isinstance(steps, (int, float, np.number, np.ndarray, jax.Array)):
+        if isinstance(steps, jax.core.Tracer):
+            return  # a traced limit (e.g. vmapped over) is checked by its maker
+        if not isinstance(steps, (int, float, np.number, np.ndarray, jax.Array)) or (
+            isinstance(steps, (np.ndarray, jax.Array))
+            and not np.issubdtype(steps.dtype, np.number)
+            and steps.dtype != np.bool_
+        ):
             # a JAX array (a curriculum's) is fine; text or None are not
             raise TypeError(
                 f"`TimeLimit(max_episode_steps=...)` must be a positive int, got "
                 f"{steps!r}."
             )
-        if isinstance(steps, bool) or (
-            isinstance(steps, (int, float, np.integer, np.floating))
-            and (not float(steps).is_integer() or steps < 1)
+        # concrete: Python and NumPy numbers, NumPy and (untraced) JAX arrays,
+        # one limit or one per env; every element must be a whole number >= 1
+        values = np.asarray(steps)
+        if values.dtype == np.bool_ or not np.all(
+            np.isfinite(values) & (values >= 1) & (values == np.floor(values))
         ):
             raise ValueError(
-                f"`TimeLimit(max_episode_steps=...)` must be a positive int, got {steps!r}."
+                f"`TimeLimit(max_episode_steps=...)` must be a positive int (or an "
+                f"array of them, one per env), got {steps!r}. Give the number of "
+                "steps after which an episode is truncated, at least 1."
             )
 
     @property

@@ -424,3 +424,27 @@ def test_diffrax_solver_through_make():
 def test_bad_constants_raise(cls, argument, value):
     with pytest.raises(ValueError, match=argument):
         cls(**{argument: value})
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_observations_keep_the_space_dtype_under_x64(case: Case):
+    # with `jax_enable_x64` the observations were float64 while the
+    # observation space (as Gymnasium's) says float32; the physical state
+    # stays float64, and `step` rewards stay float32 as documented
+    with jax.enable_x64(True):
+        env = lerax.env.make(case.gym_id)
+        space = env.observation_space
+        assert space.dtype == np.float32
+        state, obs, _ = env.reset(key=jr.key(0))
+        assert obs.dtype == space.dtype
+        assert state.unwrapped.y.dtype == np.float64
+        action = env.action_space.sample(key=jr.key(1))
+        state, obs, reward, _, _, info = env.step(state, action, key=jr.key(2))
+        assert obs.dtype == space.dtype
+        assert info["final_observation"].dtype == space.dtype
+        assert reward.dtype == np.float32
+        assert state.unwrapped.y.dtype == np.float64
+        assert bool(space.contains(obs))
+        y = np.asarray(state.unwrapped.y)
+        if obs.shape == y.shape:  # the state itself (cart pole, mountain cars)
+            np.testing.assert_array_equal(obs, y.astype(np.float32))

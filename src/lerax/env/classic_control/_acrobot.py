@@ -243,7 +243,7 @@ class Acrobot(AbstractClassicControlEnv):
     def observation(self, state: ClassicControlState, *, key: Key[Array, ""]):
         del key
         theta1, theta2, dtheta1, dtheta2 = state.y
-        return jnp.stack(
+        observation = jnp.stack(
             [
                 jnp.cos(theta1),
                 jnp.sin(theta1),
@@ -253,6 +253,8 @@ class Acrobot(AbstractClassicControlEnv):
                 dtheta2,
             ]
         )
+        # the space's dtype (float32) even when the state is float64 (x64)
+        return observation.astype(self.observation_space.dtype)
 
     def reward(
         self, state, action, next_state, *, key: Key[Array, ""]

@@ -162,7 +162,8 @@ class CartPole(AbstractClassicControlEnv):
 
     def observation(self, state: ClassicControlState, *, key: Key[Array, ""]):
         del key
-        return state.y
+        # the space's dtype (float32) even when the state is float64 (x64)
+        return state.y.astype(self.observation_space.dtype)
 
     def reward(
         self, state, action, next_state, *, key: Key[Array, ""]

@@ -157,7 +157,9 @@ class Pendulum(AbstractClassicControlEnv):
     def observation(self, state: ClassicControlState, *, key: Key[Array, ""]):
         del key
         theta, theta_dot = state.y
-        return jnp.stack([jnp.cos(theta), jnp.sin(theta), theta_dot])
+        # the space's dtype (float32) even when the state is float64 (x64)
+        observation = jnp.stack([jnp.cos(theta), jnp.sin(theta), theta_dot])
+        return observation.astype(self.observation_space.dtype)
 
     def reward(
         self, state, action: Float[Array, " 1"], next_state, *, key: Key[Array, ""]
