@@ -9,7 +9,11 @@ import pytest
 
 from lerax.algorithm import A2C
 from lerax.callback import AbstractCallback, CallbackList, IterationContext
-from lerax.curriculum import AdaptiveCurriculumState, LevelCurriculum
+from lerax.curriculum import (
+    AbstractAdaptiveCurriculum,
+    AdaptiveCurriculumState,
+    LevelCurriculum,
+)
 from lerax.policy import MLPActorCriticPolicy
 
 from ..algorithm.envs import Counter
@@ -202,3 +206,58 @@ def test_resume_from_checkpoint_continues_the_curriculum(tmp_path):
             jax.tree.leaves(eqx.filter(resumed, eqx.is_array)),
         )
     )
+
+
+def _earlier(done, reward, locals):
+    return reward
+
+
+class _Subclass(AbstractAdaptiveCurriculum):
+    """A user curriculum built on `AbstractAdaptiveCurriculum`."""
+
+    metric_fn: object
+    smoothing: float = 0.1
+
+    def apply_curriculum(self, ctx, *, key):
+        return ctx.state, ctx.callback_state
+
+
+@pytest.mark.parametrize("metric_fn", [_earlier, lambda done, reward, locals: reward])
+def test_earlier_metric_fn_is_refused_at_construction(metric_fn):
+    for build in (
+        lambda: LevelCurriculum(terminate_at, [1, 2], metric_fn, threshold=1.0),
+        lambda: _Subclass(metric_fn),
+    ):
+        with pytest.raises(TypeError) as info:
+            build()
+        message = str(info.value)
+        assert "metric_fn(rollout)" in message
+        assert "metric_fn(done, reward, locals)" in message
+        assert "(done, reward, locals)" in message
+        assert (
+            "rollout.episode_return" in message and "[num_steps, num_envs]" in message
+        )
+
+
+@pytest.mark.parametrize(
+    "metric_fn", [lambda: 1.0, lambda rollout, scale: rollout.reward * scale]
+)
+def test_metric_fn_that_cannot_take_one_argument_is_refused(metric_fn):
+    with pytest.raises(TypeError, match=r"called as `metric_fn\(rollout\)`") as info:
+        LevelCurriculum(terminate_at, [1, 2], metric_fn, threshold=1.0)
+    assert "earlier lerax" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "metric_fn",
+    [
+        episode_return,
+        lambda rollout, scale=2.0: rollout.reward * scale,
+        lambda *args: args[0].reward,
+        eqx.Partial(lambda scale, rollout: rollout.reward * scale, 2.0),
+        jnp.zeros_like,
+    ],
+)
+def test_metric_fn_taking_one_argument_is_accepted(metric_fn):
+    curriculum = LevelCurriculum(terminate_at, [1, 2], metric_fn, threshold=1.0)
+    assert curriculum.metric_fn is metric_fn

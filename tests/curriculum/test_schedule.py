@@ -65,3 +65,29 @@ def test_schedules_trace_and_vmap():
 def test_bad_arguments(build, error, match):
     with pytest.raises(error, match=match):
         build()
+
+
+@pytest.mark.parametrize(
+    "build, name",
+    [
+        (lambda: linear_schedule(True, 1.0, total=3), "linear_schedule(start"),
+        (lambda: linear_schedule(np.True_, 1.0, total=3), "linear_schedule(start"),
+        (lambda: cosine_schedule(0.0, np.bool_(False), total=3), "cosine_schedule(end"),
+        (lambda: linear_schedule(jnp.array(True), 1.0, total=3), "linear_schedule"),
+        (lambda: step_schedule([True, False], [1]), "step_schedule(values"),
+        (lambda: step_schedule([[0.5, 1.0], [True, 0.0]], [1]), "step_schedule"),
+        (lambda: step_schedule((1.0, np.False_), [1]), "step_schedule(values"),
+        (lambda: step_schedule(np.array([True, False]), [1]), "step_schedule"),
+    ],
+)
+def test_booleans_are_refused_in_every_form(build, name):
+    with pytest.raises(TypeError, match="holds booleans") as info:
+        build()
+    message = str(info.value)
+    assert f"`{name}" in message and "Pass numbers" in message
+
+
+def test_numbers_of_any_type_are_accepted():
+    schedule = step_schedule([np.float32(1.0), 0, jnp.array(2.0)], [1, 2])
+    assert values(schedule, [0, 1, 2]) == [1.0, 0.0, 2.0]
+    assert values(linear_schedule(np.int64(0), 2, total=2), [1]) == [1.0]

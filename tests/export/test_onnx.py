@@ -179,6 +179,26 @@ def check_x64_export():
             np.testing.assert_allclose(got, expected, atol=ATOL, rtol=0, err_msg=name)
 
         check_round_trip(wide, onnx_policy_fn(model), close)
+    # float64 spaces: a float32 observation input and action output, as
+    # `to_onnx`'s docstring says; `onnx_policy_fn` casts the observations
+    wide_box = Box(-1.0, 1.0, (3,), dtype=jnp.float64)
+    box_policy = MLPDeterministicPolicy(
+        (wide_box, Box(-1.0, 1.0, (2,), dtype=jnp.float64)),
+        width_size=8,
+        key=jr.key(0),
+    )
+    model = to_onnx(box_policy)
+    elem = {v.name: v.type.tensor_type.elem_type for v in model.graph.input}
+    elem |= {v.name: v.type.tensor_type.elem_type for v in model.graph.output}
+    assert elem == {
+        "observation": onnx.TensorProto.FLOAT,
+        "action": onnx.TensorProto.FLOAT,
+    }
+    assert "a `float64` (`int64`) space gives" in " ".join(to_onnx.__doc__.split())
+    observation = wide_box.sample(key=jr.key(3))[None]
+    assert observation.dtype == jnp.float64
+    action = onnx_policy_fn(model)(observation)["action"]
+    assert action.dtype == np.float32 and action.shape == (1, 2)
     # weakly typed float64 literals (the normaliser's `var + epsilon`, a
     # MultiDiscrete head's) are exported as float32 too; imported here, as
     # test_normalization imports this module
@@ -353,6 +373,24 @@ def test_failed_write_leaves_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["q.onnx"]
+
+
+def test_bad_output_paths_name_the_path(tmp_path):
+    policy = MLPQPolicy((BOX, Discrete(2)), width_size=8, key=jr.key(0))
+    (tmp_path / "folder.onnx").mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        to_onnx(policy, output_path=tmp_path / "folder.onnx")
+    message = str(info.value)
+    assert f"{str(tmp_path / 'folder.onnx')!r}: it is a folder" in message
+    assert "Give a file path instead" in message and ".tmp" not in message
+    assert os.listdir(tmp_path / "folder.onnx") == []
+    (tmp_path / "afile").write_text("a file")
+    with pytest.raises(NotADirectoryError) as info:
+        to_onnx(policy, output_path=tmp_path / "afile" / "model.onnx")
+    message = str(info.value)
+    assert "afile/model.onnx" in message and "is a file, not a folder" in message
+    assert "Choose another path" in message
+    assert sorted(os.listdir(tmp_path)) == ["afile", "folder.onnx"]
 
 
 def test_errors(tmp_path):

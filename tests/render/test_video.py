@@ -457,3 +457,107 @@ def test_gif_plays_in_real_time_at_any_rate(fps, tmp_path):
     assert sum(delays) == pytest.approx(1000 * len(frames) / fps, abs=20)
     expected_frames = len(frames) if fps <= 50 else len(range(0, 120, -(-fps // 50)))
     assert len(delays) == expected_frames
+
+
+# Frames must be uint8: other dtypes would wrap around or turn black.
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.full((4, 4, 3), 0.8),  # a 0-1 float image (was written black)
+        np.full((4, 4, 3), 300),  # int64 (was wrapped to 44)
+        np.full((4, 4, 3), -1, np.int16),  # (was wrapped to 255)
+        jnp.full((4, 4, 3), 0.5, jnp.float32),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_non_uint8_frames_are_refused(frame, suffix, tmp_path):
+    good = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"frames\[1\].*uint8.*\[0, 255\]") as info:
+        write_video([good, frame], tmp_path / f"clip{suffix}")
+    assert str(np.dtype(frame.dtype)) in str(info.value)
+    assert "(frame * 255).round().astype(np.uint8)" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_uint8_jax_frames_are_written(tmp_path):
+    frame = jnp.full((4, 4, 3), 200, jnp.uint8)
+    path = write_video([frame, frame], tmp_path / "clip.gif")
+    import imageio.v3 as iio
+
+    assert iio.imread(path, index=0)[0, 0].tolist() == [200, 200, 200]
+
+
+def test_video_renderer_refuses_a_renderer_with_float_frames(tmp_path):
+    from lerax.render import AbstractRenderer
+
+    class FloatFrames(AbstractRenderer):
+        def open(self):
+            pass
+
+        def close(self):
+            pass
+
+        def clear(self, color=(255, 255, 255)):
+            pass
+
+        def draw(self):
+            pass
+
+        def frame(self):
+            return np.full((4, 4, 3), 0.5)
+
+    video = VideoRenderer(FloatFrames(), tmp_path / "a.gif")
+    video.open()
+    with pytest.raises(ValueError, match=r"FloatFrames\.frame\(\).*uint8.*float64"):
+        video.draw()
+    video.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+# `close()` writes wherever it is called; only a failing `with` body aborts.
+
+
+def test_close_inside_an_except_handler_writes(cartpole_states, tmp_path):
+    env, states = cartpole_states
+    one = jax.tree.map(lambda x: x[0], states)
+    path = tmp_path / "handled.gif"
+    video = VideoRenderer(env.default_renderer(headless=True), path, fps=10)
+    video.open()
+    env.render(one, video)
+    video.draw()
+    try:
+        int("not a number")  # raised and handled; the recording is complete
+    except ValueError:
+        video.close()
+    assert video.written_path == path and path.exists()
+
+
+def test_with_block_inside_an_except_handler_writes(cartpole_states, tmp_path):
+    env, states = cartpole_states
+    one = jax.tree.map(lambda x: x[0], states)
+    path = tmp_path / "handled.gif"
+    video = VideoRenderer(env.default_renderer(headless=True), path, fps=10)
+    try:
+        raise KeyError("handled")
+    except KeyError:
+        with video:
+            env.render(one, video)
+            video.draw()
+    assert video.written_path == path and path.exists()
+
+
+def test_output_path_is_the_earlier_name_of_path(tmp_path):
+    inner = CartPole().default_renderer(headless=True)
+    video = VideoRenderer(inner, output_path=tmp_path / "old")
+    assert video.path == tmp_path / "old.mp4" and video.fps == DEFAULT_FPS
+    with pytest.raises(TypeError, match=r"path=\.\.\..*output_path=\.\.\..*both"):
+        VideoRenderer(inner, tmp_path / "a.gif", output_path=tmp_path / "b.gif")
+    with pytest.raises(TypeError, match="neither"):
+        VideoRenderer(inner)
+    with video:
+        video.clear()
+        video.draw()
+        assert video.as_array().shape == video.frames[0].shape
+    assert video.written_path is not None and video.written_path.exists()

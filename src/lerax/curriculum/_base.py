@@ -16,6 +16,7 @@ meant for constants the dynamics, rewards or initial states read directly
 """
 
 import abc
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -122,13 +123,19 @@ class AbstractAdaptiveCurriculum(AbstractIterationCallback):
         metric_fn: `rollout -> values` shaped like `rollout.done`
             (`[num_steps, num_envs]`); only entries where an episode ended
             are used. E.g. `lambda r: r.episode_return` (the undiscounted
-            return) or `lambda r: r.episode_length`.
+            return) or `lambda r: r.episode_length`. Checked at
+            construction: a function that cannot take one argument (such
+            as the earlier lerax's `metric_fn(done, reward, locals)`) is
+            refused with a `TypeError`.
         smoothing: EMA weight of one episode, in `(0, 1]` (1: the mean of the
             last iteration's completed episodes).
     """
 
     metric_fn: eqx.AbstractVar[Callable[[Any], Array]]
     smoothing: eqx.AbstractVar[float]
+
+    def __check_init__(self):
+        check_metric_fn(type(self).__name__, self.metric_fn)
 
     def reset(
         self, ctx: ResetContext, *, key: Key[Array, ""]
@@ -170,6 +177,54 @@ class AbstractAdaptiveCurriculum(AbstractIterationCallback):
     ) -> tuple[Any, AdaptiveCurriculumState]:
         """Returns the training state (env edited for the next iteration) and
         the new `AdaptiveCurriculumState`."""
+
+
+def check_metric_fn(owner: str, metric_fn: Any) -> None:
+    """Raises `TypeError` unless `metric_fn` can be called with one argument
+    (the rollout), as `metric_fn(rollout)`.
+
+    The earlier lerax called `metric_fn(done, reward, locals)` once per step;
+    such a function (or any other that needs more than one argument, or
+    takes none) is refused here, at construction, rather than failing
+    inside `learn`. A callable whose signature cannot be read is accepted.
+    """
+    if not callable(metric_fn):
+        raise TypeError(
+            f"`{owner}(metric_fn=...)` must be callable, got "
+            f"{type(metric_fn).__name__}."
+        )
+    try:
+        signature = inspect.signature(metric_fn)
+    except (TypeError, ValueError):  # e.g. some builtins: nothing to check
+        return
+    try:
+        signature.bind(None)
+    except TypeError:
+        pass
+    else:
+        return
+    required = [
+        p
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        and p.default is p.empty
+    ]
+    earlier = (
+        " It looks like the earlier lerax's `metric_fn(done, reward, locals)`, "
+        "called once per step: rewrite it to take the whole rollout. "
+        if len(required) == 3
+        else " "
+    )
+    raise TypeError(
+        f"`{owner}(metric_fn=...)` is called as `metric_fn(rollout)` with one "
+        f"argument, but {getattr(metric_fn, '__name__', repr(metric_fn))}"
+        f"{signature} cannot be called that way.{earlier}"
+        "Here `rollout` is the iteration's `Transition` with leading axes "
+        "`[num_steps, num_envs]` (`rollout.reward`, `rollout.done`, "
+        "`rollout.episode_return`, `rollout.episode_length`, ...), and "
+        "`metric_fn` returns one value per step and env, read where an "
+        "episode ends: e.g. `metric_fn=lambda rollout: rollout.episode_return`."
+    )
 
 
 def check_smoothing(owner: str, smoothing: Any) -> None:

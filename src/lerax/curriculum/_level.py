@@ -12,6 +12,7 @@ from ..callback._base import IterationContext
 from ._base import (
     AbstractAdaptiveCurriculum,
     AdaptiveCurriculumState,
+    check_metric_fn,
     check_smoothing,
     write_env_field,
 )
@@ -70,12 +71,12 @@ class LevelCurriculum(AbstractAdaptiveCurriculum):
         smoothing: float = 0.05,
         min_episodes: int = 1,
     ):
-        for name, fn in (("where", where), ("metric_fn", metric_fn)):
-            if not callable(fn):
-                raise TypeError(
-                    f"`LevelCurriculum({name}=...)` must be callable, got "
-                    f"{type(fn).__name__}."
-                )
+        if not callable(where):
+            raise TypeError(
+                "`LevelCurriculum(where=...)` must be callable, got "
+                f"{type(where).__name__}."
+            )
+        check_metric_fn("LevelCurriculum", metric_fn)
         try:
             levels_ = jnp.asarray(levels)
         except (TypeError, ValueError) as error:

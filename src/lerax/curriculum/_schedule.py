@@ -32,12 +32,26 @@ def _check_total(owner: str, total: Any) -> int:
     return int(total)
 
 
+def _holds_bool(value: Any) -> bool:
+    """Whether `value` is a boolean (Python or NumPy), an array of dtype
+    bool (NumPy, JAX or traced), or a (nested) list/tuple holding one."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return jnp.issubdtype(dtype, jnp.bool_)
+    if isinstance(value, (list, tuple)):
+        return any(_holds_bool(v) for v in value)
+    return False
+
+
 def _check_value(owner: str, name: str, value: Any) -> Array:
-    if isinstance(value, bool) or (
-        isinstance(value, (np.ndarray, Array))
-        and jnp.issubdtype(jnp.asarray(value).dtype, jnp.bool_)
-    ):
-        raise TypeError(f"`{owner}({name}=...)` must be a number, got {value!r}.")
+    if _holds_bool(value):
+        raise TypeError(
+            f"`{owner}({name}=...)` must be a number or an array of numbers, got "
+            f"{value!r}, which holds booleans. Pass numbers (e.g. 1.0 and 0.0 "
+            "instead of True and False)."
+        )
     try:
         array = jnp.asarray(value, dtype=jnp.float32)
     except (TypeError, ValueError) as error:

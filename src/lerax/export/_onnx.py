@@ -117,7 +117,12 @@ def to_onnx(
     statistics fixed in the graph), then runs the policy. The outputs do not
     change.
 
-    Inputs (every one with a leading dynamic batch axis named ``"batch"``):
+    Inputs (every one with a leading dynamic batch axis named ``"batch"``).
+    "Typed like" a space below means its dtype, except that the graph has no
+    64-bit types: with `jax_enable_x64` on, a `float64` (`int64`) space gives
+    a `float32` (`int32`) input or output, as jax2onnx exports, so cast
+    float64 observations to float32 before feeding them to the model
+    (`onnx_policy_fn` does this for you):
 
     - ``"observation"``, shaped and typed like one sample of the policy's
       observation space; a `Dict` or `Tuple` observation space gives one input
@@ -133,10 +138,11 @@ def to_onnx(
       `(2, hidden_size)` for an LSTM; the initial state is
       `policy.reset(...)`, zeros).
 
-    Outputs: ``"action"`` (the action space's shape and dtype, `int32` for
-    discrete spaces, `bool` for `MultiBinary`); ``"value"`` (float, one per
-    observation) for actor-critic policies; ``"q_values"`` (`(n,)` per
-    observation) for Q policies (unmasked; the action is the argmax over the
+    Outputs: ``"action"`` (the action space's shape, typed like it, so
+    `float32` for a `float64` `Box`; `int32` for discrete spaces, `bool`
+    for `MultiBinary`); ``"value"`` (float, one per observation) for
+    actor-critic policies; ``"q_values"`` (`(n,)` per observation) for Q
+    policies (unmasked; the action is the argmax over the
     allowed ones); and for stateful policies the new state, named like its
     input with the prefix ``"next_state"`` (``"next_state.hidden"``).
 
@@ -183,6 +189,11 @@ def to_onnx(
             `NormalizeObservation`, or emits observations of another shape
             or dtype than the policy's observation space. Nothing is written
             then.
+        IsADirectoryError: If `output_path` is a folder (nothing is written;
+            the model is not returned).
+        NotADirectoryError: If a folder above `output_path` is a file.
+        OSError: If the file cannot be written otherwise (permissions, a
+            full disk); an existing file at `output_path` is kept.
         ImportError: If the `onnx` extra is not installed.
     """
     if not isinstance(policy, AbstractPolicy):

@@ -57,6 +57,10 @@ class AbstractRenderer(eqx.Module):
     def frame(self) -> UInt8[np.ndarray, "height width 3"]:
         """The current image as an RGB array of shape `[height, width, 3]`."""
 
+    def as_array(self) -> UInt8[np.ndarray, "height width 3"]:
+        """The earlier lerax's name for `frame()`."""
+        return self.frame()
+
     def __enter__(self):
         self.open()
         return self

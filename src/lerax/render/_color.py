@@ -3,6 +3,8 @@
 import numbers
 from typing import Any, NamedTuple
 
+import numpy as np
+
 
 class Color(NamedTuple):
     """An RGB colour with 8-bit integer components.
@@ -75,11 +77,71 @@ class Color(NamedTuple):
         """The components as floats in `[0, 1]`."""
         return (self.r / 255, self.g / 255, self.b / 255)
 
+    @classmethod
+    def from_hex(cls, text: str) -> "Color":
+        """The colour of a ``"#rrggbb"`` string (as in the earlier lerax;
+        the same as `Color.of(text)`).
+
+        Raises:
+            ValueError: If `text` is not such a string.
+        """
+        if not isinstance(text, str):
+            raise ValueError(
+                f"`Color.from_hex` takes a '#rrggbb' string, got {text!r}; use "
+                "`Color.of` for other colour-like values."
+            )
+        return cls.of(text)
+
+    def to_hex(self) -> str:
+        """The colour as a ``"#rrggbb"`` string.
+
+        Raises:
+            ValueError: If a component is not an int in `[0, 255]` (e.g. a
+                `Color` built from the earlier lerax's 0-1 floats).
+        """
+        r, g, b = self.to_rgb255()
+        return f"#{r:02x}{g:02x}{b:02x}"
+
+    @classmethod
+    def from_rgb255(cls, r: int, g: int, b: int) -> "Color":
+        """The colour of three ints in `[0, 255]` (as in the earlier lerax),
+        checked as `Color.of` checks them."""
+        return cls.of((r, g, b))
+
+    def to_rgb255(self) -> tuple[int, int, int]:
+        """The components as a plain tuple of ints in `[0, 255]`.
+
+        Raises:
+            ValueError: If a component is not an int in `[0, 255]` (e.g. a
+                `Color` built from the earlier lerax's 0-1 floats).
+        """
+        parts = tuple(self)
+        if not all(
+            isinstance(c, numbers.Integral)
+            and not isinstance(c, bool)
+            and 0 <= c <= 255
+            for c in parts
+        ):
+            raise ValueError(
+                f"{self!r} does not hold 8-bit components: `Color(r, g, b)` takes "
+                "ints in [0, 255]. For the earlier lerax's 0-1 floats use "
+                f"`Color.of({parts!r})`."
+            )
+        return (int(self.r), int(self.g), int(self.b))
+
 
 def _as_number(c: Any) -> int | float:
-    """An integer (Python or NumPy) stays an int; anything else becomes a float."""
+    """An integer (Python, or a NumPy or JAX integer scalar or 0-d array)
+    stays an int; anything else becomes a float. Booleans are refused."""
     if isinstance(c, bool):
         raise TypeError("booleans are not colour components")
+    dtype = getattr(c, "dtype", None)
+    if dtype is not None and getattr(c, "ndim", None) == 0:
+        kind = np.dtype(dtype).kind
+        if kind == "b":
+            raise TypeError("booleans are not colour components")
+        if kind in "iu":
+            return int(c)
     if isinstance(c, numbers.Integral):
         return int(c)
     return float(c)

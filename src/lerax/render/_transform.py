@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import final
 
 import equinox as eqx
+import jax
 import numpy as np
 
 
@@ -25,8 +26,7 @@ class Transform(eqx.Module):
     offset: tuple[float, float] = (0.0, 0.0)
 
     def __check_init__(self):
-        if isinstance(self.scale, (int, float)) and not self.scale > 0:
-            raise ValueError(f"`Transform(scale=...)` must be > 0, got {self.scale}.")
+        _check_scale(self.scale)
         if len(self.offset) != 2:
             raise ValueError(
                 f"`Transform(offset=...)` must be a pair (x, y), got {self.offset!r}."
@@ -72,3 +72,21 @@ class Transform(eqx.Module):
     def length(self, length: float) -> float:
         """Maps a world length to pixels."""
         return self.scale * float(length)
+
+
+def _check_scale(scale: object) -> None:
+    """Refuses a concrete real scalar `scale` (Python, NumPy or a 0-d JAX
+    array, of any int or float dtype) that is not > 0 (NaN included). A
+    traced value (a `Transform` passed through `jax.jit`) is not checked."""
+    if isinstance(scale, jax.core.Tracer):
+        return
+    try:
+        value = np.asarray(scale)
+    except Exception:  # noqa: BLE001 (not a number: left to the caller)
+        return
+    if value.ndim == 0 and value.dtype.kind in "iuf" and not float(value) > 0:
+        raise ValueError(
+            f"`Transform(scale=...)` must be > 0 (pixels per world unit), got "
+            f"{scale!r}. Pass a positive number, e.g. `Transform.fit(x_range, "
+            "width)` computes one from the world range shown."
+        )

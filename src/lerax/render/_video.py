@@ -2,7 +2,6 @@
 
 import errno
 import math
-import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,9 +30,6 @@ class _Recording:
     def __init__(self) -> None:
         self.frames: list[np.ndarray] = []
         self.written: Path | None = None
-        # the exception being handled when `open()` ran (None if none): a
-        # different one at `close()` was raised while recording
-        self.handling: BaseException | None = None
 
 
 @final
@@ -48,11 +44,13 @@ class VideoRenderer(AbstractRenderer):
     ...) go to the wrapped renderer, so an env draws on it unchanged.
 
     A recording that fails writes nothing, so an existing file at `path` is
-    kept: `abort()` closes the wrapped renderer without writing, and so does
-    `close()` when it runs while an exception raised since `open()` is
-    propagating (as in the clean-up of `env.render_states` or of a ``with``
-    block, `KeyboardInterrupt` included). The frames drawn so far stay in
-    `frames` until the next `open()`; `save()` writes them anyway.
+    kept: `abort()` closes the wrapped renderer without writing, and a
+    ``with`` block whose body raises (`KeyboardInterrupt` included) and
+    `env.render_states` after a failed frame call it instead of `close()`.
+    `close()` itself always writes, also when called inside an ``except``
+    handler or a ``finally:`` clause: call `abort()` there to drop an
+    incomplete recording. The frames drawn so far stay in `frames` until the
+    next `open()`; `save()` writes them anyway.
 
     The wrapped renderer does not know the env, so the frame rate is
     `DEFAULT_FPS` (30) unless given: pass ``fps=env.render_fps`` for a
@@ -73,20 +71,32 @@ class VideoRenderer(AbstractRenderer):
     def __init__(
         self,
         renderer: AbstractRenderer,
-        path: str | Path,
+        path: str | Path | None = None,
         *,
         fps: float = DEFAULT_FPS,
+        output_path: str | Path | None = None,
     ):
         """Args:
         renderer: See `renderer` above.
         path: See `path` above (no suffix: ``.mp4``).
-        fps: Frames per second, a finite number > 0 (default `DEFAULT_FPS`).
+        fps: Frames per second, a finite number > 0 (default `DEFAULT_FPS`,
+            30; the earlier lerax's default was 60).
+        output_path: The earlier lerax's name for `path`; give one of them.
 
         Raises:
-            TypeError: If `renderer` is not a lerax renderer.
+            TypeError: If `renderer` is not a lerax renderer, or not exactly
+                one of `path` and `output_path` is given.
             ValueError: If `path` has another suffix or `fps` is not a
                 finite number > 0.
         """
+        if (path is None) == (output_path is None):
+            raise TypeError(
+                "`VideoRenderer` needs the video's path: give `path=...` (or the "
+                "earlier lerax's `output_path=...`), not "
+                + ("both." if path is not None else "neither.")
+            )
+        if path is None:
+            path = output_path
         if not isinstance(renderer, AbstractRenderer):
             raise TypeError(
                 "`VideoRenderer(renderer=...)` must be a `lerax.render.AbstractRenderer`, "
@@ -118,7 +128,6 @@ class VideoRenderer(AbstractRenderer):
     def open(self) -> None:
         self.recording.frames.clear()
         self.recording.written = None
-        self.recording.handling = sys.exc_info()[1]
         self.renderer.open()
 
     def clear(self, color: ColorLike = (255, 255, 255)) -> None:
@@ -126,21 +135,18 @@ class VideoRenderer(AbstractRenderer):
 
     def draw(self) -> None:
         self.renderer.draw()
-        self.recording.frames.append(np.array(self.renderer.frame(), dtype=np.uint8))
+        frame = self.renderer.frame()
+        check_frame(frame, f"{type(self.renderer).__name__}.frame()")
+        self.recording.frames.append(np.array(frame))
 
     def frame(self) -> UInt8[np.ndarray, "height width 3"]:
         return self.renderer.frame()
 
     def close(self) -> None:
         """Closes the wrapped renderer and writes the recorded frames (if
-        any) to `path`; see `abort` for what happens after a failure."""
-        failure = sys.exc_info()[1]
-        if failure is not None and failure is not self.recording.handling:
-            # called while an error raised during the recording propagates
-            # (e.g. from a `finally:`): the frames are incomplete
-            self.abort()
-            return
-        self.recording.handling = None
+        any) to `path`, wherever it is called from (an ``except`` handler
+        included); after a failed recording call `abort` instead (a ``with``
+        block does so when its body raises)."""
         self.renderer.close()
         if self.recording.frames:
             self.save()
@@ -148,7 +154,6 @@ class VideoRenderer(AbstractRenderer):
     def abort(self) -> None:
         """Closes the wrapped renderer without writing anything: after a
         failed recording, the file at `path` (if any) stays as it was."""
-        self.recording.handling = None
         self.renderer.close()
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -261,7 +266,9 @@ def write_video(
     replaces `path` at the end, so on any error an existing file is kept.
 
     Args:
-        frames: Frames of equal shape `[height, width, 3]`, dtype uint8.
+        frames: Frames of equal shape `[height, width, 3]`, dtype uint8
+            (NumPy or JAX arrays; other dtypes are refused rather than
+            wrapped around).
         path: The output path (``.mp4`` or ``.gif``).
         fps: Frames per second (a finite number > 0; default `DEFAULT_FPS`).
 
@@ -269,8 +276,8 @@ def write_video(
         The path written.
 
     Raises:
-        ValueError: If there are no frames, their shapes differ, or `fps` is
-            not a finite number > 0.
+        ValueError: If there are no frames, their shapes differ, a frame is
+            not uint8, or `fps` is not a finite number > 0.
         ImportError: If imageio (extra ``render``) is not installed.
         OSError: If the file cannot be written there (`path` is a folder,
             its folder cannot be created or written, the disk is full, ...);
@@ -344,7 +351,36 @@ def _stack(frames: Sequence[np.ndarray]) -> np.ndarray:
     (shape,) = shapes
     if len(shape) != 3 or shape[2] != 3:
         raise ValueError(f"Frames must have shape [height, width, 3], got {shape}.")
-    return np.asarray(np.stack(frames), dtype=np.uint8)
+    for index, frame in enumerate(frames):
+        check_frame(frame, f"frames[{index}]")
+    return np.stack([np.asarray(frame) for frame in frames])
+
+
+def check_frame(frame: Any, what: str) -> None:
+    """Checks that `frame` is an array of dtype uint8 (values 0-255).
+
+    Casting other dtypes would wrap values around (300 -> 44, -1 -> 255) or
+    turn 0-1 floats black, so they are refused with the conversion to use.
+
+    Args:
+        frame: The frame (a NumPy or JAX array).
+        what: What it is, for the error (e.g. ``"frames[3]"``).
+
+    Raises:
+        ValueError: If `frame` has another dtype (or none).
+    """
+    dtype = getattr(frame, "dtype", None)
+    if dtype is not None and np.dtype(dtype) == np.uint8:
+        return
+    described = (
+        f"dtype {np.dtype(dtype)}" if dtype is not None else type(frame).__name__
+    )
+    raise ValueError(
+        f"{what} must be an RGB image of dtype uint8 with values in [0, 255], got "
+        f"{described}. Convert it first: `(frame * 255).round().astype(np.uint8)` "
+        "for floats in [0, 1], `np.clip(frame, 0, 255).astype(np.uint8)` for "
+        "other numbers."
+    )
 
 
 def _write_mp4(stack: np.ndarray, path: Path, fps: float) -> None:

@@ -1,5 +1,6 @@
 """`Serializable`: save a module's leaves to disk, load them into a rebuilt skeleton."""
 
+import errno
 import hashlib
 import inspect
 import io
@@ -89,7 +90,32 @@ def atomic_replace(path: str | Path, fill: Any, *, keep_suffix: bool = False) ->
 
 def atomic_write(path: str | Path, write: Any) -> Path:
     """Writes a file atomically (see `atomic_replace`): `write(file)` fills a
-    binary file object."""
+    binary file object.
+
+    Raises:
+        IsADirectoryError: If `path` is a folder (nothing is written).
+        NotADirectoryError: If a folder above `path` is a file (nothing is
+            written).
+        OSError: Any other error of the file system.
+    """
+    # checked up front: otherwise the error names a temporary file (a folder
+    # at `path`) or is a misleading FileExistsError (a file above it)
+    requested = Path(path)
+    if requested.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"Cannot write {str(requested)!r}: it is a folder. Give a file path "
+            f"instead (e.g. {str(requested / ('file' + requested.suffix))!r}).",
+        )
+    for folder in requested.absolute().parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise NotADirectoryError(
+                    errno.ENOTDIR,
+                    f"Cannot write {str(requested)!r}: {str(folder)!r} is a file, "
+                    "not a folder. Choose another path (or move that file).",
+                )
+            break
 
     def fill(temporary: str) -> None:
         with open(temporary, "wb") as file:
