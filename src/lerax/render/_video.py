@@ -1,6 +1,5 @@
 """`VideoRenderer`: records another renderer's frames to an MP4 (or GIF) file."""
 
-import errno
 import math
 import warnings
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from jaxtyping import UInt8
 
 from .._extras import require
 from ..utils import atomic_replace
+from ..utils._serialization import check_writable_path
 from ._base import AbstractRenderer, ColorLike
 
 _SUFFIXES = (".mp4", ".gif")
@@ -286,21 +286,7 @@ def write_video(
     path = video_path(path)
     fps = check_fps(fps, "write_video")
     stack = _stack(frames)
-    if path.is_dir():
-        raise IsADirectoryError(
-            errno.EISDIR,
-            f"Cannot write the video {str(path)!r}: it is a folder. Give a file "
-            f"path instead (e.g. {str(path / 'video.mp4')!r}).",
-        )
-    for folder in (path.parent, *path.parent.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise NotADirectoryError(
-                    errno.ENOTDIR,
-                    f"Cannot write the video {str(path)!r}: {str(folder)!r} is a "
-                    "file, not a folder. Choose another path.",
-                )
-            break
+    check_writable_path(path, "the video ", "video.mp4")
     target = path
     try:
         if path.suffix.lower() == ".gif":

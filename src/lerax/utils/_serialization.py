@@ -88,6 +88,28 @@ def atomic_replace(path: str | Path, fill: Any, *, keep_suffix: bool = False) ->
     return path
 
 
+def check_writable_path(path: Path, what: str, example: str) -> None:
+    """Raises a clear error naming `path` (described as `what`, e.g.
+    ``"the video "``) if a file cannot be written there because `path` is a
+    folder (`IsADirectoryError`; `example` is a file name to suggest in it)
+    or a folder above it is a file (`NotADirectoryError`)."""
+    if path.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"Cannot write {what}{str(path)!r}: it is a folder. Give a file path "
+            f"instead (e.g. {str(path / example)!r}).",
+        )
+    for folder in path.absolute().parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise NotADirectoryError(
+                    errno.ENOTDIR,
+                    f"Cannot write {what}{str(path)!r}: {str(folder)!r} is a file, "
+                    "not a folder. Choose another path (or move that file).",
+                )
+            break
+
+
 def atomic_write(path: str | Path, write: Any) -> Path:
     """Writes a file atomically (see `atomic_replace`): `write(file)` fills a
     binary file object.
@@ -101,21 +123,7 @@ def atomic_write(path: str | Path, write: Any) -> Path:
     # checked up front: otherwise the error names a temporary file (a folder
     # at `path`) or is a misleading FileExistsError (a file above it)
     requested = Path(path)
-    if requested.is_dir():
-        raise IsADirectoryError(
-            errno.EISDIR,
-            f"Cannot write {str(requested)!r}: it is a folder. Give a file path "
-            f"instead (e.g. {str(requested / ('file' + requested.suffix))!r}).",
-        )
-    for folder in requested.absolute().parents:
-        if folder.exists():
-            if not folder.is_dir():
-                raise NotADirectoryError(
-                    errno.ENOTDIR,
-                    f"Cannot write {str(requested)!r}: {str(folder)!r} is a file, "
-                    "not a folder. Choose another path (or move that file).",
-                )
-            break
+    check_writable_path(requested, "", f"file{requested.suffix}")
 
     def fill(temporary: str) -> None:
         with open(temporary, "wb") as file:
