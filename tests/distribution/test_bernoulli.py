@@ -116,6 +116,17 @@ def test_needs_exactly_one_parameter(kwargs):
         Bernoulli(**kwargs)
 
 
+@pytest.mark.parametrize("logits", [[np.nan], np.array([0.0, np.nan]), float("nan")])
+def test_concrete_nan_logits_raise(logits):
+    with pytest.raises(ValueError, match=r"`Bernoulli\(logits=...\)`.*NaN"):
+        Bernoulli(logits=logits)
+
+
+def test_infinite_logits_are_certain_outcomes():
+    dist = Bernoulli(logits=[-np.inf, np.inf])
+    np.testing.assert_array_equal(dist.probs, [0.0, 1.0])
+
+
 def test_bad_mask_shape_raises():
     with pytest.raises(ValueError, match="broadcast"):
         Bernoulli(logits=np.zeros((2, 3))).mask(np.ones((2, 4), bool))
@@ -184,3 +195,26 @@ def test_traced_probs_are_not_checked():
     log_prob = jit(lambda p: Bernoulli(probs=p).log_prob(True))
     assert np.isnan(log_prob(jnp.float32(1.5)))
     np.testing.assert_allclose(log_prob(jnp.float32(0.5)), np.log(0.5), rtol=1e-6)
+
+
+def test_tiny_probabilities_are_not_rounded_up():
+    # P(True) must be within 2**-32 of p; comparing p with a float32 uniform
+    # (a grid of step 2**-23 that includes 0) gave every p > 0 at least 2**-23,
+    # which is about 12 Trues in these 1e8 draws instead of about 0.1.
+    for dist in [
+        Bernoulli(probs=jnp.full((10**7,), 2.0**-30)),
+        Bernoulli(logits=jnp.full((10**7,), -30.0)),
+    ]:
+        count = jax.jit(lambda key, d=dist: jnp.sum(d.sample(key)))
+        total = sum(int(count(jax.random.key(i))) for i in range(10))
+        assert total <= 3
+
+
+def test_sampling_is_exact_at_zero_and_one(getkey):
+    probs = jnp.array([0.0, 1.0, 1.0 - 2.0**-24, 0.25])
+    samples = np.asarray(draw(Bernoulli(probs=probs), getkey(), 4000))
+    assert not samples[:, 0].any() and samples[:, 1].all()
+    assert abs(samples[:, 3].mean() - 0.25) < 0.03
+    dist = Bernoulli(logits=jnp.array([30.0, np.inf, -np.inf]))
+    sample = jax.jit(lambda key: dist.sample(key))(getkey())
+    assert sample.tolist() == [True, True, False]

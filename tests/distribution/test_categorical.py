@@ -184,6 +184,12 @@ def test_mean_is_not_meaningful():
         ({"probs": [1.0, np.nan]}, "finite"),
         ({"logits": [np.inf, 0.0]}, r"`Categorical\(logits=...\)`.*\+inf"),
         ({"logits": np.array([0.0, np.nan])}, "NaN"),
+        # a row of -inf logits has zero total probability, as probs=[0, 0]
+        ({"logits": [-np.inf, -np.inf]}, r"`Categorical\(logits=...\)`.*every row"),
+        ({"logits": np.array([[0.0, -np.inf], [-np.inf, -np.inf]])}, "every row"),
+        # arguments that are not arrays name the argument
+        ({"logits": None, "probs": [[1.0], [1.0, 2.0]]}, r"`Categorical\(probs="),
+        ({"logits": [[1.0], [1.0, 2.0]]}, r"`Categorical\(logits=...\)`.*array"),
     ],
 )
 def test_bad_arguments_raise(kwargs, match):

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from lerax.distribution import MultiCategorical
 
@@ -39,6 +39,19 @@ def test_flat_and_list_parameters_agree():
         assert dist.action_dims == DIMS
         assert dist.logits.shape == (2, sum(DIMS))
         np.testing.assert_allclose(dist.probs, expected, rtol=1e-5)
+
+
+def test_flat_python_list_is_a_flat_array():
+    flat = [0.0, 1.0, 2.0, 0.5, -np.inf]
+    from_list = MultiCategorical(logits=flat, action_dims=[3, 2])
+    from_array = MultiCategorical(logits=np.array(flat), action_dims=[3, 2])
+    np.testing.assert_array_equal(from_list.logits, from_array.logits)
+    expected = np.concatenate(
+        [special.log_softmax(flat[:3]), special.log_softmax(flat[3:])]
+    )
+    np.testing.assert_allclose(from_list.logits, expected, rtol=1e-6)
+    probs = MultiCategorical(probs=[1.0, 3.0, 0.0, 2.0], action_dims=(2, 2)).probs
+    np.testing.assert_allclose(probs, [0.25, 0.75, 0.0, 1.0], rtol=1e-6)
 
 
 def test_log_prob_and_entropy_are_sums_over_scipy_categoricals():
@@ -162,6 +175,15 @@ def test_mask_under_vmap(getkey):
         ({"probs": np.array([1.0, 1.0, 0.0, 0.0]), "action_dims": (2, 2)}, "sum"),
         ({"probs": [np.ones(2), np.array([-1.0, 2.0])]}, "non-negative"),
         ({"logits": np.array([0.0, 0.0, np.inf]), "action_dims": (1, 2)}, "inf"),
+        # a block of -inf logits has zero total probability
+        (
+            {"logits": np.array([0.0, 1.0, -np.inf, -np.inf]), "action_dims": (2, 2)},
+            "every row",
+        ),
+        ({"logits": [np.zeros(2), np.full(2, -np.inf)]}, "every row"),
+        ({"logits": [0.0, 1.0, -np.inf, -np.inf], "action_dims": (2, 2)}, "every row"),
+        ({"logits": [0.0, 1.0, 2.0], "action_dims": (2, 2)}, "sum"),
+        ({"logits": [np.zeros(2), 1.0]}, "label axis in each"),
     ],
 )
 def test_bad_arguments_raise(kwargs, match):

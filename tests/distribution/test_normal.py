@@ -70,3 +70,17 @@ def test_jax_scales_are_not_checked():
     assert Normal(0.0, jnp.float32(-1.0)).scale == -1.0
     # under grad a Python scale is traced: d/ds log N(2; 0, s) = 4 / s**3 - 1 / s
     assert jax.grad(lambda s: Normal(0.0, s).log_prob(2.0))(1.0) == 3.0
+
+
+@pytest.mark.parametrize(
+    "loc, scale, name",
+    [
+        (None, 1.0, "loc"),
+        ([[0.0], [0.0, 1.0]], 1.0, "loc"),
+        (0.0, "wide", "scale"),
+        (0.0, [[1.0], [1.0, 2.0]], "scale"),
+    ],
+)
+def test_arguments_that_are_not_arrays_name_the_argument(loc, scale, name):
+    with pytest.raises(ValueError, match=rf"`Normal\({name}=...\)`"):
+        Normal(loc, scale)

@@ -284,6 +284,36 @@ class TestContains:
     def test_integer_values_in_float_box(self):
         assert np.array([0, 1], dtype=np.int32) in Box(0.0, 1.0, (2,))
 
+    def test_integer_values_are_compared_exactly_with_float_bounds(self):
+        # 2**24 + 1 rounds to 2**24 in float32: compare as integers instead.
+        box = Box(0, 2**24, ())
+        assert np.int32(2**24) in box
+        assert np.int32(2**24 + 1) not in box
+        assert not bool(jax.jit(box.contains)(jnp.int32(2**24 + 1)))
+        assert bool(jax.jit(box.contains)(jnp.int32(2**24)))
+        fractional = Box(0.5, 2.5, ())
+        assert [int(v in fractional) for v in np.arange(-1, 5, dtype=np.int32)] == [
+            0,
+            0,
+            1,
+            1,
+            0,
+            0,
+        ]
+        assert np.int32(np.iinfo(np.int32).max) in Box(-np.inf, np.inf, ())
+        assert np.uint8(3) not in Box(-np.inf, 2.0, ())
+
+    def test_numpy_int64_beyond_int32_is_not_wrapped(self):
+        if jax.config.jax_enable_x64:
+            pytest.skip("x64 enabled: int64 is not converted")
+        # JAX would wrap 2**32 + 1 to 1 without x64.
+        assert np.array([2**32 + 1]) not in Box(0, 5, (1,))
+        assert np.array([2**32 + 1]) not in Box(0, 5, (1,), dtype=np.int32)
+        assert np.array([2**32 + 1], np.uint64) not in Box(0, 5, (1,))
+        assert np.array([-(2**32) + 1]) not in Box(-5, 5, (1,))
+        assert np.array([2**40]) in Box(0, np.inf, (1,))
+        assert np.array([3]) in Box(0, 5, (1,), dtype=np.int32)
+
     def test_bool_is_not_in_a_box(self):
         result = Box(0.0, 1.0, (2,)).contains(jnp.array([True, False]))
         assert isinstance(result, np.ndarray) and not result
@@ -435,3 +465,50 @@ class TestEqualityAndRepr:
         )
         assert repr(Box(0.1, np.inf, (3,))) == "Box(low=0.1, high=inf, shape=(3,))"
         assert repr(Box(0, 1, (2,))) == repr(Box(np.zeros(2), np.ones(2)))
+
+
+class TestX64:
+    """64-bit integer boxes (only meaningful with `jax_enable_x64`)."""
+
+    def test_uint64_box_up_to_the_dtype_maximum(self, getkey):
+        with jax.enable_x64(True):
+            for box in [
+                Box(0, np.inf, (3,), dtype=np.uint64),
+                Box(5, 2**63 + 10, (3,), dtype=np.uint64),
+            ]:
+                assert box.dtype == np.uint64
+                assert box.canonical() in box
+                assert np.array([7, 7, 7], np.uint64) in box
+                samples = np.asarray(many(box, getkey(), 2000))
+                assert samples.dtype == np.uint64
+                assert bool(jax.vmap(box.contains)(samples).all())
+                # Spread over the range, not stuck at 0.
+                assert samples.max() > 2**62 and len(np.unique(samples)) > 1000
+            box = Box(0, np.inf, (), dtype=np.uint64)
+            assert int(box.high) == 2**64 - 1
+            assert np.uint64(2**64 - 1) in box
+            assert int(box.canonical()) == 2**63 - 1
+
+    def test_small_uint64_box_samples_every_value(self, getkey):
+        with jax.enable_x64(True):
+            box = Box(0, 10, (3,), dtype=np.uint64)
+            samples = np.asarray(many(box, getkey(), 2000))
+            np.testing.assert_array_equal(np.unique(samples), np.arange(11))
+
+    def test_int64_bounds_are_exact(self):
+        with jax.enable_x64(True):
+            low, high = 2**62 + 1, 2**62 + 3
+            for box in [
+                Box(
+                    np.array([low], np.int64),
+                    np.array([high], np.int64),
+                    dtype=np.int64,
+                ),
+                Box(low, high, (1,), dtype=np.int64),
+            ]:
+                assert int(box.low[0]) == low and int(box.high[0]) == high
+                assert np.array([2**62], np.int64) not in box
+                assert np.array([low + 1], np.int64) in box
+                assert int(box.canonical()[0]) == low + 1
+            with pytest.raises(ValueError, match="holds no integer"):
+                Box(high, low, (1,), dtype=np.int64)

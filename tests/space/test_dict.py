@@ -206,6 +206,25 @@ class TestFlatten:
         assert Dict().flatten_sample({}).shape == (0,)
         assert Dict().unflatten_sample(jnp.zeros(0)) == {}
 
+    @pytest.mark.parametrize(
+        "sample, problem",
+        [
+            ({"a": 1}, r"missing keys \['b'\]"),
+            ({"a": 1, "b": 0, "zzz": 99}, r"unknown keys \['zzz'\]"),
+            ({"a": 1, "c": 0}, r"missing keys \['b'\] and unknown keys \['c'\]"),
+            ((1, 0), "got a tuple"),
+        ],
+    )
+    def test_wrong_structure_raises(self, sample, problem):
+        space = Dict(a=Discrete(3), b=Discrete(2))
+        with pytest.raises(ValueError, match=r"Dict\(.*\['a', 'b'\].*" + problem):
+            space.flatten_sample(sample)
+
+    def test_any_mapping_with_the_keys_is_flattened(self):
+        space = Dict(a=Discrete(3), b=Discrete(2))
+        flat = space.flatten_sample(MappingProxyType({"b": 1, "a": 2}))
+        np.testing.assert_array_equal(flat, [0, 0, 1, 0, 1])
+
     def test_wrong_flat_size(self):
         with pytest.raises(ValueError, match=r"needs shape \(7,\), got \(5,\)"):
             make().unflatten_sample(jnp.zeros(5))

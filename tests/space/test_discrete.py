@@ -113,6 +113,25 @@ class TestSample:
 
 
 class TestContains:
+    def test_numpy_64_bit_ints_are_not_wrapped(self):
+        import gymnasium.spaces as gs
+
+        values = [
+            np.int64(2**32 + 1),
+            np.int64(-(2**32) + 1),
+            np.uint64(2**63),
+            np.uint64(2**32 + 2),
+            np.int64(2),
+            np.array(2**32),
+        ]
+        for value in values:
+            expected = bool(gs.Discrete(3).contains(value))
+            assert bool(Discrete(3).contains(value)) is expected, value
+            assert (value in Discrete(3)) is expected, value
+        # Gymnasium refuses every uint64 here (it cannot cast to int64 safely);
+        # lerax judges the value.
+        assert np.uint64(1) in Discrete(3)
+
     def test_values(self):
         space = Discrete(3, start=-1)
         assert [int(v in space) for v in range(-3, 4)] == [0, 0, 1, 1, 1, 0, 0]
@@ -171,6 +190,26 @@ class TestFlatten:
 
     def test_python_int(self):
         np.testing.assert_array_equal(Discrete(2).flatten_sample(1), [0, 1])
+
+    @pytest.mark.parametrize("sample", [jnp.array([1]), np.array([[1]]), [1]])
+    def test_one_element_array_is_a_scalar(self, sample):
+        flat = Discrete(3).flatten_sample(sample)
+        assert flat.shape == (3,)
+        np.testing.assert_array_equal(flat, [0, 1, 0])
+        pair = Tuple([Discrete(3), Discrete(2)]).flatten_sample((sample, 0))
+        np.testing.assert_array_equal(pair, [0, 1, 0, 1, 0])
+
+    @pytest.mark.parametrize("sample", [1.7, np.float32(0.5), jnp.array([2.5])])
+    def test_non_whole_float_raises(self, sample):
+        # Gymnasium's `flatten` refuses float samples (IndexError).
+        with pytest.raises(ValueError, match="whole number"):
+            Discrete(3).flatten_sample(sample)
+
+    def test_whole_float_is_encoded(self):
+        space = Discrete(3, start=1)
+        np.testing.assert_array_equal(space.flatten_sample(2.0), [0, 1, 0])
+        traced = jax.jit(space.flatten_sample)(jnp.float32(3.0))
+        np.testing.assert_array_equal(traced, [0, 0, 1])
 
     def test_round_trip_all_values(self):
         space = Discrete(5, start=-2)

@@ -69,6 +69,13 @@ class TestSample:
 
 
 class TestContains:
+    def test_numpy_int64_beyond_int32_is_not_wrapped(self):
+        if jax.config.jax_enable_x64:
+            pytest.skip("x64 enabled: int64 is not converted")
+        assert np.array([2**32, 1]) not in MultiBinary(2)
+        assert np.array([2**32 + 1, 1]) not in MultiBinary(2)
+        assert np.array([0, 1]) in MultiBinary(2)
+
     def test_bool_and_zero_one_ints(self):
         space = MultiBinary(3)
         assert jnp.array([True, False, True]) in space

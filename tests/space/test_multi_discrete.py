@@ -154,6 +154,12 @@ class TestSample:
 
 
 class TestContains:
+    def test_numpy_int64_beyond_int32_is_not_wrapped(self):
+        if jax.config.jax_enable_x64:
+            pytest.skip("x64 enabled: int64 is not converted")
+        assert np.array([2**32, 1]) not in MultiDiscrete([3, 3])
+        assert np.array([2, 1]) in MultiDiscrete([3, 3])
+
     def test_values(self):
         space = MultiDiscrete([3, 2])
         assert jnp.array([2, 1]) in space
@@ -196,6 +202,12 @@ class TestContains:
 
 
 class TestFlatten:
+    def test_non_whole_float_raises(self):
+        with pytest.raises(ValueError, match="whole number"):
+            MultiDiscrete([3, 2]).flatten_sample(np.array([1.5, 0.0]))
+        flat = MultiDiscrete([3, 2]).flatten_sample(np.array([2.0, 0.0]))
+        np.testing.assert_array_equal(flat, [0, 0, 1, 1, 0])
+
     def test_one_hot_concatenation(self):
         space = MultiDiscrete([3, 2], start=[1, -1])
         flat = space.flatten_sample(jnp.array([2, 0]))

@@ -126,6 +126,21 @@ class TestFlatten:
         assert Tuple([]).flatten_sample(()).shape == (0,)
         assert Tuple([]).unflatten_sample(jnp.zeros(0)) == ()
 
+    @pytest.mark.parametrize(
+        "spaces, sample, got",
+        [
+            ([Discrete(3), Discrete(2)], (1,), "tuple of length 1"),
+            ([Discrete(3)], (1, 5, 7), "tuple of length 3"),
+            ([Discrete(3), Discrete(2)], [1, 0, 0], "list of length 3"),
+            ([Discrete(3), Discrete(2)], jnp.array([1, 0]), "ArrayImpl"),
+            ([Discrete(3)], {"a": 1}, "dict"),
+        ],
+    )
+    def test_wrong_structure_raises(self, spaces, sample, got):
+        space = Tuple(spaces)
+        with pytest.raises(ValueError, match=rf"Tuple\(.*{len(spaces)} entries.*{got}"):
+            space.flatten_sample(sample)
+
     def test_wrong_flat_size(self):
         with pytest.raises(ValueError, match=r"\(7,\)"):
             make().unflatten_sample(jnp.zeros(8))

@@ -5,6 +5,7 @@ from typing import final
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
 from ._base import AbstractMaskableDistribution
@@ -72,10 +73,22 @@ def _entropy(logits: Array) -> Array:
     return jnp.where(finite, value, 0.0)
 
 
+# The largest float32 below 2**32: a threshold that still converts to uint32.
+_TOP_THRESHOLD = float(np.nextafter(np.float32(2.0**32), np.float32(0.0)))
+
+
 @jax.jit
 def _sample(key: Array, probs: Array) -> Array:
-    uniform = jr.uniform(key, probs.shape, dtype=probs.dtype)
-    return uniform < probs
+    # True iff bits < p * 2**32 for 32 uniform random bits: P(True) is
+    # ceil(p * 2**32) / 2**32, within 2**-32 of p (exactly p for p = 0 and 1).
+    # Comparing p with a float32 uniform instead would put every p > 0 at
+    # 2**-23 at least, that uniform being 0 with probability 2**-23.
+    compute = jnp.promote_types(probs.dtype, jnp.float32)
+    p = probs.astype(compute)
+    threshold = jnp.ceil(jnp.clip(p, 0.0, 1.0) * 2.0**32)
+    threshold = jnp.minimum(threshold, _TOP_THRESHOLD).astype(jnp.uint32)
+    bits = jr.bits(key, probs.shape, jnp.uint32)
+    return (bits < threshold) | (p >= 1)
 
 
 @final
@@ -117,9 +130,9 @@ class Bernoulli(
 
         Raises:
             ValueError: If both or neither of `logits` and `probs` are given,
-                or `probs` is a concrete (Python or NumPy) value outside
-                `[0, 1]`. JAX arrays are not checked (they may be traced);
-                invalid entries give NaN.
+                `logits` is a concrete (Python or NumPy) value holding NaN, or
+                `probs` is a concrete value outside `[0, 1]`. JAX arrays are
+                not checked (they may be traced); invalid entries give NaN.
         """
         if (logits is None) == (probs is None):
             raise ValueError(
@@ -127,6 +140,12 @@ class Bernoulli(
                 "`logits` and `probs`."
             )
         if logits is not None:
+            check_host(
+                logits,
+                lambda x: ~np.isnan(x),
+                "`Bernoulli(logits=...)` must be real or +-inf (probability 1 "
+                "or 0), not NaN",
+            )
             self.logits = as_float(logits, "`Bernoulli(logits=...)`")
             self._probs = None
         else:

@@ -54,9 +54,10 @@ class Categorical(
             ValueError: If both or neither of `logits` and `probs` are given,
                 the given array has no label axis, or it is a concrete
                 (Python or NumPy) value that is invalid: logits that are NaN
-                or `+inf`, probs that are negative or not finite or sum to
-                zero along the label axis. JAX arrays are not checked (they
-                may be traced); invalid ones give NaN.
+                or `+inf` or all `-inf` along the label axis, probs that are
+                negative or not finite or sum to zero along the label axis.
+                JAX arrays are not checked (they may be traced); invalid ones
+                give NaN.
         """
         if (logits is None) == (probs is None):
             raise ValueError(

@@ -17,15 +17,24 @@ from ._utils import check_host
 
 
 def check_host_logits(logits: ArrayLike, name: str) -> None:
-    """Raises `ValueError` for concrete host logits that are NaN or `+inf`.
+    """Raises `ValueError` for concrete host logits that are NaN or `+inf`,
+    or that are `-inf` for every label of a row (the last axis).
 
-    `-inf` is allowed (a label of probability zero). JAX arrays pass (see
+    `-inf` is allowed for some labels (a label of probability zero), but a
+    row with no finite logit has zero total probability, as `probs` summing
+    to zero, which `check_host_probs` refuses too. JAX arrays pass (see
     `_utils.host_array`).
     """
     check_host(
         logits,
         lambda x: ~np.isnan(x) & (x < np.inf),
         f"{name} must be real or -inf (probability zero), not NaN or +inf",
+    )
+    check_host(
+        logits,
+        lambda x: np.any(np.atleast_1d(x) > -np.inf, axis=-1),
+        f"{name} must have a finite entry in every row (the last axis): a row "
+        "of -inf gives every label probability zero",
     )
 
 

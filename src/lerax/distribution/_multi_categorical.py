@@ -44,12 +44,20 @@ def _check_dims(action_dims: object) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
+def _is_block_sequence(params: object) -> bool:
+    """Whether `params` is a sequence of per-dimension arrays, rather than one
+    flat array (a non-empty Python list of numbers counts as a flat array)."""
+    return isinstance(params, (list, tuple)) and (
+        len(params) == 0 or any(np.ndim(p) > 0 for p in params)
+    )
+
+
 def _check_host_params(
     params: object, name: str, where: str, dims: tuple[int, ...]
 ) -> None:
     """Checks concrete host parameters block by block (JAX arrays pass)."""
     check = _logits.check_host_probs if name == "probs" else _logits.check_host_logits
-    if isinstance(params, (list, tuple)):
+    if _is_block_sequence(params):
         for block in params:
             check(block, where)
         return
@@ -100,8 +108,8 @@ class MultiCategorical(
 
         Args:
             logits: Unnormalised log-probabilities: a flat array
-                `(..., sum(action_dims))` or a sequence of arrays
-                `(..., action_dims[i])`.
+                `(..., sum(action_dims))` (a Python list of numbers counts as
+                one) or a sequence of arrays `(..., action_dims[i])`.
             probs: Non-negative weights, laid out as `logits`; each block is
                 normalised.
             action_dims: Labels per dimension. Required with a flat array;
@@ -123,11 +131,17 @@ class MultiCategorical(
         name = "logits" if logits is not None else "probs"
         params = logits if logits is not None else probs
         where = f"`MultiCategorical({name}=...)`"
-        if isinstance(params, (list, tuple)):
+        if _is_block_sequence(params):
             blocks = [as_float(p, where) for p in params]
-            if not blocks or any(b.ndim == 0 for b in blocks):
+            if not blocks:
                 raise ValueError(
                     f"{where} as a sequence needs at least one array with a label axis."
+                )
+            if any(b.ndim == 0 for b in blocks):
+                raise ValueError(
+                    f"{where} as a sequence of per-dimension arrays needs a label "
+                    "axis in each; for one flat array of numbers pass a flat list "
+                    "(or array) together with `action_dims`."
                 )
             inferred = tuple(b.shape[-1] for b in blocks)
             dims = _check_dims(inferred)

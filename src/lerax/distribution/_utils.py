@@ -28,12 +28,19 @@ def as_float(x: ArrayLike, name: str) -> Float[Array, "..."]:
             "`Normal(loc=...)`".
 
     Raises:
-        ValueError: If `x` is not array-like.
+        ValueError: If `x` is not array-like: None, a non-numeric value, or a
+            ragged nested sequence.
     """
+    message = (
+        f"{name} must be a number or an array of numbers (a JAX or NumPy array, "
+        f"or a rectangular nested list), got {x!r}."
+    )
+    if x is None:
+        raise ValueError(message)
     try:
         array = jnp.asarray(x)
-    except TypeError as error:
-        raise ValueError(f"{name} must be an array, got {x!r}.") from error
+    except (TypeError, ValueError) as error:
+        raise ValueError(message) from error
     if not jnp.issubdtype(array.dtype, jnp.floating):
         array = array.astype(jnp.float32)
     return array

@@ -4,6 +4,8 @@ import abc
 from typing import Any, Generic
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
@@ -116,3 +118,36 @@ def check_sample_size(space: AbstractSpace, sample: Any, size: int) -> None:
         f"{space!r}: expected one element of shape {space.shape}, got an array of "
         f"shape {shape}.{batch}"
     )
+
+
+def integer_sample(space: AbstractSpace, sample: Any) -> Array:
+    """`sample`, one element of the integer-valued `space`, as a JAX array of
+    the space's shape (so a `(1,)` array is accepted for a scalar space).
+
+    Floating samples must hold whole numbers, as in Gymnasium (whose
+    `flatten` refuses them with an `IndexError`). This is checked only on
+    concrete values: a traced float that is not whole is not one-hot encoded
+    (its encoding is all zeros). Integer samples, the usual case, are never
+    inspected, so this costs nothing on hot paths.
+
+    Raises:
+        ValueError: If `sample` has the wrong size (see `check_sample_size`)
+            or is a concrete floating value that is not a whole number.
+    """
+    shape = space.shape
+    assert shape is not None
+    check_sample_size(space, sample, int(np.prod(shape, dtype=np.int64)))
+    array = jnp.asarray(sample)
+    if jnp.issubdtype(array.dtype, jnp.inexact):
+        try:
+            values = np.asarray(sample)
+        except jax.errors.TracerArrayConversionError:
+            values = None
+        if values is not None and not np.all(
+            np.isfinite(values) & (np.mod(values, 1) == 0)
+        ):
+            raise ValueError(
+                f"{space!r}: elements are integers, got {values!r}, which is not a "
+                "whole number. Pass an integer sample (round or cast it first)."
+            )
+    return jnp.reshape(array, shape)

@@ -18,6 +18,7 @@ from ._utils import (
     int_in_range,
     is_float_dtype,
     is_integer_dtype,
+    round_into_dtype,
 )
 
 
@@ -114,6 +115,8 @@ class Box(AbstractSpace[Array, None]):
         if (low_np == np.inf).any() or (high_np == -np.inf).any():
             raise ValueError("`Box` needs low < +inf and high > -inf everywhere.")
         if is_integer_dtype(dtype):
+            low_np = _exact_integers(low, low_np)
+            high_np = _exact_integers(high, high_np)
             low_np, high_np = _integer_bounds(low_np, high_np, dtype)
         else:
             # Finite bounds beyond the dtype's range become its largest values.
@@ -204,14 +207,16 @@ class Box(AbstractSpace[Array, None]):
 
     def _sample_integer(self, key: Key[Array, ""]) -> Array:
         info = np.iinfo(self.dtype)
-        low = self.low.astype(np.int64)
-        high = self.high.astype(np.int64)
+        low, high = self.low, self.high
         # randint excludes its maximum, so sample [low, high + 1) or, where
         # high is the dtype's maximum, [low - 1, high) shifted up by one.
+        # Computed in the box's own dtype (int64 cannot hold uint64 bounds);
+        # the branches `where` discards may wrap around, harmlessly.
         at_top = high == info.max
         at_both = at_top & (low == info.min)
-        minval = np.where(at_top & ~at_both, low - 1, low)
-        maxval = np.where(at_top, high, high + 1)
+        with np.errstate(over="ignore"):
+            minval = np.where(at_top & ~at_both, low - np.ones_like(low), low)
+            maxval = np.where(at_top, high, high + np.ones_like(high))
         shift = np.where(at_top & ~at_both, 1, 0)
         k_int, k_bits = jr.split(key)
         sample = jr.randint(
@@ -237,7 +242,10 @@ class Box(AbstractSpace[Array, None]):
             if not is_integer_dtype(x.dtype):
                 return false_()
             return jnp.all(int_in_range(x, self.low, self.high))
-        if not (is_float_dtype(x.dtype) or is_integer_dtype(x.dtype)):
+        if is_integer_dtype(x.dtype):
+            # Exact: comparing as floats would round large integers first.
+            return jnp.all(int_in_range(x, self.low, self.high))
+        if not is_float_dtype(x.dtype):
             return false_()
         return jnp.all((x >= self.low) & (x <= self.high))
 
@@ -261,13 +269,16 @@ class Box(AbstractSpace[Array, None]):
         return int(np.prod(self.shape, dtype=np.int64))
 
     def canonical(self) -> Array:
+        if is_integer_dtype(self.dtype):
+            # floor((low + high) / 2), exactly and without overflow.
+            low, high = self.low, self.high
+            mid = low // 2 + high // 2 + (low % 2 + high % 2) // 2
+            return jnp.asarray(mid.astype(self.dtype))
         low = self.low.astype(np.float64)
         high = self.high.astype(np.float64)
         both = np.isfinite(low) & np.isfinite(high)
         mid = np.where(both, low, 0.0) / 2 + np.where(both, high, 0.0) / 2
         value = np.where(both, mid, np.clip(np.zeros(self.shape), low, high))
-        if is_integer_dtype(self.dtype):
-            value = np.floor(value)
         return jnp.asarray(value.astype(self.dtype))
 
     def _identity(self) -> tuple:
@@ -283,31 +294,42 @@ class Box(AbstractSpace[Array, None]):
         return f"Box(low={fmt(self.low)}, high={fmt(self.high)}, shape={self.shape}{dtype})"
 
 
+def _exact_integers(bound: ArrayLike, as_float: np.ndarray) -> np.ndarray:
+    """`bound` as given when it holds integers (broadcast like `as_float`),
+    else its float64 version `as_float`.
+
+    Integer bounds must not go through float64, which rounds them beyond
+    2**53 (e.g. `2**62 + 1` to `2**62`).
+    """
+    raw = np.asarray(bound)
+    if raw.dtype.kind not in "iu":
+        return as_float
+    return np.broadcast_to(raw, as_float.shape)
+
+
 def _integer_bounds(
     low: np.ndarray, high: np.ndarray, dtype: np.dtype
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rounds float64 bounds inwards to integers within `dtype`'s range."""
+    """Rounds the bounds inwards to integers within `dtype`'s range.
+
+    Each bound is either float64 (possibly infinite or fractional) or an
+    integer array, which is kept exact.
+    """
     info = np.iinfo(dtype)
-    low = np.ceil(low)
-    high = np.floor(high)
-    if (low > high).any():
-        bad = tuple(int(i) for i in np.argwhere(low > high)[0])
-        raise ValueError(
-            f"`Box(dtype={dtype})` holds no integer at index {bad}: the bounds "
-            "have no integer between them."
-        )
-    if (low > info.max).any() or (high < info.min).any():
+    low, low_over, low_under = round_into_dtype(low, dtype, np.ceil)
+    high, high_over, high_under = round_into_dtype(high, dtype, np.floor)
+    if low_over.any() or high_under.any():
         raise ValueError(
             f"`Box(dtype={dtype})` bounds lie outside the dtype's range "
             f"[{info.min}, {info.max}]."
         )
-
-    def to_int(values: np.ndarray) -> np.ndarray:
-        # Converting floats at or beyond the int limits is not exact: set them.
-        over, under = values >= float(info.max), values <= float(info.min)
-        out = np.where(over | under, 0, values).astype(dtype)
-        out[over] = info.max
-        out[under] = info.min
-        return out
-
-    return to_int(low), to_int(high)
+    low = np.where(low_under, info.min, low).astype(dtype)
+    high = np.where(high_over, info.max, high).astype(dtype)
+    if (low > high).any():
+        bad = tuple(int(i) for i in np.argwhere(low > high)[0])
+        raise ValueError(
+            f"`Box(dtype={dtype})` holds no integer at index {bad}: the bounds "
+            f"(low={low[bad]}, high={high[bad]} after rounding inwards) have no "
+            "integer between them."
+        )
+    return low, high

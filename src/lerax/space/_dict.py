@@ -17,10 +17,16 @@ from ._utils import all_of, check_key
 class Dict(AbstractSpace[dict[str, Any], None]):
     """A product of named sub-spaces; samples are plain `dict`s.
 
-    Key order follows Gymnasium: a plain `dict` is sorted by key, an
-    `OrderedDict` keeps its order. That order fixes `flatten_sample`'s layout.
-    `contains` accepts any mapping with exactly the same keys. `sample`
-    accepts an optional mapping of per-key masks.
+    Key order: with an `OrderedDict`, its keys in their order, then the
+    keyword arguments in the order written (as Gymnasium). Otherwise all keys
+    (of a plain `dict`, of keyword arguments, or of both) are sorted
+    together. Gymnasium differs there: it sorts only the plain `dict` and
+    appends the keyword arguments in the order written, so
+    `Dict(b=..., a=...)` is ordered `b, a` in Gymnasium and `a, b` here, and
+    `Dict({"z": ...}, a=...)` is `z, a` there and `a, z` here. That order
+    fixes `flatten_sample`'s layout. `contains` and `flatten_sample` accept any
+    mapping with exactly the same keys (`flatten_sample` raises for others).
+    `sample` accepts an optional mapping of per-key masks.
 
     Attributes:
         spaces: The sub-spaces, as an ordered `dict`.
@@ -123,6 +129,21 @@ class Dict(AbstractSpace[dict[str, Any], None]):
         return all_of([space.contains(x[name]) for name, space in self.items()])
 
     def flatten_sample(self, sample: Mapping[str, Any]) -> Float[Array, " n"]:
+        if not isinstance(sample, Mapping):
+            raise ValueError(
+                f"`{self!r}.flatten_sample` needs a mapping with the keys "
+                f"{list(self.keys_)}, got a {type(sample).__name__}."
+            )
+        missing = [name for name in self.keys_ if name not in sample]
+        extra = [name for name in sample if name not in self.keys_]
+        if missing or extra:
+            problems = ([f"missing keys {missing}"] if missing else []) + (
+                [f"unknown keys {extra}"] if extra else []
+            )
+            raise ValueError(
+                f"`{self!r}.flatten_sample` needs exactly the keys "
+                f"{list(self.keys_)}, got {' and '.join(problems)}."
+            )
         parts = [space.flatten_sample(sample[name]) for name, space in self.items()]
         return jnp.concatenate(parts) if parts else jnp.zeros((0,), jnp.float32)
 

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Float, Int, Key
 
-from ._base import AbstractSpace, check_sample_size, false_
+from ._base import AbstractSpace, false_, integer_sample
 from ._utils import (
     INT32_MAX,
     INT32_MIN,
@@ -28,6 +28,10 @@ class Discrete(AbstractSpace[Int[Array, ""], Bool[Array, " n"]]):
     `mask[i]` allows `start + i`. Masked sampling is uniform over the allowed
     values; if no value is allowed `start` is returned (Gymnasium's
     convention).
+
+    `flatten_sample` takes a scalar or any array of one element; a float
+    sample must be a whole number (a concrete one that is not raises, as
+    Gymnasium's `flatten` refuses it).
 
     Attributes:
         n: The number of elements (>= 1).
@@ -94,8 +98,7 @@ class Discrete(AbstractSpace[Int[Array, ""], Bool[Array, " n"]]):
         return int_in_range(x, self.start, self.start + self.n - 1)
 
     def flatten_sample(self, sample: Int[Array, ""]) -> Float[Array, " n"]:
-        check_sample_size(self, sample, 1)
-        return one_hot(jnp.asarray(sample) - self.start, self.n)
+        return one_hot(integer_sample(self, sample) - self.start, self.n)
 
     def unflatten_sample(self, flat: Float[Array, " n"]) -> Int[Array, ""]:
         flat = jnp.asarray(flat)

@@ -8,7 +8,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, Key
 
-from ._base import AbstractSpace, check_sample_size, false_
+from ._base import AbstractSpace, false_, integer_sample
 from ._utils import (
     INT32_MAX,
     INT32_MIN,
@@ -35,6 +35,10 @@ class MultiDiscrete(AbstractSpace[Int[Array, "..."], Bool[Array, "..."]]):
       `sum(nvec)`.
 
     An entry with nothing allowed samples its `start`.
+
+    `flatten_sample` takes any array with `nvec.size` elements; float samples
+    must hold whole numbers (concrete ones that do not raise, as Gymnasium's
+    `flatten` refuses them).
 
     Attributes:
         nvec: Number of values of each entry (read-only NumPy int array).
@@ -171,8 +175,7 @@ class MultiDiscrete(AbstractSpace[Int[Array, "..."], Bool[Array, "..."]]):
         return np.flatnonzero(self._valid().reshape(-1))
 
     def flatten_sample(self, sample: Int[Array, "..."]) -> Float[Array, " n"]:
-        check_sample_size(self, sample, int(np.prod(self.shape, dtype=np.int64)))
-        index = jnp.reshape(jnp.asarray(sample), self.shape) - self.start
+        index = integer_sample(self, sample) - self.start
         padded = one_hot(index, self._width)
         return jnp.reshape(padded, (-1,))[self._positions()]
 

@@ -15,7 +15,8 @@ from ._utils import all_of, check_key
 class Tuple(AbstractSpace[tuple, None]):
     """A product of sub-spaces; samples are Python tuples.
 
-    `contains` accepts tuples and lists of the right length. `sample` accepts
+    `contains` and `flatten_sample` accept tuples and lists of the right
+    length (`flatten_sample` raises for anything else). `sample` accepts
     an optional sequence of per-entry masks (None entries allowed).
 
     Attributes:
@@ -88,6 +89,16 @@ class Tuple(AbstractSpace[tuple, None]):
         return all_of([space.contains(v) for space, v in zip(self.spaces, x)])
 
     def flatten_sample(self, sample: Sequence[Any]) -> Float[Array, " n"]:
+        if not isinstance(sample, (tuple, list)) or len(sample) != len(self):
+            got = (
+                f"a {type(sample).__name__} of length {len(sample)}"
+                if isinstance(sample, (tuple, list))
+                else f"a {type(sample).__name__}"
+            )
+            raise ValueError(
+                f"`{self!r}.flatten_sample` needs a tuple (or list) of "
+                f"{len(self)} entries, one per sub-space, got {got}."
+            )
         parts = [space.flatten_sample(v) for space, v in zip(self.spaces, sample)]
         return jnp.concatenate(parts) if parts else jnp.zeros((0,), jnp.float32)
 

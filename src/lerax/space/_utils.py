@@ -59,10 +59,16 @@ def as_array(x: Any) -> jax.Array | None:
     """Converts `x` to a JAX array, or returns None if it is not array-like.
 
     Python containers other than lists/tuples, strings, None and ragged lists
-    give None. Python ints too large for JAX's integers become floats.
+    give None. Integers too large for JAX's integers become floats: Python
+    ints, and NumPy 64-bit integers outside int32/uint32 while
+    `jax_enable_x64` is off (JAX would otherwise wrap them around silently,
+    e.g. `2**32 + 1` to `1`). Either way `contains` then sees a value outside
+    every integer space, as it is.
     """
     if x is None or isinstance(x, (dict, str, bytes)):
         return None
+    if isinstance(x, (np.ndarray, np.generic)) and not _fits_jax_integers(x):
+        return jnp.asarray(np.asarray(x, dtype=np.float64))
     try:
         return jnp.asarray(x)
     except OverflowError:
@@ -73,6 +79,18 @@ def as_array(x: Any) -> jax.Array | None:
             return None
     except (TypeError, ValueError):
         return None
+
+
+def _fits_jax_integers(x: np.ndarray | np.generic) -> bool:
+    """False when `x` holds integers that JAX would wrap around on conversion
+    (NumPy 64-bit integers beyond the 32-bit dtypes JAX uses without x64)."""
+    if x.dtype.kind not in "iu":
+        return True
+    target = jax.dtypes.canonicalize_dtype(x.dtype)
+    if target == x.dtype or x.size == 0:
+        return True
+    info = np.iinfo(target)
+    return bool(x.min() >= info.min) and bool(x.max() <= info.max)
 
 
 def is_integer_dtype(dtype: Any) -> bool:
@@ -157,18 +175,43 @@ def as_shape(value: Any, what: str) -> tuple[int, ...]:
 def int_in_range(x: jax.Array, low: Any, high: Any) -> jax.Array:
     """Elementwise `low <= x <= high` for an integer array `x` and static bounds.
 
-    Unlike a plain comparison this never overflows when the bounds do not fit
-    in `x`'s dtype (e.g. a negative bound against an unsigned `x`).
+    The bounds may be integer or floating NumPy values (including infinite
+    ones); the comparison is exact. Unlike a plain comparison it never
+    overflows or rounds when the bounds do not fit in `x`'s dtype (e.g. a
+    negative bound against an unsigned `x`, or a float32 bound against an
+    int32 `x` above 2**24).
     """
-    info = jnp.iinfo(x.dtype)
-    dmin = int(info.min)
-    dmax = min(int(info.max), int(np.iinfo(np.int64).max))
-    low = np.asarray(low, dtype=np.int64)
-    high = np.asarray(high, dtype=np.int64)
-    possible = (low <= dmax) & (high >= dmin) & (low <= high)
-    low_c = np.clip(low, dmin, dmax).astype(x.dtype)
-    high_c = np.clip(high, dmin, dmax).astype(x.dtype)
-    return (x >= low_c) & (x <= high_c) & possible
+    info = np.iinfo(x.dtype)
+    low, low_over, low_under = round_into_dtype(np.asarray(low), x.dtype, np.ceil)
+    high, high_over, high_under = round_into_dtype(np.asarray(high), x.dtype, np.floor)
+    low = np.where(low_under, info.min, low).astype(x.dtype)
+    high = np.where(high_over, info.max, high).astype(x.dtype)
+    possible = ~low_over & ~high_under & (low <= high)
+    inside = (x >= low) & (x <= high)
+    return inside if possible.all() else inside & possible
+
+
+def round_into_dtype(
+    bound: np.ndarray, dtype: Any, to_integer: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rounds `bound` to integers with `to_integer` (`np.ceil` for a lower,
+    `np.floor` for an upper bound) and splits off what `dtype` cannot hold.
+
+    Returns:
+        The bound as `dtype` (0 where it is out of range), and where it lies
+        above and below `dtype`'s range. Every comparison is exact: integer
+        bounds are compared as integers, and float bounds with the powers of
+        two that delimit the range.
+    """
+    info = np.iinfo(dtype)
+    if bound.dtype.kind in "iub":
+        over, under = bound > info.max, bound < info.min
+    else:
+        bound = to_integer(bound.astype(np.float64))
+        # info.max + 1 and info.min are powers of two: exact as floats.
+        over, under = bound >= float(info.max + 1), bound < float(info.min)
+    inside = np.where(over | under, 0, bound).astype(dtype)
+    return inside, over, under
 
 
 def all_of(checks: Sequence[Any]) -> Any:
