@@ -372,3 +372,80 @@ def test_checkpoint_folders_of_one_run_only(tmp_path):
         ALGO.learn(env, policy, budget, key=jr.key(0), resume_from=tmp_path / "a")
     with pytest.raises(ValueError, match="prefix=.*path separators"):
         CheckpointCallback(str(tmp_path), save_freq=64, prefix="sub/run")
+
+
+def test_a_name_without_its_suffix_finds_the_checkpoint(checkpoint, tmp_path):
+    # `save_checkpoint("x")` writes `x.ckpt`; loading "x" did not find it
+    _, state = checkpoint
+    written = save_checkpoint(tmp_path / "run", state, algorithm=ALGO)
+    assert written.name == "run.ckpt"
+    like = eqx.filter_eval_shape(lambda: state)
+    assert identical(load_checkpoint(tmp_path / "run", like), state)
+    assert read_header(str(tmp_path / "run"))["iteration"] == 0
+    env, policy = setup()
+    budget = 2 * ALGO.steps_per_iteration
+    ALGO.learn(env, policy, budget, key=jr.key(0), resume_from=tmp_path / "run")
+    missing = tmp_path / "nothing"
+    with pytest.raises(FileNotFoundError) as info:
+        load_checkpoint(missing, like)
+    assert repr(str(missing)) in str(info.value)
+    assert repr(str(missing) + ".ckpt") in str(info.value)
+
+
+def test_an_unwritable_directory_is_refused_before_training(tmp_path, monkeypatch):
+    # found when the first checkpoint was due: a JAX runtime error mid-run
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda path, mode, **kw: (
+            False if str(path).startswith(str(locked)) else access(path, mode, **kw)
+        ),
+    )
+    for directory in (locked, locked / "runs" / "a"):
+        with pytest.raises(PermissionError) as info:
+            CheckpointCallback(str(directory), save_freq=10)
+        assert repr(str(locked)) in str(info.value)
+        assert "Choose a directory you can write to" in str(info.value)
+    CheckpointCallback(str(tmp_path / "free"), save_freq=10)
+
+
+def test_a_checkpoint_of_another_precision_names_jax_enable_x64(checkpoint):
+    path, _ = checkpoint
+    env, policy = setup()
+    with jax.enable_x64(True):
+        like = eqx.filter_eval_shape(ALGO.init, env, policy, key=jr.key(0))
+    with pytest.raises(
+        CheckpointError,
+        match="written with `jax_enable_x64` off, and this run has it on",
+    ):
+        load_checkpoint(path, like)
+    from lerax.callback._checkpoint import _mismatch
+
+    found = [[".a", [2], "<f8"], [".b", [], "<i8"]]
+    expected = [[".a", [2], "<f4"], [".b", [], "<i4"]]
+    assert "written with `jax_enable_x64` on" in _mismatch(path, found, expected)
+    other_shape = [[".a", [3], "<f8"], [".b", [], "<i8"]]
+    assert "jax_enable_x64" not in _mismatch(path, other_shape, expected)
+
+
+def test_numbers_equal_as_values_resume(tmp_path):
+    # `PPO(gamma=1)` and `PPO(gamma=1.0)` were other hyper-parameters, and
+    # `CartPole(gravity=10)` another env than `CartPole(gravity=10.0)`
+    from lerax.callback._checkpoint import check_algorithm, check_structure
+    from lerax.env.classic_control import CartPole
+
+    algo = dataclasses.replace(ALGO, gamma=1)
+    policy = MLPActorCriticPolicy(CartPole(), key=jr.key(0))
+    state = algo.init(CartPole(gravity=10), policy, key=jr.key(0))
+    path = save_checkpoint(tmp_path / "int", state, algorithm=algo)
+    check_algorithm(path, dataclasses.replace(ALGO, gamma=1.0))
+    check_structure(path, algo.init(CartPole(gravity=10.0), policy, key=jr.key(0)))
+    with pytest.raises(CheckpointError, match="`gamma` was 1 there and is 0.5 here"):
+        check_algorithm(path, dataclasses.replace(ALGO, gamma=0.5))
+    with pytest.raises(CheckpointError, match="another env"):
+        check_structure(path, algo.init(CartPole(gravity=10.5), policy, key=jr.key(0)))

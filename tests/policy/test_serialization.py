@@ -4,6 +4,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import pytest
 
 from lerax.policy import MLPActorCriticPolicy, MLPQPolicy, RecurrentActorCriticPolicy
@@ -317,3 +318,38 @@ def test_a_file_with_an_unactivated_one_layer_encoder_is_refused_with_the_reason
     path = policy.serialize(tmp_path / "new.eqx")
     loaded = RecurrentActorCriticPolicy.deserialize(path, spaces, hidden_size=8)
     assert leaves_equal(loaded, policy)
+
+
+@pytest.mark.parametrize(
+    "saved, loaded",
+    [(0, 0.0), (1, 1.0), (np.float32(0.1), 0.1)],
+)
+def test_numbers_equal_as_values_load(saved, loaded, tmp_path, getkey):
+    # an int and its float, or a float32 and its float64, hashed differently
+    MLPQPolicy(SPACES, epsilon=saved, key=getkey()).serialize(tmp_path / "q")
+    MLPQPolicy.deserialize(tmp_path / "q", SPACES, epsilon=loaded)
+    with pytest.raises(ValueError, match="`epsilon` is"):
+        MLPQPolicy.deserialize(tmp_path / "q", SPACES, epsilon=0.5)
+
+
+def test_deterministic_noise_saved_as_an_int_loads_as_a_float(tmp_path, getkey):
+    from lerax.policy import MLPDeterministicPolicy
+
+    spaces = (Box(-1.0, 1.0, (3,)), Box(-1.0, 1.0, (1,)))
+    policy = MLPDeterministicPolicy(spaces, exploration_noise=0, key=getkey())
+    path = policy.serialize(tmp_path / "d")
+    MLPDeterministicPolicy.deserialize(path, spaces, exploration_noise=0.0)
+
+
+def test_a_path_without_a_file_name_is_refused(tmp_path, getkey):
+    # "models/" wrote "models.eqx" beside the folder; "" named PosixPath('.')
+    policy = MLPQPolicy(SPACES, key=getkey())
+    (tmp_path / "models").mkdir()
+    with pytest.raises(ValueError, match="names a folder"):
+        policy.serialize(f"{tmp_path}/models/")
+    with pytest.raises(ValueError, match="has no file name"):
+        policy.serialize("")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+    (tmp_path / "saved.eqx").mkdir()
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        MLPQPolicy.deserialize(tmp_path / "saved", SPACES)

@@ -208,7 +208,7 @@ class AbstractAlgorithm(eqx.Module):
                 f"{self.steps_per_iteration}); raise it or lower `num_envs`/`num_steps`."
             )
         starts = self.warmup_steps
-        if iterations * self.steps_per_iteration <= starts:
+        if iterations * self.steps_per_iteration < starts:
             raise ValueError(
                 f"`total_timesteps={total_timesteps}` ends before "
                 f"`learning_starts={starts}`: the run would only collect random "
@@ -737,6 +737,35 @@ def check_fits(algo: Any, what: str, actual: Any, build: Any, *args: Any) -> Non
         "shape it (e.g. `max_grad_norm` on or off, another optimiser, other "
         "critics); train it with the algorithm that made it, or start anew "
         f"with `{name}.init`."
+    )
+
+
+_FOREIGN_ENVS = {
+    "gymnasium": ("a Gymnasium env", "GymToLeraxEnv"),
+    "gym": ("a Gym env", "GymToLeraxEnv"),
+    "gymnax": ("a gymnax env", "GymnaxToLeraxEnv"),
+}
+
+
+def check_env(owner: str, env: Any) -> None:
+    """Raises `TypeError` unless `env` is a lerax env (an `AbstractEnvLike`).
+
+    A Gymnasium or gymnax env is named with its adapter in
+    `lerax.compatibility`; anything else with what is expected. Either
+    would otherwise fail later with a message about spaces or a missing
+    attribute."""
+    if isinstance(env, AbstractEnvLike):
+        return
+    roots = {cls.__module__.split(".")[0] for cls in type(env).__mro__}
+    for root, (what, adapter) in _FOREIGN_ENVS.items():
+        if root in roots:
+            raise TypeError(
+                f"`{owner}`: `env` is {what} ({type(env).__name__}), not a lerax "
+                f"env; wrap it: `lerax.compatibility.{adapter}(env)`."
+            )
+    raise TypeError(
+        f"`{owner}`: `env` must be a lerax env (a `lerax.env.AbstractEnvLike`, "
+        f"e.g. `lerax.env.make(...)`), got {type(env).__name__}: {env!r:.80}."
     )
 
 

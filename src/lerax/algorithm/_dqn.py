@@ -11,6 +11,7 @@ from jaxtyping import Array, Int, Key
 
 from ..env import AbstractEnvLike
 from ..policy import AbstractQPolicy
+from ..space import Discrete
 from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
 
 
@@ -88,6 +89,12 @@ class DQN(AbstractOffPolicyAlgorithm):
         if not isinstance(policy, AbstractQPolicy):
             raise TypeError(
                 f"`DQN` trains an `AbstractQPolicy` (e.g. `MLPQPolicy`), got {type(policy).__name__}."
+            )
+        if not isinstance(env.action_space, Discrete):
+            raise TypeError(
+                "`DQN` acts in envs with Discrete actions; this env's action "
+                f"space is {env.action_space!r}. For Box (continuous) actions use "
+                "`SAC`, `TD3` or `DDPG`."
             )
         params = eqx.filter(policy, eqx.is_inexact_array)
         return DQNLearner(policy, policy, self._optimizer().init(params))

@@ -13,6 +13,7 @@ from ..env._base import where_tree
 from ..policy import AbstractPolicy
 from ..space import Box
 from ..utils._prng import fused_keys
+from ._base import check_env, check_key
 from ._collector import _step, initial_carries
 
 
@@ -47,7 +48,9 @@ def evaluate_policy(
 
     Raises:
         ValueError: If `num_episodes` or `max_steps` is not an int >= 1.
-        TypeError: If the policy's spaces do not fit the env's.
+        TypeError: If `key` is not one PRNG key, `env` is not a lerax env
+            (a Gymnasium env is named with its adapter), or the policy's
+            spaces do not fit the env's.
 
     Warns:
         UserWarning: If `env` normalises observations with statistics that
@@ -60,6 +63,8 @@ def evaluate_policy(
             raise ValueError(
                 f"evaluate_policy({name}=...) must be an int >= 1, got {value!r}{hint}."
             )
+    check_key("evaluate_policy", key)
+    check_env("evaluate_policy", env)
     _warn_unfrozen(env)  # on every call, compiled before or not
     return _evaluate(env, policy, key, num_episodes, deterministic, max_steps)
 

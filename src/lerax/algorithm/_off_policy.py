@@ -42,14 +42,17 @@ from ..env import AbstractEnvLike
 from ..utils._checks import (
     check_bool,
     check_finite,
+    check_finite_or_off,
     check_non_negative,
     check_positive,
+    check_step_size,
     check_unit_interval,
 )
 from ..wrapper._replay import renormalizer, unnormalized_observation_space
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
+    check_env,
     check_fits,
     check_given,
     check_int,
@@ -263,7 +266,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             ),
         )
         check_int(owner, minimum=0, **present("learning_starts", "q_depth"))
-        check_finite(owner, **present("target_entropy", *positive, *non_negative))
+        finite = [n for n in (*positive, *non_negative) if n != "max_grad_norm"]
+        check_finite(owner, **present("target_entropy", *finite))
+        check_finite_or_off(owner, **present("max_grad_norm"))
+        check_step_size(owner, **present("tau"))
         check_bool(owner, **present("double_q", "autotune", "check_numerics"))
         if self.batch_size > self.buffer_size:
             raise ValueError(
@@ -332,7 +338,6 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         (the first with gradient steps, in a run from `init`)."""
         return max(-(-self.learning_starts // self.steps_per_iteration) - 1, 0)
 
-    @eqx.filter_jit  # one compiled program instead of op-by-op dispatch
     def init(
         self,
         env: AbstractEnvLike,
@@ -342,10 +347,29 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         total_timesteps: int | None = None,
         callback: Any = None,
     ) -> OffPolicyState:
-        check_key(f"{type(self).__name__}.init", key)
+        # a concrete budget array is checked here, before the compiled
+        # `_init` sees it only as a traced value
+        _check_budget_array(f"{type(self).__name__}.init", total_timesteps)
+        return self._init(
+            env, policy, key=key, total_timesteps=total_timesteps, callback=callback
+        )
+
+    @eqx.filter_jit  # one compiled program instead of op-by-op dispatch
+    def _init(
+        self,
+        env: AbstractEnvLike,
+        policy: Any,
+        *,
+        key: Key[Array, ""],
+        total_timesteps: int | None,
+        callback: Any,
+    ) -> OffPolicyState:
+        owner = f"{type(self).__name__}.init"
+        check_key(owner, key)
+        check_env(owner, env)
         learner_key, carry_key, next_key = jr.split(key, 3)
         learner = self.init_learner(env, policy, key=learner_key)
-        _check_spaces(env, policy)
+        _check_spaces(owner, env, policy)
         actors = initial_carries(env, policy, self.num_envs, key=carry_key)
         mask_key, state_key = jr.split(carry_key)
         mask_example = env.action_mask(env.initial(key=state_key), key=mask_key)
@@ -361,6 +385,8 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         total = 0 if total_timesteps is None else total_timesteps
         if not (isinstance(total, jax.Array) and total.dtype == jnp.int32):
             total = check_timesteps(total)  # an int32 array may be swept (vmap)
+        elif total.shape != ():
+            raise ValueError(_budget_shape_message(owner, total.shape))
         state = OffPolicyState(
             env,
             learner,
@@ -516,3 +542,26 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
     def after_iteration(self, learner: Any, *, step: Array, done_steps: Array) -> Any:
         """Per-iteration bookkeeping (e.g. DQN's target copy every
         `target_update_interval` env steps)."""
+
+
+def _budget_shape_message(owner: str, shape: tuple[int, ...]) -> str:
+    return (
+        f"`{owner}`: `total_timesteps` must be one budget (a scalar), got an "
+        f"array of shape {tuple(shape)}. To make one state per budget, map "
+        "over them: `eqx.filter_vmap(lambda t: algo.init(env, policy, key=key, "
+        "total_timesteps=t))(budgets)`."
+    )
+
+
+def _check_budget_array(owner: str, total_timesteps: Any) -> None:
+    """Raises `ValueError` for a concrete (untraced) int32 JAX array budget
+    that is not a scalar, or whose value `check_timesteps` would refuse as a
+    Python int. Traced budgets (swept with `vmap`) pass."""
+    value = total_timesteps
+    if not isinstance(value, jax.Array) or isinstance(value, jax.core.Tracer):
+        return
+    if value.dtype != jnp.int32:
+        return  # `check_timesteps` names it inside `_init`
+    if value.shape != ():
+        raise ValueError(_budget_shape_message(owner, value.shape))
+    check_timesteps(int(value))  # its range, as for a Python int

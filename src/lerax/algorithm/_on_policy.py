@@ -25,6 +25,7 @@ from ..policy import AbstractActorCriticPolicy
 from ..utils._checks import (
     check_bool,
     check_finite,
+    check_finite_or_off,
     check_non_negative,
     check_positive,
     check_unit_interval,
@@ -32,6 +33,7 @@ from ..utils._checks import (
 from ._base import (
     AbstractAlgorithm,
     AbstractTrainingState,
+    check_env,
     check_fits,
     check_given,
     check_int,
@@ -166,6 +168,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         )
         if self.max_grad_norm is not None:
             check_positive(type(self).__name__, max_grad_norm=self.max_grad_norm)
+            check_finite_or_off(type(self).__name__, max_grad_norm=self.max_grad_norm)
         check_positive(type(self).__name__, learning_rate=self.learning_rate)
         coefficients = {
             name: getattr(self, name)
@@ -246,7 +249,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                 f"`{type(self).__name__}` trains an `AbstractActorCriticPolicy` (e.g. "
                 f"`MLPActorCriticPolicy`), got {type(policy).__name__}."
             )
-        _check_spaces(env, policy)
+        _check_spaces(f"{type(self).__name__}.init", env, policy)
         self._check_sequence_batches(policy)
         if total_timesteps is not None and not isinstance(total_timesteps, jax.Array):
             check_timesteps(total_timesteps)  # unused here, but a typo is named
@@ -444,7 +447,8 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         return eqx.combine(params, static), opt_state, metrics
 
 
-def _check_spaces(env: AbstractEnvLike, policy: Any) -> None:
+def _check_spaces(owner: str, env: AbstractEnvLike, policy: Any) -> None:
+    check_env(owner, env)
     if policy.action_space != env.action_space:
         raise TypeError(
             f"The policy's action space {policy.action_space!r} does not match the "

@@ -7,7 +7,12 @@ import jax.numpy as jnp
 import optax
 
 from ..advantage import GAE
-from ..utils._checks import check_non_negative, check_positive
+from ..utils._checks import (
+    check_finite,
+    check_finite_or_off,
+    check_non_negative,
+    check_positive,
+)
 from ._on_policy import AbstractOnPolicyAlgorithm
 
 
@@ -74,9 +79,12 @@ class PPO(AbstractOnPolicyAlgorithm):
 
     def __check_init__(self):
         check_positive("PPO", clip_coefficient=self.clip_coefficient)
+        check_finite("PPO", clip_coefficient=self.clip_coefficient)
         check_non_negative("PPO", value_clip_coefficient=self.value_clip_coefficient)
+        check_finite("PPO", value_clip_coefficient=self.value_clip_coefficient)
         if self.target_kl is not None:
             check_positive("PPO", target_kl=self.target_kl)
+            check_finite_or_off("PPO", target_kl=self.target_kl)
 
     def estimator(self) -> GAE:
         return GAE(gamma=self.gamma, gae_lambda=self.gae_lambda)

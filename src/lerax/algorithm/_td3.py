@@ -15,6 +15,7 @@ from jaxtyping import Array, Key
 
 from ..env import AbstractEnvLike
 from ..policy import AbstractDeterministicPolicy
+from ..space import Box
 from ..target import polyak_average
 from ..utils import filter_cond
 from ._critics import QNetwork, twin_q, twin_values
@@ -49,6 +50,12 @@ def _init(
         raise TypeError(
             f"`{type(algo).__name__}` trains an `AbstractDeterministicPolicy` (e.g. "
             f"`MLPDeterministicPolicy`), got {type(policy).__name__}."
+        )
+    if not isinstance(env.action_space, Box):
+        raise TypeError(
+            f"`{type(algo).__name__}` acts in envs with Box (continuous) actions; "
+            f"this env's action space is {env.action_space!r}. For Discrete "
+            "actions use `DQN` or `SACDiscrete`."
         )
     critics = twin_q(
         env.observation_space,

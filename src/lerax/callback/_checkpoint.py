@@ -14,6 +14,7 @@ shape and dtype of every array, a SHA-256 of the payload), then Equinox's
 leaf stream of the arrays. Files are written atomically.
 """
 
+import errno
 import functools
 import hashlib
 import io
@@ -32,6 +33,8 @@ import numpy as np
 from jaxtyping import Array, Key
 
 from ..utils import atomic_write
+from ..utils._fingerprint import equivalent
+from ..utils._serialization import unwritable_folder
 from ._base import AbstractCallback, IterationContext
 from ._host import file_in_the_way
 
@@ -126,7 +129,7 @@ def check_structure(path: str | Path, like: Any) -> None:
     header = read_header(path)
     for name, ours in structure_records(like).items():
         recorded = header.get(name)
-        if recorded is None or recorded == ours:
+        if recorded is None or equivalent(recorded, ours):
             continue
         where, saved, built = _difference(recorded, ours, name)
         raise CheckpointError(
@@ -155,14 +158,14 @@ def check_algorithm(path: str | Path, algorithm: Any) -> None:
         )
         return
     ours = json.loads(json.dumps(algorithm_record(algorithm)))
-    if recorded == ours:
+    if equivalent(recorded, ours):
         return
     from ..utils import describe
 
     for earlier in (describe(algorithm), describe(algorithm, closures=True)):
         # written before records held what schedules capture, or the values
         # of hyper-parameters given as arrays
-        if recorded.get("structure") == json.loads(json.dumps(earlier)):
+        if equivalent(recorded.get("structure"), json.loads(json.dumps(earlier))):
             return
     if recorded.get("class") != ours["class"]:
         what = f"it was written by {recorded.get('class')}, not {ours['class']}"
@@ -243,8 +246,10 @@ def save_checkpoint(
 
 
 def resolve(path: str | Path) -> Path:
-    """`path` itself, or for a folder its newest checkpoint (of whichever
-    `prefix` wrote it; a folder holding several prefixes is an error).
+    """`path` itself (or, when it has no suffix and is not a file, `path`
+    with the `.ckpt` that `save_checkpoint` adds), or for a folder its
+    newest checkpoint (of whichever `prefix` wrote it; a folder holding
+    several prefixes is an error).
 
     Raises:
         FileNotFoundError: If there is no such file or no checkpoint in the folder.
@@ -263,9 +268,27 @@ def resolve(path: str | Path) -> Path:
                 "file to resume from."
             )
         return list_checkpoints(path, prefixes[0])[-1]
-    if not path.exists():
-        raise FileNotFoundError(f"No checkpoint at {str(path)!r}.")
-    return path
+    return _checkpoint_file(path)
+
+
+def _checkpoint_file(path: Path) -> Path:
+    """`path` if it is a file, else `path` with the `.ckpt` suffix that
+    `save_checkpoint` adds to a name without one.
+
+    Raises:
+        FileNotFoundError: Naming each path tried, if neither is a file.
+    """
+    if path.is_file():
+        return path
+    tried = [path]
+    if not path.suffix:
+        suffixed = path.with_name(path.name + SUFFIX)
+        if suffixed.is_file():
+            return suffixed
+        tried.append(suffixed)
+    raise FileNotFoundError(
+        "No checkpoint at " + " or ".join(repr(str(p)) for p in tried) + "."
+    )
 
 
 def read_header(path: str | Path) -> dict[str, Any]:
@@ -278,8 +301,7 @@ def read_header(path: str | Path) -> dict[str, Any]:
 
 
 def _read(path: Path) -> tuple[dict[str, Any], bytes]:
-    if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint at {str(path)!r}.")
+    path = _checkpoint_file(path)
     blob = path.read_bytes()
     if not blob.startswith(MAGIC):
         raise CheckpointError(
@@ -372,11 +394,42 @@ def _mismatch(path: Path, found: list, expected: list) -> str:
             )
     problems += [f"unexpected {name}" for name in found_map if name not in expected_map]
     listed = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+    widths = _x64_difference(found_map, expected_map)
+    if widths is not None:
+        written, here = ("off", "on") if widths == "narrower" else ("on", "off")
+        return (
+            f"The checkpoint {str(path)!r} was written with `jax_enable_x64` "
+            f"{written}, and this run has it {here}: its arrays differ only in "
+            f"precision ({listed}). Resume with `jax_enable_x64` {written} "
+            f"(`jax.config.update('jax_enable_x64', {written == 'on'})` before "
+            "anything else), as the run that wrote it."
+        )
     return (
         f"The checkpoint {str(path)!r} does not match this run ({listed}). Resume "
         "with the same algorithm hyper-parameters, env, policy and callbacks it "
         "was written with."
     )
+
+
+def _x64_difference(found: dict, expected: dict) -> str | None:
+    """`"narrower"` when the checkpoint's arrays are those of this run but
+    32-bit where this run's are 64-bit (written with `jax_enable_x64` off,
+    read with it on), `"wider"` for the reverse, None for any other
+    difference (a missing array, another shape, or a mix)."""
+    if found.keys() != expected.keys():
+        return None
+    directions = set()
+    for name, (shape, dtype) in expected.items():
+        their_shape, their_dtype = found[name]
+        if their_shape != shape:
+            return None
+        if their_dtype == dtype:
+            continue
+        ours, theirs = np.dtype(dtype), np.dtype(their_dtype)
+        if ours.kind != theirs.kind or {ours.itemsize, theirs.itemsize} != {4, 8}:
+            return None
+        directions.add("narrower" if theirs.itemsize < ours.itemsize else "wider")
+    return directions.pop() if len(directions) == 1 else None
 
 
 def checkpoint_path(
@@ -491,6 +544,15 @@ class CheckpointCallback(AbstractCallback):
             raise ValueError(
                 f"`CheckpointCallback(directory=...)` must be a folder, but "
                 f"{str(blocking)!r} is a file; choose another directory."
+            )
+        locked = unwritable_folder(self.directory)
+        if locked is not None:
+            raise PermissionError(
+                errno.EACCES,
+                f"`CheckpointCallback(directory={self.directory!r})`: checkpoints "
+                f"cannot be written there, as this process may not create files "
+                f"in {str(locked)!r}. Choose a directory you can write to, or "
+                "change that folder's permissions.",
             )
 
     def on_iteration_end(self, ctx: IterationContext, *, key: Key[Array, ""]) -> None:

@@ -22,12 +22,31 @@ def concrete(value: Any) -> np.ndarray | None:
 
 
 def _number(owner: str, name: str, value: Any) -> np.ndarray | None:
-    """`concrete(value)`, refusing text (a number read from a config file or
-    command line and not converted) with a `TypeError` naming the field."""
+    """`concrete(value)`, refusing with a `TypeError` naming the field what
+    no range check could see: text (a number read from a config file or
+    command line and not converted), booleans (`False` is not a learning
+    rate, though Python counts it as 0) and lists or tuples (several values,
+    which a run cannot use; an array of them can be swept with `vmap`)."""
     if isinstance(value, (str, bytes)):
         raise TypeError(
             f"`{owner}({name}=...)` must be a number, got the string {value!r} "
             "(convert it with float(...) or int(...))."
+        )
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, (np.ndarray, jax.Array))
+        and not isinstance(value, jax.core.Tracer)
+        and value.dtype == np.bool_
+    ):
+        raise TypeError(
+            f"`{owner}({name}=...)` must be a number, got the boolean {value!r}; "
+            "pass a number."
+        )
+    if isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"`{owner}({name}=...)` must be one number, got the "
+            f"{type(value).__name__} {value!r}. To train one run per value, "
+            f"make it an array and map over it: `jax.vmap(lambda v: "
+            f"{owner}({name}=v).learn(...))(jnp.asarray(values))`."
         )
     return concrete(value)
 
@@ -76,3 +95,29 @@ def check_finite(owner: str, **values: Any) -> None:
         array = _number(owner, name, value)
         if array is not None and not np.all(np.isfinite(array)):
             raise ValueError(f"`{owner}({name}=...)` must be finite, got {value}.")
+
+
+def check_finite_or_off(owner: str, **values: Any) -> None:
+    """`check_finite` for a setting that `None` turns off (a gradient-norm
+    limit, an early-stopping threshold): infinity is refused with that fix,
+    so one spelling of "off" holds everywhere."""
+    for name, value in values.items():
+        array = _number(owner, name, value)
+        if array is not None and not np.all(np.isfinite(array)):
+            raise ValueError(
+                f"`{owner}({name}=...)` must be finite, got {value}; to turn it "
+                f"off, pass `{name}=None`."
+            )
+
+
+def check_step_size(owner: str, **values: Any) -> None:
+    """Raises `ValueError` for a concrete value outside (0, 1]: an
+    interpolation weight such as a target network's `tau`, where 0 would
+    leave the target where it started."""
+    for name, value in values.items():
+        array = _number(owner, name, value)
+        if array is not None and not np.all((array > 0.0) & (array <= 1.0)):
+            raise ValueError(
+                f"`{owner}({name}=...)` must be in (0, 1], got {value} (at 0 the "
+                "target would never move)."
+            )

@@ -56,6 +56,60 @@ def fingerprint(obj: Any) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
+def _described_number(description: Any) -> int | float | None:
+    """The number a `describe` node `["int", n]` or `["float", repr]` stands
+    for (None for any other node)."""
+    if not isinstance(description, (list, tuple)) or len(description) != 2:
+        return None
+    kind, value = description
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "float" and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _same_number(a: int | float, b: int | float) -> bool:
+    """Whether two numbers are the same hyper-parameter: equal as floats
+    (an int and its float), or equal once rounded to float32, the precision
+    values are used at by default (`np.float32(0.1)` and `0.1`). Two ints
+    must be equal."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    try:
+        x, y = float(a), float(b)
+    except OverflowError:
+        return False
+    if x == y or (x != x and y != y):  # NaN matches NaN
+        return True
+    with np.errstate(over="ignore"):
+        return bool(np.float32(x) == np.float32(y))
+
+
+def equivalent(saved: Any, built: Any) -> bool:
+    """Whether two descriptions (`describe`, possibly through JSON) describe
+    the same thing, numbers compared by value (`_same_number`) rather than by
+    type and spelling: a file saved with `epsilon=0` loads with
+    `epsilon=0.0`. Booleans stay distinct from numbers."""
+    if saved == built:
+        return True
+    a, b = _described_number(saved), _described_number(built)
+    if a is not None and b is not None:
+        return _same_number(a, b)
+    if isinstance(saved, dict) and isinstance(built, dict):
+        return saved.keys() == built.keys() and all(
+            equivalent(saved[k], built[k]) for k in saved
+        )
+    if isinstance(saved, (list, tuple)) and isinstance(built, (list, tuple)):
+        return len(saved) == len(built) and all(
+            equivalent(x, y) for x, y in zip(saved, built)
+        )
+    return False
+
+
 def _qualified(obj: Any) -> str:
     # Qualified names only: module paths of libraries (and of lerax) are
     # private and move between versions, which must not invalidate files.

@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ._fingerprint import FINGERPRINT_SIZE, describe, fingerprint
+from ._fingerprint import FINGERPRINT_SIZE, describe, equivalent, fingerprint
 
 SUFFIX = ".eqx"
 # After the leaf stream lerax appends a trailer: a JSON record of what was
@@ -31,8 +31,24 @@ def resolve_path(path: str | Path) -> Path:
 
     `"model"` -> `"model.eqx"`, `"run.v2"` -> `"run.v2.eqx"`, `"a.eqx"` unchanged.
     The same rule is applied when saving and when loading.
+
+    Raises:
+        ValueError: If `path` has no file name: it is empty, or it ends with
+            a path separator (a folder, which would otherwise become
+            `"folder.eqx"` beside it).
     """
+    text = os.fspath(path)
+    if isinstance(text, str) and text.endswith(("/", os.sep)):
+        raise ValueError(
+            f"{text!r} names a folder (it ends with a separator); give a file "
+            f"path in it, e.g. {os.path.join(text, 'model')!r}."
+        )
     path = Path(path)
+    if path.name in ("", ".", ".."):
+        raise ValueError(
+            f"{text!r} has no file name; give a file path, e.g. 'model' "
+            "(written as 'model.eqx')."
+        )
     return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
 
 
@@ -69,12 +85,17 @@ def atomic_replace(path: str | Path, fill: Any, *, keep_suffix: bool = False) ->
     the umask's, as with `open`), and a symbolic link is followed: its target
     is replaced and the link kept. Returns the path actually written.
     """
+    requested = path
     path = Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = _temporary_file(
+            path.parent, f".{path.name}.", path.suffix if keep_suffix else ".tmp"
+        )
+    except OSError as error:
+        # the error would name the hidden temporary file, not the request
+        raise _cannot_create(requested, path.parent, error) from error
     mode = _existing_mode(path)
-    temporary = _temporary_file(
-        path.parent, f".{path.name}.", path.suffix if keep_suffix else ".tmp"
-    )
     try:
         fill(temporary)
         with open(temporary, "rb+") as file:  # on disk before the rename
@@ -86,6 +107,31 @@ def atomic_replace(path: str | Path, fill: Any, *, keep_suffix: bool = False) ->
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _cannot_create(requested: Any, folder: Path, error: OSError) -> OSError:
+    """`error` (a failure to make `folder` or a file in it) again, of the
+    same type, naming the path the caller asked for and the fix."""
+    blocked = unwritable_folder(folder) or folder
+    reason = error.strerror or type(error).__name__
+    return type(error)(
+        error.errno,
+        f"Cannot write {str(requested)!r}: no file can be created in the folder "
+        f"{str(blocked)!r} ({reason}). Choose a folder this process may write "
+        "to, or change that folder's permissions.",
+    )
+
+
+def unwritable_folder(path: str | Path) -> Path | None:
+    """The nearest existing folder at or above `path` when this process
+    may not create files in it (None when it may, or when nothing above
+    `path` exists). A file that would be written at or under `path` is
+    created there (or in a folder made there)."""
+    path = Path(path).absolute()
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            return None if os.access(folder, os.W_OK | os.X_OK) else folder
+    return None
 
 
 def check_writable_path(path: Path, what: str, example: str) -> None:
@@ -227,6 +273,12 @@ def save_tree(path: str | Path, tree: Any) -> Path:
 def load_into(skeleton: Any, source: Path, what: str) -> Any:
     """Verifies `source`'s checksum (when it has one) and its fingerprint
     against `skeleton`, then loads its leaves into it."""
+    if Path(source).is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"Cannot load a {what} from {str(source)!r}: it is a folder. Give the "
+            f"path of the saved file (e.g. {str(Path(source) / 'model.eqx')!r}).",
+        )
     data = Path(source).read_bytes()
     if len(data) < FINGERPRINT_SIZE:
         raise ValueError(
@@ -234,7 +286,13 @@ def load_into(skeleton: Any, source: Path, what: str) -> Any:
             f"saved {what}."
         )
     record, end = _read_trailer(data, source)
-    if data[:FINGERPRINT_SIZE] != fingerprint(skeleton):
+    if data[:FINGERPRINT_SIZE] != fingerprint(skeleton) and not (
+        # numbers saved as another type or precision (`epsilon=0` loaded
+        # with `epsilon=0.0`) hash differently but are the same value
+        isinstance(record, dict)
+        and record.get("class") == type(skeleton).__name__
+        and equivalent(record.get("structure"), describe(skeleton))
+    ):
         raise ValueError(_mismatch(source, what, record, skeleton))
     file = io.BytesIO(data[FINGERPRINT_SIZE:end])
     try:
@@ -384,7 +442,7 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, Any, Any]:
         for name, _, value in built[2]:
             if name not in saved_fields:
                 return f"{where}.{name}", _ABSENT, value
-            if saved_fields[name] != value:
+            if not equivalent(saved_fields[name], value):
                 return _difference(saved_fields[name], value, f"{where}.{name}")
         missing = next(iter(set(saved_fields) - {f[0] for f in built[2]}), "")
         return f"{where}.{missing}", _PRESENT, _ABSENT
@@ -396,7 +454,7 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, Any, Any]:
         and len(saved[1]) == len(built[1])
     ):
         for index, (a, b) in enumerate(zip(saved[1], built[1])):
-            if a != b:
+            if not equivalent(a, b):
                 return _difference(a, b, f"{where}[{index}]")
     if (
         isinstance(saved, list)
@@ -408,7 +466,7 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, Any, Any]:
         # the same function capturing other values (`describe(closures=True)`)
         saved_cells = dict(saved[2])
         for name, value in built[2]:
-            if saved_cells.get(name, _ABSENT) != value:
+            if not equivalent(saved_cells.get(name, _ABSENT), value):
                 return _difference(
                     saved_cells.get(name, _ABSENT), value, f"{where}:{name}"
                 )
@@ -425,7 +483,7 @@ def _difference(saved: Any, built: Any, where: str) -> tuple[str, Any, Any]:
         built_args = dict(enumerate(built[2])) | dict(built[3])
         for name in [*built_args, *(n for n in saved_args if n not in built_args)]:
             a, b = saved_args.get(name, _ABSENT), built_args.get(name, _ABSENT)
-            if a != b:
+            if not equivalent(a, b):
                 return _difference(a, b, f"{where}:{name}")
     return where, saved, built
 
