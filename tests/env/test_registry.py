@@ -147,3 +147,12 @@ def test_register_rejects_bad_id_or_factory(scratch_ids):
         register("", CartPole)
     with pytest.raises(TypeError, match="non-empty str"):
         register(3, CartPole)  # type: ignore[arg-type]
+
+
+def test_unhashable_ids_are_refused_by_name():
+    with pytest.raises(
+        TypeError, match=r"`register\(id=...\)` must be a non-empty str"
+    ):
+        register(["TestList-v0"], CartPole)  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match=r"`make\(id=...\)` must be one registered id"):
+        make(["CartPole-v1"])  # type: ignore[arg-type]

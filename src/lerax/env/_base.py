@@ -417,7 +417,14 @@ def _step(
     transition_key, reward_key, terminal_key, obs_key, restart_key, reset_obs_key = (
         jr.fold_in(key, i) for i in range(6)
     )
-    next_state = env.transition(state, action, key=transition_key)
+    try:
+        next_state = env.transition(state, action, key=transition_key)
+    except Exception as error:
+        # at trace time only, and only on failure: a state of another env (or
+        # an unwrapped env's state given to a wrapper) fails deep inside
+        # `transition` with an unrelated message
+        _check_state_layout(env, state, key, error)
+        raise
     reward = _scalar(
         env,
         "reward",
@@ -445,6 +452,40 @@ def _step(
     if final_mask is not None:  # masked envs only: the mask that goes with it
         info["final_action_mask"] = final_mask
     return new_state, observation, reward, terminated, truncated, info
+
+
+def _check_state_layout(
+    env: AbstractEnvLike, state: Any, key: Key[Array, ""], error: Exception
+) -> None:
+    """Raises a `TypeError` naming the mismatch (from `error`) when `state`
+    is not laid out as `env`'s own states are."""
+    try:
+        expected = jax.eval_shape(lambda k: env.initial(key=k), key)
+    except Exception:
+        return  # cannot tell; the original error stands
+    owner = type(env).__name__
+    fix = (
+        "Pass a state returned by this env's `reset`/`step` (a wrapped env, "
+        "such as `lerax.env.make`'s `TimeLimit`, keeps its own state around "
+        "the inner env's: use `reset` of the same env object you step)."
+    )
+    got_paths, got_def = jax.tree_util.tree_flatten_with_path(state)
+    want_paths, want_def = jax.tree_util.tree_flatten_with_path(expected)
+    if got_def != want_def:
+        raise TypeError(
+            f"`{owner}.step` got a state of type {type(state).__name__}, but "
+            f"{owner}'s states are {type(expected).__name__}s (or differ in "
+            f"layout). {fix}"
+        ) from error
+    for (path, got), (_, want) in zip(got_paths, want_paths):
+        if jnp.shape(got) != want.shape:
+            raise TypeError(
+                f"`{owner}.step` got a state whose leaf "
+                f"`state{jax.tree_util.keystr(path)}` has shape {jnp.shape(got)}, "
+                f"but {owner}'s states have shape {want.shape} there (a state of "
+                "another env, or a batched state: step a batch with `jax.vmap`). "
+                f"{fix}"
+            ) from error
 
 
 class AbstractEnv(AbstractEnvLike[StateType, ActType, ObsType, MaskType]):

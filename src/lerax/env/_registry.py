@@ -31,12 +31,12 @@ def register(
             is not a positive int.
         TypeError: If `id` is not a non-empty str or `factory` is not callable.
     """
+    if not isinstance(id, str) or not id:
+        raise TypeError(f"`register(id=...)` must be a non-empty str, got {id!r}.")
     if id in _REGISTRY and not overwrite:
         raise ValueError(
             f"{id!r} is already registered; pass `overwrite=True` to replace it."
         )
-    if not isinstance(id, str) or not id:
-        raise TypeError(f"`register(id=...)` must be a non-empty str, got {id!r}.")
     if not callable(factory):
         raise TypeError(
             f"`register(factory=...)` must be callable (an env class or a function "
@@ -74,14 +74,20 @@ def make(
         The env, wrapped in `lerax.wrapper.TimeLimit` when it has a limit.
 
     Raises:
-        KeyError: If `id` is unknown; the message lists the known ids.
+        KeyError: If `id` is unknown (or not a str); the message lists the
+            known ids.
     """
+    if not isinstance(id, str):
+        raise KeyError(
+            f"Unknown environment id {id!r}: `make(id=...)` must be one registered "
+            "id, a str such as 'CartPole-v1' (build several envs with one `make` "
+            "each). "
+            f"Known ids: {', '.join(registered())}."
+        )
     if id not in _REGISTRY:
         import difflib
 
-        close = (
-            difflib.get_close_matches(id, _REGISTRY, n=1) if isinstance(id, str) else []
-        )
+        close = difflib.get_close_matches(id, _REGISTRY, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise KeyError(
             f"Unknown environment id {id!r}.{hint} Known ids: {', '.join(registered())}. "

@@ -38,3 +38,25 @@ def test_numbers_and_switches_are_checked(name):
     # good values of other numeric types are kept
     env = cls(**{numbers[0]: 1})
     assert getattr(env, numbers[0]) == 1
+
+
+NOISY = [
+    "Ant",
+    "HalfCheetah",
+    "Hopper",
+    "Humanoid",
+    "HumanoidStandup",
+    "InvertedDoublePendulum",
+    "InvertedPendulum",
+    "Swimmer",
+    "Walker2d",
+]
+
+
+@pytest.mark.parametrize("name", NOISY)
+def test_negative_reset_noise_scale_is_refused(name):
+    # `U(-s, s)` with s < 0 is the constant `+|s|`: every reset the same offset
+    with pytest.raises(
+        ValueError, match=rf"{name}\(reset_noise_scale=\.\.\.\)` must be >= 0"
+    ):
+        getattr(mj, name)(reset_noise_scale=-0.1)

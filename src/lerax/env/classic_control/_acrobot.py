@@ -20,7 +20,12 @@ from ...space import Box, Discrete
 from ._base import (
     AbstractClassicControlEnv,
     ClassicControlState,
+    Default,
+    check_classic_render_mode,
+    check_nonnegative,
+    check_numbers,
     check_positive,
+    given,
     place,
     render_vector,
     wrap_angle,
@@ -110,7 +115,7 @@ class Acrobot(AbstractClassicControlEnv):
         max_vel_1: float = 4 * math.pi,
         max_vel_2: float = 9 * math.pi,
         torques: tuple[float, ...] = (-1.0, 0.0, 1.0),
-        torque_noise_max: float = 0.0,
+        torque_noise_max: float = Default(0.0),
         target_height: float = 1.0,
         dt: float = 0.2,
         initial_bound: float = 0.1,
@@ -118,16 +123,39 @@ class Acrobot(AbstractClassicControlEnv):
         solver: Any = None,
         stepsize_controller: Any = None,
         torque_max_noise: float | None = None,
+        render_mode: None = None,
     ):
         """Builds the env; `torque_max_noise` is the earlier lerax's name for
-        `torque_noise_max` (Gymnasium's)."""
+        `torque_noise_max` (Gymnasium's); pass one of them, never both (even
+        with a default value). `render_mode` is Gymnasium's keyword, and only None is
+        accepted (see `lerax.env._checks.check_render_mode`)."""
+        check_classic_render_mode("Acrobot", render_mode)
         if torque_max_noise is not None:
-            if torque_noise_max != 0.0:
+            if given(torque_noise_max):
                 raise TypeError(
                     "`Acrobot` got both `torque_noise_max` and `torque_max_noise` "
                     "(the same constant); pass one."
                 )
             torque_noise_max = torque_max_noise
+        elif not given(torque_noise_max):
+            torque_noise_max = float(torque_noise_max)
+        check_numbers(
+            "Acrobot",
+            link_length_1=link_length_1,
+            link_length_2=link_length_2,
+            link_mass_1=link_mass_1,
+            link_mass_2=link_mass_2,
+            link_com_pos_1=link_com_pos_1,
+            link_com_pos_2=link_com_pos_2,
+            link_moi=link_moi,
+            gravity=gravity,
+            max_vel_1=max_vel_1,
+            max_vel_2=max_vel_2,
+            torque_noise_max=torque_noise_max,
+            target_height=target_height,
+            dt=dt,
+            initial_bound=initial_bound,
+        )
         check_positive(
             "Acrobot",
             link_length_1=link_length_1,
@@ -139,10 +167,9 @@ class Acrobot(AbstractClassicControlEnv):
             max_vel_2=max_vel_2,
             dt=dt,
         )
-        if isinstance(torque_noise_max, (int, float)) and not torque_noise_max >= 0:
-            raise ValueError(
-                f"`Acrobot(torque_noise_max=...)` must be >= 0, got {torque_noise_max}."
-            )
+        check_nonnegative(
+            "Acrobot", torque_noise_max=torque_noise_max, initial_bound=initial_bound
+        )
         if book_or_nips not in ("book", "nips"):
             raise ValueError(
                 "`Acrobot(book_or_nips=...)` must be 'book' or 'nips', got "

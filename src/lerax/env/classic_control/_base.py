@@ -13,6 +13,12 @@ from jaxtyping import Array, Bool, Float, Key
 from ..._custom_types import Info
 from ..._extras import require
 from .._base import AbstractEnv
+from .._checks import check_nonnegative as check_nonnegative
+from .._checks import check_number_fields, check_render_mode
+from .._checks import check_numbers as check_numbers
+from .._checks import check_order as check_order
+from .._checks import check_positive as check_positive
+from .._checks import check_switch as check_switch
 from .._state import AbstractEnvState
 
 if TYPE_CHECKING:
@@ -52,6 +58,11 @@ class AbstractClassicControlEnv(AbstractEnv[ClassicControlState, Any, Any, None]
     stepsize_controller: eqx.AbstractVar[Any]
     render_size: eqx.AbstractClassVar[tuple[int, int]]
     render_fps: eqx.AbstractClassVar[int]
+
+    def __check_init__(self):
+        # a constant given as text or None would be stored and fail deep
+        # inside tracing with an unrelated message
+        check_number_fields(self)
 
     @abc.abstractmethod
     def render_transform(self, width: int, height: int) -> "Transform":
@@ -183,8 +194,27 @@ def wrap_angle(x: Float[Array, "..."], low: float, high: float) -> Float[Array, 
     return jnp.where(x > high, above, jnp.where(x < low, below, x))
 
 
-def check_positive(owner: str, **values: Any) -> None:
-    """Raises `ValueError` for a concrete non-positive constant."""
-    for name, value in values.items():
-        if isinstance(value, (int, float)) and not value > 0:
-            raise ValueError(f"`{owner}({name}=...)` must be > 0, got {value}.")
+class Default(float):
+    """A constructor default that shows as its value in the signature but
+    tells "left out" from "given", so a constant with two names can refuse
+    both at once even when one of them equals the default."""
+
+
+def given(value: Any) -> bool:
+    """Whether the caller passed `value` (it is not a `Default`)."""
+    return not isinstance(value, Default)
+
+
+def check_classic_render_mode(owner: str, render_mode: Any) -> None:
+    """Refuses every `render_mode` but None, as the MuJoCo envs do (see
+    `lerax.env._checks.check_render_mode`).
+
+    Raises:
+        TypeError: If `render_mode` is not None.
+    """
+    check_render_mode(
+        owner,
+        render_mode,
+        " The frame size is the `width`/`height` of `render_rgb` and "
+        "`record_video` (Gymnasium's size by default).",
+    )

@@ -1,7 +1,8 @@
 """CartPole: balance a pole on a cart (Barto, Sutton & Anderson, 1983).
 
 Matches Gymnasium's `CartPole-v1` (dynamics, +1 reward on every step
-including the terminal one, termination thresholds, initial state
+including the terminal one, or with `sutton_barto_reward` 0 and -1 on the
+terminal step, termination thresholds, initial state
 `U(-0.05, 0.05)^4`, spaces). `lerax.env.make("CartPole-v1")` adds the
 500-step time limit.
 """
@@ -19,7 +20,11 @@ from ...space import Box, Discrete
 from ._base import (
     AbstractClassicControlEnv,
     ClassicControlState,
+    check_classic_render_mode,
+    check_nonnegative,
+    check_numbers,
     check_positive,
+    check_switch,
     place,
     render_vector,
 )
@@ -47,6 +52,9 @@ class CartPole(AbstractClassicControlEnv):
         theta_threshold_radians: The episode ends beyond this pole angle.
         x_threshold: The episode ends beyond this cart position.
         initial_bound: Initial state components are `U(-bound, bound)`.
+        sutton_barto_reward: Gymnasium's option (>= 1.0): reward 0 on every
+            step and -1 on the step that ends the episode, instead of +1 on
+            every step.
         kinematics_integrator: ``"euler"`` (Gymnasium's default) or
             ``"semi-implicit euler"``.
         solver: Optional Diffrax solver (see `AbstractClassicControlEnv`).
@@ -66,6 +74,7 @@ class CartPole(AbstractClassicControlEnv):
     x_threshold: float
     initial_bound: float
     kinematics_integrator: str = eqx.field(static=True)
+    sutton_barto_reward: bool = eqx.field(static=True)
     solver: Any
     stepsize_controller: Any
     action_space: Discrete
@@ -86,7 +95,24 @@ class CartPole(AbstractClassicControlEnv):
         kinematics_integrator: str = "euler",
         solver: Any = None,
         stepsize_controller: Any = None,
+        sutton_barto_reward: bool = False,
+        render_mode: None = None,
     ):
+        """Builds the env; `render_mode` is Gymnasium's keyword, and only None
+        is accepted (see `lerax.env._checks.check_render_mode`)."""
+        check_classic_render_mode("CartPole", render_mode)
+        check_numbers(
+            "CartPole",
+            gravity=gravity,
+            cart_mass=cart_mass,
+            pole_mass=pole_mass,
+            half_length=half_length,
+            force_mag=force_mag,
+            dt=dt,
+            theta_threshold_radians=theta_threshold_radians,
+            x_threshold=x_threshold,
+            initial_bound=initial_bound,
+        )
         check_positive(
             "CartPole",
             cart_mass=cart_mass,
@@ -96,6 +122,7 @@ class CartPole(AbstractClassicControlEnv):
             theta_threshold_radians=theta_threshold_radians,
             x_threshold=x_threshold,
         )
+        check_nonnegative("CartPole", initial_bound=initial_bound)
         if kinematics_integrator not in ("euler", "semi-implicit euler"):
             raise ValueError(
                 "`CartPole(kinematics_integrator=...)` must be 'euler' or "
@@ -111,6 +138,9 @@ class CartPole(AbstractClassicControlEnv):
         self.x_threshold = x_threshold
         self.initial_bound = initial_bound
         self.kinematics_integrator = kinematics_integrator
+        self.sutton_barto_reward = check_switch(
+            "CartPole", "sutton_barto_reward", sutton_barto_reward
+        )
         self.solver = solver
         self.stepsize_controller = stepsize_controller
         self.action_space = Discrete(2)
@@ -168,7 +198,11 @@ class CartPole(AbstractClassicControlEnv):
     def reward(
         self, state, action, next_state, *, key: Key[Array, ""]
     ) -> Float[Array, ""]:
-        del state, action, next_state, key
+        del state, action
+        if self.sutton_barto_reward:
+            # as Gymnasium: -1 on the step into a terminal state, else 0
+            done = self.terminal(next_state, key=key)
+            return -jnp.asarray(done, jnp.float32)
         return jnp.array(1.0)
 
     def terminal(

@@ -18,6 +18,9 @@ from ...space import Box
 from ._base import (
     AbstractClassicControlEnv,
     ClassicControlState,
+    check_classic_render_mode,
+    check_numbers,
+    check_order,
     check_positive,
     render_vector,
 )
@@ -96,8 +99,36 @@ class ContinuousMountainCar(AbstractClassicControlEnv):
         initial_high: float = -0.4,
         solver: Any = None,
         stepsize_controller: Any = None,
+        render_mode: None = None,
     ):
+        """Builds the env; `render_mode` is Gymnasium's keyword, and only None
+        is accepted (see `lerax.env._checks.check_render_mode`)."""
+        check_classic_render_mode("ContinuousMountainCar", render_mode)
+        check_numbers(
+            "ContinuousMountainCar",
+            min_action=min_action,
+            max_action=max_action,
+            min_position=min_position,
+            max_position=max_position,
+            max_speed=max_speed,
+            goal_position=goal_position,
+            goal_velocity=goal_velocity,
+            power=power,
+            gravity=gravity,
+            goal_reward=goal_reward,
+            action_cost=action_cost,
+            dt=dt,
+            initial_low=initial_low,
+            initial_high=initial_high,
+        )
         check_positive("ContinuousMountainCar", max_speed=max_speed, dt=dt)
+        check_order(
+            "ContinuousMountainCar",
+            "initial_low",
+            initial_low,
+            "initial_high",
+            initial_high,
+        )
         self.min_action = min_action
         self.max_action = max_action
         self.min_position = min_position

@@ -18,6 +18,9 @@ from ...space import Box, Discrete
 from ._base import (
     AbstractClassicControlEnv,
     ClassicControlState,
+    check_classic_render_mode,
+    check_numbers,
+    check_order,
     check_positive,
     place,
     render_vector,
@@ -91,8 +94,28 @@ class MountainCar(AbstractClassicControlEnv):
         initial_high: float = -0.4,
         solver: Any = None,
         stepsize_controller: Any = None,
+        render_mode: None = None,
     ):
+        """Builds the env; `render_mode` is Gymnasium's keyword, and only None
+        is accepted (see `lerax.env._checks.check_render_mode`)."""
+        check_classic_render_mode("MountainCar", render_mode)
+        check_numbers(
+            "MountainCar",
+            min_position=min_position,
+            max_position=max_position,
+            max_speed=max_speed,
+            goal_position=goal_position,
+            goal_velocity=goal_velocity,
+            force=force,
+            gravity=gravity,
+            dt=dt,
+            initial_low=initial_low,
+            initial_high=initial_high,
+        )
         check_positive("MountainCar", max_speed=max_speed, dt=dt)
+        check_order(
+            "MountainCar", "initial_low", initial_low, "initial_high", initial_high
+        )
         self.min_position = min_position
         self.max_position = max_position
         self.max_speed = max_speed
@@ -118,7 +141,9 @@ class MountainCar(AbstractClassicControlEnv):
         return ClassicControlState(jnp.stack([position, jnp.zeros_like(position)]))
 
     def _acceleration(self, position: Float[Array, ""], action: Int[Array, ""]):
-        push = (action - 1).astype(jnp.float32) * self.force
+        # signed first: `action - 1` of an unsigned action 0 would wrap around
+        push = (jnp.asarray(action).astype(jnp.int32) - 1).astype(jnp.float32)
+        push = push * self.force
         return push - self.gravity * jnp.cos(3 * position)
 
     def explicit_update(self, y: Float[Array, " 2"], action: Int[Array, ""]):

@@ -20,7 +20,12 @@ from ...space import Box
 from ._base import (
     AbstractClassicControlEnv,
     ClassicControlState,
+    Default,
+    check_classic_render_mode,
+    check_nonnegative,
+    check_numbers,
     check_positive,
+    given,
     place,
     render_vector,
 )
@@ -80,9 +85,9 @@ class Pendulum(AbstractClassicControlEnv):
     def __init__(
         self,
         *,
-        gravity: float = 10.0,
-        mass: float = 1.0,
-        length: float = 1.0,
+        gravity: float = Default(10.0),
+        mass: float = Default(1.0),
+        length: float = Default(1.0),
         max_speed: float = 8.0,
         max_torque: float = 2.0,
         dt: float = 0.05,
@@ -95,13 +100,31 @@ class Pendulum(AbstractClassicControlEnv):
         g: float | None = None,
         m: float | None = None,
         l: float | None = None,  # noqa: E741
+        render_mode: None = None,
     ):
         """Builds the env; `g`, `m` and `l` are Gymnasium's (and the earlier
         lerax's) names for `gravity`, `mass` and `length`
-        (`lerax.env.make("Pendulum-v1", g=9.81)` as `gymnasium.make`)."""
-        gravity = _alias("gravity", gravity, 10.0, "g", g)
-        mass = _alias("mass", mass, 1.0, "m", m)
-        length = _alias("length", length, 1.0, "l", l)
+        (`lerax.env.make("Pendulum-v1", g=9.81)` as `gymnasium.make`); pass
+        one name of each, never both (even with a default value).
+        `render_mode` is Gymnasium's keyword, and only None is accepted (see
+        `lerax.env._checks.check_render_mode`)."""
+        check_classic_render_mode("Pendulum", render_mode)
+        gravity = _alias("gravity", gravity, "g", g)
+        mass = _alias("mass", mass, "m", m)
+        length = _alias("length", length, "l", l)
+        check_numbers(
+            "Pendulum",
+            gravity=gravity,
+            mass=mass,
+            length=length,
+            max_speed=max_speed,
+            max_torque=max_torque,
+            dt=dt,
+            initial_theta_bound=initial_theta_bound,
+            initial_theta_dot_bound=initial_theta_dot_bound,
+            speed_cost=speed_cost,
+            torque_cost=torque_cost,
+        )
         check_positive(
             "Pendulum",
             mass=mass,
@@ -109,6 +132,11 @@ class Pendulum(AbstractClassicControlEnv):
             max_speed=max_speed,
             max_torque=max_torque,
             dt=dt,
+        )
+        check_nonnegative(
+            "Pendulum",
+            initial_theta_bound=initial_theta_bound,
+            initial_theta_dot_bound=initial_theta_dot_bound,
         )
         self.gravity = gravity
         self.mass = mass
@@ -201,13 +229,14 @@ class Pendulum(AbstractClassicControlEnv):
         renderer.circle((0.0, 0.0), 0.05, _BLACK)
 
 
-def _alias(name: str, value: Any, default: Any, alias: str, given: Any) -> Any:
-    """`value`, or `given` when the constructor was called with the other
-    name `alias` (both at once is an error)."""
-    if given is None:
-        return value
-    if value is not default and value != default:
+def _alias(name: str, value: Any, alias: str, other: Any) -> Any:
+    """The constant given as `name` (`value`, maybe its `Default`) or as
+    `alias` (`other`, None when left out); both at once is an error, whatever
+    the values."""
+    if other is None:
+        return float(value) if not given(value) else value
+    if given(value):
         raise TypeError(
             f"`Pendulum` got both `{name}` and `{alias}` (the same constant); pass one."
         )
-    return given
+    return other

@@ -22,6 +22,7 @@ from ._base import (
     action_box,
     body_id,
     check_frame_skip,
+    check_nonnegative,
     check_range,
     check_switch,
     clip,
@@ -114,6 +115,7 @@ class Ant(AbstractMujocoEnv):
         self.contact_force_range = check_range(
             "Ant", "contact_force_range", contact_force_range
         )
+        check_nonnegative("Ant", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.exclude_current_positions_from_observation = check_switch(
             "Ant",

@@ -1,7 +1,6 @@
 """Shared machinery of the MuJoCo environments (physics on MJX)."""
 
 import abc
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
@@ -12,6 +11,9 @@ from jaxtyping import Array, Bool, Float, Key
 
 from ..._custom_types import Info
 from .._base import AbstractEnv
+from .._checks import check_nonnegative as check_nonnegative
+from .._checks import check_number_fields
+from .._checks import check_switch as check_switch
 from .._state import AbstractEnvState
 from ._model import load_model, mujoco_modules, put_model, resolve_xml
 from ._options import MujocoRenderOptions
@@ -95,22 +97,7 @@ class AbstractMujocoEnv(AbstractEnv[MujocoState, Array, Array, None]):
     def __check_init__(self):
         # a weight or scale given as text or None was stored and failed (or
         # was misread) deep inside the compiled step
-        owner = type(self).__name__
-        for field in dataclasses.fields(self):
-            if field.type is not float:
-                continue
-            value = getattr(self, field.name, None)
-            if isinstance(value, (bool, str, bytes)) or not isinstance(
-                value, (int, float, np.number, np.ndarray, jax.Array)
-            ):
-                raise TypeError(
-                    f"`{owner}({field.name}=...)` must be a number, got {value!r}."
-                )
-            if np.ndim(value) == 0 and not isinstance(value, jax.core.Tracer):
-                if not np.isfinite(float(value)):
-                    raise ValueError(
-                        f"`{owner}({field.name}=...)` must be finite, got {value!r}."
-                    )
+        check_number_fields(self)
 
     @abc.abstractmethod
     def initial_qpos_qvel(
@@ -297,13 +284,6 @@ def load(owner: str, xml_file: str) -> tuple[str, Any, Any]:
     path = resolve_xml(xml_file, owner)
     mj_model = load_model(path)
     return path, mj_model, put_model(mj_model, path)
-
-
-def check_switch(owner: str, name: str, value: Any) -> bool:
-    """`value` as a bool; `TypeError` unless it is one (`bool("no")` is True)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{owner}({name}=...)` must be True or False, got {value!r}.")
-    return bool(value)
 
 
 def check_frame_skip(owner: str, frame_skip: Any) -> int:

@@ -20,6 +20,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_nonnegative,
     check_switch,
     load,
     unbounded_box,
@@ -79,6 +80,7 @@ class HalfCheetah(AbstractMujocoEnv):
         self.frame_skip = check_frame_skip("HalfCheetah", frame_skip)
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight
+        check_nonnegative("HalfCheetah", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.exclude_current_positions_from_observation = check_switch(
             "HalfCheetah",

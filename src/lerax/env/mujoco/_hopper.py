@@ -21,6 +21,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_nonnegative,
     check_range,
     check_switch,
     load,
@@ -114,6 +115,7 @@ class Hopper(AbstractMujocoEnv):
         self.healthy_angle_range = check_range(
             "Hopper", "healthy_angle_range", healthy_angle_range
         )
+        check_nonnegative("Hopper", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.exclude_current_positions_from_observation = check_switch(
             "Hopper",

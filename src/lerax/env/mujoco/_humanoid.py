@@ -24,6 +24,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_nonnegative,
     check_range,
     check_switch,
     clip,
@@ -135,6 +136,7 @@ class Humanoid(AbstractMujocoEnv):
         self.healthy_z_range = check_range(
             "Humanoid", "healthy_z_range", healthy_z_range
         )
+        check_nonnegative("Humanoid", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.exclude_current_positions_from_observation = check_switch(
             "Humanoid",

@@ -22,6 +22,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_nonnegative,
     check_range,
     check_switch,
     clip,
@@ -112,6 +113,7 @@ class HumanoidStandup(AbstractMujocoEnv):
         self.impact_cost_range = check_range(
             "HumanoidStandup", "impact_cost_range", impact_cost_range
         )
+        check_nonnegative("HumanoidStandup", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.exclude_current_positions_from_observation = check_switch(
             "HumanoidStandup",

@@ -21,6 +21,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_nonnegative,
     clip,
     load,
     unbounded_box,
@@ -69,6 +70,7 @@ class InvertedDoublePendulum(AbstractMujocoEnv):
         )
         self.frame_skip = check_frame_skip("InvertedDoublePendulum", frame_skip)
         self.healthy_reward = healthy_reward
+        check_nonnegative("InvertedDoublePendulum", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.action_space = action_box(mj_model)
         self.observation_space = unbounded_box(9)

@@ -19,6 +19,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_nonnegative,
     load,
     unbounded_box,
     uniform,
@@ -65,6 +66,7 @@ class InvertedPendulum(AbstractMujocoEnv):
             "InvertedPendulum", mj_model, default_camera_config, **render_kwargs
         )
         self.frame_skip = check_frame_skip("InvertedPendulum", frame_skip)
+        check_nonnegative("InvertedPendulum", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.action_space = action_box(mj_model)
         self.observation_space = unbounded_box(4)

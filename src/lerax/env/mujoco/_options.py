@@ -15,16 +15,14 @@ from typing import Any, TypedDict, final
 import equinox as eqx
 import numpy as np
 
+from .._checks import RENDER_MODES as RENDER_MODES
+from .._checks import check_render_mode as _check_render_mode
 from ._model import mujoco_modules
 
 # `mujoco.MjvCamera` attributes, by the type Gymnasium's configs give them.
 _CAMERA_INTS = ("fixedcamid", "orthographic", "trackbodyid", "type")
 _CAMERA_FLOATS = ("azimuth", "distance", "elevation")
 _CAMERA_KEYS = (*_CAMERA_INTS, *_CAMERA_FLOATS, "lookat")
-
-RENDER_MODES = ("human", "rgb_array", "depth_array", "rgbd_tuple")
-"""The render modes of Gymnasium's MuJoCo envs (all refused, see
-`check_render_mode`)."""
 
 
 class MujocoRenderKwargs(TypedDict, total=False):
@@ -111,36 +109,18 @@ def make_render_options(
 
 
 def check_render_mode(owner: str, render_mode: Any) -> None:
-    """Refuses every `render_mode` but None.
-
-    Gymnasium's env holds its simulation and draws it on `env.render()` in
-    the mode fixed at construction. A lerax env is functional: it holds no
-    state and draws the state it is given, when it is asked, in the form the
-    call chooses. A stored mode would be read by nothing, so code ported from
-    Gymnasium would build and then never render; refusing it says at once
-    what to call instead. None (Gymnasium's default, "no rendering") is
-    accepted.
+    """Refuses every `render_mode` but None (see
+    `lerax.env._checks.check_render_mode`), naming the MuJoCo options that set
+    the frame size and camera.
 
     Raises:
         TypeError: If `render_mode` is not None.
     """
-    if render_mode is None:
-        return
-    known = (
-        ""
-        if render_mode in RENDER_MODES
-        else f" (Gymnasium's modes are {', '.join(map(repr, RENDER_MODES))})"
-    )
-    raise TypeError(
-        f"`{owner}(render_mode={render_mode!r})`{known}: lerax envs have no render "
-        "mode; they are functional and draw a state when asked. Leave `render_mode` "
-        "out and use `lerax.render.render_rgb(env, state)` for an RGB frame, "
-        "`lerax.render.record_video(env, states, path)` for a video, "
-        "`env.render_stacked(states)` for a window, or "
-        "`lerax.compatibility.LeraxToGymEnv(env, render_mode='rgb_array')` for a "
-        "Gymnasium env whose `render()` returns frames. The frame size and camera "
-        "are the env's `width`, `height`, `camera_id`/`camera_name` and "
-        "`default_camera_config` options."
+    _check_render_mode(
+        owner,
+        render_mode,
+        " The frame size and camera are the env's `width`, `height`, "
+        "`camera_id`/`camera_name` and `default_camera_config` options.",
     )
 
 

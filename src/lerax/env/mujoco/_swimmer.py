@@ -19,6 +19,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_nonnegative,
     check_switch,
     load,
     planar_velocity,
@@ -76,6 +77,7 @@ class Swimmer(AbstractMujocoEnv):
         self.frame_skip = check_frame_skip("Swimmer", frame_skip)
         self.forward_reward_weight = forward_reward_weight
         self.ctrl_cost_weight = ctrl_cost_weight
+        check_nonnegative("Swimmer", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.exclude_current_positions_from_observation = check_switch(
             "Swimmer",

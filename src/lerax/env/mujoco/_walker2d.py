@@ -21,6 +21,7 @@ from ._base import (
     AbstractMujocoEnv,
     action_box,
     check_frame_skip,
+    check_nonnegative,
     check_range,
     check_switch,
     load,
@@ -110,6 +111,7 @@ class Walker2d(AbstractMujocoEnv):
         self.healthy_angle_range = check_range(
             "Walker2d", "healthy_angle_range", healthy_angle_range
         )
+        check_nonnegative("Walker2d", reset_noise_scale=reset_noise_scale)
         self.reset_noise_scale = reset_noise_scale
         self.exclude_current_positions_from_observation = check_switch(
             "Walker2d",
