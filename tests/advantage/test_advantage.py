@@ -5,7 +5,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lerax.advantage import GAE, BootstrappedReturn, NStepReturn, discounted_returns
+from lerax.advantage import (
+    GAE,
+    AbstractAdvantageEstimator,
+    BootstrappedReturn,
+    NStepReturn,
+    discounted_returns,
+)
 
 
 def _data(seed=0, T=17, batch=(3,)):
@@ -188,3 +194,46 @@ def test_nstep_n_must_be_an_int_and_not_a_bool():
     # NumPy ints are stored as plain (hashable, static) ints
     assert NStepReturn(n=np.int64(3), gamma=0.5) == NStepReturn(3, 0.5)
     assert type(NStepReturn(n=np.int64(3)).n) is int
+
+
+@pytest.mark.parametrize("estimator_type", [GAE, BootstrappedReturn, NStepReturn])
+def test_output_dtype_follows_the_data_not_gamma(estimator_type):
+    # float16 data with a float32 gamma, concrete or traced: every estimator
+    # keeps the data's dtype (NStepReturn used to follow gamma's)
+    r, v, d, last = _data(7, T=5, batch=(2,))
+    r, v, last = (x.astype(np.float16) for x in (r, v, last))
+
+    def make(gamma):
+        if estimator_type is NStepReturn:
+            return NStepReturn(3, gamma)
+        return estimator_type(gamma)
+
+    for got in (
+        make(jnp.float32(0.9))(r, v, d, last),
+        jax.vmap(lambda g: make(g)(r, v, d, last))(jnp.array([0.5, 0.9])),
+    ):
+        assert [x.dtype for x in got] == [jnp.float16, jnp.float16]
+    ref = make(0.9)(r.astype(np.float32), v.astype(np.float32), d, last)
+    got = make(jnp.float32(0.9))(r, v, d, last)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-2, atol=1e-2)
+
+
+def test_truncation_is_folded_into_the_reward_and_passed_as_done():
+    # an episode truncated after step 1; step 2 is the reset observation of
+    # the next episode. Folding `gamma * V(final_observation)` into the reward
+    # and passing the step as done equals the two episodes computed apart.
+    gamma, lam, v_final = 0.9, 0.95, 5.0
+    r, v = jnp.array([1.0, 1.0, 1.0]), jnp.array([5.0, 5.0, 0.0])
+    folded, _ = GAE(gamma, lam)(
+        r.at[1].add(gamma * v_final), v, jnp.array([False, True, False]), 0.0
+    )
+    first, _ = GAE(gamma, lam)(r[:2], v[:2], jnp.zeros(2, bool), v_final)
+    second, _ = GAE(gamma, lam)(r[2:], v[2:], jnp.zeros(1, bool), 0.0)
+    np.testing.assert_allclose(folded, jnp.concatenate([first, second]), rtol=1e-6)
+    # passing it as not done bootstraps from the reset observation instead
+    not_done, _ = GAE(gamma, lam)(r, v, jnp.zeros(3, bool), 0.0)
+    assert not np.allclose(not_done[:2], first)
+    # and the documentation no longer offers that as an option
+    doc = " ".join(AbstractAdvantageEstimator.__doc__.split())
+    assert "or passed as not done" not in doc
+    assert "pass the step as done" in doc

@@ -115,6 +115,13 @@ def test_dqn_epsilon_schedule():
     np.testing.assert_allclose(metrics["exploration_rate"], expected, rtol=1e-6)
 
 
+def layout_batch(buffer, size):
+    """A batch of zeros laid out as `buffer.sample(size, ...)` returns it (an
+    empty buffer refuses to be sampled eagerly)."""
+    shapes = jax.eval_shape(lambda b: b.sample(size, key=jr.key(0)), buffer)
+    return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), dict(shapes))
+
+
 @pytest.mark.parametrize(
     "algo_cls, policy_cls, env_id",
     [
@@ -414,7 +421,7 @@ def test_sac_entropy_is_measured_on_actions_rescaled_to_unit_bounds():
         policy = MLPSACPolicy(env, feature_size=8, width_size=8, key=jr.key(0))
         algo = SAC(buffer_size=64, batch_size=16, learning_starts=16, q_width_size=8)
         state = algo.init(env, policy, key=jr.key(1))
-        learner, batch = state.learner, dict(state.buffer.sample(16, key=jr.key(4)))
+        learner, batch = state.learner, layout_batch(state.buffer, 16)
         batch.update(
             observations=observations,
             next_observations=observations,
@@ -513,7 +520,7 @@ def test_deterministic_actor_loss_is_logged_on_every_gradient_step(algo_cls, get
     policy = MLPDeterministicPolicy(env, width_size=8, key=getkey())
     state = algo.init(env, policy, key=getkey())
     # a batch of the buffer's layout, filled with random transitions
-    batch = dict(state.buffer.sample(16, key=getkey()))
+    batch = layout_batch(state.buffer, 16)
     for name, shape in (("observations", (16, 3)), ("next_observations", (16, 3))):
         batch[name] = jr.uniform(getkey(), shape, minval=-1.0, maxval=1.0)
     batch["actions"] = jr.uniform(getkey(), (16, 1), minval=-2.0, maxval=2.0)

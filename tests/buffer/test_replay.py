@@ -178,13 +178,14 @@ def test_bad_capacities_and_batch_sizes_are_refused():
     import jax.random as jr
 
     for capacity in (True, 0, 2.0):
-        with pytest.raises(ValueError, match="buffer_size"):
+        with pytest.raises(ValueError, match=r"create\(capacity=\.\.\.\)"):
             ReplayBuffer.create(capacity, Box(-1.0, 1.0, (2,)), Discrete(3))
     buffer = ReplayBuffer.create(4, Box(-1.0, 1.0, (2,)), Discrete(3))
     for batch_size in (0, -1, True, 2.0):
         with pytest.raises(ValueError, match=r"sample\(batch_size=\.\.\.\)"):
             buffer.sample(batch_size, key=jr.key(0))
-    assert buffer.sample(3, key=jr.key(0))["rewards"].shape == (3,)
+    filled = buffer.map_rows(lambda x: x)  # every row counts as filled
+    assert filled.sample(3, key=jr.key(0))["rewards"].shape == (3,)
 
 
 def test_the_earlier_constructor_allocates_an_empty_ring():
@@ -211,7 +212,8 @@ def test_the_earlier_constructor_allocates_an_empty_ring():
         3, Box(-1.0, 1.0, (2,)), Discrete(3), policy_state_example=state_example()
     )
     assert eqx.tree_equal(created, stateful)
-    assert buffer.sample(2, key=jr.key(0))["rewards"].shape == (2,)
+    with pytest.raises(ValueError, match="empty"):
+        buffer.sample(2, key=jr.key(0))
 
 
 def test_the_constructor_forms_are_not_mixed():
@@ -352,3 +354,82 @@ def test_keyword_construction_and_replace_still_work():
     assert int(again.size) == 2 and again.capacity == 3
     fields = {f.name: getattr(buffer, f.name) for f in dataclasses.fields(buffer)}
     assert eqx.tree_equal(ReplayBuffer(**fields), buffer)
+
+
+def test_numpy_int_capacities_and_batch_sizes_are_accepted():
+    import jax.random as jr
+
+    buffer = ReplayBuffer.create(np.int64(8), Box(-1.0, 1.0, (2,)), Discrete(3))
+    assert buffer.capacity == 8 and type(buffer.capacity) is int
+    earlier = ReplayBuffer(np.int32(5), Box(-1.0, 1.0, (2,)), Discrete(3), None)
+    assert earlier.capacity == 5
+    filled = buffer.map_rows(lambda x: x)
+    assert filled.sample(np.int64(3), key=jr.key(0))["rewards"].shape == (3,)
+
+
+def test_capacity_errors_name_the_argument_and_the_fix():
+    space, actions = Box(-1.0, 1.0, (2,)), Discrete(3)
+    with pytest.raises(
+        ValueError, match=r"`ReplayBuffer.create\(capacity=...\)`.*>= 1"
+    ):
+        ReplayBuffer.create(0, space, actions)
+    with pytest.raises(ValueError, match=r"capacity=.*got 8.0.*Pass it as an int, `8`"):
+        ReplayBuffer.create(8.0, space, actions)
+    with pytest.raises(ValueError, match=r"capacity=.*a bool.*as an int"):
+        ReplayBuffer.create(True, space, actions)
+    with pytest.raises(ValueError, match=r"ReplayBuffer\(size=...\)`.*>= 1"):
+        ReplayBuffer(0, space, actions, None)
+
+
+def test_sampling_an_empty_buffer_eagerly_is_refused_but_traced_sizes_work():
+    import jax
+    import jax.random as jr
+
+    buffer = ReplayBuffer.create(8, Box(-1.0, 1.0, (2,)), Discrete(3))
+    with pytest.raises(ValueError, match=r"`ReplayBuffer.sample`.*empty.*`add`"):
+        buffer.sample(3, key=jr.key(0))
+    # traced: the size is unknown, so nothing is checked (the loop's contract)
+    sample = jax.jit(lambda b, k: b.sample(3, key=k))
+    np.testing.assert_array_equal(sample(buffer, jr.key(0))["rewards"], [0.0] * 3)
+    one = buffer.add(
+        jnp.ones((1, 2)),
+        jnp.zeros(1, jnp.int32),
+        jnp.ones(1),
+        jnp.ones((1, 2)),
+        jnp.zeros(1, bool),
+    )
+    np.testing.assert_array_equal(one.sample(3, key=jr.key(0))["rewards"], [1.0] * 3)
+    np.testing.assert_array_equal(sample(one, jr.key(0))["rewards"], [1.0] * 3)
+    # stacked buffers: refused while any env's buffer is empty
+    stacked = jax.vmap(lambda _: buffer)(jnp.arange(2))
+    with pytest.raises(ValueError, match=r"empty.*flat env indices \[0, 1\]"):
+        stacked.sample(3, key=jr.key(0))
+
+
+def test_an_earlier_form_add_read_as_batched_says_which_form_and_why():
+    # the earlier form with a shape-(1,) reward in the fourth slot is read as
+    # the batched form: the action lands in `rewards`
+    buffer = ReplayBuffer(4, Box(-1.0, 1.0, (2,)), Discrete(3), None)
+    one = jnp.zeros(2)
+    with pytest.raises(ValueError) as info:
+        buffer.add(one, one, 1, jnp.ones(1), False, False)
+    message = " ".join(str(info.value).split())
+    assert "`rewards` must have shape (n,)" in message
+    assert "read as the batched form" in message
+    assert "fourth positional argument" in message and "not a single scalar" in message
+    assert "add(observation, next_observation, action, reward" in message
+    # with a scalar reward the earlier form is recognised and works
+    assert int(buffer.add(one, one, 1, jnp.ones(1)[0], False, False).size) == 1
+    # a batched call whose shapes are wrong otherwise, with one `terminated`
+    # flag, gets the note too; one with per-transition flags does not
+    with pytest.raises(ValueError, match="read as the batched form"):
+        buffer.add(one, jnp.zeros(1, jnp.int32), jnp.ones(1), jnp.zeros((1, 2)), False)
+    with pytest.raises(ValueError) as info:
+        buffer.add(
+            jnp.zeros((1, 3)),
+            jnp.zeros(1, jnp.int32),
+            jnp.ones(1),
+            jnp.zeros((1, 2)),
+            jnp.zeros(1, bool),
+        )
+    assert "read as the batched form" not in str(info.value)

@@ -299,3 +299,90 @@ def test_sample_returns_a_rollout_buffer_over_the_chosen_axes():
         np.testing.assert_array_equal(row, row[0] + np.arange(4))
     with pytest.raises(ValueError, match=r"must be an int in \[1, 6\]"):
         buffer.sample(7, key=jr.key(0), batch_axes=0)
+
+
+def test_array_likes_are_converted_as_the_earlier_lerax():
+    # lists were refused with a misleading shape error; integer rewards were
+    # stored and refused later by `compute_returns_and_advantages`
+    T = 4
+    obs, act = jnp.zeros((T, 2)), jnp.zeros(T, jnp.int32)
+    lists = RolloutBuffer(
+        obs,
+        act,
+        [1.0, 0.0, 1.0, 1.0],
+        [False, False, True, False],
+        [0.5] * T,
+        [0.0] * T,
+        None,
+    )
+    assert lists.shape == (T,)
+    assert lists.rewards.dtype == jnp.float32 and lists.dones.dtype == jnp.bool_
+    assert lists.log_probs.dtype == lists.values.dtype == jnp.float32
+    np.testing.assert_array_equal(lists.episode_starts, [False, False, False, True])
+    integers = RolloutBuffer(
+        obs,
+        act,
+        np.array([1, 0, 1, 1]),
+        jnp.array([0, 0, 1, 0]),
+        jnp.zeros(T, jnp.int32),
+        jnp.zeros(T),
+        None,
+    )
+    assert integers.rewards.dtype == jnp.float32 and integers.dones.dtype == jnp.bool_
+    assert integers.log_probs.dtype == jnp.float32
+    np.testing.assert_array_equal(integers.dones, [False, False, True, False])
+    arrays = RolloutBuffer(
+        obs,
+        act,
+        jnp.array([1.0, 0.0, 1.0, 1.0]),
+        jnp.array([False, False, True, False]),
+        jnp.zeros(T),
+        jnp.zeros(T),
+        None,
+    )
+    ref = arrays.compute_returns_and_advantages(jnp.array(0.0), 0.95, 0.99).returns
+    for buffer in (lists, integers):
+        got = buffer.compute_returns_and_advantages(jnp.array(0.0), 0.95, 0.99)
+        np.testing.assert_allclose(got.returns, ref)
+    # floating-point dtypes are kept
+    half = RolloutBuffer(
+        obs,
+        act,
+        jnp.ones(T, jnp.float16),
+        jnp.zeros(T, bool),
+        jnp.zeros(T, jnp.float16),
+        jnp.zeros(T, jnp.float16),
+        None,
+    )
+    assert half.rewards.dtype == half.values.dtype == jnp.float16
+    assert half.returns.dtype == jnp.float16
+
+
+def test_bool_rewards_are_refused_as_likely_swapped_arguments():
+    T = 3
+    obs, flags = jnp.zeros((T, 2)), jnp.zeros(T, bool)
+    with pytest.raises(TypeError, match=r"RolloutBuffer\(rewards=...\).*bool.*order"):
+        RolloutBuffer(obs, obs[:, 0], flags, jnp.ones(T), jnp.zeros(T), jnp.zeros(T))
+
+
+def test_conversion_keeps_working_under_jit():
+    T = 3
+    obs = jnp.zeros((T, 2))
+    build = jax.jit(
+        lambda r, d: RolloutBuffer(obs, obs[:, 0], r, d, jnp.zeros(T), jnp.zeros(T))
+    )
+    buffer = build(jnp.array([1, 2, 3]), jnp.array([0, 1, 0]))
+    assert buffer.rewards.dtype == jnp.float32 and buffer.dones.dtype == jnp.bool_
+    np.testing.assert_array_equal(buffer.episode_starts, [False, False, True])
+
+
+def test_numpy_int_batch_sizes_and_counts_are_accepted():
+    buffer = _buffer()
+    assert buffer.sample(np.int64(2), key=jr.key(0)).shape == (2,)
+    assert buffer.batches(np.int32(6), key=jr.key(0)).shape == (4, 6)
+    assert buffer.transitions(np.int64(4), key=jr.key(0))["actions"].shape == (4, 6)
+    assert buffer.sequences(np.int64(2), key=jr.key(0))["actions"].shape == (2, 2, 6)
+    with pytest.raises(ValueError, match=r"`batch_size`.*got 2.0.*Pass it as an int"):
+        buffer.sample(2.0, key=jr.key(0))
+    with pytest.raises(ValueError, match=r"`batch_size`.*a bool"):
+        buffer.sample(np.bool_(True), key=jr.key(0))

@@ -66,3 +66,24 @@ def test_updates_of_modules_under_jit():
     assert HardUpdate()(online, target) is online
     with pytest.raises(ValueError, match=r"layers\[0\]\.weight"):
         polyak_average(online, eqx.nn.MLP(3, 1, 4, 1, key=jax.random.key(1)), 0.5)
+
+
+@pytest.mark.parametrize("tau", [0.0, np.float32(0.0), jnp.array(0.0)])
+def test_soft_update_refuses_a_concrete_tau_of_zero(tau):
+    # the target would never move; the algorithms refuse it the same way
+    with pytest.raises(
+        ValueError, match=r"`SoftUpdate\(tau=...\)` must be in \(0, 1\].*never move"
+    ):
+        SoftUpdate(tau=tau)
+
+
+def test_tau_zero_stays_allowed_in_polyak_average_and_traced_soft_updates():
+    # the pure function keeps the identity end of the interpolation
+    out = polyak_average({"w": jnp.ones(2)}, {"w": jnp.zeros(2)}, 0.0)
+    np.testing.assert_array_equal(out["w"], [0.0, 0.0])
+    # a traced tau is not checked (under vmap, a sweep over rates)
+    moved = jax.vmap(lambda t: SoftUpdate(tau=t)(jnp.ones(2), jnp.zeros(2)))(
+        jnp.array([0.0, 1.0])
+    )
+    np.testing.assert_array_equal(moved[:, 0], [0.0, 1.0])
+    assert SoftUpdate(tau=1.0)(jnp.ones(2), jnp.zeros(2))[0] == 1.0

@@ -14,9 +14,14 @@ class AbstractAdvantageEstimator(eqx.Module):
 
     Inputs are time-major along the first axis (extra trailing axes, e.g.
     parallel envs, are carried along). `dones[t]` means the episode ended at
-    step `t`, so nothing after it is bootstrapped into step `t`; time-limit
-    truncation must be folded into `rewards` by the caller (add
-    `gamma * V(final_observation)`) or passed as not done.
+    step `t`, so nothing after it is bootstrapped into step `t`. Time-limit
+    truncation must be folded in by the caller: add
+    `gamma * V(final_observation)` to that step's reward and pass the step
+    as done. Passing a truncated step as not done is wrong, not an
+    approximation: the next entry in the segment belongs to the new episode,
+    so step `t` would be bootstrapped from the reset observation's value,
+    and the lambda-weighted sum would carry the new episode's advantages
+    back across the boundary.
 
     Inputs are checked when traced (shapes and dtypes are static, so the
     checks cost nothing in compiled code): `rewards`, `values` and `dones`

@@ -126,7 +126,8 @@ class NStepReturn(AbstractAdvantageEstimator):
             "NStepReturn", rewards, values, dones, last_value
         )
         horizon = rewards.shape[0]
-        live = 1.0 - jnp.asarray(dones, rewards.dtype)
+        dtype = rewards.dtype
+        live = 1.0 - jnp.asarray(dones, dtype)
         # values after each step, V(s_{t+1}), with last_value past the end
         next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
         returns = jnp.zeros_like(rewards)
@@ -138,7 +139,10 @@ class NStepReturn(AbstractAdvantageEstimator):
             returns = returns + discount * valid * rewards[index]
             # past the segment end the discount stays, so the bootstrap below
             # uses last_value with gamma^(T - t)
-            discount = discount * jnp.where(valid > 0, self.gamma * live[index], 1.0)
+            step = jnp.where(valid > 0, self.gamma * live[index], 1.0)
+            # a gamma of another float dtype (e.g. traced float64 with float32
+            # data) must not change the output's dtype, as in `GAE`
+            discount = (discount * step).astype(dtype)
         end = jnp.minimum(jnp.arange(horizon) + self.n - 1, horizon - 1)
         returns = returns + discount * next_values[end]
         return returns - values, returns

@@ -17,9 +17,57 @@ from typing import Any, Self
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Int, Key
 
 from ._shuffle import permutation
+
+
+def as_count(
+    value: Any, where: str, low: int, high: int | None = None, meaning: str = ""
+) -> int:
+    """`value` as a Python int, if it is a Python or NumPy int in
+    `[low, high]` (no upper bound for None).
+
+    Counts fix array shapes, so they must be static: a bool (usually a flag
+    passed in the wrong place), a float or an array is refused rather than
+    converted.
+
+    Args:
+        value: The count given.
+        where: How the caller wrote the argument, e.g.
+            "`ReplayBuffer.create(capacity=...)`".
+        low: The smallest count allowed.
+        high: The largest count allowed, or None.
+        meaning: What it counts, for the message (may be empty).
+
+    Raises:
+        ValueError: If `value` is not an int in `[low, high]`; the message
+            starts with `where` and says how to fix it.
+    """
+    bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+    meaning = f" ({meaning})" if meaning else ""
+    problem = f"{where} must be an int {bounds}{meaning}, got {value!r}"
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"{problem}, a bool. Pass the number itself as an int (a bool is "
+            "refused so that a flag given in its place is caught)."
+        )
+    if not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            fix = f"Pass it as an int, `{int(value)}`."
+        elif isinstance(value, (float, np.floating)):
+            fix = "Round it deliberately and pass an int."
+        else:
+            fix = (
+                "It sets array shapes, so it must be a static Python or NumPy "
+                "int, not an array; convert a concrete one with `int(...)`."
+            )
+        raise ValueError(f"{problem} of type {type(value).__name__}. {fix}")
+    count = int(value)
+    if count < low or (high is not None and count > high):
+        raise ValueError(f"{problem}.")
+    return count
 
 
 class AbstractBuffer(eqx.Module):
@@ -150,7 +198,7 @@ class AbstractBuffer(eqx.Module):
         Raises:
             ValueError: If `batch_size` is not an int in [1, shape[0]].
         """
-        total = self._check_batch_size(batch_size)
+        total, batch_size = self._check_batch_size(batch_size)
         num_batches = total // batch_size
         if key is None:
             order = jnp.arange(num_batches * batch_size, dtype=jnp.int32)
@@ -214,15 +262,9 @@ class AbstractBuffer(eqx.Module):
         flat = self.flatten_axes(batch_axes)
         return flat.gather(flat.batch_indices(batch_size, key=key))
 
-    def _check_batch_size(self, batch_size: Any) -> int:
+    def _check_batch_size(self, batch_size: Any) -> tuple[int, int]:
+        """The rows along the first batch axis and `batch_size` as a Python
+        int, if it is a Python or NumPy int in [1, rows]."""
         total = self.shape[0]
-        if (
-            not isinstance(batch_size, int)
-            or isinstance(batch_size, bool)
-            or not 1 <= batch_size <= total
-        ):
-            raise ValueError(
-                f"`batch_size` must be an int in [1, {total}] (the rows along the "
-                f"first of the buffer's batch axes {self.shape}), got {batch_size!r}."
-            )
-        return total
+        meaning = f"the rows along the first of the buffer's batch axes {self.shape}"
+        return total, as_count(batch_size, "`batch_size`", 1, total, meaning)

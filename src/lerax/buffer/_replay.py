@@ -6,10 +6,11 @@ from typing import Any, final
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from ..space import AbstractSpace
-from ._base import AbstractBuffer
+from ._base import AbstractBuffer, as_count
 from ._rows import check_capacity, check_rows, empty_rows
 
 # an argument of the earlier lerax's `add` not given (None is a value there)
@@ -25,6 +26,21 @@ _EARLIER_ADD = (
     "state",
     "next_state",
     "action_mask",
+)
+
+
+# appended to the shape errors of `add`'s batched form, since a call meant
+# in the earlier form can be read as the batched one
+_BATCHED_FORM_NOTE = (
+    " (The call was read as the batched form `add(observations, actions, "
+    "rewards, next_observations, terminated, ...)`, every field with a leading "
+    "axis of n transitions, because no keyword of the earlier form was given "
+    "and the fourth positional argument, `next_observations` there, is not a "
+    "single scalar. For one transition in the earlier form `add(observation, "
+    "next_observation, action, reward, done, timeout, ...)`, whose fourth "
+    "argument is `reward` and whose fields have no leading axis, pass the "
+    "reward as a scalar, e.g. `reward.reshape(())`, or name the arguments, "
+    "e.g. `add(observation=..., ..., reward=...)`.)"
 )
 
 
@@ -202,7 +218,7 @@ class ReplayBuffer(AbstractBuffer):
         Raises:
             ValueError: If `capacity` is not a positive int.
         """
-        capacity = check_capacity(capacity, "`buffer_size`")
+        capacity = check_capacity(capacity, "`ReplayBuffer.create(capacity=...)`")
         return ReplayBuffer(
             size=jnp.zeros((), jnp.int32),
             position=jnp.zeros((), jnp.int32),
@@ -408,7 +424,7 @@ class ReplayBuffer(AbstractBuffer):
             raise ValueError(
                 "`ReplayBuffer.add`: `rewards` must have shape (n,), one reward per "
                 f"added transition, got {rewards.shape}. Flatten the env and time "
-                "axes first, e.g. `rewards.reshape(-1)`."
+                "axes first, e.g. `rewards.reshape(-1)`." + _BATCHED_FORM_NOTE
             )
         n = rewards.shape[0]
         fields = {
@@ -424,7 +440,13 @@ class ReplayBuffer(AbstractBuffer):
         }
         for name, (store, new) in fields.items():
             if store is not None:
-                check_rows(name, store, new, n)
+                try:
+                    check_rows(name, store, new, n)
+                except ValueError as error:
+                    if jnp.ndim(terminated) != 0:
+                        raise
+                    # a single `terminated` flag: likely the earlier form
+                    raise ValueError(f"{error}{_BATCHED_FORM_NOTE}") from None
         # with n > capacity only the last `capacity` rows survive; writing just
         # those keeps the scatter free of duplicate indices, whose order XLA
         # leaves unspecified
@@ -510,8 +532,10 @@ class ReplayBuffer(AbstractBuffer):
 
     def sample(self, batch_size: int, *, key: Key[Array, ""]) -> dict[str, Any]:
         """`batch_size` transitions drawn uniformly (with replacement) from the
-        filled rows. Sample only after something was added: an empty
-        buffer gives its zero-filled first row (the off-policy loop samples
+        filled rows. Sample only after something was added: called eagerly
+        (a concrete `size`), an empty buffer raises; traced (under `jit`,
+        `scan`, ...), where the size is not known, an empty buffer gives its
+        zero-filled first row without a check (the off-policy loop samples
         after `learning_starts >= batch_size` steps).
 
         Buffers stacked by `jax.vmap` (one per env, as the earlier lerax
@@ -525,16 +549,30 @@ class ReplayBuffer(AbstractBuffer):
             `terminated`, `action_masks`, `next_action_masks`,
             `policy_states`, `next_policy_states`); fields the buffer does
             not store are None. (`gather` returns a `ReplayBuffer`.)
+
+        Raises:
+            ValueError: If `batch_size` is not a Python or NumPy int >= 1, or
+                a concrete `size` is 0 (for stacked buffers: any env's).
         """
-        if (
-            not isinstance(batch_size, int)
-            or isinstance(batch_size, bool)
-            or batch_size < 1
-        ):
-            raise ValueError(
-                f"`ReplayBuffer.sample(batch_size=...)` must be an int >= 1, got "
-                f"{batch_size!r}."
-            )
+        batch_size = as_count(batch_size, "`ReplayBuffer.sample(batch_size=...)`", 1)
+        if not isinstance(self.size, jax.core.Tracer):
+            # concrete only (eager calls); traced sizes are left unchecked
+            sizes = np.asarray(self.size).reshape(-1)
+            if sizes.size and not sizes.all():
+                where = (
+                    ""
+                    if np.ndim(self.size) == 0
+                    else (
+                        f" (the empty buffers: flat env indices "
+                        f"{np.flatnonzero(sizes == 0).tolist()})"
+                    )
+                )
+                raise ValueError(
+                    "`ReplayBuffer.sample`: the buffer is empty (`size` is 0)"
+                    f"{where}, so there is nothing to draw; it would return "
+                    "zero-filled rows. `add` transitions before sampling, e.g. "
+                    "only sample once `buffer.size >= batch_size`."
+                )
         if len(self.shape) == 1:
             index = jr.randint(key, (batch_size,), 0, jnp.maximum(self.size, 1))
             rows = self

@@ -8,24 +8,61 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Key
 
-from ._base import AbstractBuffer
+from ._base import AbstractBuffer, as_count
 from ._shuffle import permutation
 
 # `policy_states` not given (None is a value: a stateless policy)
 _UNSET: Any = object()
 
 
-def _check_divides(method: str, num_batches: Any, total: int, what: str) -> None:
-    if (
-        not isinstance(num_batches, int)
-        or isinstance(num_batches, bool)
-        or num_batches < 1
-        or total % num_batches
-    ):
+def _check_divides(method: str, num_batches: Any, total: int, what: str) -> int:
+    """`num_batches` as a Python int, if it is a Python or NumPy int that
+    divides `total`."""
+    where = f"`RolloutBuffer.{method}(num_batches=...)`"
+    count = as_count(num_batches, where, 1)
+    if total % count:
         raise ValueError(
-            f"`RolloutBuffer.{method}(num_batches=...)` must be an int that divides "
-            f"the {total} {what} (nothing is dropped), got {num_batches!r}."
+            f"{where} must be an int that divides the {total} {what} (nothing "
+            f"is dropped), got {num_batches!r}."
         )
+    return count
+
+
+def _as_floats(name: str, value: Any) -> Float[Array, "*batch"]:
+    """`value` (an array, NumPy array, list or number) as a floating-point
+    JAX array: floating dtypes are kept (float16 stays float16), integers
+    become the default float dtype, as the earlier lerax's
+    `jnp.asarray(value, float)`. Only dtypes are looked at, so traced values
+    pass unchanged."""
+    array = jnp.asarray(value)
+    if jnp.issubdtype(array.dtype, jnp.floating):
+        return array
+    if jnp.issubdtype(array.dtype, jnp.integer):
+        return jnp.asarray(array, float)
+    # bool (e.g. `dones` in this argument's place) is refused, not read as 0/1
+    raise TypeError(
+        f"`RolloutBuffer({name}=...)` must be floating point (integers are "
+        f"converted), got dtype {array.dtype}. Check the argument order, "
+        "`RolloutBuffer(observations, actions, rewards, dones, log_probs, "
+        f"values, ...)`; if it is meant, cast it: "
+        f"`jnp.asarray({name}, jnp.float32)`."
+    )
+
+
+def _as_flags(name: str, value: Any) -> Bool[Array, "*batch"]:
+    """`value` (an array, NumPy array, list or bool) as a bool JAX array:
+    numbers are read as flags (nonzero is True), as the earlier lerax's
+    `jnp.asarray(value, bool)`. Only the dtype is looked at, so traced values
+    pass unchanged."""
+    array = jnp.asarray(value)
+    if array.dtype == jnp.bool_:
+        return array
+    if jnp.issubdtype(array.dtype, jnp.number):
+        return array.astype(bool)
+    raise TypeError(
+        f"`RolloutBuffer({name}=...)` must be bool (or 0/1 numbers), got dtype "
+        f"{array.dtype}. Pass `{name}.astype(bool)`."
+    )
 
 
 def _nan_like(values: Any) -> Float[Array, "*batch"]:
@@ -118,8 +155,17 @@ class RolloutBuffer(AbstractBuffer):
             them when the first step is known to start an episode.
         policy_states: See `policy_states` above.
 
+        `rewards`, `log_probs`, `values`, `returns` and `advantages` may be
+        any array-likes (arrays, NumPy arrays, lists): floating-point ones
+        keep their dtype and integer ones become the default float dtype;
+        bool ones are refused (likely `dones` passed in the wrong place).
+        `dones` and `episode_starts` become bool (nonzero numbers are True),
+        as in the earlier lerax. Only dtypes are looked at, so traced values
+        pass.
+
         Raises:
-            TypeError: If both `states` and `policy_states` are given.
+            TypeError: If both `states` and `policy_states` are given, or a
+                field's dtype does not fit (see the conversions above).
             ValueError: If a field's leading axes differ from `rewards.shape`.
         """
         if policy_states is _UNSET:
@@ -129,10 +175,13 @@ class RolloutBuffer(AbstractBuffer):
                 "`RolloutBuffer` takes `policy_states` or its earlier name "
                 "`states`, not both."
             )
+        rewards = _as_floats("rewards", rewards)
+        dones = _as_flags("dones", dones)
+        log_probs = _as_floats("log_probs", log_probs)
+        values = _as_floats("values", values)
         if episode_starts is None:
-            ended = jnp.asarray(dones).astype(bool)
             episode_starts = jnp.concatenate(
-                [jnp.zeros_like(ended[:1]), ended[:-1]], axis=0
+                [jnp.zeros_like(dones[:1]), dones[:-1]], axis=0
             )
         self.observations = observations
         self.actions = actions
@@ -140,11 +189,17 @@ class RolloutBuffer(AbstractBuffer):
         self.values = values
         self.rewards = rewards
         self.dones = dones
-        self.episode_starts = episode_starts
+        self.episode_starts = _as_flags("episode_starts", episode_starts)
         self.action_masks = action_masks
         self.policy_states = policy_states
-        self.advantages = _nan_like(values) if advantages is None else advantages
-        self.returns = _nan_like(values) if returns is None else returns
+        self.advantages = (
+            _nan_like(values)
+            if advantages is None
+            else _as_floats("advantages", advantages)
+        )
+        self.returns = (
+            _nan_like(values) if returns is None else _as_floats("returns", returns)
+        )
 
     def __check_init__(self):
         shape = jnp.shape(self.rewards)
@@ -229,7 +284,9 @@ class RolloutBuffer(AbstractBuffer):
             ValueError: If `num_batches` is not an int that divides `T * N`.
         """
         total = self.num_steps * self.num_envs
-        _check_divides("transitions", num_batches, total, "T * N transitions")
+        num_batches = _check_divides(
+            "transitions", num_batches, total, "T * N transitions"
+        )
         return self._shuffled(num_batches, total // num_batches, key)
 
     def sample(
@@ -256,7 +313,7 @@ class RolloutBuffer(AbstractBuffer):
             ValueError: If `batch_size` is not an int in [1, rows].
         """
         flat = self.flatten_axes(batch_axes)
-        total = flat._check_batch_size(batch_size)
+        total, batch_size = flat._check_batch_size(batch_size)
         return flat.gather(permutation(key, total)[:batch_size])
 
     def compute_returns_and_advantages(
@@ -300,7 +357,9 @@ class RolloutBuffer(AbstractBuffer):
         Raises:
             ValueError: If `num_batches` is not an int that divides `N`.
         """
-        _check_divides("sequences", num_batches, self.num_envs, "N env sequences")
+        num_batches = _check_divides(
+            "sequences", num_batches, self.num_envs, "N env sequences"
+        )
         per_batch = self.num_envs // num_batches
         order = permutation(key, self.num_envs)[: num_batches * per_batch]
 

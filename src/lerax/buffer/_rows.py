@@ -7,14 +7,13 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 
 from ..space import AbstractSpace
+from ._base import as_count
 
 
 def check_capacity(capacity: Any, argument: str) -> int:
-    """`capacity` if it is a positive int, else a `ValueError` naming
-    `argument` (as the caller wrote it)."""
-    if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
-        raise ValueError(f"{argument} must be a positive int, got {capacity!r}.")
-    return capacity
+    """`capacity` as a Python int if it is a positive Python or NumPy int,
+    else a `ValueError` naming `argument` (as the caller wrote it)."""
+    return as_count(capacity, argument, 1, meaning="the rows kept")
 
 
 def empty_rows(

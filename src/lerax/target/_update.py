@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax.tree_util import keystr
 
-from ..utils._checks import check_unit_interval
+from ..utils._checks import check_step_size, check_unit_interval
 
 
 def _check_same_tree(online: Any, target: Any) -> None:
@@ -68,7 +68,11 @@ def polyak_average(online: Any, target: Any, tau: float) -> Any:
         online: The online network (any pytree).
         target: The target network: the same structure, and arrays of the
             same shapes, as `online`.
-        tau: Weight of `online`, in [0, 1] (may be traced).
+        tau: Weight of `online`, in [0, 1] (may be traced). `tau = 0`
+            returns `target` unchanged and is allowed here, as the identity
+            end of the interpolation (e.g. in a sweep over `tau`); the update
+            rule `SoftUpdate` refuses it, since there the target would never
+            move.
 
     Raises:
         ValueError: If the structures or an array leaf's shapes differ
@@ -109,13 +113,16 @@ class SoftUpdate(AbstractTargetUpdate):
     """Polyak averaging with rate `tau` (Lillicrap et al. 2016).
 
     Attributes:
-        tau: Weight of the online network, in [0, 1].
+        tau: Weight of the online network, in (0, 1]. A concrete `tau = 0`
+            is refused, as by the algorithms, since the target would never
+            move (`polyak_average` itself allows it); a traced `tau` is not
+            checked.
     """
 
     tau: float = 0.005
 
     def __check_init__(self):
-        check_unit_interval("SoftUpdate", tau=self.tau)
+        check_step_size("SoftUpdate", tau=self.tau)
 
     def __call__(self, online: Any, target: Any) -> Any:
         return polyak_average(online, target, self.tau)
