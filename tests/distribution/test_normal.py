@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lerax.distribution import Normal
+from lerax.distribution import Normal, SquashedNormal
 
 from .helpers import assert_moments, draw, jit
 
@@ -81,6 +81,7 @@ def test_jax_scales_are_not_checked():
         (0.0, [[1.0], [1.0, 2.0]], "scale"),
     ],
 )
-def test_arguments_that_are_not_arrays_name_the_argument(loc, scale, name):
-    with pytest.raises(ValueError, match=rf"`Normal\({name}=...\)`"):
-        Normal(loc, scale)
+@pytest.mark.parametrize("cls", [Normal, SquashedNormal])
+def test_arguments_that_are_not_arrays_name_the_argument(cls, loc, scale, name):
+    with pytest.raises(ValueError, match=rf"`{cls.__name__}\({name}=...\)`"):
+        cls(loc, scale)

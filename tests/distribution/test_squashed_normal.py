@@ -170,17 +170,3 @@ def test_traced_bad_bounds_are_caught_at_run_time():
 def test_shapes_that_do_not_broadcast_raise():
     with pytest.raises(ValueError, match="must broadcast"):
         SquashedNormal(np.zeros(3), np.ones(2))
-
-
-@pytest.mark.parametrize(
-    "loc, scale, name",
-    [
-        (None, 1.0, "loc"),
-        ([[0.0], [0.0, 1.0]], 1.0, "loc"),
-        (0.0, "wide", "scale"),
-        (0.0, [[1.0], [1.0, 2.0]], "scale"),
-    ],
-)
-def test_arguments_that_are_not_arrays_name_the_argument(loc, scale, name):
-    with pytest.raises(ValueError, match=rf"`SquashedNormal\({name}=...\)`"):
-        SquashedNormal(loc, scale)
