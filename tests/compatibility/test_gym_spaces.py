@@ -189,3 +189,18 @@ def test_float64_values_beyond_float32_become_its_largest_values():
     unbounded = gym_space_to_lerax_space(gspaces.Box(-np.inf, np.inf, (2,)))
     value = to_lerax_value(unbounded, np.array([np.inf, 1e300]))
     np.testing.assert_array_equal(value, np.array([np.inf, big], np.float32))
+
+
+def test_value_converters_reject_a_wrong_space_or_tuple_length():
+    # A Gymnasium space used to fail with "'Dict' object has no attribute
+    # 'items'"-style errors (or pass by accident), and a short tuple value
+    # was cut down silently by `zip`.
+    pair = Tuple([Discrete(2), Discrete(3)])
+    for convert in (to_gym_value, to_lerax_value):
+        with pytest.raises(TypeError, match="gym_space_to_lerax_space"):
+            convert(gspaces.Dict({"a": gspaces.Discrete(2)}), {"a": 1})
+        with pytest.raises(TypeError, match="needs the lerax space"):
+            convert("Discrete(2)", 1)
+        with pytest.raises(ValueError, match="sequence of 2 items"):
+            convert(pair, (1,))
+        assert len(convert(pair, (1, 2))) == 2

@@ -408,3 +408,14 @@ def test_a_gymnax_bool_box_becomes_multi_binary():
     assert space == MultiBinary(4)
     with pytest.raises(TypeError, match="gymnax_space_to_lerax_space.*bool `Box`"):
         gymnax_space_to_lerax_space(gspaces.Box(1, 1, (4,), jnp.bool_))
+
+
+def test_gymnax_to_lerax_rejects_another_envs_params():
+    # Another env's params used to fail with e.g. "'EnvParams' object has no
+    # attribute 'x_threshold'" from deep inside gymnax.
+    cartpole = gymnax.make("CartPole-v1")[0]
+    pendulum_params = gymnax.make("Pendulum-v1")[1]
+    with pytest.raises(TypeError, match=r"needs that env's params \(EnvParams"):
+        GymnaxToLeraxEnv(cartpole, pendulum_params)
+    params = cartpole.default_params.replace(max_steps_in_episode=7)
+    assert GymnaxToLeraxEnv(cartpole, params).params.max_steps_in_episode == 7

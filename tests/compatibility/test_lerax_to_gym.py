@@ -328,5 +328,80 @@ def test_unseeded_reset_carries_wrapper_state_across_episodes():
         observations += 1
         count = float(env.state.statistics.count)
         assert count == pytest.approx(observations, abs=1e-3)
+    # a reset mid-episode (e.g. a second Stable-Baselines3 `learn`) too
+    env.step(0)
+    env.reset()
+    observations += 2
+    assert float(env.state.statistics.count) == pytest.approx(observations, abs=1e-3)
     env.reset(seed=0)  # a seeded reset starts afresh (and replays)
     assert float(env.state.statistics.count) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_reset_mid_episode_over_a_gymnasium_env_starts_from_initial():
+    # An unseeded `reset()` mid-episode used to run `restart`, which
+    # `GymToLeraxEnv` cannot do while its Gymnasium env is in an episode:
+    # Gymnasium's Blackjack through it then raised on the next step, failing
+    # Gymnasium's own checker.
+    from lerax.compatibility import GymToLeraxEnv
+
+    env = LeraxToGymEnv(GymToLeraxEnv(gymnasium.make("CartPole-v1")))
+    env.reset(seed=0)
+    env.step(0)
+    observation, _ = env.reset()
+    assert env.observation_space.contains(observation)
+    env.step(1)
+    blackjack = GymToLeraxEnv(gymnasium.make("Blackjack-v1"))
+    check_env(LeraxToGymEnv(blackjack), skip_render_check=True)
+
+
+def test_close_reaches_a_wrapped_gymnasium_env():
+    # `close()` was Gymnasium's no-op, leaving the Gymnasium env of a
+    # gym -> lerax -> gym round trip (and its windows or files) open.
+    from lerax.compatibility import GymToLeraxEnv
+
+    closed = []
+    inner = gymnasium.make("CartPole-v1")
+    inner.unwrapped.close = lambda: closed.append(True)
+    env = LeraxToGymEnv(TimeLimit(GymToLeraxEnv(inner), 100))
+    env.close()
+    assert closed
+    LeraxToGymEnv(lerax.env.make("CartPole-v1")).close()  # nothing to close
+
+
+def test_adapters_given_a_class_say_to_create_an_instance():
+    # An env class used to be reported by its metaclass ("got _ModuleMeta",
+    # "got ABCMeta"), which says neither the problem nor the fix.
+    import gymnax
+
+    from lerax.compatibility import GymnaxToLeraxEnv, GymToLeraxEnv, LeraxToGymnaxEnv
+
+    lerax_class = type(lerax.env.make("CartPole-v1").unwrapped)
+    gym_class = type(gymnasium.make("CartPole-v1").unwrapped)
+    gymnax_class = type(gymnax.make("CartPole-v1")[0])
+    for adapter, cls in [
+        (LeraxToGymEnv, lerax_class),
+        (LeraxToGymnaxEnv, lerax_class),
+        (GymToLeraxEnv, gym_class),
+        (GymnaxToLeraxEnv, gymnax_class),
+    ]:
+        name = cls.__name__
+        with pytest.raises(TypeError, match=rf"the class {name} itself.*`{name}\("):
+            adapter(cls)
+
+
+def test_observations_are_writable_like_gymnasiums():
+    # Observations used to be read-only NumPy views of JAX arrays, so
+    # in-place updates (`obs /= scale`) failed and `torch.from_numpy` warned,
+    # unlike with Gymnasium's own envs.
+    from lerax.compatibility import to_gym_value
+
+    env = LeraxToGymEnv(Composite())
+    observation, _ = env.reset(seed=0)
+    observation, *_ = env.step(env.action_space.sample())
+    leaves = jax.tree.leaves(observation)
+    leaves += jax.tree.leaves(env.reset()[0])
+    space = Box(0.0, 1.0, (2,))
+    leaves.append(to_gym_value(space, jnp.zeros(2)))
+    assert all(np.asarray(leaf).flags.writeable for leaf in leaves if np.ndim(leaf))
+    native, _ = LeraxToGymEnv(lerax.env.make("CartPole-v1")).reset(seed=0)
+    native *= 2.0

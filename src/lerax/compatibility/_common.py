@@ -8,6 +8,15 @@ import numpy as np
 from ..space import MultiBinary
 
 
+def what_is(obj: Any) -> str:
+    """What `obj` is, for an error message: its type's name, or for a class
+    given where an instance belongs, that class and the fix."""
+    if isinstance(obj, type):
+        name = obj.__name__
+        return f"the class {name} itself (create an instance: `{name}(...)`)"
+    return type(obj).__name__
+
+
 def bool_box_to_multi_binary(
     low: Any, high: Any, shape: tuple[int, ...], caller: str
 ) -> MultiBinary:

@@ -109,9 +109,15 @@ def to_gym_value(space: AbstractSpace, value: Any) -> Any:
         value: An element of `space` (JAX or NumPy arrays).
 
     Returns:
-        NumPy arrays (`np.int64` scalars for `Discrete`, int8 arrays for
-        `MultiBinary`), in a `dict` or `tuple` for composite spaces.
+        Writable NumPy arrays (`np.int64` scalars for `Discrete`, int8
+        arrays for `MultiBinary`), in a `dict` or `tuple` for composite
+        spaces.
+
+    Raises:
+        TypeError: If `space` is not a lerax space.
+        ValueError: If a `Tuple` value has another number of items.
     """
+    _check_value_space("to_gym_value", space, value)
     if isinstance(space, Dict):
         return {k: to_gym_value(s, value[k]) for k, s in space.items()}
     if isinstance(space, TupleSpace):
@@ -119,14 +125,15 @@ def to_gym_value(space: AbstractSpace, value: Any) -> Any:
     if isinstance(space, Discrete):
         return np.int64(np.asarray(value))
     if isinstance(space, MultiDiscrete):
-        return np.asarray(value, dtype=np.int64)
+        return np.array(value, dtype=np.int64)
     if isinstance(space, MultiBinary):
-        return np.asarray(value, dtype=np.int8)
-    return np.asarray(value, dtype=space.dtype)
+        return np.array(value, dtype=np.int8)
+    return np.array(value, dtype=space.dtype)
 
 
 def gym_value_converter(space: AbstractSpace) -> Callable[[Any], Any]:
-    """`to_gym_value` specialised to `space` once (fast on hot paths)."""
+    """`to_gym_value` specialised to `space` once (fast on hot paths); the
+    arrays it returns are writable copies."""
     if isinstance(space, Dict):
         parts = {k: gym_value_converter(s) for k, s in space.items()}
         return lambda value: {k: f(value[k]) for k, f in parts.items()}
@@ -142,7 +149,9 @@ def gym_value_converter(space: AbstractSpace) -> Callable[[Any], Any]:
         if isinstance(space, MultiBinary)
         else space.dtype
     )
-    return lambda value: np.asarray(value).astype(dtype, copy=False)
+    # a copy: a NumPy view of a JAX array is read-only, while Gymnasium's
+    # observations are writable (in-place normalisation, `torch.from_numpy`)
+    return lambda value: np.asarray(value).astype(dtype)
 
 
 def numpy_value_converter(space: AbstractSpace) -> Callable[[Any], Any]:
@@ -210,10 +219,31 @@ def to_lerax_value(space: AbstractSpace, value: Any) -> Any:
         JAX arrays, in a `dict` or `tuple` for composite spaces.
 
     Raises:
-        ValueError: If an integer does not fit the space's dtype.
+        TypeError: If `space` is not a lerax space.
+        ValueError: If an integer does not fit the space's dtype, or a
+            `Tuple` value has another number of items.
     """
+    _check_value_space("to_lerax_value", space, value)
     if isinstance(space, Dict):
         return {k: to_lerax_value(s, value[k]) for k, s in space.items()}
     if isinstance(space, TupleSpace):
         return tuple(to_lerax_value(s, v) for s, v in zip(space, value))
     return jnp.asarray(_cast(value, np.dtype(space.dtype)))
+
+
+def _check_value_space(caller: str, space: Any, value: Any) -> None:
+    """Raises a clear error for a non-lerax `space` (such as the Gymnasium
+    space) or a `Tuple` value of another length (`zip` would drop items)."""
+    if not isinstance(space, AbstractSpace):
+        raise TypeError(
+            f"`{caller}(space, value)` needs the lerax space of the value, got "
+            f"{space!r} (type {type(space).__name__}); convert a Gymnasium space "
+            "with `gym_space_to_lerax_space` first."
+        )
+    if isinstance(space, TupleSpace) and (
+        not hasattr(value, "__len__") or len(value) != len(space)
+    ):
+        raise ValueError(
+            f"`{caller}`: a value of {space!r} is a sequence of {len(space)} "
+            f"items, got {value!r}."
+        )

@@ -39,6 +39,7 @@ from .._custom_types import Info
 from .._extras import require
 from ..env import AbstractEnv, AbstractEnvState
 from ..space import AbstractSpace
+from ._common import what_is
 from ._gym_spaces import gym_space_to_lerax_space, numpy_value_converter
 
 gym = require("gymnasium", "gym")
@@ -168,7 +169,7 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
         if not isinstance(gym_env, gym.Env):
             raise TypeError(
                 f"`GymToLeraxEnv(gym_env)` needs a `gymnasium.Env`, got "
-                f"{type(gym_env).__name__}."
+                f"{what_is(gym_env)}."
             )
         self.gym_env = gym_env
         self.host_state = _HostState()

@@ -11,6 +11,7 @@ from .._custom_types import Info
 from .._extras import require
 from ..env import AbstractEnv, AbstractEnvState
 from ..space import AbstractSpace
+from ._common import what_is
 from ._gymnax_spaces import cast_to, gymnax_space_to_lerax_space
 
 gymnax_environment = require("gymnax.environments.environment", "gym")
@@ -77,7 +78,8 @@ class GymnaxToLeraxEnv(AbstractEnv[GymnaxEnvState, Any, Any, None]):
 
         Raises:
             TypeError: If `env` is not a gymnax env or its spaces have no
-                lerax counterpart, or `params` are traced (built inside
+                lerax counterpart, `params` are not of the type of
+                `env.default_params` (e.g. another env's), or are traced (built inside
                 `jax.jit` or `jax.vmap`; the message says how to vmap params
                 instead).
         """
@@ -85,7 +87,16 @@ class GymnaxToLeraxEnv(AbstractEnv[GymnaxEnvState, Any, Any, None]):
             raise TypeError(
                 "`GymnaxToLeraxEnv(env, params)` needs a gymnax `Environment` "
                 f"(e.g. `env, params = gymnax.make('CartPole-v1')`), got "
-                f"{type(env).__name__}."
+                f"{what_is(env)}."
+            )
+        expected = type(env.default_params)
+        if params is not None and not isinstance(params, expected):
+            raise TypeError(
+                f"`GymnaxToLeraxEnv({env.name}, params)` needs that env's params "
+                f"({expected.__name__} from `{expected.__module__}`), got "
+                f"{type(params).__name__} from `{type(params).__module__}`; pass "
+                "the params `gymnax.make` returned with the env (or its "
+                "`default_params`, changed with `.replace(...)`)."
             )
         self.env = env
         self.params = env.default_params if params is None else params

@@ -15,6 +15,7 @@ from .._extras import require
 from ..env import AbstractEnvLike
 from ..space import Dict
 from ..space import Tuple as TupleSpace
+from ._common import what_is
 from ._gym_spaces import (
     gym_value_converter,
     lerax_to_gym_space,
@@ -126,11 +127,14 @@ class LeraxToGymEnv(gym.Env):
     episode starts only when `reset` is called. An unseeded `reset` starts
     it as lerax's auto-reset does (the env's `restart`), so what wrappers
     keep across episodes, such as `NormalizeObservation`'s statistics,
-    carries on; a seeded one starts afresh. Randomness comes from a JAX PRNG
-    key that `reset(seed=...)` re-creates, so a seeded reset followed by the
-    same actions replays exactly. Envs with action masks put the mask of the
-    current state in `info["action_mask"]` (also returned by
-    `action_masks()`, the name sb3-contrib's `MaskablePPO` looks for).
+    carries on; a seeded one starts from the env's `initial` state, as does
+    one mid-episode over a `GymToLeraxEnv` (its Gymnasium env cannot be
+    restarted while in an episode). Randomness comes
+    from a JAX PRNG key that `reset(seed=...)` re-creates, so a seeded reset
+    followed by the same actions replays exactly. Envs with action masks
+    put the mask of the current state in `info["action_mask"]` (also
+    returned by `action_masks()`, the name sb3-contrib's `MaskablePPO`
+    looks for).
 
     Attributes:
         env: The wrapped lerax env.
@@ -163,7 +167,7 @@ class LeraxToGymEnv(gym.Env):
         if not isinstance(env, AbstractEnvLike):
             raise TypeError(
                 "`LeraxToGymEnv(env)` needs a lerax env (e.g. "
-                f"`lerax.env.make('CartPole-v1')`), got {type(env).__name__}."
+                f"`lerax.env.make('CartPole-v1')`), got {what_is(env)}."
             )
         if render_mode not in (None, "rgb_array"):
             raise ValueError(
@@ -203,10 +207,11 @@ class LeraxToGymEnv(gym.Env):
             options: Unused (lerax envs take their options at construction).
 
         Returns:
-            `(observation, info)`: with a seed, or on the first reset, of
-            the env's `initial` state; otherwise of its `restart` from the
-            current state (what lerax's auto-reset gives: a new episode,
-            with what wrappers carry across episodes carried on).
+            `(observation, info)`: without a seed, of the env's `restart`
+            from the current state (what lerax's auto-reset gives: a new
+            episode, with what wrappers carry across episodes carried on);
+            with a seed, on the first reset, or mid-episode over a
+            `GymToLeraxEnv`, of its `initial` state.
         """
         del options
         super().reset(seed=seed)
@@ -215,7 +220,12 @@ class LeraxToGymEnv(gym.Env):
         elif self._key is None:
             seed = int(self.np_random.integers(2**31 - 1))
             self._key = jr.key_data(jr.key(seed))
-        if seed is None and self._leaves is not None:
+        # A reset mid-episode restarts too (a lerax env's `restart` holds for
+        # any state), keeping what wrappers carry across episodes, except
+        # over a `GymToLeraxEnv`: its host env cannot be restarted while
+        # still in its episode, so that chain starts from `initial`.
+        restartable = self._needs_reset or not _hosts_an_episode(self.env)
+        if seed is None and self._leaves is not None and restartable:
             self._key, self._leaves, observation, self._mask = self._restart_fn(
                 self._leaves, self._key
             )
@@ -311,8 +321,24 @@ class LeraxToGymEnv(gym.Env):
 
         return np.asarray(render_rgb(self.env, self.state), dtype=np.uint8)
 
+    def close(self) -> None:
+        """Closes the innermost lerax env where it has a `close` (e.g.
+        `GymToLeraxEnv`, whose Gymnasium env is then closed), as Gymnasium's
+        wrappers pass `close` on."""
+        close = getattr(self.env.unwrapped, "close", None)
+        if callable(close):
+            close()
+
     def __repr__(self) -> str:
         return f"LeraxToGymEnv({self.env.name})"
+
+
+def _hosts_an_episode(env: AbstractEnvLike) -> bool:
+    """Whether `env`'s innermost env is a `GymToLeraxEnv`, whose Gymnasium
+    env lives on the host and can only be restarted after its episode ended."""
+    from ._gym_to_lerax import GymToLeraxEnv  # Gymnasium is imported here anyway
+
+    return isinstance(env.unwrapped, GymToLeraxEnv)
 
 
 def _same_structure(space: Any, given: Any) -> bool:

@@ -10,6 +10,7 @@ from jaxtyping import Array, Bool, Int, Key, PyTree
 from .._extras import require
 from ..env import AbstractEnvLike
 from ..space import Discrete
+from ._common import what_is
 from ._gymnax_spaces import cast_to, lerax_to_gymnax_space, to_gymnax_value
 
 gymnax_environment = require("gymnax.environments.environment", "gym")
@@ -81,7 +82,7 @@ class LeraxToGymnaxEnv(gymnax_environment.Environment):
         if not isinstance(env, AbstractEnvLike):
             raise TypeError(
                 "`LeraxToGymnaxEnv(env)` needs a lerax env (e.g. "
-                f"`lerax.env.make('CartPole-v1')`), got {type(env).__name__}."
+                f"`lerax.env.make('CartPole-v1')`), got {what_is(env)}."
             )
         self.env = env
 
