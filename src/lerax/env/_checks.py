@@ -11,7 +11,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from ..utils._checks import concrete
+from ..utils._checks import (
+    check_bool,
+    check_finite,
+    check_non_negative,
+    concrete,
+)
+from ..utils._checks import check_positive as _check_positive
 
 RENDER_MODES = ("human", "rgb_array", "depth_array", "rgbd_tuple")
 """Gymnasium's render modes (all refused, see `check_render_mode`)."""
@@ -24,9 +30,7 @@ def check_number(owner: str, name: str, value: Any) -> None:
         value, (int, float, np.number, np.ndarray, jax.Array)
     ):
         raise TypeError(f"`{owner}({name}=...)` must be a number, got {value!r}.")
-    array = concrete(value)
-    if array is not None and not np.all(np.isfinite(array)):
-        raise ValueError(f"`{owner}({name}=...)` must be finite, got {value!r}.")
+    check_finite(owner, **{name: value})
 
 
 def check_numbers(owner: str, **values: Any) -> None:
@@ -45,27 +49,18 @@ def check_number_fields(env: Any) -> None:
 
 
 def check_positive(owner: str, **values: Any) -> None:
-    """`check_number`, then `ValueError` for a concrete constant that is not
-    > 0."""
-    for name, value in values.items():
-        check_number(owner, name, value)
-        array = concrete(value)
-        if array is not None and not np.all(array > 0):
-            raise ValueError(f"`{owner}({name}=...)` must be > 0, got {value!r}.")
+    """`check_number`, then the hyper-parameters' `check_positive` (a
+    concrete constant must be > 0)."""
+    check_numbers(owner, **values)
+    _check_positive(owner, **values)
 
 
 def check_nonnegative(owner: str, **values: Any) -> None:
-    """Raises `ValueError` for a concrete scale or bound that is not >= 0
-    (a negative one would make every draw `U(-s, s)` the same value), after
-    `check_number`."""
-    for name, value in values.items():
-        check_number(owner, name, value)
-        array = concrete(value)
-        if array is not None and not np.all(array >= 0):
-            raise ValueError(
-                f"`{owner}({name}=...)` must be >= 0 (it is the half-width of a "
-                f"uniform draw), got {value!r}."
-            )
+    """`check_number`, then `check_non_negative`: a scale or half-width of a
+    uniform draw must be >= 0 (a negative one would make every draw
+    `U(-s, s)` the same value)."""
+    check_numbers(owner, **values)
+    check_non_negative(owner, **values)
 
 
 def check_order(owner: str, low_name: str, low: Any, high_name: str, high: Any):
@@ -82,8 +77,7 @@ def check_order(owner: str, low_name: str, low: Any, high_name: str, high: Any):
 
 def check_switch(owner: str, name: str, value: Any) -> bool:
     """`value` as a bool; `TypeError` unless it is one (`bool("no")` is True)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{owner}({name}=...)` must be True or False, got {value!r}.")
+    check_bool(owner, **{name: value})
     return bool(value)
 
 
