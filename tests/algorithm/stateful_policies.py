@@ -213,6 +213,12 @@ class CountingDeterministicPolicy(AbstractDeterministicPolicy):
         )
         return state, self.inner.deterministic_action(None, features)[1]
 
+    def __call__(self, state, observation, *, key=None, action_mask=None):
+        state, features = advance(
+            self.observation_space, state, observation, self.strict
+        )
+        return state, self.inner(None, features, key=key)[1]
+
     def reset(self, *, key):
         del key
         return fresh()

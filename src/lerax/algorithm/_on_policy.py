@@ -21,7 +21,7 @@ from jaxtyping import Array, Bool, Float, Int, Key
 from ..advantage import AbstractAdvantageEstimator
 from ..buffer import RolloutBuffer
 from ..env import AbstractEnvLike
-from ..policy import AbstractActorCriticPolicy
+from ..policy import AbstractActorCriticPolicy, valid_action
 from ..utils._checks import (
     check_bool,
     check_finite,
@@ -278,7 +278,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             policy_state, action, value, log_prob = policy.action_and_value(
                 policy_state, observation, key=key, action_mask=mask
             )
-            env_action = policy.action_head.valid(action)
+            env_action = valid_action(policy.action_space, action)
             return (
                 policy_state,
                 action,

@@ -95,7 +95,7 @@ def _update(
     high = np.asarray(space.high, np.float32)[None]
     scale = (high - low) / 2
     next_actions = batch_map(
-        lambda s, o: learner.target_policy.deterministic_action(s, o)[1],
+        lambda s, o: learner.target_policy(s, o)[1],
         batch,
         next_step=True,
     )
@@ -127,7 +127,7 @@ def _update(
     critics = eqx.apply_updates(learner.critics, updates)
 
     def actor_loss(policy):
-        actions = batch_map(lambda s, o: policy.deterministic_action(s, o)[1], batch)
+        actions = batch_map(lambda s, o: policy(s, o)[1], batch)
         q = jax.vmap(lambda o, a: twin_values(critics, o, a)[0])(
             batch["observations"], actions
         )
@@ -185,7 +185,8 @@ class TD3(AbstractOffPolicyAlgorithm):
     (Adam 1e-3, batch 256, tau 0.005, noise 0.2 clipped at 0.5, delay 2)
     except `learning_starts` (256, at least the batch size, so the first
     batch draws from as many transitions as it holds).
-    Exploration noise comes from the policy (`exploration_noise`).
+    Exploration comes from the policy: `policy(state, observation, key=key)`
+    (for `MLPDeterministicPolicy`, Gaussian noise of `exploration_noise`).
 
     Attributes:
         num_envs: Environments stepped in parallel.

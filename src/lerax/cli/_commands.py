@@ -285,12 +285,38 @@ def run_list(args: argparse.Namespace, console: Any) -> int:
     return 0
 
 
+def policy_kind(cls: type) -> type | None:
+    """The abstract policy family `cls` belongs to (e.g.
+    `AbstractActorCriticPolicy`), or None for another policy."""
+    from lerax.policy import (
+        AbstractActorCriticPolicy,
+        AbstractDeterministicPolicy,
+        AbstractDiscreteSACPolicy,
+        AbstractQPolicy,
+        AbstractSACPolicy,
+    )
+
+    # the discrete SAC family before its parent: SAC and SAC-Discrete differ
+    families = (
+        AbstractActorCriticPolicy,
+        AbstractQPolicy,
+        AbstractDeterministicPolicy,
+        AbstractDiscreteSACPolicy,
+        AbstractSACPolicy,
+    )
+    return next((family for family in families if issubclass(cls, family)), None)
+
+
 def policy_algorithms(name: str) -> list[str]:
     """The algorithms that train the policy class `name`: those whose default
-    policy is of the same kind (the same abstract policy class above it, e.g.
+    policy is of the same kind (the same abstract policy family, e.g.
     `AbstractActorCriticPolicy`)."""
-    kind = policy_class(name).__mro__[1]
-    return [a for a in ALGORITHMS if policy_class(DEFAULT_POLICY[a]).__mro__[1] is kind]
+    kind = policy_kind(policy_class(name))
+    return [
+        a
+        for a in ALGORITHMS
+        if kind is not None and policy_kind(policy_class(DEFAULT_POLICY[a])) is kind
+    ]
 
 
 def run_benchmark(args: argparse.Namespace, console: Any) -> int:

@@ -6,7 +6,11 @@ from ._action_head import DiscreteHead as DiscreteHead
 from ._action_head import MultiBinaryHead as MultiBinaryHead
 from ._action_head import MultiDiscreteHead as MultiDiscreteHead
 from ._action_head import make_action_head as make_action_head
+from ._action_head import valid_action as valid_action
 from ._actor_critic import AbstractActorCriticPolicy as AbstractActorCriticPolicy
+from ._actor_critic import (
+    AbstractFeatureActorCriticPolicy as AbstractFeatureActorCriticPolicy,
+)
 from ._actor_critic import MLPActorCriticPolicy as MLPActorCriticPolicy
 from ._base import AbstractPolicy as AbstractPolicy
 from ._base import AbstractPolicyState as AbstractPolicyState

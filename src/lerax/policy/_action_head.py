@@ -21,6 +21,7 @@ from ..distribution import (
     MultivariateNormalDiag,
 )
 from ..space import AbstractSpace, Box, Discrete, MultiBinary, MultiDiscrete
+from ..utils._checks import check_finite
 from ._networks import orthogonal_linear
 
 
@@ -47,6 +48,50 @@ def check_mask_shape(action_mask: Any, shape: tuple[int, ...], who: str) -> Arra
             f"action), got {mask.shape}.{hint}"
         )
     return mask
+
+
+def require_float_box(space: Box, owner: str) -> Box:
+    """Returns `space` if its dtype is floating-point, else raises `TypeError`.
+
+    Gaussian, squashed-Gaussian and tanh policies produce continuous values:
+    on an integer or boolean `Box` their actions would not be in the space.
+
+    Args:
+        space: The Box action space.
+        owner: The class or function, for the message (e.g. "MLPSACPolicy").
+
+    Raises:
+        TypeError: Naming `owner`, the space and the fixes.
+    """
+    if not jnp.issubdtype(space.dtype, jnp.floating):
+        raise TypeError(
+            f"`{owner}` produces continuous actions and needs a floating-point Box "
+            f"action space, got {space!r}. "
+            "For integer actions use a `Discrete` or `MultiDiscrete` action space "
+            "(e.g. with `lerax.wrapper.TransformAction`); for continuous ones, a "
+            "float Box (e.g. `dtype=jnp.float32`)."
+        )
+    return space
+
+
+def valid_action(action_space: AbstractSpace, action: Any) -> Any:
+    """Maps a policy's action into `action_space` before it is sent to an env.
+
+    `Box` actions (Gaussian samples are not bounded) are clipped to the bounds
+    and cast to the space's dtype; actions of every other space are returned
+    unchanged.
+
+    Args:
+        action_space: The env's action space.
+        action: An action from the policy.
+
+    Returns:
+        The action, inside `action_space`.
+    """
+    if isinstance(action_space, Box):
+        clipped = jnp.clip(action, action_space.low, action_space.high)
+        return clipped.astype(action_space.dtype)
+    return action
 
 
 class AbstractActionHead(eqx.Module):
@@ -108,6 +153,21 @@ class BoxHead(AbstractActionHead):
         gain: float,
         key: Key[Array, ""],
     ):
+        """Builds the head.
+
+        Args:
+            in_size: Size of the features.
+            action_space: A floating-point Box action space.
+            log_std_init: Initial log standard deviation (finite).
+            gain: Gain of the orthogonal output layer.
+            key: A JAX PRNG key for the output layer.
+
+        Raises:
+            TypeError: If the Box's dtype is not floating-point.
+            ValueError: If `log_std_init` is NaN or infinite.
+        """
+        require_float_box(action_space, "BoxHead")
+        check_finite("BoxHead", log_std_init=log_std_init)
         self.action_space = action_space
         self.linear = orthogonal_linear(
             in_size, action_space.flat_size, gain=gain, key=key
@@ -127,8 +187,7 @@ class BoxHead(AbstractActionHead):
         )
 
     def valid(self, action):
-        space = self.action_space
-        return jnp.clip(action, space.low, space.high).astype(space.dtype)
+        return valid_action(self.action_space, action)
 
 
 @final
@@ -244,13 +303,24 @@ def make_action_head(
     key: Key[Array, ""],
     log_std_init: float = 0.0,
     gain: float = 0.01,
+    owner: str = "make_action_head",
 ) -> AbstractActionHead:
     """The action head for `action_space`.
 
+    Args:
+        in_size: Size of the features.
+        action_space: The action space.
+        key: A JAX PRNG key for the output layer.
+        log_std_init: Initial log standard deviation (Box actions).
+        gain: Gain of the orthogonal output layer.
+        owner: The policy class building the head, named in errors.
+
     Raises:
-        TypeError: For composite (`Dict`/`Tuple`) action spaces.
+        TypeError: For composite (`Dict`/`Tuple`) action spaces, and for
+            integer or boolean Box action spaces.
     """
     if isinstance(action_space, Box):
+        require_float_box(action_space, owner)
         return BoxHead(
             in_size, action_space, log_std_init=log_std_init, gain=gain, key=key
         )

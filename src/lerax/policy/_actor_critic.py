@@ -10,16 +10,66 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Key
 
 from ..space import AbstractSpace
+from ..utils._checks import check_finite
 from ._action_head import AbstractActionHead, make_action_head
 from ._base import AbstractPolicy, spaces_of
-from ._networks import Network, check_sizes, mlp
+from ._networks import Network, check_activation, check_sizes, mlp
 
 
 class AbstractActorCriticPolicy(AbstractPolicy):
     """A policy with a value function, as used by PPO, A2C and REINFORCE.
 
+    Subclasses implement `action_and_value`, `evaluate_action` and `value`
+    (plus `__call__` and `reset`, as every policy). To write only a feature
+    network, subclass `AbstractFeatureActorCriticPolicy` instead: it needs
+    just `forward` (features for the actor and the value) and an
+    `action_head`, and implements the rest for every supported action space.
+    """
+
+    @abc.abstractmethod
+    def action_and_value(
+        self,
+        state: Any,
+        observation: Any,
+        *,
+        key: Key[Array, ""],
+        action_mask: Any = None,
+    ) -> tuple[Any, Any, Float[Array, ""], Float[Array, ""]]:
+        """Samples an action and returns it with the value and its log-probability.
+
+        Returns:
+            `(new_state, action, value, log_prob)`; `log_prob` is that of the
+            returned action, summed over its components.
+        """
+
+    @abc.abstractmethod
+    def evaluate_action(
+        self, state: Any, observation: Any, action: Any, *, action_mask: Any = None
+    ) -> tuple[Any, Float[Array, ""], Float[Array, ""], Float[Array, ""]]:
+        """Scores a given action (for the policy-gradient loss).
+
+        Returns:
+            `(new_state, value, log_prob, entropy)`.
+        """
+
+    @abc.abstractmethod
+    def value(self, state: Any, observation: Any) -> tuple[Any, Float[Array, ""]]:
+        """Returns `(new_state, value)`."""
+
+
+def _rounds(raw: Array, action: Array) -> bool:
+    """Whether decoding `raw` into `action` can change its value (trace-time):
+    the action's dtype cannot hold every value of the raw dtype (a float32
+    sample cast to a float16 or bfloat16 Box)."""
+    return jnp.promote_types(raw.dtype, action.dtype) != action.dtype
+
+
+class AbstractFeatureActorCriticPolicy(AbstractActorCriticPolicy):
+    """An actor-critic policy written as a feature network and an action head.
+
     Subclasses provide `forward` (features for the actor and the value) and
-    an `action_head`; everything else is written once here.
+    an `action_head`; `action_and_value`, `evaluate_action`, `value` and
+    `__call__` are written once here.
 
     Attributes:
         action_head: Maps actor features to the action distribution.
@@ -50,9 +100,14 @@ class AbstractActorCriticPolicy(AbstractPolicy):
         state, features, value = self.forward(state, observation)
         distribution = self.action_head.distribution(features, action_mask)
         raw, log_prob = distribution.sample_and_log_prob(key)
+        action = self.action_head.decode(raw)
+        if _rounds(raw, action):
+            # the cast to the space's dtype rounded the sample: score the
+            # action returned (the one stored and re-scored by the loss)
+            return state, action, value, self.action_head.log_prob(distribution, action)
         # decode only reshapes and shifts, so the raw value's log-probability
         # is the action's (summed over its components)
-        return state, self.action_head.decode(raw), value, jnp.sum(log_prob)
+        return state, action, value, jnp.sum(log_prob)
 
     def evaluate_action(
         self, state: Any, observation: Any, action: Any, *, action_mask: Any = None
@@ -80,6 +135,8 @@ class AbstractActorCriticPolicy(AbstractPolicy):
         key: Key[Array, ""] | None = None,
         action_mask: Any = None,
     ):
+        """The distribution's mode without a key, a sample with one (clipped
+        into a Box); returns `(new_state, action)`."""
         state, features, _ = self.forward(state, observation)
         distribution = self.action_head.distribution(features, action_mask)
         raw = distribution.mode() if key is None else distribution.sample(key)
@@ -103,7 +160,7 @@ def _trunk(in_size: int, width: int, depth: int, activation, key) -> Network | N
 
 
 @final
-class MLPActorCriticPolicy(AbstractActorCriticPolicy):
+class MLPActorCriticPolicy(AbstractFeatureActorCriticPolicy):
     """Actor-critic with multilayer perceptrons, for any flattenable observation
     space and Box, Discrete, MultiDiscrete or MultiBinary actions.
 
@@ -163,9 +220,14 @@ class MLPActorCriticPolicy(AbstractActorCriticPolicy):
             key: A JAX PRNG key for the initial weights.
 
         Raises:
+            TypeError: If `activation` is not callable, or the action space
+                is an integer or boolean Box.
             ValueError: If a size is not an int (Python or NumPy), or a width
-                or size is < 1, or a depth < 0.
+                or size is < 1, or a depth < 0, or `log_std_init` is not
+                finite.
         """
+        check_activation("MLPActorCriticPolicy", activation=activation)
+        check_finite("MLPActorCriticPolicy", log_std_init=log_std_init)
         (
             feature_size,
             feature_width,
@@ -204,7 +266,11 @@ class MLPActorCriticPolicy(AbstractActorCriticPolicy):
         self.actor = _trunk(size, action_width, action_depth, activation, k_actor)
         head_size = action_width if action_depth > 0 else size
         self.action_head = make_action_head(
-            head_size, self.action_space, log_std_init=log_std_init, key=k_head
+            head_size,
+            self.action_space,
+            log_std_init=log_std_init,
+            key=k_head,
+            owner="MLPActorCriticPolicy",
         )
         self.critic = mlp(
             size, 1, value_width, value_depth, activation, out_gain=1.0, key=k_critic

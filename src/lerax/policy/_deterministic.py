@@ -1,6 +1,5 @@
 """Deterministic continuous-action policies (DDPG, TD3)."""
 
-import abc
 from typing import Any, ClassVar, final
 
 import equinox as eqx
@@ -12,14 +11,18 @@ from jaxtyping import Array, Float, Key
 
 from ..space import AbstractSpace, Box
 from ..utils._checks import check_non_negative
+from ._action_head import require_float_box
 from ._base import AbstractPolicy, spaces_of
-from ._networks import Network, check_sizes, mlp
+from ._networks import Network, check_activation, check_sizes, mlp
 
 
 def require_bounded_box(space: AbstractSpace, owner: str) -> Box:
-    """Returns `space` if it is a Box with finite bounds, else raises `TypeError`/`ValueError`."""
+    """Returns `space` if it is a floating-point Box with finite bounds, else
+    raises `TypeError` (not a Box, or an integer or boolean one) or
+    `ValueError` (unbounded)."""
     if not isinstance(space, Box):
         raise TypeError(f"`{owner}` needs a Box action space, got {space!r}.")
+    require_float_box(space, owner)
     if not space.is_bounded():
         raise ValueError(
             f"`{owner}` needs finite action bounds, got {space!r}; wrap the env in "
@@ -29,37 +32,42 @@ def require_bounded_box(space: AbstractSpace, owner: str) -> Box:
 
 
 class AbstractDeterministicPolicy(AbstractPolicy):
-    """A policy whose action is a deterministic function of the observation;
-    with a key, Gaussian exploration noise is added and the action clipped
-    to the bounds."""
+    """A policy for a Box action space whose action, without a key, is a
+    deterministic function of the observation (and state), as trained by
+    DDPG and TD3; with a key it may explore (e.g. add noise).
+
+    Subclasses implement `__call__` and `reset`; the algorithms take the
+    deterministic action as `policy(state, observation)` (differentiated
+    for the actor loss) and explore with `policy(state, observation,
+    key=key)`.
+
+    Attributes:
+        action_space: The Box action space.
+    """
 
     action_space: eqx.AbstractVar[Box]
-    exploration_noise: eqx.AbstractVar[float]
 
-    @abc.abstractmethod
-    def deterministic_action(
-        self, state: Any, observation: Any
-    ) -> tuple[Any, Float[Array, "..."]]:
-        """Returns `(new_state, action)` without noise, inside the bounds."""
 
-    def __call__(
-        self,
-        state: Any,
-        observation: Any,
-        *,
-        key: Key[Array, ""] | None = None,
-        action_mask: None = None,
-    ):
-        del action_mask
-        state, action = self.deterministic_action(state, observation)
-        if key is None:
-            return state, action
-        space = self.action_space
-        scale = (space.high - space.low) / 2
-        noise = jr.normal(key, space.shape) * self.exploration_noise * scale
-        return state, jnp.clip(action + noise, space.low, space.high).astype(
-            space.dtype
-        )
+def add_exploration_noise(
+    space: Box,
+    action: Float[Array, "..."],
+    noise: float | Float[Array, ""],
+    *,
+    key: Key[Array, ""],
+) -> Float[Array, "..."]:
+    """`action` plus Gaussian noise, clipped to the bounds of `space` and
+    cast to its dtype.
+
+    Args:
+        space: The bounded Box action space.
+        action: A deterministic action.
+        noise: Standard deviation of the noise, as a fraction of half the
+            action range.
+        key: A JAX PRNG key.
+    """
+    scale = (space.high - space.low) / 2
+    perturbed = action + jr.normal(key, space.shape) * noise * scale
+    return jnp.clip(perturbed, space.low, space.high).astype(space.dtype)
 
 
 @final
@@ -102,7 +110,8 @@ class MLPDeterministicPolicy(AbstractDeterministicPolicy):
             key: A JAX PRNG key.
 
         Raises:
-            TypeError: If the action space is not a `Box`.
+            TypeError: If the action space is not a floating-point `Box`, or
+                `activation` is not callable.
             ValueError: If the action bounds are not finite,
                 `exploration_noise` < 0, or a size is not an int (Python or
                 NumPy), or `width_size` < 1 or `depth` < 0.
@@ -110,6 +119,7 @@ class MLPDeterministicPolicy(AbstractDeterministicPolicy):
         width_size, depth = check_sizes(
             "MLPDeterministicPolicy", width_size=width_size, depth=depth
         )
+        check_activation("MLPDeterministicPolicy", activation=activation)
         self.observation_space, action_space = spaces_of(env)
         self.action_space = require_bounded_box(action_space, "MLPDeterministicPolicy")
         check_non_negative(
@@ -127,13 +137,35 @@ class MLPDeterministicPolicy(AbstractDeterministicPolicy):
             key=key,
         )
 
-    def deterministic_action(self, state: None, observation: Any):
+    def deterministic_action(
+        self, state: None, observation: Any
+    ) -> tuple[None, Float[Array, "..."]]:
+        """Returns `(new_state, action)` without noise, inside the bounds."""
         space = self.action_space
         unit = self.network(self.observation_space.flatten_sample(observation))
         scale = np.asarray((space.high - space.low) / 2, np.float32).reshape(-1)
         middle = np.asarray((space.high + space.low) / 2, np.float32).reshape(-1)
         action = jnp.reshape(middle + scale * unit, space.shape)
         return state, jnp.clip(action, space.low, space.high).astype(space.dtype)
+
+    def __call__(
+        self,
+        state: None,
+        observation: Any,
+        *,
+        key: Key[Array, ""] | None = None,
+        action_mask: None = None,
+    ) -> tuple[None, Float[Array, "..."]]:
+        """The deterministic action without a key; with one, Gaussian noise of
+        standard deviation `exploration_noise` (times half the range) added
+        and the result clipped to the bounds."""
+        del action_mask
+        state, action = self.deterministic_action(state, observation)
+        if key is None:
+            return state, action
+        return state, add_exploration_noise(
+            self.action_space, action, self.exploration_noise, key=key
+        )
 
     def reset(self, *, key: Key[Array, ""]) -> None:
         del key

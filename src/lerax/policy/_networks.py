@@ -60,6 +60,31 @@ def check_sizes(owner: str, **sizes: Any) -> tuple[int, ...]:
     )
 
 
+def check_activation(owner: str, **activations: Any) -> None:
+    """Raises `TypeError` unless each value is callable (an activation
+    function such as `jax.nn.relu`, or a module such as `eqx.nn.PReLU()`).
+
+    Checked when a policy is built, so a name given for the function (e.g.
+    `"relu"`) or `None` is named there, not at the first call.
+
+    Args:
+        owner: The class, for the message (e.g. "MLPQPolicy").
+        **activations: The arguments to check, by name.
+
+    Raises:
+        TypeError: Naming `owner`, the argument and the value.
+    """
+    for name, value in activations.items():
+        if not callable(value):
+            named = isinstance(value, str) and callable(getattr(jax.nn, value, None))
+            example = f"jax.nn.{value}" if named else "jax.nn.relu"
+            hint = f", e.g. `{example}`"
+            raise TypeError(
+                f"`{owner}({name}=...)` must be callable (an activation function"
+                f"{hint}), got {value!r}."
+            )
+
+
 # Both builders run under `filter_jit`: built eagerly, every initialiser op
 # compiled its own tiny program (about 1.5 s for a SAC policy); compiled
 # whole, a network costs one compilation per shape configuration.

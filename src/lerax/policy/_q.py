@@ -13,7 +13,7 @@ from ..space import AbstractSpace, Discrete
 from ..utils._checks import check_unit_interval
 from ._action_head import check_mask_shape
 from ._base import AbstractPolicy, spaces_of
-from ._networks import check_sizes, mlp
+from ._networks import check_activation, check_sizes, mlp
 
 
 class AbstractQPolicy(AbstractPolicy):
@@ -118,13 +118,15 @@ class MLPQPolicy(AbstractQPolicy):
             key: A JAX PRNG key.
 
         Raises:
-            TypeError: If the action space is not `Discrete`.
+            TypeError: If the action space is not `Discrete`, or `activation`
+                is not callable.
             ValueError: If `epsilon` is outside [0, 1], or a size is not an
                 int (Python or NumPy), or `width_size` < 1 or `depth` < 0.
         """
         width_size, depth = check_sizes(
             "MLPQPolicy", width_size=width_size, depth=depth
         )
+        check_activation("MLPQPolicy", activation=activation)
         self.observation_space, action_space = spaces_of(env)
         if not isinstance(action_space, Discrete):
             raise TypeError(

@@ -9,10 +9,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Key
 
 from ..space import AbstractSpace
+from ..utils._checks import check_finite
 from ._action_head import AbstractActionHead, make_action_head
-from ._actor_critic import AbstractActorCriticPolicy
+from ._actor_critic import AbstractFeatureActorCriticPolicy
 from ._base import AbstractPolicyState, spaces_of
-from ._networks import Network, check_sizes, mlp
+from ._networks import Network, check_activation, check_sizes, mlp
 
 
 @final
@@ -28,7 +29,7 @@ class RecurrentPolicyState(AbstractPolicyState):
 
 
 @final
-class RecurrentActorCriticPolicy(AbstractActorCriticPolicy):
+class RecurrentActorCriticPolicy(AbstractFeatureActorCriticPolicy):
     """Actor-critic with a recurrent core, for partially observed tasks.
 
     The flattened observation goes through an MLP encoder, then a GRU or LSTM
@@ -88,10 +89,14 @@ class RecurrentActorCriticPolicy(AbstractActorCriticPolicy):
             key: A JAX PRNG key for the initial weights.
 
         Raises:
+            TypeError: If `activation` is not callable, or the action space
+                is an integer or boolean Box.
             ValueError: If `cell` is not "gru" or "lstm", or a size is not an
                 int (Python or NumPy), or a width or size is < 1, or a depth
-                < 0.
+                < 0, or `log_std_init` is not finite.
         """
+        check_activation("RecurrentActorCriticPolicy", activation=activation)
+        check_finite("RecurrentActorCriticPolicy", log_std_init=log_std_init)
         if cell not in ("gru", "lstm"):
             raise ValueError(
                 f"`RecurrentActorCriticPolicy(cell=...)` must be 'gru' or 'lstm', got {cell!r}."
@@ -129,7 +134,11 @@ class RecurrentActorCriticPolicy(AbstractActorCriticPolicy):
         # float32 like the other layers (and `reset`), also with jax_enable_x64
         self.cell = cell_class(size, hidden_size, dtype=jnp.float32, key=k_cell)
         self.action_head = make_action_head(
-            hidden_size, self.action_space, log_std_init=log_std_init, key=k_head
+            hidden_size,
+            self.action_space,
+            log_std_init=log_std_init,
+            key=k_head,
+            owner="RecurrentActorCriticPolicy",
         )
         self.critic = mlp(
             hidden_size,
@@ -143,12 +152,43 @@ class RecurrentActorCriticPolicy(AbstractActorCriticPolicy):
 
     def reset(self, *, key: Key[Array, ""]) -> RecurrentPolicyState:
         del key
-        shape = (
-            (self.hidden_size,) if self.cell_type == "gru" else (2, self.hidden_size)
+        return RecurrentPolicyState(jnp.zeros(self._hidden_shape(), jnp.float32))
+
+    def _hidden_shape(self) -> tuple[int, ...]:
+        """Shape of the hidden state of one observation."""
+        if self.cell_type == "gru":
+            return (self.hidden_size,)
+        return (2, self.hidden_size)
+
+    def _check_state(self, state: Any) -> None:
+        """Raises (trace-time) unless `state` is this policy's state.
+
+        Raises:
+            TypeError: If `state` is not a `RecurrentPolicyState`.
+            ValueError: If its hidden vector has another shape (e.g. an LSTM
+                policy's state given to a GRU policy).
+        """
+        fix = (
+            "get the initial state with `state = policy.reset(key=...)` and "
+            "pass on the state each call returns"
         )
-        return RecurrentPolicyState(jnp.zeros(shape, jnp.float32))
+        if not isinstance(state, RecurrentPolicyState):
+            raise TypeError(
+                f"`{self.name}` needs its recurrent state, a `RecurrentPolicyState`, "
+                f"got {type(state).__name__}: {fix}."
+            )
+        shape = jnp.shape(state.hidden)
+        expected = self._hidden_shape()
+        if shape != expected:
+            raise ValueError(
+                f"`{self.name}` (cell={self.cell_type!r}, hidden_size="
+                f"{self.hidden_size}) needs a hidden state of shape {expected}, got "
+                f"{shape} (the state of another policy, or a batch of states: map "
+                f"a batch with `jax.vmap`); {fix}."
+            )
 
     def forward(self, state: RecurrentPolicyState, observation: Any):
+        self._check_state(state)
         features = self.observation_space.flatten_sample(observation)
         if self.encoder is not None:
             features = self.encoder(features)

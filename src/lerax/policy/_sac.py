@@ -18,7 +18,14 @@ from ..space import AbstractSpace, Box, Discrete
 from ._action_head import check_mask_shape
 from ._base import AbstractPolicy, spaces_of
 from ._deterministic import require_bounded_box
-from ._networks import Network, check_size, check_sizes, mlp, orthogonal_linear
+from ._networks import (
+    Network,
+    check_activation,
+    check_size,
+    check_sizes,
+    mlp,
+    orthogonal_linear,
+)
 
 LOG_STD_MIN = -5.0
 LOG_STD_MAX = 2.0
@@ -111,7 +118,8 @@ class MLPSACPolicy(AbstractSACPolicy):
             key: A JAX PRNG key.
 
         Raises:
-            TypeError: If the action space is not a `Box`.
+            TypeError: If the action space is not a floating-point `Box`, or
+                `activation` is not callable.
             ValueError: If the action bounds are not finite, or a size is not
                 an int (Python or NumPy), or `feature_size`, `width_size` or
                 `depth` is < 1.
@@ -121,6 +129,7 @@ class MLPSACPolicy(AbstractSACPolicy):
         )
         # the encoder's output layer is the first layer: at least one
         depth = check_size("MLPSACPolicy", "depth", depth, minimum=1)
+        check_activation("MLPSACPolicy", activation=activation)
         self.observation_space, action_space = spaces_of(env)
         self.action_space = require_bounded_box(action_space, "MLPSACPolicy")
         k_encoder, k_mean, k_std = jax.random.split(key, 3)
@@ -166,7 +175,7 @@ class MLPSACPolicy(AbstractSACPolicy):
     ):
         state, distribution = self.action_distribution(state, observation)
         flat, log_prob = distribution.sample_and_log_prob(key)
-        return state, jnp.reshape(flat, self.action_space.shape), log_prob
+        return state, self._action(flat), log_prob
 
     def __call__(
         self,
@@ -178,7 +187,12 @@ class MLPSACPolicy(AbstractSACPolicy):
     ):
         state, distribution = self.action_distribution(state, observation)
         flat = distribution.mode() if key is None else distribution.sample(key)
-        return state, jnp.reshape(flat, self.action_space.shape)
+        return state, self._action(flat)
+
+    def _action(self, flat: Float[Array, " n"]) -> Float[Array, "..."]:
+        """A flat sample as an action: the space's shape and dtype."""
+        space = self.action_space
+        return jnp.reshape(flat, space.shape).astype(space.dtype)
 
     def reset(self, *, key: Key[Array, ""]) -> None:
         del key
@@ -220,13 +234,15 @@ class MLPDiscreteSACPolicy(AbstractDiscreteSACPolicy):
             key: A JAX PRNG key.
 
         Raises:
-            TypeError: If the action space is not `Discrete`.
+            TypeError: If the action space is not `Discrete`, or `activation`
+                is not callable.
             ValueError: If a size is not an int (Python or NumPy), or
                 `width_size` < 1 or `depth` < 0.
         """
         width_size, depth = check_sizes(
             "MLPDiscreteSACPolicy", width_size=width_size, depth=depth
         )
+        check_activation("MLPDiscreteSACPolicy", activation=activation)
         self.observation_space, action_space = spaces_of(env)
         if not isinstance(action_space, Discrete):
             raise TypeError(
