@@ -90,7 +90,13 @@ class Recorder(AbstractLoggingBackend):
         self.name = None
 
 
-def train_with_callbacks(**kwargs):
+# (checkpoints too: one program for both checks, see below)
+folders = [Path(sys.argv[1]) / name for name in ("plain", "sharded", "resumed")]
+for folder in folders:
+    folder.mkdir()
+
+
+def train_with_callbacks(folder, **kwargs):
     recorder = Recorder()
     callbacks = [
         ProgressBarCallback(),
@@ -98,6 +104,7 @@ def train_with_callbacks(**kwargs):
         EvalCallback(
             env, eval_freq=256, num_episodes=2, max_steps=50, backend=recorder
         ),
+        CheckpointCallback(str(folder), save_freq=256, keep=5),
     ]
     policy_out = ppo.learn(
         env, policy, 512, key=jr.key(1), callback=callbacks, **kwargs
@@ -105,8 +112,8 @@ def train_with_callbacks(**kwargs):
     return policy_out, recorder.scalars
 
 
-plain, plain_logs = train_with_callbacks()
-sharded, sharded_logs = train_with_callbacks(mesh=mesh)
+plain, plain_logs = train_with_callbacks(folders[0])
+sharded, sharded_logs = train_with_callbacks(folders[1], mesh=mesh)
 assert_equal(sharded, plain, "PPO learn(mesh=..., callback=...)")
 
 
@@ -138,52 +145,37 @@ for source, logs in by_source(plain_logs).items():
 
 # checkpoints gather the envs from both devices: the same files, and a
 # one-device checkpoint resumes on two devices to the uninterrupted result
-folders = [Path(sys.argv[1]) / name for name in ("plain", "sharded", "resumed")]
-for folder in folders:
-    folder.mkdir()
-runs = []
-for folder, kwargs in zip(folders[:2], [{}, {"mesh": mesh}]):
-    checkpoints = CheckpointCallback(str(folder), save_freq=256, keep=5)
-    runs.append(
-        ppo.learn(env, policy, 512, key=jr.key(1), callback=checkpoints, **kwargs)
-    )
 names = sorted(path.name for path in folders[0].iterdir())
 assert names == sorted(path.name for path in folders[1].iterdir()) and len(names) == 2
 for name in names:
     assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
-resumed = ppo.learn(
-    env,
-    policy,
-    512,
-    key=jr.key(1),
-    callback=CheckpointCallback(str(folders[2]), save_freq=256, keep=5),
-    mesh=mesh,
-    resume_from=str(folders[0] / names[0]),
+resumed, resumed_logs = train_with_callbacks(
+    folders[2], mesh=mesh, resume_from=str(folders[0] / names[0])
 )
-assert_equal(resumed, runs[0], "resumed on two devices")
+assert_equal(resumed, plain, "resumed on two devices")
+assert [step for step, _ in resumed_logs] == [
+    step for step, _ in sharded_logs if step > 256
+]
 
 # seeds vmapped over a sharded run: each seed's envs split over the devices
 # (the same up to float rounding: a few values differ in the last bit)
-seeds = jr.split(jr.key(3), 2)
+keys = jr.split(jr.key(4), 4)
+learn_seeds = eqx.filter_jit(
+    eqx.filter_vmap(lambda k: ppo.learn(env, policy, 256, key=k))
+)
+reference = learn_seeds(keys)  # one device; also the reference further down
 many = eqx.filter_jit(
     eqx.filter_vmap(lambda k: ppo.learn(env, policy, 256, key=k, mesh=mesh))
-)(seeds)
-reference = eqx.filter_jit(
-    eqx.filter_vmap(lambda k: ppo.learn(env, policy, 256, key=k))
-)(seeds)
+)(keys)
 assert_equal(many, reference, "vmapped seeds", tolerance=1e-6)
 
 # seeds spread over the devices (`shard_seeds`): each device trains its own
 # seeds with no communication; the results are the one-device ones up to float
 # rounding (a vmap over 2 seeds per device instead of 4: a few last bits)
-keys = jr.split(jr.key(4), 4)
 spread = shard_seeds(keys, seed_mesh())
-learn_seeds = eqx.filter_jit(
-    eqx.filter_vmap(lambda k: ppo.learn(env, policy, 256, key=k))
-)
 compiled = learn_seeds.lower(spread).compile()
 many = compiled(spread)
-assert_equal(many, learn_seeds(keys), "seeds spread over devices", tolerance=1e-6)
+assert_equal(many, reference, "seeds spread over devices", tolerance=1e-6)
 for leaf in arrays(many):
     assert leaf.sharding.spec == jax.sharding.PartitionSpec(("seeds",)), leaf.sharding
     assert [s.data.shape[0] for s in leaf.addressable_shards] == [2, 2]

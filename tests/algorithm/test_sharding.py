@@ -43,7 +43,7 @@ def python(script: str, *args: str) -> subprocess.Popen:
     )
 
 
-@pytest.mark.slow(70)
+@pytest.mark.slow(50)
 def test_two_devices_train_the_same_policy_as_one(tmp_path):
     # PPO and DQN, `learn(mesh=...)` and `train` on a sharded state: bitwise
     # the one-device result, envs split two per device, collectives in the
