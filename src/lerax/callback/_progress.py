@@ -42,7 +42,8 @@ def running(ctx: IterationContext) -> Any:
 
 
 def run_description(algorithm: Any, env: Any) -> str:
-    """`"PPO on CartPole-v1"`."""
+    """The run's name in progress lines, e.g. `"PPO on CartPole"` (the env's
+    `name`, else its class name)."""
     return f"{type(algorithm).__name__} on {getattr(env, 'name', type(env).__name__)}"
 
 

@@ -81,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out",
         metavar="DIR",
-        help="output folder (default: a new folder runs/ALGO-ENV_ID-DATE-TIME)",
+        help="output folder (default: a new folder runs/algo-ENV_ID-DATE-TIME)",
     )
     train.add_argument(
         "--logger",
