@@ -318,9 +318,12 @@ def make_action_head(
     Raises:
         TypeError: For composite (`Dict`/`Tuple`) action spaces, and for
             integer or boolean Box action spaces.
+        ValueError: If `log_std_init` is not finite (Box action spaces).
     """
     if isinstance(action_space, Box):
+        # checked here too, so that the errors name the policy being built
         require_float_box(action_space, owner)
+        check_finite(owner, log_std_init=log_std_init)
         return BoxHead(
             in_size, action_space, log_std_init=log_std_init, gain=gain, key=key
         )

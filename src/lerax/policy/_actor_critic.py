@@ -10,7 +10,6 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Key
 
 from ..space import AbstractSpace
-from ..utils._checks import check_finite
 from ._action_head import AbstractActionHead, make_action_head
 from ._base import AbstractPolicy, spaces_of
 from ._networks import Network, check_activation, check_sizes, mlp
@@ -227,7 +226,6 @@ class MLPActorCriticPolicy(AbstractFeatureActorCriticPolicy):
                 finite.
         """
         check_activation("MLPActorCriticPolicy", activation=activation)
-        check_finite("MLPActorCriticPolicy", log_std_init=log_std_init)
         (
             feature_size,
             feature_width,

@@ -9,7 +9,6 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Key
 
 from ..space import AbstractSpace
-from ..utils._checks import check_finite
 from ._action_head import AbstractActionHead, make_action_head
 from ._actor_critic import AbstractFeatureActorCriticPolicy
 from ._base import AbstractPolicyState, spaces_of
@@ -96,7 +95,6 @@ class RecurrentActorCriticPolicy(AbstractFeatureActorCriticPolicy):
                 < 0, or `log_std_init` is not finite.
         """
         check_activation("RecurrentActorCriticPolicy", activation=activation)
-        check_finite("RecurrentActorCriticPolicy", log_std_init=log_std_init)
         if cell not in ("gru", "lstm"):
             raise ValueError(
                 f"`RecurrentActorCriticPolicy(cell=...)` must be 'gru' or 'lstm', got {cell!r}."
