@@ -461,6 +461,57 @@ def test_sac_entropy_is_measured_on_actions_rescaled_to_unit_bounds():
     assert alphas[0.01] < 1.0
 
 
+def test_sac_critic_target_takes_the_entropy_bonus_in_unit_action_units():
+    # SB3's soft target is min Q'(s', a') - alpha * log pi(a'|s') with the
+    # log-density of a' rescaled to [-1, 1], the units alpha is tuned in. In
+    # env units a box of half-width 0.4 (Humanoid's) adds
+    # gamma * alpha * 2 * log(0.4) ~ -1.8 to every non-terminal target: a
+    # per-step penalty for staying alive on envs that can end early
+    half, gamma, alpha, size = 0.4, 0.99, 1.0, 16
+    env = RescaleAction(lerax.env.make("Pendulum-v1"), -half, half)
+    policy = MLPSACPolicy(env, feature_size=8, width_size=8, key=jr.key(0))
+    algo = SAC(
+        buffer_size=64,
+        batch_size=size,
+        learning_starts=size,
+        q_width_size=8,
+        gamma=gamma,
+        initial_alpha=alpha,
+    )
+    state = algo.init(env, policy, key=jr.key(1))
+    learner, batch = state.learner, layout_batch(state.buffer, size)
+    observations = jr.uniform(jr.key(2), (size, 3), minval=-1.0, maxval=1.0)
+    batch.update(
+        observations=observations,
+        next_observations=observations[::-1],
+        actions=jr.uniform(jr.key(3), (size, 1), minval=-half, maxval=half),
+        rewards=jr.normal(jr.key(5), (size,)),
+        terminated=jnp.zeros(size, bool),
+    )
+    key = jr.key(6)
+    _, metrics = eqx.filter_jit(algo.update)(learner, batch, key=key, step=jnp.int32(0))
+    # the reference, by hand: the next actions drawn as `update` draws them
+    next_key, _ = jr.split(key)
+    next_actions, next_log_probs = jax.vmap(
+        lambda o, k: learner.policy.action_and_log_prob(None, o, key=k)[1:]
+    )(batch["next_observations"], jr.split(next_key, size))
+    unit_log_probs = np.asarray(next_log_probs, np.float64) + np.log(half)
+    target_q = jax.vmap(lambda o, a: twin_values(learner.target_critics, o, a))(
+        batch["next_observations"], next_actions
+    )
+    target = np.asarray(batch["rewards"], np.float64) + gamma * (
+        np.min(np.asarray(target_q, np.float64), axis=-1) - alpha * unit_log_probs
+    )
+    q = np.asarray(
+        jax.vmap(lambda o, a: twin_values(learner.critics, o, a))(
+            batch["observations"], batch["actions"]
+        ),
+        np.float64,
+    )
+    expected = 0.5 * np.sum(np.mean(np.square(q - target[:, None]), axis=0))
+    np.testing.assert_allclose(float(metrics["q_loss"]), expected, rtol=1e-4)
+
+
 def test_sac_policy_frequency_delays_actor_and_alpha(getkey):
     # the earlier package's argument: the critics learn on every gradient
     # step, the actor and the entropy coefficient on every 3rd

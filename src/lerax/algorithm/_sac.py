@@ -191,8 +191,13 @@ class SAC(AbstractOffPolicyAlgorithm):
 
     def update(self, learner: SACLearner, batch, *, key, step: Int[Array, ""]):
         policy_opt, critic_opt, alpha_opt = sac_optimizers(self)
-        # entropy in env units minus this is the entropy of the actions
-        # rescaled to [-1, 1] (SB3's units, those of `target_entropy`)
+        # log-densities in env units plus this are those of the actions
+        # rescaled to [-1, 1]: SB3's units, those of `target_entropy`. Every
+        # term alpha multiplies (the critic target, the actor loss, alpha's
+        # own step) uses them, so the entropy bonus does not depend on the
+        # action bounds (in env units it adds a constant per non-terminal
+        # step, which on an env with early termination rewards or penalises
+        # staying alive)
         log_scale = _log_half_widths(learner.policy.action_space)
         next_key, actor_key = jr.split(key)
         size = self.batch_size
@@ -211,7 +216,7 @@ class SAC(AbstractOffPolicyAlgorithm):
         )
         target = batch["rewards"] + self.gamma * (
             1.0 - batch["terminated"].astype(jnp.float32)
-        ) * (jnp.min(target_q, axis=-1) - alpha * next_log_probs)
+        ) * (jnp.min(target_q, axis=-1) - alpha * (next_log_probs + log_scale))
         target = jax.lax.stop_gradient(target)
 
         def critic_loss(critics):
@@ -234,7 +239,8 @@ class SAC(AbstractOffPolicyAlgorithm):
             q = jax.vmap(lambda o, a: twin_values(critics, o, a))(
                 batch["observations"], actions
             )
-            return jnp.mean(alpha * log_probs - jnp.min(q, axis=-1)), log_probs
+            unit_log_probs = log_probs + log_scale
+            return jnp.mean(alpha * unit_log_probs - jnp.min(q, axis=-1)), log_probs
 
         def actor_update(args):
             policy, policy_opt_state, log_alpha, alpha_opt_state = args
