@@ -48,6 +48,7 @@ from ..utils._checks import (
     check_step_size,
     check_unit_interval,
 )
+from ..utils._fusion import computed_once
 from ..wrapper._replay import renormalizer, unnormalized_observation_space
 from ._base import (
     AbstractAlgorithm,
@@ -431,6 +432,9 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 random,
                 chosen,
             )
+            # the action feeds the env's transition and reward, the buffer's
+            # columns and the logs: computed once, not once per consumer
+            action = computed_once(action, key)
             return policy_state, action, action, {}
 
         actors, transitions = collect(

@@ -3,9 +3,9 @@
 from typing import final
 
 import jax.numpy as jnp
-import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, Key
 
+from ..utils._fusion import normal
 from . import _gaussian
 from ._base import AbstractDistribution
 from ._utils import (
@@ -92,13 +92,13 @@ class MultivariateNormalDiag(AbstractDistribution[Float[Array, "*batch d"]]):
         return jnp.sum(_gaussian.log_density(value, loc, scale), axis=-1)
 
     def sample(self, key: Key[Array, ""]) -> Float[Array, "*batch d"]:
-        noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
+        noise = normal(key, self.loc.shape, self.loc.dtype)
         return self.loc + self.scale_diag * noise
 
     def sample_and_log_prob(
         self, key: Key[Array, ""]
     ) -> tuple[Float[Array, "*batch d"], Float[Array, "*batch"]]:
-        noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
+        noise = normal(key, self.loc.shape, self.loc.dtype)
         value = self.loc + self.scale_diag * noise
         log_prob = _gaussian.log_density_of_noise(noise, self.scale_diag)
         return value, jnp.sum(log_prob, axis=-1)

@@ -3,9 +3,9 @@
 from typing import final
 
 import jax.numpy as jnp
-import jax.random as jr
 from jaxtyping import Array, Float, Key
 
+from ..utils._fusion import normal
 from . import _gaussian
 from ._base import AbstractDistribution
 from ._utils import RealInput, as_float, broadcast_all, check_positive_scale
@@ -55,13 +55,13 @@ class Normal(AbstractDistribution[Float[Array, "*batch"]]):
         return _gaussian.log_density(value, loc, scale)
 
     def sample(self, key: Key[Array, ""]) -> Float[Array, "*batch"]:
-        noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
+        noise = normal(key, self.loc.shape, self.loc.dtype)
         return self.loc + self.scale * noise
 
     def sample_and_log_prob(
         self, key: Key[Array, ""]
     ) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
-        noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
+        noise = normal(key, self.loc.shape, self.loc.dtype)
         value = self.loc + self.scale * noise
         return value, _gaussian.log_density_of_noise(noise, self.scale)
 

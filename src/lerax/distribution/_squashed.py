@@ -15,10 +15,10 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Key
 
+from ..utils._fusion import normal
 from . import _gaussian, _quadrature
 from ._base import AbstractDistribution
 from ._utils import RealInput, broadcast_batch, sum_last
@@ -223,7 +223,7 @@ class AbstractSquashedGaussian(AbstractDistribution[Float[Array, "*sample"]]):
     def sample_and_log_prob(
         self, key: Key[Array, ""]
     ) -> tuple[Float[Array, "*sample"], Float[Array, "*batch"]]:
-        noise = jr.normal(key, self.loc.shape, dtype=self.loc.dtype)
+        noise = normal(key, self.loc.shape, self.loc.dtype)
         sample, log_prob = _sample_and_log_prob(noise, *self._params())
         return sample, sum_last(log_prob, self.event_ndim)
 
