@@ -212,6 +212,12 @@ def test_fields_must_share_the_leading_axes_of_rewards():
         RolloutBuffer(ids, ids, ids, ids, ids, ids, {"h": jnp.zeros((2, 2))})
     with pytest.raises(ValueError, match="at least one leading axis"):
         RolloutBuffer(ids, ids, jnp.float32(0), ids, ids, ids, None)
+    # a single step given without its time axis: named, not an IndexError
+    scalar = jnp.float32(0)
+    with pytest.raises(ValueError, match="at least one leading axis"):
+        RolloutBuffer(scalar, scalar, scalar, jnp.bool_(False), scalar, scalar)
+    with pytest.raises(ValueError, match=r"`RolloutBuffer\(dones=...\)`"):
+        RolloutBuffer(ids, ids, ids, jnp.bool_(False), ids, ids)
 
 
 def test_dataclass_replace_and_tree_map_keep_every_field():

@@ -179,7 +179,10 @@ class RolloutBuffer(AbstractBuffer):
         dones = _as_flags("dones", dones)
         log_probs = _as_floats("log_probs", log_probs)
         values = _as_floats("values", values)
-        if episode_starts is None:
+        if episode_starts is None and jnp.ndim(dones) == 0:
+            # no time axis to shift along: `__check_init__` names the shape
+            episode_starts = dones
+        elif episode_starts is None:
             episode_starts = jnp.concatenate(
                 [jnp.zeros_like(dones[:1]), dones[:-1]], axis=0
             )
