@@ -888,3 +888,50 @@ def test_td3_counts_its_delay_in_gradient_steps_since_learning_started(
         after = state.learner.policy.network.layers[0].weight
         moved.append(not bool(jnp.allclose(before, after)))
     assert moved == [False, False, True, False, False, True]
+
+
+def test_learning_rates_are_logged_as_at_each_iterations_last_update(getkey):
+    # as the on-policy algorithms' `learning_rate`: a schedule's value at the
+    # iteration's last update (DQN: 4 updates per iteration once 32 steps
+    # were taken, i.e. from the fourth iteration on), NaN before learning
+    cartpole = lerax.env.make("CartPole-v1")
+    schedule = optax.linear_schedule(1e-3, 1e-4, transition_steps=10)
+    dqn = DQN(
+        buffer_size=256,
+        batch_size=16,
+        learning_starts=32,
+        num_steps=8,
+        gradient_steps=4,
+        learning_rate=schedule,
+        target_update_interval=8,
+        exploration_fraction=0.0,
+    )
+    policy = MLPQPolicy(cartpole, width_size=8, key=getkey())
+    state = dqn.init(cartpole, policy, key=getkey())
+    _, metrics = eqx.filter_jit(dqn.train)(state, 6)
+    rates = np.asarray(metrics["learning_rate"])
+    assert np.isnan(rates[:3]).all()
+    expected = [float(schedule(4 * n - 1)) for n in (1, 2, 3)]
+    np.testing.assert_allclose(rates[3:], expected, rtol=1e-6)
+    # SAC and TD3: each optimiser's own (constant) rate
+    pendulum = lerax.env.make("Pendulum-v1")
+    sac = SAC(
+        buffer_size=64,
+        batch_size=16,
+        learning_starts=16,
+        num_steps=16,
+        q_width_size=8,
+        policy_lr=1e-3,
+        q_lr=2e-3,
+    )
+    policy = MLPSACPolicy(pendulum, feature_size=8, width_size=8, key=getkey())
+    _, metrics = sac.train(sac.init(pendulum, policy, key=getkey()), 2)
+    assert float(metrics["policy_learning_rate"][1]) == np.float32(1e-3)
+    # alpha's rate defaults to the critics'
+    assert float(metrics["q_learning_rate"][1]) == np.float32(2e-3)
+    assert float(metrics["alpha_learning_rate"][1]) == np.float32(2e-3)
+    td3 = TD3(buffer_size=64, batch_size=16, learning_starts=16, num_steps=16)
+    policy = MLPDeterministicPolicy(pendulum, width_size=8, key=getkey())
+    _, metrics = td3.train(td3.init(pendulum, policy, key=getkey()), 1)
+    assert float(metrics["actor_learning_rate"][0]) == np.float32(td3.actor_lr)
+    assert float(metrics["q_learning_rate"][0]) == np.float32(td3.q_lr)

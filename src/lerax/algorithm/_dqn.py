@@ -12,7 +12,7 @@ from jaxtyping import Array, Int, Key
 from ..env import AbstractEnvLike
 from ..policy import AbstractQPolicy
 from ..space import Discrete
-from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
+from ._off_policy import AbstractOffPolicyAlgorithm, batch_map, rate_of_last_update
 
 
 @final
@@ -120,6 +120,11 @@ class DQN(AbstractOffPolicyAlgorithm):
         return self.exploration_initial_eps + progress * (
             self.exploration_final_eps - self.exploration_initial_eps
         )
+
+    def learning_rates(self, learner: DQNLearner):
+        return {
+            "learning_rate": rate_of_last_update(self.learning_rate, learner.opt_state)
+        }
 
     def exploration_metrics(self, *, step, total):
         # the rate the greedy policy's actions are replaced at (as SB3's

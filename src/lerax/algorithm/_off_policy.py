@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+import optax
 from jaxtyping import Array, Bool, Int, Key
 
 from ..buffer import ReplayBuffer
@@ -520,6 +521,13 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             eqx.combine(params, static), step=step, done_steps=done_steps
         )
         metrics = jax.tree.map(jnp.mean, metrics)
+        # the rates of the iteration's last update (NaN without one)
+        metrics.update(
+            {
+                name: jnp.where(learning, rate, jnp.nan)
+                for name, rate in self.learning_rates(learner).items()
+            }
+        )
         metrics.update(self.exploration_metrics(step=step, total=state.total_timesteps))
         metrics.update(_episode_metrics(transitions))
         state = dataclasses.replace(
@@ -531,6 +539,17 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             key=next_key,
         )
         return state, metrics, transitions
+
+    @abc.abstractmethod
+    def learning_rates(self, learner: Any) -> dict[str, Array]:
+        """The learning rate of each optimiser at its last update, logged
+        with the losses (DQN's `learning_rate`, SAC's `policy_learning_rate`
+        and `q_learning_rate`, ...): a schedule's current value, a constant
+        rate itself. Use `rate_of_last_update`.
+
+        Args:
+            learner: The learner after the iteration's updates.
+        """
 
     @abc.abstractmethod
     def exploration_metrics(self, *, step: Array, total: Array) -> dict[str, Array]:
@@ -546,6 +565,32 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
     def after_iteration(self, learner: Any, *, step: Array, done_steps: Array) -> Any:
         """Per-iteration bookkeeping (e.g. DQN's target copy every
         `target_update_interval` env steps)."""
+
+
+def rate_of_last_update(rate: Any, opt_state: Any) -> Array:
+    """The learning rate the last update behind `opt_state` took: `rate`
+    itself when it is a number (or an array of swept rates), a schedule's
+    value at that update's step when it is an optax schedule. optax's
+    `scale_by_schedule` reads its count, then adds one, so the last update
+    read the count before this one.
+
+    Args:
+        rate: The rate an optimiser was built with (a number, an array or a
+            schedule).
+        opt_state: That optimiser's state.
+    """
+    if not callable(rate):
+        return jnp.asarray(rate, jnp.float32)
+    counts = [
+        s.count
+        for s in jax.tree.leaves(
+            opt_state, is_leaf=lambda s: isinstance(s, optax.ScaleByScheduleState)
+        )
+        if isinstance(s, optax.ScaleByScheduleState)
+    ]
+    if not counts:
+        return jnp.asarray(jnp.nan, jnp.float32)
+    return jnp.asarray(rate(jnp.maximum(counts[-1] - 1, 0)), jnp.float32)
 
 
 def _budget_shape_message(owner: str, shape: tuple[int, ...]) -> str:

@@ -16,7 +16,7 @@ from ..space import Box
 from ..target import polyak_average
 from ..utils import filter_cond
 from ._critics import QNetwork, twin_q, twin_values
-from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
+from ._off_policy import AbstractOffPolicyAlgorithm, batch_map, rate_of_last_update
 
 
 def sac_optimizers(algo: Any):
@@ -24,6 +24,23 @@ def sac_optimizers(algo: Any):
     (`alpha_lr` defaults to `q_lr`); shared by SAC and SAC-Discrete."""
     alpha_lr = algo.alpha_lr if algo.alpha_lr is not None else algo.q_lr
     return optax.adam(algo.policy_lr), optax.adam(algo.q_lr), optax.adam(alpha_lr)
+
+
+def sac_learning_rates(algo: Any, learner: Any) -> dict[str, Array]:
+    """The actor's, critics' and (when tuned) alpha's learning rates at
+    their last updates; shared by SAC and SAC-Discrete."""
+    rates = {
+        "policy_learning_rate": rate_of_last_update(
+            algo.policy_lr, learner.policy_opt_state
+        ),
+        "q_learning_rate": rate_of_last_update(algo.q_lr, learner.critic_opt_state),
+    }
+    if algo.autotune:
+        alpha_lr = algo.alpha_lr if algo.alpha_lr is not None else algo.q_lr
+        rates["alpha_learning_rate"] = rate_of_last_update(
+            alpha_lr, learner.alpha_opt_state
+        )
+    return rates
 
 
 def tune_alpha(
@@ -180,6 +197,9 @@ class SAC(AbstractOffPolicyAlgorithm):
             critic_opt_state=critic_opt.init(eqx.filter(critics, eqx.is_inexact_array)),
             alpha_opt_state=alpha_opt.init(log_alpha),
         )
+
+    def learning_rates(self, learner: SACLearner):
+        return sac_learning_rates(self, learner)
 
     def exploration_metrics(self, *, step, total):
         return {}

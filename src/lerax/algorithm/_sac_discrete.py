@@ -15,7 +15,7 @@ from ..policy._networks import mlp
 from ..space import AbstractSpace, Discrete
 from ..target import polyak_average
 from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
-from ._sac import sac_optimizers, tune_alpha
+from ._sac import sac_learning_rates, sac_optimizers, tune_alpha
 
 
 @final
@@ -179,6 +179,9 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
             critic_opt_state=critic_opt.init(eqx.filter(critics, eqx.is_inexact_array)),
             alpha_opt_state=alpha_opt.init(log_alpha),
         )
+
+    def learning_rates(self, learner):
+        return sac_learning_rates(self, learner)
 
     def exploration_metrics(self, *, step, total):
         return {}

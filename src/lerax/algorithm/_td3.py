@@ -19,7 +19,7 @@ from ..space import Box
 from ..target import polyak_average
 from ..utils import filter_cond
 from ._critics import QNetwork, twin_q, twin_values
-from ._off_policy import AbstractOffPolicyAlgorithm, batch_map
+from ._off_policy import AbstractOffPolicyAlgorithm, batch_map, rate_of_last_update
 
 
 @final
@@ -177,6 +177,17 @@ def _update(
     return learner, {"q_loss": q_loss, "policy_loss": pi_loss}
 
 
+def deterministic_learning_rates(algo: Any, learner: DeterministicLearner):
+    """The actor's and critics' learning rates at their last updates;
+    shared by TD3 and DDPG."""
+    return {
+        "actor_learning_rate": rate_of_last_update(
+            algo.actor_lr, learner.policy_opt_state
+        ),
+        "q_learning_rate": rate_of_last_update(algo.q_lr, learner.critic_opt_state),
+    }
+
+
 @final
 class TD3(AbstractOffPolicyAlgorithm):
     """TD3: twin critics with the minimum in the target, target policy
@@ -234,6 +245,9 @@ class TD3(AbstractOffPolicyAlgorithm):
 
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 2)
+
+    def learning_rates(self, learner: DeterministicLearner):
+        return deterministic_learning_rates(self, learner)
 
     def exploration_metrics(self, *, step, total):
         return {}
@@ -294,6 +308,9 @@ class DDPG(AbstractOffPolicyAlgorithm):
 
     def init_learner(self, env, policy, *, key: Key[Array, ""]):
         return _init(self, env, policy, key, 1)
+
+    def learning_rates(self, learner: DeterministicLearner):
+        return deterministic_learning_rates(self, learner)
 
     def exploration_metrics(self, *, step, total):
         return {}
