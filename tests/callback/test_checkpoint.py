@@ -449,3 +449,140 @@ def test_numbers_equal_as_values_resume(tmp_path):
         check_algorithm(path, dataclasses.replace(ALGO, gamma=0.5))
     with pytest.raises(CheckpointError, match="another env"):
         check_structure(path, algo.init(CartPole(gravity=10.5), policy, key=jr.key(0)))
+
+
+def _header_span(blob: bytes) -> tuple[int, int]:
+    start = len(_magic()) + 8
+    return start, start + int.from_bytes(blob[len(_magic()) : start], "little")
+
+
+def _flip(blob: bytes, needle: bytes, offset: int, bit: int = 1) -> bytes:
+    """`blob` with one bit flipped at `offset` into the header's `needle`."""
+    start, end = _header_span(blob)
+    at = blob.index(needle, start, end) + offset
+    return blob[:at] + bytes([blob[at] ^ bit]) + blob[at + 1 :]
+
+
+def test_a_damaged_header_is_reported_as_corruption(checkpoint):
+    # the checksum covered the payload only: a flipped bit in the header's
+    # records was read as a run with another env or other hyper-parameters
+    path, state = checkpoint
+    blob = path.read_bytes()
+    env, policy = setup()
+    budget = 2 * ALGO.steps_per_iteration
+    like = eqx.filter_eval_shape(lambda: state)
+    damaged = {
+        "gravity 9.8 -> 9.9": _flip(blob, b'"9.8"', len(b'"9.')),
+        "array path .policy -> .policx": _flip(blob, b'".policy', len(b'".polic')),
+        "gamma 0.99 -> 0.98": _flip(blob, b"0.99", 3),
+    }
+    for what, data in damaged.items():
+        path.write_bytes(data)
+        for load in (
+            lambda: ALGO.learn(env, policy, budget, key=jr.key(0), resume_from=path),
+            lambda: load_checkpoint(path, like),
+            lambda: read_header(path),
+        ):
+            with pytest.raises(CheckpointError) as info:
+                load()
+            message = str(info.value)
+            assert repr(str(path)) in message, what
+            assert "is corrupted (header checksum mismatch" in message, what
+            assert "use an older checkpoint" in message, what
+            assert "another" not in message and "does not match" not in message
+    path.write_bytes(blob)
+    assert identical(load_checkpoint(path, like), state)
+
+
+def test_checkpoints_without_a_header_digest_still_load(checkpoint, tmp_path):
+    # files written before the header had its own digest (format 1)
+    import json
+
+    path, state = checkpoint
+    blob = path.read_bytes()
+    start, end = _header_span(blob)
+    header = json.loads(blob[start:end])
+    header.pop("header_sha256", None)
+    header["format"] = 1
+    encoded = json.dumps(header).encode()
+    old = tmp_path / "old.ckpt"
+    old.write_bytes(
+        _magic() + len(encoded).to_bytes(8, "little") + encoded + blob[end:]
+    )
+    like = eqx.filter_eval_shape(lambda: state)
+    assert identical(load_checkpoint(old, like), state)
+    env, policy = setup()
+    ALGO.learn(
+        env, policy, 2 * ALGO.steps_per_iteration, key=jr.key(0), resume_from=old
+    )
+    # its payload is still checked
+    damaged = bytearray(old.read_bytes())
+    damaged[-10] ^= 0xFF
+    old.write_bytes(bytes(damaged))
+    with pytest.raises(CheckpointError, match="corrupted \\(checksum mismatch"):
+        load_checkpoint(old, like)
+
+
+def test_a_fresh_run_under_jit_does_not_overwrite_an_earlier_run(tmp_path):
+    # the refusal ran only while `learn` was traced: a second fresh run
+    # through the user's cached `jax.jit(learn)` overwrote the first run's files
+    env, policy = setup()
+    spi = ALGO.steps_per_iteration
+    callback = CheckpointCallback(str(tmp_path / "run"), save_freq=spi, keep=2)
+    learn = jax.jit(
+        lambda key: ALGO.learn(env, policy, 3 * spi, key=key, callback=callback)
+    )
+    jax.block_until_ready(learn(jr.key(0)))  # the first run is not refused
+
+    def files():
+        return {p.name: p.read_bytes() for p in list_checkpoints(callback.directory)}
+
+    first = files()
+    assert len(first) == 2
+    with pytest.raises(jax.errors.JaxRuntimeError) as info:
+        jax.block_until_ready(learn(jr.key(1)))
+    message = str(info.value)
+    assert "CheckpointError" in message
+    assert f"{callback.directory!r} holds checkpoints of an earlier run" in message
+    assert "resume_from=directory" in message and "another folder" in message
+    assert files() == first  # refused before its first checkpoint
+    # `train` on a fresh state inside `jax.jit` (the state's iteration is
+    # traced, so it is not checked while tracing) is refused too
+    fresh = ALGO.init(env, policy, key=jr.key(2), callback=callback)
+    train = eqx.filter_jit(lambda state: ALGO.train(state, 1, callback=callback)[0])
+    with pytest.raises(jax.errors.JaxRuntimeError, match="holds checkpoints of an"):
+        jax.block_until_ready(train(fresh))
+    assert files() == first
+    # a genuine resume, also through the jitted `train`, is not refused
+    skeleton = eqx.filter_eval_shape(lambda: fresh)
+    resumed = load_checkpoint(callback.directory, skeleton)
+    assert int(resumed.iteration) == 3
+    resumed = jax.block_until_ready(train(resumed))
+    assert int(resumed.iteration) == 4
+    ALGO.learn(
+        env,
+        policy,
+        5 * spi,
+        key=jr.key(0),
+        callback=callback,
+        resume_from=callback.directory,
+    )
+    assert [p.name for p in list_checkpoints(callback.directory)] == [
+        "checkpoint_000000000256.ckpt",
+        "checkpoint_000000000320.ckpt",
+    ]
+
+
+def test_only_a_checkpoint_callback_adds_the_start_check(tmp_path):
+    # the run-time refusal is a host call of `CheckpointCallback` alone
+    env, policy = setup()
+    budget = 2 * ALGO.steps_per_iteration
+
+    def program(callback):
+        learn = lambda key: ALGO.learn(env, policy, budget, key=key, callback=callback)
+        return str(jax.make_jaxpr(learn)(jr.key(0)))
+
+    assert "callback" not in program(None)
+    # the check: ordered, so it runs before the run's (unordered) writes
+    checked = program(CheckpointCallback(str(tmp_path), save_freq=10**6))
+    assert "effect=OrderedDebug" in checked

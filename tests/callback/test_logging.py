@@ -14,6 +14,7 @@ from rich.console import Console
 
 from lerax.algorithm import evaluate_policy
 from lerax.callback import (
+    AbstractCallback,
     CallbackList,
     ConsoleBackend,
     EvalCallback,
@@ -641,3 +642,76 @@ def test_a_second_learn_with_an_eval_callback_alone_is_a_new_run():
         assert shared.closes == 2, order
         evals = [s for s, scalars in shared.scalars if "eval/mean_return" in scalars]
         assert evals == [STEPS, 2 * STEPS] * 2, order
+
+
+class _StopAt(AbstractCallback):
+    """Stops each seed after its own number of iterations."""
+
+    at: jax.Array
+
+    def continue_training(self, ctx, *, key):
+        return ctx.iteration < self.at
+
+
+def test_a_seed_stopped_early_under_vmap_keeps_its_last_episodes():
+    # seed 0 stops after 5 iterations, after its last log (at 3) but before
+    # the other seed's next ones: the episodes it finished since are
+    # reported at its end, below steps already logged, and must still be
+    # counted (they join the batch's last log) rather than dropped as stale
+    logs = Recorder()
+    logging = LoggingCallback(logs, log_interval=3, name="r")
+
+    def run(key, at):
+        callback = CallbackList([logging, _StopAt(at)])
+        state = ALGO.init(CARTPOLE, policy(), key=key, callback=callback)
+        return ALGO.train(state, 10, callback=callback)
+
+    state, metrics = jax.jit(jax.vmap(run))(
+        jr.split(jr.key(1), 2), jax.numpy.array([5, 1000])
+    )
+    assert state.iteration.tolist() == [5, 10]
+    # a stopped seed's discarded iterations are left out
+    finished = np.asarray(metrics["episodes"])
+    # per iteration: mean return of its episodes (NaN without one)
+    sums = np.nan_to_num(np.asarray(metrics["episode_return"])) * finished
+    total = int(np.sum(finished[0, :5]) + np.sum(finished[1]))
+    assert sum(s["episode/count"] for _, s in logs.scalars) == total
+    # and the mean return of all logs together is that of every episode
+    pooled = sum(s["episode/count"] * s["episode/return"] for _, s in logs.scalars)
+    expected = np.sum(sums[0, :5]) + np.sum(sums[1])
+    np.testing.assert_allclose(pooled, expected, rtol=1e-4)
+
+
+def test_logs_reach_the_backends_when_they_are_computed(tmp_path):
+    # a log (and an evaluation) at step S is written before the next
+    # iteration runs, not when a later report arrives: a live console shows
+    # the latest metrics, and a crash loses nothing already computed
+    events = []
+
+    class Marker(AbstractCallback):
+        def on_iteration(self, ctx, *, key):
+            jax.debug.callback(
+                lambda step: events.append(("iteration", int(step))),
+                ctx.num_timesteps,
+                ordered=True,
+            )
+            return ctx.callback_state
+
+    class Events(Recorder):
+        def log_scalars(self, scalars, step):
+            kind = "eval" if any(k.startswith("eval/") for k in scalars) else "log"
+            events.append((kind, step))
+
+    backend = Events()
+    callback = [
+        LoggingCallback(backend, log_interval=2, name="r"),
+        EvalCallback(CARTPOLE, eval_freq=2 * STEPS, num_episodes=2, backend=backend),
+        Marker(),
+    ]
+    ALGO.learn(CARTPOLE, policy(), 6 * STEPS, key=jr.key(0), callback=callback)
+    expected = []
+    for i in range(1, 7):
+        if i % 2 == 0:
+            expected += [("log", i * STEPS), ("eval", i * STEPS)]
+        expected.append(("iteration", i * STEPS))
+    assert events == expected

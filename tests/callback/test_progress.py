@@ -144,3 +144,34 @@ def test_progress_bar_label_is_not_rich_markup():
     host.start("[/] run [red]x", 0, 10)
     host.finish(pack(10, 1.0, 1.0))
     assert "[/] run [red]x" in buffer.getvalue()
+
+
+def test_the_last_line_is_printed_once_when_a_run_ends_early():
+    # a run stopped early (`stop_at_return`), or a `train` call ending before
+    # the bar's total, printed the line of its last step twice
+    buffer = io.StringIO()
+    host = ProgressBarCallback(console=Console(file=buffer, width=200)).host
+    host.start("demo", 0, 1000)
+    host.update(pack(500, 10.0, 1.0))  # half way: a tenth crossed, a line
+    host.finish(pack(500, 0.0, 0.0))  # stopped there
+    assert buffer.getvalue().count("500/1,000 steps") == 1
+    # a final step not printed yet still gets its line
+    buffer.seek(0)
+    buffer.truncate()
+    host.start("demo", 0, 1000)
+    host.update(pack(500, 10.0, 1.0))
+    host.finish(pack(550, 20.0, 1.0))
+    text = buffer.getvalue()
+    assert text.count("500/1,000 steps") == 1 and text.count("550/1,000 steps") == 1
+    assert text.strip().splitlines()[-1].endswith("return 20.00")
+
+
+def test_chunks_of_one_bar_print_each_step_once():
+    bar, buffer = plain_bar(total_timesteps=10 * STEPS, interval=1)
+    state = ALGO.init(CARTPOLE, policy(), key=jr.key(0), callback=bar)
+    for _ in range(2):
+        state, _ = ALGO.train(state, 5, callback=bar)
+    lines = buffer.getvalue().strip().splitlines()
+    steps = [int(re.search(r"([\d,]+)/", line)[1].replace(",", "")) for line in lines]
+    assert steps == sorted(set(steps))  # no step twice
+    assert steps[-1] == 10 * STEPS and 5 * STEPS in steps

@@ -24,7 +24,18 @@ from typing import Any
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Bool, Int, Key
+
+
+def python_scalar(value: Any) -> Any:
+    """A NumPy scalar (an integer from `np.arange`, a config array, a sweep
+    table) as the Python scalar it holds (`np.int64(5)` -> `5`,
+    `np.bool_(True)` -> `True`), anything else as it is, for the argument
+    checks that follow, which still refuse bools, floats and arrays.
+    Intervals and counts are static: a NumPy scalar would be kept as an
+    array."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 class AbstractCallbackState(eqx.Module):

@@ -10,8 +10,9 @@ taken.
 
 File layout: the magic line `LERAXCKPT1\\n`, an 8-byte little-endian header
 length, a UTF-8 JSON header (format, lerax version, iteration, the path,
-shape and dtype of every array, a SHA-256 of the payload), then Equinox's
-leaf stream of the arrays. Files are written atomically.
+shape and dtype of every array, a SHA-256 of the payload, and a SHA-256 of
+the header's other records), then Equinox's leaf stream of the arrays.
+Files are written atomically.
 """
 
 import errno
@@ -35,12 +36,15 @@ from jaxtyping import Array, Key
 from ..utils import atomic_write
 from ..utils._fingerprint import equivalent
 from ..utils._serialization import unwritable_folder
-from ._base import AbstractCallback, IterationContext
-from ._host import file_in_the_way
+from ._base import AbstractCallback, IterationContext, TrainingContext, python_scalar
+from ._host import file_in_the_way, host_call
 
 MAGIC = b"LERAXCKPT1\n"
 SUFFIX = ".ckpt"
 _NAME = re.compile(r"^(?P<prefix>.+)_(?P<steps>\d+)\.ckpt$")
+# Format 2 adds `header_sha256`; format 1 files (without it) still load.
+_FORMAT = 2
+_HEADER_DIGEST = "header_sha256"
 
 
 class CheckpointError(ValueError):
@@ -81,6 +85,14 @@ def _raw(state: Any, *, include_buffer: bool = True) -> Any:
         return jr.key_data(x)
 
     return jax.tree.map(convert, _arrays(state, include_buffer=include_buffer))
+
+
+def _header_digest(header: dict[str, Any]) -> str:
+    """The SHA-256 of a header's records (as read back from JSON) other than
+    `header_sha256` itself, as canonical JSON, so it does not depend on how
+    they were spelled."""
+    records = {k: v for k, v in header.items() if k != _HEADER_DIGEST}
+    return hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()
 
 
 def _layout(tree: Any) -> list[list[Any]]:
@@ -222,7 +234,7 @@ def save_checkpoint(
     from .. import __version__
 
     header = {
-        "format": 1,
+        "format": _FORMAT,
         "lerax_version": __version__,
         "iteration": int(np.asarray(arrays.iteration))
         if hasattr(arrays, "iteration")
@@ -233,6 +245,10 @@ def save_checkpoint(
         "layout": _layout(arrays),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+    # the records that resuming checks (env, policy, hyper-parameters,
+    # layout) are covered too: a damaged one is named as corruption, not as
+    # a run with another env
+    header[_HEADER_DIGEST] = _header_digest(json.loads(json.dumps(header)))
     encoded = json.dumps(header).encode()
 
     def write(file):
@@ -319,6 +335,17 @@ def _read(path: Path) -> tuple[dict[str, Any], bytes]:
     if not isinstance(header, dict):
         raise CheckpointError(
             f"The checkpoint {str(path)!r} is corrupted (its header is not a record)."
+        )
+    # before any record is read: a damaged record (a flipped bit in the
+    # gravity, a hyper-parameter or an array's path) is corruption. Format 1
+    # files, written before the header had its own digest, have none.
+    recorded = header.get(_HEADER_DIGEST)
+    if (recorded is not None or header.get("format") != 1) and (
+        recorded != _header_digest(header)
+    ):
+        raise CheckpointError(
+            f"The checkpoint {str(path)!r} is corrupted (header checksum "
+            "mismatch: modified); use an older checkpoint."
         )
     data = blob[start + 8 + size :]
     if hashlib.sha256(data).hexdigest() != header.get("sha256"):
@@ -493,19 +520,27 @@ class CheckpointCallback(AbstractCallback):
     hyper-parameters) cannot be checkpointed: a checkpoint holds one training
     state, and the callback raises `ValueError` when traced under `vmap`.
 
+    A fresh run (iteration 0, not a resume) into a folder that holds
+    checkpoints of an earlier run with the same `prefix` is refused with
+    `CheckpointError`: `learn`/`train` check before compiling, and the
+    callback checks again when the run starts, so a `learn` inside the
+    user's own `jax.jit`, whose compiled program is reused without tracing,
+    is refused too (there the error arrives as the runtime error of the
+    jitted call, with the same message).
+
     Attributes:
         directory: Folder for the checkpoints.
-        save_freq: Env steps (summed over envs) between checkpoints; a
-            checkpoint is written on the first iteration at or past each
-            multiple.
-        keep: How many checkpoints to keep (None: all).
+        save_freq: Env steps (summed over envs) between checkpoints, an int
+            >= 1 (Python or NumPy); a checkpoint is written on the first
+            iteration at or past each multiple.
+        keep: How many checkpoints to keep, an int >= 1 (None: all).
         include_buffer: Whether to store an off-policy replay buffer.
         prefix: File name prefix.
     """
 
     directory: str = eqx.field(static=True)
-    save_freq: int = eqx.field(static=True)
-    keep: int | None = eqx.field(static=True, default=3)
+    save_freq: int = eqx.field(static=True, converter=python_scalar)
+    keep: int | None = eqx.field(static=True, default=3, converter=python_scalar)
     include_buffer: bool = eqx.field(static=True, default=True)
     prefix: str = eqx.field(static=True, default="checkpoint")
 
@@ -554,6 +589,17 @@ class CheckpointCallback(AbstractCallback):
                 f"in {str(locked)!r}. Choose a directory you can write to, or "
                 "change that folder's permissions.",
             )
+
+    def on_training_start(self, ctx: TrainingContext, *, key: Key[Array, ""]) -> Any:
+        del key
+        # `refuse_earlier_runs` also runs when `learn`/`train` are called, but
+        # only while tracing: a compiled program reused by the user's own
+        # `jax.jit` skips it. An ordered host call checks again at run time,
+        # before this run's first checkpoint; it acts only on a fresh run
+        # (iteration 0), never on a resumed one.
+        fresh = jnp.asarray(ctx.state.iteration == 0, bool)
+        host_call(functools.partial(_refuse_earlier_runs_when, self), fresh)
+        return ctx.callback_state
 
     def on_iteration_end(self, ctx: IterationContext, *, key: Key[Array, ""]) -> None:
         del key
@@ -622,3 +668,12 @@ def refuse_earlier_runs(callback: Any) -> None:
             "checkpoint into another folder (or with another `prefix`), or "
             "delete them first."
         )
+
+
+def _refuse_earlier_runs_when(callback: CheckpointCallback, fresh: Any) -> None:
+    """On the host, at the start of a run: `refuse_earlier_runs(callback)`
+    if the run is `fresh` (at iteration 0). Raised here, the error stops the
+    compiled program before its first checkpoint and reaches the caller as
+    the runtime error of the call, with this message."""
+    if bool(np.asarray(fresh)):
+        refuse_earlier_runs(callback)

@@ -18,8 +18,14 @@ from ..render._video import DEFAULT_FPS, resolve_fps
 from ..utils import filter_cond
 from ..wrapper._sync import frozen_statistics
 from ._backend import AbstractLoggingBackend
-from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
-from ._host import HostRef, file_in_the_way, to_float
+from ._base import (
+    AbstractCallback,
+    IterationContext,
+    ResetContext,
+    TrainingContext,
+    python_scalar,
+)
+from ._host import HostRef, file_in_the_way, host_device, to_float
 from ._progress import running
 
 
@@ -172,6 +178,11 @@ class EvalCallback(AbstractCallback):
         """
         from ._logging import LogSink, as_backends
 
+        eval_freq, num_episodes, max_steps = (
+            python_scalar(eval_freq),
+            python_scalar(num_episodes),
+            python_scalar(max_steps),
+        )
         for name, value in (
             ("eval_freq", eval_freq),
             ("num_episodes", num_episodes),
@@ -182,9 +193,9 @@ class EvalCallback(AbstractCallback):
                     f"`EvalCallback({name}=...)` must be an int >= 1, got {value!r}."
                 )
         if stop_at_return is not None:
-            if (
-                isinstance(stop_at_return, bool)
-                or not isinstance(stop_at_return, (int, float))
+            # Python or NumPy reals (a threshold read from a config array)
+            if isinstance(stop_at_return, (bool, np.bool_)) or (
+                not isinstance(stop_at_return, (int, float, np.integer, np.floating))
                 or not math.isfinite(stop_at_return)
             ):
                 raise ValueError(
@@ -353,6 +364,9 @@ class EvalCallback(AbstractCallback):
                     bound=(static, self.env),
                     when=live,
                 )
+                if self.logs and host_device() is None:
+                    # every seed's result is in: log them now (`LogSink`)
+                    self.host_ref.call("complete", step, when=live)
             if self.video_dir is not None:
                 states, dones = self._record(env, policy, video_key)
                 self.host_ref.call(
@@ -438,6 +452,12 @@ class EvalHost:
             self._starting, self.saved_return = step, best
         if self.sink is not None:
             self.sink.start(prefix, {}, step)
+
+    def complete(self, step: Any) -> None:
+        """Every seed's evaluation at `step` was reported: the log sink
+        writes them (see `LogSink.complete`)."""
+        if self.sink is not None:
+            self.sink.complete(step)
 
     def end(self, step: Any) -> None:
         """A `train`/`learn` call ends: the log sink writes what is pending."""

@@ -228,6 +228,12 @@ class StepGroups:
         """The step of the group being filled, if any."""
         return self._step
 
+    @property
+    def floor(self) -> int | None:
+        """The step of the last completed group, if any (calls at or below
+        it, with no group being filled, are stale)."""
+        return self._floor
+
     def add(
         self, step: int, values: Mapping[str, float]
     ) -> tuple[int, dict[str, float], int, float] | None:

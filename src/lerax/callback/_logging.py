@@ -16,7 +16,7 @@ from jaxtyping import Array, Key
 from ._backend import AbstractLoggingBackend, call_safely, finite_scalars
 from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
 from ._episodes import EpisodeAccumulator
-from ._host import HostRef, StepGroups, ratio, to_float
+from ._host import HostRef, StepGroups, host_device, ratio, to_float
 from ._progress import report_due, run_description, running
 
 # Metrics reported under `episode/` rather than `train/`.
@@ -192,6 +192,9 @@ class LogSink:
         self._prefix = ""
         self._hparams: dict[str, Any] = {}
         self._groups = StepGroups()
+        # episode sums (return, length, count) of end reports older than the
+        # group being filled: seeds stopped early under vmap
+        self._late = np.zeros(3)
         self._hparams_logged = False
         self._last: tuple[int, float] | None = None
         self._fresh_start: int | None = None
@@ -218,6 +221,7 @@ class LogSink:
         self._fresh_start = step
         self._high = step if self._high is None else max(self._high, step)
         self._groups.reset()
+        self._late = np.zeros(3)
         self._prefix, self._hparams = prefix, hparams
         if not self._open_late:
             self._open()
@@ -252,15 +256,55 @@ class LogSink:
         if done is not None:
             self._write(*done)
 
+    def complete(self, step: Any) -> None:
+        """Every report of `step` has arrived (the host call made right
+        after them, in one-device programs): writes their pooled log now
+        rather than when a later step's report arrives. Under `vmap` it
+        comes once per seed, after all their reports; the first writes, the
+        others find nothing left."""
+        if self._groups.step == int(step):
+            done = self._groups.flush()
+            if done is not None:
+                self._write(*done)
+
+    def report_end_packed(self, names: tuple[str, ...], step: Any, packed: Any) -> None:
+        """The episodes a run finished after its last log, reported at its
+        end. Under `vmap` a seed stopped early ends at a step below logs
+        already pooled from the seeds that went on: its episodes are logged
+        with the next write, or by `end` at the last log's step, instead of
+        being dropped as stale."""
+        values = dict(zip(names, np.asarray(packed).tolist()))
+        current = self._groups.step
+        floor = self._groups.floor
+        step = int(step)
+        if (current is not None and step < current) or (
+            current is None and floor is not None and step <= floor
+        ):
+            self._fresh_start = None
+            self._late += [
+                to_float(values.get(f"episode/{name}", 0.0))
+                for name in ("return_sum", "length_sum", "count")
+            ]
+            return
+        self.report(step, values)
+
     def _write(self, step: int, means: dict[str, float], runs: int, at: float) -> None:
         scalars = dict(means)
         count = scalars.pop("episode/count", math.nan)
+        late_return, late_length, late_count = self._late
+        self._late = np.zeros(3)
+        totals = {}
         for name in ("return", "length"):
-            total = scalars.pop(f"episode/{name}_sum", math.nan)
-            if math.isfinite(count):
-                scalars[f"episode/{name}"] = ratio(total, count)
-        if math.isfinite(count):
-            scalars["episode/count"] = count * runs
+            totals[name] = scalars.pop(f"episode/{name}_sum", math.nan)
+        if math.isfinite(count) or late_count > 0:
+            # means over the group's calls, times its runs: the sums over
+            # all of them, plus the late episodes of seeds stopped earlier
+            runs_count = count * runs if math.isfinite(count) else 0.0
+            total_count = runs_count + late_count
+            for name, late in (("return", late_return), ("length", late_length)):
+                total = totals[name] * runs if math.isfinite(count) else 0.0
+                scalars[f"episode/{name}"] = ratio(total + late, total_count)
+            scalars["episode/count"] = total_count
         if self._last is not None and "time/steps_per_second" in scalars:
             last_step, last_time = self._last
             if at > last_time and step > last_step:
@@ -282,6 +326,10 @@ class LogSink:
         del step
         self._fresh_start = None
         done = self._groups.flush()
+        if done is None and self._late[2] > 0:
+            # nothing pooled since: the late episodes are a log of their own
+            floor = self._groups.floor
+            done = (0 if floor is None else floor, {}, 1, time.perf_counter())
         if done is not None:
             self._write(*done)
         for backend in self.backends:
@@ -318,7 +366,11 @@ class LoggingCallback(AbstractCallback):
 
     and once per run the hyper-parameters (the algorithm's scalar fields, a
     description of the policy, and `hparams`). Under `jax.vmap` over seeds,
-    each log pools all seeds (means over seeds and their episodes).
+    each log pools all seeds (means over seeds and their episodes); a seed
+    stopped early logs the episodes it finished after its last log at the
+    step of the batch's last log. In a one-device program each log is written before
+    the next iteration runs; over several devices, when the next log (or
+    the end of training) arrives.
 
     Backends are opened at the first training start and stay open across
     `learn`/`train` calls that go on from where the run got to (`train` in
@@ -367,6 +419,9 @@ class LoggingCallback(AbstractCallback):
                 an `hparams` value is a traced array.
             ValueError: If `log_interval` is not an int >= 1.
         """
+        from ._base import python_scalar
+
+        log_interval = python_scalar(log_interval)  # NumPy ints too
         if (
             not isinstance(log_interval, int)
             or isinstance(log_interval, bool)
@@ -444,7 +499,7 @@ class LoggingCallback(AbstractCallback):
         pending = ctx.callback_state.episodes > 0
         episodes = jax.lax.cond(
             pending,
-            lambda operands: self._report(*operands),
+            lambda operands: self._report(*operands, method="report_end_packed"),
             lambda operands: operands[0],
             (ctx.callback_state, {}, ctx.num_timesteps, pending),
         )
@@ -457,6 +512,7 @@ class LoggingCallback(AbstractCallback):
         train: dict[str, Any],
         step: Any,
         when: Any,
+        method: str = "report_packed",
     ) -> EpisodeAccumulator:
         values = {
             **train,
@@ -468,5 +524,10 @@ class LoggingCallback(AbstractCallback):
         # One packed vector: a single host transfer per log.
         names = tuple(values)
         packed = jnp.stack([jnp.asarray(values[k], jnp.float32) for k in names])
-        self.host_ref.call("report_packed", step, packed, bound=(names,), when=when)
+        self.host_ref.call(method, step, packed, bound=(names,), when=when)
+        if host_device() is None:
+            # one-device programs keep their host calls in order: once this
+            # runs, every seed's report of `step` is in, so the log is
+            # written now, not when the next one arrives
+            self.host_ref.call("complete", step, when=when)
         return EpisodeAccumulator.zeros()

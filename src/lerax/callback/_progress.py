@@ -10,7 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Int, Key
 
-from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
+from ._base import (
+    AbstractCallback,
+    IterationContext,
+    ResetContext,
+    TrainingContext,
+    python_scalar,
+)
 from ._episodes import EpisodeAccumulator
 from ._host import (
     HostRef,
@@ -82,8 +88,9 @@ class ProgressBarCallback(AbstractCallback):
 
     Attributes:
         total_timesteps: The step count that is 100% (None: the end of the
-            current `train`/`learn` call). Set it to span several `train`
-            calls with one bar.
+            current `train`/`learn` call); like `learn`'s budget, a Python or
+            NumPy int or a whole float such as `1e5`. Set it to span several
+            `train` calls with one bar.
         description: The bar's label (None: `"<algorithm> on <env>"`).
         interval: Iterations between updates (None: about 100 updates per
             run).
@@ -112,8 +119,26 @@ class ProgressBarCallback(AbstractCallback):
         plain_seconds: Without a terminal, the longest gap between lines.
 
         Raises:
-            ValueError: If `total_timesteps` or `interval` is not a positive int.
+            ValueError: If `total_timesteps` or `interval` is not a positive int
+                (`total_timesteps` may be a whole float such as `1e5`, as
+                `learn`'s budget).
         """
+        from ..algorithm._base import check_timesteps
+
+        def refuse(name: str, value: Any) -> ValueError:
+            return ValueError(
+                f"`ProgressBarCallback({name}=...)` must be an int >= 1 or None, "
+                f"got {value!r}."
+            )
+
+        if total_timesteps is not None:
+            # a step budget, read as `learn` reads its own: Python or NumPy
+            # ints and whole floats such as 1e5
+            try:
+                total_timesteps = check_timesteps(total_timesteps)
+            except (TypeError, ValueError) as error:
+                raise refuse("total_timesteps", total_timesteps) from error
+        interval = python_scalar(interval)
         for name, value in (
             ("total_timesteps", total_timesteps),
             ("interval", interval),
@@ -121,10 +146,7 @@ class ProgressBarCallback(AbstractCallback):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 1
             ):
-                raise ValueError(
-                    f"`ProgressBarCallback({name}=...)` must be an int >= 1 or None, "
-                    f"got {value!r}."
-                )
+                raise refuse(name, value)
         self.total_timesteps = total_timesteps
         self.description = description
         self.interval = interval
@@ -202,6 +224,7 @@ class ProgressHost:
         self._total = max(total, 1)
         self._start_time = self._last_draw = time.perf_counter()
         self._last_line_time = self._start_time
+        self._printed_step: int | None = None  # the step of the last line
         self._last_decile = self._decile(step)
         self._sum = self._count = 0.0
         self._group_step = step
@@ -312,6 +335,7 @@ class ProgressHost:
         )
         self._get_console().print(text, markup=False, highlight=False, soft_wrap=True)
         self._last_line_time = now
+        self._printed_step = self._step
 
     def _close(self) -> None:
         now = time.perf_counter()
@@ -319,6 +343,8 @@ class ProgressHost:
             self._draw(now)
             self._progress.stop()
             self._progress = None
-        else:
+        elif self._printed_step != self._step:
+            # a run that stopped early (or a `train` call that ended before
+            # the bar's total) already printed this step's line
             self._line(now)
         self._open = False
