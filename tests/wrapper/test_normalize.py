@@ -1,6 +1,7 @@
 """`NormalizeObservation` and `NormalizeReward`."""
 
 import re
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -347,3 +348,39 @@ def test_frozen_checks_the_shape_of_the_variance(var_shape):
     with pytest.raises(ValueError, match=r"NormalizeReward\.frozen.*var shaped"):
         NormalizeReward(RewardTableEnv()).frozen(scalar)
     NormalizeObservation(GaussianEnv()).frozen(RunningMeanStd.zeros((2,)))
+
+
+def test_settings_that_would_fail_inside_jit_are_refused_at_construction():
+    # These used to pass construction and fail while tracing the first step
+    # (`None + tracer`, an unhashable static array, a shape clash), or not
+    # at all (a string for the static `shared` switch counted as True).
+    with pytest.raises(TypeError, match=r"NormalizeObservation\(epsilon=\.\.\.\)"):
+        NormalizeObservation(GaussianEnv(), epsilon=None)
+    with pytest.raises(TypeError, match=r"NormalizeReward\(epsilon=\.\.\.\)"):
+        NormalizeReward(RewardTableEnv(), epsilon=None)
+    with pytest.raises(TypeError, match=r"NormalizeReward\(gamma=\.\.\.\)"):
+        NormalizeReward(RewardTableEnv(), gamma=None)
+    with (
+        warnings.catch_warnings(),  # Equinox's about a static array
+        pytest.raises(ValueError, match=r"clip=\.\.\.\)` must be one number"),
+    ):
+        warnings.simplefilter("ignore", UserWarning)
+        NormalizeObservation(GaussianEnv(), clip=np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"shared=\.\.\.\)` must be True or False"):
+        NormalizeObservation(GaussianEnv(), shared="no")
+    with pytest.raises(TypeError, match=r"is_frozen=\.\.\.\)` must be True or False"):
+        NormalizeReward(RewardTableEnv(), is_frozen=1)
+    with pytest.raises(ValueError, match=r"initial_statistics=\.\.\.\)`.*\(2,\)"):
+        NormalizeObservation(
+            GaussianEnv(), initial_statistics=RunningMeanStd.zeros((3,))
+        )
+    with pytest.raises(ValueError, match=r"initial_statistics=\.\.\.\)`.*\(\)"):
+        NormalizeReward(RewardTableEnv(), initial_statistics=RunningMeanStd.zeros((3,)))
+    with pytest.raises(
+        TypeError, match=r"initial_statistics=\.\.\.\)`.*RunningMeanStd"
+    ):
+        NormalizeObservation(GaussianEnv(), initial_statistics={"mean": 0.0})
+    # what is fine stays fine: ints, a discount array (swept by vmap)
+    NormalizeObservation(GaussianEnv(), epsilon=0, clip=5)
+    NormalizeReward(RewardTableEnv(), gamma=jnp.array(0.9), clip=None)
+    NormalizeObservation(GaussianEnv(), initial_statistics=RunningMeanStd.zeros((2,)))

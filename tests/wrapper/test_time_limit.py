@@ -1,5 +1,6 @@
 """`TimeLimit`."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -150,3 +151,33 @@ def test_integral_limits_are_accepted(getkey):
     env = TimeLimit(MaskedDiscreteEnv(length=1000), np.int64(2))
     _, _, out = reset_and_run(env, jnp.zeros(2, jnp.int32), getkey())
     np.testing.assert_array_equal(out["truncated"], [0, 1])
+
+
+@pytest.mark.parametrize("limit", [2**31, 10**12, np.int64(2**40), np.array(2**40)])
+def test_a_limit_beyond_int32_never_truncates_early(getkey, limit):
+    # Gymnasium's TimeLimit takes any positive int: a huge limit means "no
+    # limit". A Python int beyond int32 failed under jit with an
+    # OverflowError, and a NumPy int64 wrapped round (2**40 to 0), which
+    # truncated every single step.
+    gymnasium = pytest.importorskip("gymnasium")
+    oracle = gymnasium.wrappers.TimeLimit(
+        gymnasium.make("CartPole-v1").env, int(np.max(limit))
+    )
+    oracle.reset(seed=0)
+    assert not oracle.step(0)[3]
+    env = TimeLimit(MaskedDiscreteEnv(length=1000), limit)
+    _, _, out = reset_and_run(env, jnp.ones(4, jnp.int32), getkey())
+    assert not out["truncated"].any()
+    np.testing.assert_array_equal(out["state"].step_count, [1, 2, 3, 4])
+
+
+def test_the_step_count_saturates_instead_of_wrapping(getkey):
+    env = TimeLimit(MaskedDiscreteEnv(length=1000), 2**31)
+    state, _, _ = env.reset(key=getkey())
+    top = jnp.array(np.iinfo(np.int32).max, jnp.int32)
+    state = eqx.tree_at(lambda s: s.step_count, state, top - 1)
+    state, _, _, _, truncated, _ = env.step(state, jnp.array(1), key=getkey())
+    assert int(state.step_count) == 0 and bool(truncated)  # at 2**31 - 1
+    state = eqx.tree_at(lambda s: s.step_count, state, top)
+    next_state = env.advance(state, jnp.array(1), state.env_state, key=getkey())
+    assert int(next_state.step_count) == int(top)  # not -2**31

@@ -11,6 +11,7 @@ import jax.random as jr
 from ..env import AbstractEnvLike
 from ..env._base import tree_layout
 from ..space import AbstractSpace, Box
+from ..space._utils import is_float_dtype
 from ._base import AbstractActionWrapper, require_box, require_transform
 from ._rescale import affine, rescaled_box, static_bound
 
@@ -103,7 +104,9 @@ class ClipAction(AbstractActionWrapper):
 class RescaleAction(AbstractActionWrapper):
     """Exposes actions in `[min, max]` and maps them affinely onto the inner box.
 
-    Dimensions where the inner box is unbounded pass through unchanged.
+    Dimensions where the inner box is unbounded pass through unchanged. The
+    new action space has the inner box's floating dtype (as Gymnasium's
+    `RescaleAction`), float32 for an integer box.
 
     Attributes:
         env: The wrapped environment (its action space must be a `Box`).
@@ -121,7 +124,9 @@ class RescaleAction(AbstractActionWrapper):
 
     @property
     def action_space(self) -> Box:
-        return rescaled_box(self.env.action_space, self.min, self.max, "RescaleAction")
+        inner = self.env.action_space
+        dtype = inner.dtype if is_float_dtype(inner.dtype) else jnp.float32
+        return rescaled_box(inner, self.min, self.max, "RescaleAction", dtype)
 
     def map_action(self, action: Any) -> Any:
         return affine(action, self.action_space, self.env.action_space)

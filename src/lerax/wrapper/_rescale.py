@@ -10,9 +10,11 @@ from jaxtyping import Array
 from ..space import Box
 
 
-def rescaled_box(inner: Box, min: Any, max: Any, what: str) -> Box:
-    """The box `[min, max]` in the dims where `inner` is bounded; `inner`'s own
-    bounds elsewhere (those dims pass through unchanged).
+def rescaled_box(
+    inner: Box, min: Any, max: Any, what: str, dtype: Any = jnp.float32
+) -> Box:
+    """The box `[min, max]` of `dtype` in the dims where `inner` is bounded;
+    `inner`'s own bounds elsewhere (those dims pass through unchanged).
 
     Raises:
         ValueError: If `min >= max` somewhere, a bound is not finite, or the
@@ -37,7 +39,10 @@ def rescaled_box(inner: Box, min: Any, max: Any, what: str) -> Box:
         )
     finite = _finite(inner)
     return Box(
-        np.where(finite, lo, inner.low), np.where(finite, hi, inner.high), inner.shape
+        np.where(finite, lo, inner.low),
+        np.where(finite, hi, inner.high),
+        inner.shape,
+        dtype=dtype,
     )
 
 
@@ -53,8 +58,11 @@ def affine(x: Array, source: Box, target: Box) -> Array:
     computed in float64, so bounds as large as `float32`'s maximum (common for
     velocities) neither overflow nor wash out `x`. Values inside `source` land
     inside `target` (rounding is clipped away) and the bounds map exactly onto
-    the bounds.
+    the bounds. The map is applied in float32, or in float64 when `target`
+    is float64 (under `jax_enable_x64`), so such a target keeps its
+    precision.
     """
+    work = np.float64 if target.dtype == np.float64 else np.float32
     finite = _finite(source) & _finite(target)
     s_lo = np.where(finite, source.low, -1.0).astype(np.float64)
     s_hi = np.where(finite, source.high, 1.0).astype(np.float64)
@@ -64,13 +72,13 @@ def affine(x: Array, source: Box, target: Box) -> Array:
     proper = span > 0
     # A degenerate source dim (low == high) maps onto the target's midpoint.
     scale = np.where(proper, (t_hi - t_lo) / np.where(proper, span, 1.0), 0.0)
-    s_mid = (s_lo / 2 + s_hi / 2).astype(np.float32)
-    t_mid = (t_lo / 2 + t_hi / 2).astype(np.float32)
-    s_lo, s_hi = s_lo.astype(np.float32), s_hi.astype(np.float32)
-    t_lo, t_hi = t_lo.astype(np.float32), t_hi.astype(np.float32)
+    s_mid = (s_lo / 2 + s_hi / 2).astype(work)
+    t_mid = (t_lo / 2 + t_hi / 2).astype(work)
+    s_lo, s_hi = s_lo.astype(work), s_hi.astype(work)
+    t_lo, t_hi = t_lo.astype(work), t_hi.astype(work)
     x = jnp.asarray(x)
-    xf = x.astype(jnp.float32)
-    info = np.finfo(np.float32)
+    xf = x.astype(work)
+    info = np.finfo(work)
     if ((scale > 0) & ((scale < info.tiny) | (scale > info.max))).any():
         # The scale is no normal float32 (e.g. bounds near float32's maximum
         # mapped onto [-1, 1]): apply it as two factors of about its square
@@ -78,10 +86,10 @@ def affine(x: Array, source: Box, target: Box) -> Array:
         # (which would be flushed to zero or overflow).
         root = np.sqrt(scale)
         rest = np.where(root > 0, scale / np.where(root > 0, root, 1.0), 0.0)
-        scaled = jax.lax.optimization_barrier((xf - s_mid) * root.astype(np.float32))
-        mapped = t_mid + scaled * rest.astype(np.float32)
+        scaled = jax.lax.optimization_barrier((xf - s_mid) * root.astype(work))
+        mapped = t_mid + scaled * rest.astype(work)
     else:
-        mapped = t_mid + (xf - s_mid) * scale.astype(np.float32)
+        mapped = t_mid + (xf - s_mid) * scale.astype(work)
     inside = (xf >= s_lo) & (xf <= s_hi)
     mapped = jnp.where(inside, jnp.clip(mapped, t_lo, t_hi), mapped)
     mapped = jnp.where(proper & (xf == s_lo), t_lo, mapped)

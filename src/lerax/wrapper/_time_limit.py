@@ -2,6 +2,7 @@
 
 from typing import Any, final
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,6 +11,30 @@ from jaxtyping import Array, Bool, Int, Key
 from .._custom_types import Info
 from ..env import AbstractEnvLike
 from ._base import AbstractStatefulWrapper, AbstractWrapperState
+
+# the step counter is an int32: it saturates here, and a larger limit acts as
+# this one (an episode of over two billion steps is truncated there)
+_MAX_STEPS = int(np.iinfo(np.int32).max)
+
+
+def _capped(steps: Any) -> Any:
+    """`max_episode_steps` with integers beyond int32 capped at `2**31 - 1`.
+
+    The step count is compared with the limit as an int32: a larger Python
+    int is an error under `jit`, and a larger NumPy integer wraps round
+    when it becomes a JAX array (`2**40` to 0, which truncates every step).
+    Anything else (JAX arrays, floats, invalid values) is left for
+    `__check_init__`."""
+    if isinstance(steps, (bool, np.bool_)):
+        return steps
+    if isinstance(steps, int):
+        return min(steps, _MAX_STEPS)
+    if isinstance(steps, (np.integer, np.ndarray)) and np.issubdtype(
+        np.asarray(steps).dtype, np.integer
+    ):
+        capped = np.minimum(steps, _MAX_STEPS).astype(np.int32)
+        return capped if isinstance(steps, np.ndarray) else capped[()]
+    return steps
 
 
 @final
@@ -25,6 +50,9 @@ class TimeLimit(AbstractStatefulWrapper):
     """Sets `truncated` once an episode has lasted `max_episode_steps` steps
     (as Gymnasium's `TimeLimit`); the inner env's own truncation still counts.
 
+    The step count is an int32: limits beyond `2**31 - 1` steps (e.g. a
+    huge number meant as "no limit") act as `2**31 - 1`.
+
     Attributes:
         env: The wrapped environment.
         max_episode_steps: The episode length limit: a whole number >= 1, or
@@ -32,7 +60,7 @@ class TimeLimit(AbstractStatefulWrapper):
     """
 
     env: AbstractEnvLike
-    max_episode_steps: int
+    max_episode_steps: int = eqx.field(converter=_capped)
 
     def __check_init__(self):
         steps = self.max_episode_steps
@@ -74,7 +102,9 @@ class TimeLimit(AbstractStatefulWrapper):
 
     def advance(self, state: TimeLimitState, action: Any, next_env_state: Any, *, key):
         del action, key
-        return TimeLimitState(next_env_state, state.step_count + 1)
+        # saturating, so the count never wraps round to negative
+        count = state.step_count
+        return TimeLimitState(next_env_state, count + (count < _MAX_STEPS))
 
     def observation(self, state: TimeLimitState, *, key: Key[Array, ""]) -> Any:
         return self.env.observation(state.env_state, key=key)
