@@ -3,6 +3,7 @@ graph, which then takes raw observations."""
 
 import os
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -253,12 +254,20 @@ def test_normalization_errors(tmp_path):
         r"holds no statistics \(`initial_statistics` is None\).*\.frozen\(statistics\)",
         NormalizeObservation(env, is_frozen=True),
     )
-    # statistics batched over envs (`.frozen` refuses them; the constructor not)
+    # statistics batched over envs: `.frozen` and the constructor refuse
+    # them; a wrapper given them past its checks (`eqx.tree_at`) is refused
+    # by the export too
     batched = jax.tree.map(lambda x: jnp.stack([x, x]), FLOAT_STATS)
+    with pytest.raises(ValueError, match="statistics of one stream"):
+        NormalizeObservation(env, is_frozen=True, initial_statistics=batched)
     refused(
         ValueError,
         r"statistics of one stream.*count shaped \(2,\)",
-        NormalizeObservation(env, is_frozen=True, initial_statistics=batched),
+        eqx.tree_at(
+            lambda n: n.initial_statistics,
+            NormalizeObservation(env, is_frozen=True, initial_statistics=FLOAT_STATS),
+            batched,
+        ),
     )
     # observations normalised twice
     stats2 = statistics([0.0, 0.0, 0.0], [4.0, 4.0, 4.0])
