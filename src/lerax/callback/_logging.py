@@ -14,7 +14,13 @@ import numpy as np
 from jaxtyping import Array, Key
 
 from ._backend import AbstractLoggingBackend, call_safely, finite_scalars
-from ._base import AbstractCallback, IterationContext, ResetContext, TrainingContext
+from ._base import (
+    AbstractCallback,
+    IterationContext,
+    ResetContext,
+    TrainingContext,
+    python_scalar,
+)
 from ._episodes import EpisodeAccumulator
 from ._host import HostRef, StepGroups, host_device, ratio, to_float
 from ._progress import report_due, run_description, running
@@ -419,8 +425,6 @@ class LoggingCallback(AbstractCallback):
                 an `hparams` value is a traced array.
             ValueError: If `log_interval` is not an int >= 1.
         """
-        from ._base import python_scalar
-
         log_interval = python_scalar(log_interval)  # NumPy ints too
         if (
             not isinstance(log_interval, int)

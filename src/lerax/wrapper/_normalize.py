@@ -28,6 +28,11 @@ UNNORMALIZED_OBSERVATION = "unnormalized_observation"
 UNNORMALIZED_REWARD = "unnormalized_reward"
 
 
+# what a numeric setting may be before its range check (which names a
+# string, so strings pass here)
+_SETTING_TYPES = (int, float, str, bytes, np.number, np.ndarray, jax.Array)
+
+
 def _check_unbatched(
     statistics: RunningMeanStd,
     shape: tuple[int, ...],
@@ -81,9 +86,7 @@ def _check_settings(owner: str, initial_statistics: Any, shape, **settings) -> N
     for name, value in settings.items():
         if value is None and name == "clip":
             continue
-        if value is None or not isinstance(
-            value, (int, float, str, bytes, np.number, np.ndarray, jax.Array)
-        ):
+        if value is None or not isinstance(value, _SETTING_TYPES):
             off = " (None turns clipping off)" if name == "clip" else ""
             raise TypeError(
                 f"`{owner}({name}=...)` must be a number{off}, got {value!r}."
@@ -341,9 +344,7 @@ class NormalizeReward(AbstractStatefulWrapper):
     shared: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
-        if self.gamma is None or not isinstance(
-            self.gamma, (int, float, str, bytes, np.number, np.ndarray, jax.Array)
-        ):
+        if self.gamma is None or not isinstance(self.gamma, _SETTING_TYPES):
             raise TypeError(
                 f"`NormalizeReward(gamma=...)` must be a number in [0, 1] (the "
                 f"algorithm's discount), got {self.gamma!r}."
