@@ -11,7 +11,6 @@ import jax.random as jr
 from ..env import AbstractEnvLike
 from ..env._base import tree_layout
 from ..space import AbstractSpace, Box
-from ..space._utils import is_float_dtype
 from ._base import AbstractActionWrapper, require_box, require_transform
 from ._rescale import affine, rescaled_box, static_bound
 
@@ -124,9 +123,7 @@ class RescaleAction(AbstractActionWrapper):
 
     @property
     def action_space(self) -> Box:
-        inner = self.env.action_space
-        dtype = inner.dtype if is_float_dtype(inner.dtype) else jnp.float32
-        return rescaled_box(inner, self.min, self.max, "RescaleAction", dtype)
+        return rescaled_box(self.env.action_space, self.min, self.max, "RescaleAction")
 
     def map_action(self, action: Any) -> Any:
         return affine(action, self.action_space, self.env.action_space)

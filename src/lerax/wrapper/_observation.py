@@ -133,7 +133,10 @@ def _check_clip_range(inner: Box, low: Any, high: Any) -> None:
 class RescaleObservation(AbstractObservationWrapper):
     """Maps observations affinely from the inner box onto `[min, max]`.
 
-    Dimensions where the inner box is unbounded pass through unchanged.
+    Dimensions where the inner box is unbounded pass through unchanged. The
+    new observation space has the inner box's floating dtype (as Gymnasium's
+    `RescaleObservation`; a float64 box under `jax_enable_x64` is mapped in
+    float64), float32 for an integer box.
 
     Attributes:
         env: The wrapped environment (its observation space must be a `Box`).

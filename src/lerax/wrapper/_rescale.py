@@ -8,13 +8,14 @@ import numpy as np
 from jaxtyping import Array
 
 from ..space import Box
+from ..space._utils import is_float_dtype
 
 
-def rescaled_box(
-    inner: Box, min: Any, max: Any, what: str, dtype: Any = jnp.float32
-) -> Box:
-    """The box `[min, max]` of `dtype` in the dims where `inner` is bounded;
-    `inner`'s own bounds elsewhere (those dims pass through unchanged).
+def rescaled_box(inner: Box, min: Any, max: Any, what: str) -> Box:
+    """The box `[min, max]` in the dims where `inner` is bounded; `inner`'s
+    own bounds elsewhere (those dims pass through unchanged). It has
+    `inner`'s floating dtype (as Gymnasium's rescaling wrappers), float32
+    when `inner` is an integer box.
 
     Raises:
         ValueError: If `min >= max` somewhere, a bound is not finite, or the
@@ -42,7 +43,7 @@ def rescaled_box(
         np.where(finite, lo, inner.low),
         np.where(finite, hi, inner.high),
         inner.shape,
-        dtype=dtype,
+        dtype=inner.dtype if is_float_dtype(inner.dtype) else jnp.float32,
     )
 
 
