@@ -167,6 +167,19 @@ def test_metric_shape_is_checked():
         (dict(threshold="high"), TypeError, "threshold"),
         (dict(metric_fn=None), TypeError, "metric_fn"),
         (dict(where=None), TypeError, "where"),
+        # NumPy / JAX numbers are checked like Python ones
+        (dict(smoothing=np.float32(1.5)), ValueError, "smoothing"),
+        (dict(smoothing=jnp.asarray(2.0)), ValueError, "smoothing"),
+        (dict(smoothing=np.float32(0.0)), ValueError, "smoothing"),
+        (dict(smoothing=True), TypeError, "smoothing"),
+        (dict(smoothing=jnp.ones(2) / 2), TypeError, "smoothing"),
+        (dict(levels=[1.0, float("nan")]), ValueError, "finite"),
+        (dict(levels=jnp.asarray([1.0, jnp.inf])), ValueError, "finite"),
+        (dict(levels=[True, False]), TypeError, "numbers"),
+        (dict(threshold=float("nan")), ValueError, "NaN"),
+        (dict(threshold=jnp.asarray([1.0, 2.0])), TypeError, "threshold"),
+        (dict(threshold=True), TypeError, "threshold"),
+        (dict(min_episodes=np.int64(0)), ValueError, "min_episodes"),
     ],
 )
 def test_constructor_checks(kwargs, error, match):
@@ -175,6 +188,21 @@ def test_constructor_checks(kwargs, error, match):
     )
     with pytest.raises(error, match=match):
         LevelCurriculum(**{**args, **kwargs})
+
+
+def test_numpy_and_jax_numbers_are_accepted():
+    curriculum = LevelCurriculum(
+        terminate_at,
+        levels=np.array([1, 2]),
+        metric_fn=episode_return,
+        threshold=np.float32(1.0),
+        smoothing=jnp.asarray(0.5),
+        min_episodes=np.int64(3),
+    )
+    assert curriculum.min_episodes == 3 and type(curriculum.min_episodes) is int
+    assert LevelCurriculum(
+        terminate_at, [1, 2], episode_return, threshold=-float("inf")
+    ).threshold == -float("inf")
 
 
 def test_resume_from_checkpoint_continues_the_curriculum(tmp_path):

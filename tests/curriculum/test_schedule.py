@@ -91,3 +91,20 @@ def test_numbers_of_any_type_are_accepted():
     schedule = step_schedule([np.float32(1.0), 0, jnp.array(2.0)], [1, 2])
     assert values(schedule, [0, 1, 2]) == [1.0, 0.0, 2.0]
     assert values(linear_schedule(np.int64(0), 2, total=2), [1]) == [1.0]
+
+
+def test_jax_integer_totals_and_boundaries_are_accepted():
+    """A concrete JAX integer counts as an int (as NumPy's do); JAX floats,
+    booleans and traced values are still refused."""
+    assert values(linear_schedule(0.0, 1.0, total=jnp.int32(4)), [2]) == [0.5]
+    assert values(cosine_schedule(0.0, 1.0, total=jnp.asarray(4)), [4]) == [1.0]
+    schedule = step_schedule([1.0, 2.0, 3.0], jnp.array([2, 5]))
+    assert values(schedule, [1, 2, 5]) == [1.0, 2.0, 3.0]
+    assert values(step_schedule([1.0, 2.0], [jnp.uint8(3)]), [2, 3]) == [1.0, 2.0]
+    for bad in (jnp.float32(3.0), jnp.asarray(True), jnp.array([1, 2])):
+        with pytest.raises(TypeError, match="must be an int"):
+            linear_schedule(0.0, 1.0, total=bad)
+    with pytest.raises(TypeError, match="must hold ints"):
+        step_schedule([1.0, 2.0], [jnp.float32(3.0)])
+    with pytest.raises(TypeError, match="must be an int"):
+        jax.jit(lambda total: linear_schedule(0.0, 1.0, total=total))(jnp.int32(3))

@@ -350,6 +350,11 @@ def test_written_atomically_and_reloadable(tmp_path):
     expected = jax_outputs(policy, None, obs)["action"]
     assert_matches(onnx_policy_fn(path)(obs)["action"], expected, "action")
     assert_matches(onnx_policy_fn(str(path))(obs)["action"], expected, "action")
+    # the path given to `to_onnx` loads what it wrote (the suffix it added)
+    unsuffixed = tmp_path / "sub" / "actor"
+    assert_matches(onnx_policy_fn(unsuffixed)(obs)["action"], expected, "action")
+    with pytest.raises(FileNotFoundError, match="no ONNX model"):
+        onnx_policy_fn(tmp_path / "sub" / "critic")
     # an existing file is replaced; an explicit suffix is kept
     other = randomize(policy, jr.key(5))
     to_onnx(other, output_path=path)

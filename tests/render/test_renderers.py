@@ -272,6 +272,39 @@ def test_transform_inside_jit_is_not_checked():
 
     assert scaled(jnp.array(3.0)) == 3.0
 
+    @jax.jit
+    def shifted(x):
+        return Transform(1.0, (x, x + 1.0)).offset[1]
+
+    assert shifted(jnp.array(3.0)) == 4.0
+
+
+@pytest.mark.parametrize(
+    "scale",
+    [float("inf"), np.float32("inf"), jnp.array(jnp.inf), True, "2", None],
+    ids=repr,
+)
+def test_transform_refuses_infinite_or_non_numeric_scale(scale):
+    """An infinite scale put every point at infinity (NaN pixels when drawn)."""
+    with pytest.raises(ValueError, match=r"Transform\(scale=\.\.\.\)` must be > 0"):
+        Transform(scale)
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [(float("nan"), 0.0), (0.0, np.float32("inf")), ("a", 0.0), (1.0,), 5.0, None],
+    ids=repr,
+)
+def test_transform_refuses_offsets_that_are_not_two_finite_numbers(offset):
+    with pytest.raises(ValueError, match=r"Transform\(offset=\.\.\.\)` must be a pair"):
+        Transform(1.0, offset)
+
+
+def test_transform_accepts_offsets_of_any_numeric_type():
+    offset = (np.float32(1.5), jnp.array(2))
+    assert Transform(2.0, offset).point((1.0, 1.0)) == (3.5, 4.0)
+    assert Transform(2.0, jnp.array([1.0, 2.0])).point((0.0, 0.0)) == (1.0, 2.0)
+
 
 # The earlier lerax's names that map onto ours one to one.
 
@@ -288,9 +321,8 @@ def test_color_hex_and_rgb255_helpers_of_the_earlier_lerax():
     with pytest.raises(ValueError, match=r"\[0, 255\]"):
         Color.from_rgb255(256, 0, 0)
     # a Color built from the earlier 0-1 floats is refused, naming the fix
-    for method in (Color.to_rgb255, Color.to_hex):
-        with pytest.raises(ValueError, match=r"ints in \[0, 255\].*Color\.of\("):
-            method(Color(1.0, 0.5, 0.0))
+    with pytest.raises(ValueError, match=r"ints in \[0, 255\].*Color\.of\("):
+        Color(1.0, 0.5, 0.0)
 
 
 def test_as_array_is_frame():
@@ -300,3 +332,119 @@ def test_as_array_is_frame():
         renderer.draw()
         np.testing.assert_array_equal(renderer.as_array(), renderer.frame())
         assert renderer.as_array().shape == (30, 40, 3)
+
+
+@pytest.mark.parametrize(
+    "components",
+    [
+        (256, 0, 0),
+        (0, -1, 0),
+        (0, 0, 1000),
+        (float("nan"), 0, 0),
+        (0, float("inf"), 0),
+        (1.0, 0.5, 0.0),
+        (255.0, 0, 0),
+        (np.float32(0.5), 0, 0),
+        (jnp.array(1.5), 0, 0),
+        (True, 0, 0),
+        (0, np.bool_(False), 0),
+        ("1", 2, 3),
+        (None, 2, 3),
+        (np.array([1, 2]), 2, 3),
+    ],
+    ids=repr,
+)
+def test_color_constructor_checks_its_components(components):
+    """`Color(r, g, b)` refuses anything but ints in [0, 255]: out of range,
+    NaN, floats (the earlier lerax's 0-1 fractions), booleans, non-numbers."""
+    with pytest.raises(ValueError, match=r"ints in \[0, 255\]"):
+        Color(*components)
+    with pytest.raises(ValueError, match=r"ints in \[0, 255\]"):
+        Color(0, 0, 0)._replace(r=components[0], g=components[1], b=components[2])
+
+
+@pytest.mark.parametrize("components", [(), (1, 2), (1, 2, 3, 4)], ids=repr)
+def test_color_constructor_needs_three_components(components):
+    with pytest.raises(TypeError, match="three components"):
+        Color(*components)
+    with pytest.raises(TypeError, match="three components"):
+        Color._make(components)
+
+
+def test_color_constructor_reads_integer_scalars_as_ints():
+    color = Color(np.uint8(5), np.int64(7), b=jnp.int32(255))
+    assert color == (5, 7, 255) and all(type(c) is int for c in color)
+    assert Color(r=1, g=2, b=3) == Color(1, 2, 3) == Color._make([1, 2, 3])
+    with pytest.raises(TypeError, match="'a'"):
+        Color(1, 2, 3, a=4)
+
+
+def _drawn(draw):
+    renderer = HeadlessPygameRenderer(200, 100, Transform(1.0, (0.0, 0.0)))
+    with renderer:
+        renderer.clear()
+        draw(renderer)
+        return renderer.frame()
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda r, far: r.line((0, 50), (far, 50 + far / 100), (0, 0, 0)),
+        lambda r, far: r.polyline(
+            [(100 - far, 20 - far / 50), (100, 20), (100 + far, 20 + far / 200)],
+            (0, 0, 0),
+            closed=True,
+        ),
+        lambda r, far: r.polyline([(0, 50), (far, 50 + far / 100)], (0, 0, 0), width=3),
+        lambda r, far: r.polygon(
+            [(10, 10), (10 + far, 10 + far / 100), (10 + far, 10)], "#ff0000"
+        ),
+        lambda r, far: r.polygon(
+            [(100 - far, 60 - far), (100 + far, 60 - far), (100, 60)],
+            (0, 0, 0),
+            filled=False,
+        ),
+    ],
+    ids=["line", "closed_polyline", "wide_polyline", "polygon", "outline"],
+)
+def test_shapes_reaching_far_off_screen_keep_their_visible_part(draw):
+    """A shape with a point beyond pygame's 16-bit coordinates is cut at the
+    limit, not squashed onto it: the visible part is the same as when the
+    point lies just off-screen on the same lines."""
+    near = _drawn(lambda r: draw(r, 20_000.0))
+    far = _drawn(lambda r: draw(r, 5e6))
+    assert (near != 255).any()  # something is visible
+    np.testing.assert_array_equal(far, near)
+
+
+def test_shapes_entirely_far_off_screen_draw_nothing():
+    blank = _drawn(lambda r: None)
+    far = 1e6
+    frame = _drawn(
+        lambda r: (
+            r.line((far, far), (2 * far, far), (0, 0, 0)),
+            r.polyline([(far, 0), (far, 50), (2 * far, 0)], (0, 0, 0)),
+            r.polygon([(far, 0), (far, 50), (2 * far, 0)], (0, 0, 0)),
+        )
+    )
+    np.testing.assert_array_equal(frame, blank)
+
+
+@pytest.mark.parametrize("filled", [True, False])
+@pytest.mark.parametrize(
+    "center,radius",
+    [((100.0, -39_950.0), 40_000.0), ((100.0, -20_000.0), 20_050.0)],
+    ids=["beyond_16_bits", "edge_beyond_16_bits"],
+)
+def test_huge_circles_draw_their_visible_arc(center, radius, filled):
+    """A circle reaching beyond gfxdraw's 16-bit coordinates raised an
+    `OverflowError` or drew nothing; its visible part is now drawn: here the
+    bottom 50 rows, under a nearly flat arc."""
+    frame = _drawn(lambda r: r.circle(center, radius, (0, 0, 0), filled=filled))
+    dark = (frame != 255).any(-1)
+    if filled:
+        assert dark[52:].all() and not dark[:48].any()
+    else:  # only the arc, about one row thick
+        assert dark[49:52].any(axis=0).mean() > 0.97 and not dark[:48].any()
+        assert not dark[53:].any()

@@ -22,7 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int, Key
 
 from ..callback._base import AbstractIterationCallback, IterationContext, ResetContext
@@ -228,9 +230,35 @@ def check_metric_fn(owner: str, metric_fn: Any) -> None:
 
 
 def check_smoothing(owner: str, smoothing: Any) -> None:
-    """Raises `ValueError` for a concrete smoothing outside `(0, 1]`."""
-    if isinstance(smoothing, (int, float)) and not isinstance(smoothing, bool):
-        if not (math.isfinite(smoothing) and 0.0 < smoothing <= 1.0):
-            raise ValueError(
-                f"`{owner}(smoothing=...)` must be in (0, 1], got {smoothing}."
-            )
+    """Checks `smoothing`: a real number in `(0, 1]` (Python, NumPy or a 0-d
+    JAX array; a traced value is not checked).
+
+    Raises:
+        TypeError: If it is a boolean or not a real number.
+        ValueError: If it lies outside `(0, 1]` (NaN included).
+    """
+    value = concrete_real(owner, "smoothing", smoothing, "a number in (0, 1]")
+    if value is not None and not (math.isfinite(value) and 0.0 < value <= 1.0):
+        raise ValueError(
+            f"`{owner}(smoothing=...)` must be in (0, 1] (the weight of one "
+            f"completed episode in the running metric), got {smoothing!r}."
+        )
+
+
+def concrete_real(owner: str, name: str, value: Any, wanted: str) -> float | None:
+    """`value` as a float if it is a concrete real scalar (Python, NumPy or a
+    0-d JAX array of an int or float dtype), None if it is traced.
+
+    Raises:
+        TypeError: If `value` is a boolean, an array with several entries or
+            not a real number; the message says it should be `wanted`.
+    """
+    if isinstance(value, jax.core.Tracer):
+        return None
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - refused below
+        array = np.asarray(None)
+    if array.ndim != 0 or array.dtype.kind not in "iuf":
+        raise TypeError(f"`{owner}({name}=...)` must be {wanted}, got {value!r}.")
+    return float(array)

@@ -1,11 +1,13 @@
 """`LevelCurriculum`: advance through difficulty levels as the agent improves."""
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any, final
 
-import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Key
 
 from ..callback._base import IterationContext
@@ -14,6 +16,7 @@ from ._base import (
     AdaptiveCurriculumState,
     check_metric_fn,
     check_smoothing,
+    concrete_real,
     write_env_field,
 )
 
@@ -89,22 +92,40 @@ class LevelCurriculum(AbstractAdaptiveCurriculum):
                 "`LevelCurriculum(levels=...)` needs at least one level on its "
                 f"leading axis, got shape {levels_.shape}."
             )
-        if isinstance(threshold, bool) or not (
-            isinstance(threshold, (int, float)) or eqx.is_array(threshold)
+        if not (
+            jnp.issubdtype(levels_.dtype, jnp.integer)
+            or jnp.issubdtype(levels_.dtype, jnp.floating)
         ):
             raise TypeError(
-                f"`LevelCurriculum(threshold=...)` must be a number, got {threshold!r}."
+                "`LevelCurriculum(levels=...)` must hold numbers (the env field's "
+                f"value at each level), got dtype {levels_.dtype}. Pass numbers "
+                "(e.g. 1.0 and 0.0 instead of True and False)."
+            )
+        if not isinstance(levels_, jax.core.Tracer) and not bool(
+            jnp.all(jnp.isfinite(levels_))
+        ):
+            raise ValueError(
+                f"`LevelCurriculum(levels=...)` must be finite, got {levels!r}."
+            )
+        threshold_ = concrete_real(
+            "LevelCurriculum", "threshold", threshold, "a number (one scalar)"
+        )
+        if threshold_ is not None and math.isnan(threshold_):
+            raise ValueError(
+                "`LevelCurriculum(threshold=...)` is NaN: no metric would ever pass "
+                "it. Pass the value the running metric must exceed."
             )
         check_smoothing("LevelCurriculum", smoothing)
         if (
-            isinstance(min_episodes, bool)
-            or not isinstance(min_episodes, int)
+            isinstance(min_episodes, (bool, np.bool_))
+            or not isinstance(min_episodes, (int, np.integer))
             or min_episodes < 1
         ):
             raise ValueError(
                 "`LevelCurriculum(min_episodes=...)` must be an int >= 1, got "
                 f"{min_episodes!r}."
             )
+        min_episodes = int(min_episodes)
         self.where = where
         self.levels = levels_
         self.metric_fn = metric_fn

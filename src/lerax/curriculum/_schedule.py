@@ -20,16 +20,34 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 
+def _as_int(value: Any) -> int | None:
+    """`value` as an int if it is a concrete integer scalar (Python, NumPy, or
+    a 0-d NumPy or JAX integer array; not a boolean), else None."""
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, jax.core.Tracer):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    dtype = getattr(value, "dtype", None)
+    if (
+        dtype is not None
+        and getattr(value, "ndim", None) == 0
+        and np.dtype(dtype).kind in "iu"
+    ):
+        return int(value)
+    return None
+
+
 def _check_total(owner: str, total: Any) -> int:
-    if isinstance(total, bool) or not isinstance(total, (int, np.integer)):
+    checked = _as_int(total)
+    if checked is None:
         raise TypeError(
             f"`{owner}(total=...)` must be an int (a number of iterations), got "
             f"{total!r}; for a budget in env steps pass "
             "`total_timesteps // algo.steps_per_iteration`."
         )
-    if total < 1:
+    if checked < 1:
         raise ValueError(f"`{owner}(total=...)` must be >= 1, got {total}.")
-    return int(total)
+    return checked
 
 
 def _holds_bool(value: Any) -> bool:
@@ -206,8 +224,9 @@ def step_schedule(
         ValueError: If the lengths do not match or the boundaries are not
             strictly increasing positive ints.
     """
-    if isinstance(boundaries, (str, bytes)) or not isinstance(
-        boundaries, (Sequence, np.ndarray)
+    if isinstance(boundaries, (str, bytes)) or not (
+        isinstance(boundaries, (Sequence, np.ndarray))
+        or (isinstance(boundaries, jax.Array) and boundaries.ndim == 1)
     ):
         raise TypeError(
             "`step_schedule(boundaries=...)` must be a sequence of ints, got "
@@ -215,12 +234,13 @@ def step_schedule(
         )
     checked = []
     for b in boundaries:
-        if isinstance(b, bool) or not isinstance(b, (int, np.integer)):
+        value = _as_int(b)
+        if value is None:
             raise TypeError(
                 f"`step_schedule(boundaries=...)` must hold ints (iteration counts), "
                 f"got {b!r}."
             )
-        checked.append(int(b))
+        checked.append(value)
     if any(b < 1 for b in checked) or any(a >= b for a, b in zip(checked, checked[1:])):
         raise ValueError(
             "`step_schedule(boundaries=...)` must be strictly increasing ints >= 1, "

@@ -71,7 +71,9 @@ def onnx_policy_fn(
     declares), and standardises them itself: do not normalise them first.
 
     Args:
-        model: A path to an `.onnx` file or an `onnx.ModelProto`.
+        model: A path to an `.onnx` file or an `onnx.ModelProto`. A path
+            without a suffix that names no file reads the `.onnx` file
+            `to_onnx` writes for it (`"policy"`: `"policy.onnx"`).
         providers: onnxruntime execution providers, in order of preference.
 
     Returns:
@@ -87,6 +89,9 @@ def onnx_policy_fn(
         source: Any = model.SerializeToString()
     else:
         path = Path(model)
+        if not path.is_file() and path.suffix == "":
+            # `to_onnx(output_path="policy")` wrote "policy.onnx"
+            path = path.with_name(path.name + ".onnx")
         if not path.is_file():
             raise FileNotFoundError(
                 f"`onnx_policy_fn` found no ONNX model at {str(path)!r}; write one "

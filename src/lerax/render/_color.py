@@ -6,14 +6,26 @@ from typing import Any, NamedTuple
 import numpy as np
 
 
-class Color(NamedTuple):
+class _ColorFields(NamedTuple):
+    r: int
+    g: int
+    b: int
+
+
+class Color(_ColorFields):
     """An RGB colour with 8-bit integer components.
 
-    Build one directly from integers in `[0, 255]` (`Color(202, 152, 101)`),
+    Build one directly from three integers in `[0, 255]`
+    (`Color(202, 152, 101)`; NumPy and JAX integer scalars are read as ints),
     or convert anything colour-like with `Color.of`: another `Color`, a
     3-sequence of integers in `[0, 255]`, a 3-sequence of floats in `[0, 1]`
     (`(1.0, 0.5, 0.0)`), or a ``"#rrggbb"`` string. Renderers accept any of
     these wherever a colour is asked for.
+
+    The constructor checks its components: anything but three integers in
+    `[0, 255]` (floats such as the earlier lerax's 0-1 fractions, NaN,
+    booleans, out-of-range values) raises rather than giving a wrong colour
+    when it is drawn.
 
     Attributes:
         r: Red, 0-255.
@@ -21,9 +33,33 @@ class Color(NamedTuple):
         b: Blue, 0-255.
     """
 
-    r: int
-    g: int
-    b: int
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Color":
+        names = cls._fields
+        given = dict(zip(names, args))
+        for name, value in kwargs.items():
+            if name not in names or name in given:
+                problem = "an unknown" if name not in names else "a repeated"
+                raise TypeError(
+                    f"`Color` got {problem} component {name!r}: it takes three "
+                    "components r, g, b."
+                )
+            given[name] = value
+        if len(args) > len(names) or len(given) != len(names):
+            count = len(args) + len(kwargs)
+            raise TypeError(
+                f"`Color(r, g, b)` takes three components (ints in [0, 255]), got "
+                f"{count}: {(*args, *kwargs.values())!r}. Use `Color.of(...)` for "
+                "a sequence, 0-1 floats or a '#rrggbb' string."
+            )
+        parts = tuple(given[name] for name in names)
+        return super().__new__(cls, *_components(parts))
+
+    @classmethod
+    def _make(cls, iterable: Any) -> "Color":
+        # `_replace` and `_make` go through the checks too
+        return cls(*iterable)
 
     @classmethod
     def of(cls, value: Any) -> "Color":
@@ -93,12 +129,7 @@ class Color(NamedTuple):
         return cls.of(text)
 
     def to_hex(self) -> str:
-        """The colour as a ``"#rrggbb"`` string.
-
-        Raises:
-            ValueError: If a component is not an int in `[0, 255]` (e.g. a
-                `Color` built from the earlier lerax's 0-1 floats).
-        """
+        """The colour as a ``"#rrggbb"`` string."""
         r, g, b = self.to_rgb255()
         return f"#{r:02x}{g:02x}{b:02x}"
 
@@ -109,24 +140,8 @@ class Color(NamedTuple):
         return cls.of((r, g, b))
 
     def to_rgb255(self) -> tuple[int, int, int]:
-        """The components as a plain tuple of ints in `[0, 255]`.
-
-        Raises:
-            ValueError: If a component is not an int in `[0, 255]` (e.g. a
-                `Color` built from the earlier lerax's 0-1 floats).
-        """
-        parts = tuple(self)
-        if not all(
-            isinstance(c, numbers.Integral)
-            and not isinstance(c, bool)
-            and 0 <= c <= 255
-            for c in parts
-        ):
-            raise ValueError(
-                f"{self!r} does not hold 8-bit components: `Color(r, g, b)` takes "
-                "ints in [0, 255]. For the earlier lerax's 0-1 floats use "
-                f"`Color.of({parts!r})`."
-            )
+        """The components as a plain tuple of ints in `[0, 255]` (the
+        constructor has checked them)."""
         return (int(self.r), int(self.g), int(self.b))
 
 
@@ -145,6 +160,51 @@ def _as_number(c: Any) -> int | float:
     if isinstance(c, numbers.Integral):
         return int(c)
     return float(c)
+
+
+def _components(parts: tuple[Any, ...]) -> tuple[int, int, int]:
+    """The components of `Color(r, g, b)` as Python ints, checked: each an
+    integer (Python, or a NumPy or JAX integer scalar or 0-d array, not a
+    boolean) in `[0, 255]`."""
+    checked = []
+    for name, value in zip("rgb", parts):
+        try:
+            number = _as_number(value)
+        except (TypeError, ValueError):
+            number = None
+        if isinstance(number, float) or number is None:
+            hint = (
+                f" For 0-1 fractions use `Color.of({parts!r})`."
+                if isinstance(number, float)
+                and all(
+                    isinstance(n, (int, float)) and 0.0 <= n <= 1.0
+                    for n in _numbers(parts)
+                )
+                else " Use `Color.of(...)` for 0-1 floats or a '#rrggbb' string."
+            )
+            raise ValueError(
+                f"`Color(r, g, b)` takes ints in [0, 255], got {name}={value!r} in "
+                f"{parts!r}.{hint}"
+            )
+        if not 0 <= number <= 255:
+            raise ValueError(
+                f"`Color(r, g, b)` takes ints in [0, 255], got {name}={value!r} in "
+                f"{parts!r}, which is out of range."
+            )
+        checked.append(number)
+    r, g, b = checked
+    return r, g, b
+
+
+def _numbers(parts: tuple[Any, ...]) -> list[int | float | None]:
+    """`parts` read by `_as_number` (None where it is not a number)."""
+    numbers_ = []
+    for value in parts:
+        try:
+            numbers_.append(_as_number(value))
+        except (TypeError, ValueError):
+            numbers_.append(None)
+    return numbers_
 
 
 WHITE = Color(255, 255, 255)

@@ -16,8 +16,12 @@ from ._base import Abstract2DRenderer, ColorLike, Point
 from ._color import Color
 from ._transform import Transform
 
-# gfxdraw takes 16-bit coordinates; points far off-screen are clamped.
+# gfxdraw takes 16-bit coordinates: shapes reaching further off-screen are
+# clipped to the square [-_PIXEL_LIMIT, _PIXEL_LIMIT]^2 (cut, not squashed, so
+# what lies on screen keeps its place and slope).
 _PIXEL_LIMIT = 30_000.0
+# Pixel coordinates are limited to +-_FAR first (infinities included).
+_FAR = 1e12
 
 _ANCHORS = (
     "center",
@@ -156,17 +160,26 @@ class AbstractPygameRenderer(Abstract2DRenderer):
         columns = pygame.surfarray.array3d(self._surface())  # [width, height, 3]
         return np.ascontiguousarray(columns.transpose(1, 0, 2)[::-1], dtype=np.uint8)
 
-    def _pixels(self, points: Sequence[Point]) -> list[tuple[float, float]]:
+    def _pixels(
+        self, points: Sequence[Point], *, clamp: bool = False
+    ) -> list[tuple[float, float]]:
+        """`points` in pixels (y up); with `clamp`, each coordinate limited to
+        `[-_PIXEL_LIMIT, _PIXEL_LIMIT]` (for single points only: lines and
+        shapes are clipped by `_clip_segment` / `_clip_polygon` instead)."""
         pixels = np.round(self.transform.points(points), 6)
-        pixels = np.clip(pixels, -_PIXEL_LIMIT, _PIXEL_LIMIT)
+        # infinite coordinates become far but finite ones, which clip cleanly
+        pixels = np.clip(pixels, -_FAR, _FAR)
+        if clamp:
+            pixels = np.clip(pixels, -_PIXEL_LIMIT, _PIXEL_LIMIT)
         return [(float(x), float(y)) for x, y in pixels]
 
     def line(
         self, start: Point, end: Point, color: ColorLike, *, width: int = 1
     ) -> None:
         pygame = import_pygame()
-        a, b = self._pixels([start, end])
-        pygame.draw.line(self._surface(), Color.of(color), a, b, int(width))
+        segment = _clip_segment(*self._pixels([start, end]))
+        if segment is not None:
+            pygame.draw.line(self._surface(), Color.of(color), *segment, int(width))
 
     def polyline(
         self,
@@ -180,10 +193,16 @@ class AbstractPygameRenderer(Abstract2DRenderer):
         pixels = self._pixels(points)
         if len(pixels) < 2:
             raise ValueError(f"`polyline` needs at least 2 points, got {len(pixels)}.")
-        if width == 1:
-            pygame.draw.aalines(self._surface(), Color.of(color), closed, pixels)
+        surface, rgb = self._surface(), Color.of(color)
+        if _in_range(pixels):
+            runs, closed_run = [pixels], closed
         else:
-            pygame.draw.lines(self._surface(), Color.of(color), closed, pixels, width)
+            runs, closed_run = _clip_polyline(pixels, closed), False
+        for run in runs:
+            if width == 1:
+                pygame.draw.aalines(surface, rgb, closed_run, run)
+            else:
+                pygame.draw.lines(surface, rgb, closed_run, run, int(width))
 
     def polygon(
         self, points: Sequence[Point], color: ColorLike, *, filled: bool = True
@@ -192,6 +211,10 @@ class AbstractPygameRenderer(Abstract2DRenderer):
         pixels = self._pixels(points)
         if len(pixels) < 3:
             raise ValueError(f"`polygon` needs at least 3 points, got {len(pixels)}.")
+        if not _in_range(pixels):
+            pixels = _clip_polygon(pixels)
+            if len(pixels) < 3:  # nothing of it lies near the image
+                return
         surface, rgb = self._surface(), Color.of(color)
         pygame.gfxdraw.aapolygon(surface, pixels, rgb)
         if filled:
@@ -220,9 +243,18 @@ class AbstractPygameRenderer(Abstract2DRenderer):
         cx, cy = _truncate(x), _truncate(y)
         r = max(_truncate(self.transform.length(radius)), 0)
         surface, rgb = self._surface(), Color.of(color)
-        pygame.gfxdraw.aacircle(surface, cx, cy, r, rgb)
-        if filled:
-            pygame.gfxdraw.filled_circle(surface, cx, cy, r, rgb)
+        if abs(cx) + r <= _PIXEL_LIMIT and abs(cy) + r <= _PIXEL_LIMIT:
+            pygame.gfxdraw.aacircle(surface, cx, cy, r, rgb)
+            if filled:
+                pygame.gfxdraw.filled_circle(surface, cx, cy, r, rgb)
+            return
+        # beyond gfxdraw's 16-bit coordinates (it would draw nothing or fail):
+        # a polygon close to the circle, clipped like other shapes
+        outline = _clip_polygon(_circle_points(cx, cy, r))
+        if len(outline) >= 3:
+            pygame.gfxdraw.aapolygon(surface, outline, rgb)
+            if filled:
+                pygame.gfxdraw.filled_polygon(surface, outline, rgb)
 
     def text(
         self,
@@ -243,7 +275,7 @@ class AbstractPygameRenderer(Abstract2DRenderer):
         if font is None:
             font = self.canvas.fonts[size] = pygame.font.Font(None, int(size))
         label = font.render(str(text), True, Color.of(color))
-        ((x, y),) = self._pixels([position])
+        ((x, y),) = self._pixels([position], clamp=True)
         # The canvas is flipped when shown: work in the shown (top-down) image,
         # then flip the label and its box back into the canvas.
         box = label.get_rect()
@@ -372,6 +404,117 @@ class HeadlessPygameRenderer(AbstractPygameRenderer):
 
     def stop_output(self) -> None:
         pass
+
+
+Pixel = tuple[float, float]
+
+
+def _in_range(pixels: Sequence[Pixel]) -> bool:
+    """Whether every coordinate lies in `[-_PIXEL_LIMIT, _PIXEL_LIMIT]`."""
+    return all(abs(x) <= _PIXEL_LIMIT and abs(y) <= _PIXEL_LIMIT for x, y in pixels)
+
+
+def _clip_segment(a: Pixel, b: Pixel) -> tuple[Pixel, Pixel] | None:
+    """The part of the segment `a`-`b` inside the square
+    `[-_PIXEL_LIMIT, _PIXEL_LIMIT]^2` (Liang-Barsky), or None if none is.
+    A segment inside the square is returned unchanged."""
+    if _in_range((a, b)):
+        return a, b
+    (x0, y0), (x1, y1) = a, b
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in (
+        (-dx, x0 + _PIXEL_LIMIT),
+        (dx, _PIXEL_LIMIT - x0),
+        (-dy, y0 + _PIXEL_LIMIT),
+        (dy, _PIXEL_LIMIT - y0),
+    ):
+        if p == 0:
+            if q < 0:  # parallel to this edge and outside it
+                return None
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+
+    def at(t: float, corner: Pixel) -> Pixel:
+        if t in (0.0, 1.0):
+            return corner
+        x, y = x0 + t * dx, y0 + t * dy
+        return (
+            min(max(x, -_PIXEL_LIMIT), _PIXEL_LIMIT),
+            min(max(y, -_PIXEL_LIMIT), _PIXEL_LIMIT),
+        )
+
+    return at(t0, a), at(t1, b)
+
+
+def _clip_polyline(pixels: Sequence[Pixel], closed: bool) -> list[list[Pixel]]:
+    """The parts of a polyline inside the square, as runs of connected
+    points (a run breaks where the line leaves the square)."""
+    points = list(pixels)
+    if closed:
+        points.append(points[0])
+    runs: list[list[Pixel]] = []
+    for a, b in zip(points, points[1:]):
+        segment = _clip_segment(a, b)
+        if segment is None:
+            continue
+        start, end = segment
+        if runs and runs[-1][-1] == start:
+            runs[-1].append(end)
+        else:
+            runs.append([start, end])
+    return runs
+
+
+def _clip_polygon(pixels: Sequence[Pixel]) -> list[Pixel]:
+    """The polygon cut to the square `[-_PIXEL_LIMIT, _PIXEL_LIMIT]^2`
+    (Sutherland-Hodgman): what lies inside keeps its shape, new vertices
+    lie on the square's edges, far outside the image."""
+    limit = _PIXEL_LIMIT
+    edges = (
+        (lambda p: p[0] >= -limit, 0, -limit),
+        (lambda p: p[0] <= limit, 0, limit),
+        (lambda p: p[1] >= -limit, 1, -limit),
+        (lambda p: p[1] <= limit, 1, limit),
+    )
+    polygon = list(pixels)
+    for inside, axis, bound in edges:
+        if not polygon:
+            break
+        clipped: list[Pixel] = []
+        for i, current in enumerate(polygon):
+            previous = polygon[i - 1]
+            if inside(current) != inside(previous):
+                t = (bound - previous[axis]) / (current[axis] - previous[axis])
+                crossing = [
+                    previous[k] + t * (current[k] - previous[k]) for k in (0, 1)
+                ]
+                crossing[axis] = bound
+                clipped.append((crossing[0], crossing[1]))
+            if inside(current):
+                clipped.append(current)
+        polygon = clipped
+    return polygon
+
+
+def _circle_points(x: float, y: float, radius: float) -> list[Pixel]:
+    """Vertices of a polygon within half a pixel of the circle (at most
+    100 000 of them)."""
+    # a chord of angle a lies radius * (1 - cos(a / 2)) ~ radius * a^2 / 8
+    # inside the circle: a = sqrt(4 / radius) keeps that at half a pixel
+    count = min(
+        max(math.ceil(2 * math.pi / math.sqrt(4 / max(radius, 1))), 64), 100_000
+    )
+    angles = np.linspace(0.0, 2 * math.pi, count, endpoint=False)
+    return [
+        (x + radius * math.cos(a), y + radius * math.sin(a)) for a in angles.tolist()
+    ]
 
 
 def _truncate(value: float) -> int:

@@ -1,5 +1,6 @@
 """`Transform`: maps world coordinates to pixel coordinates."""
 
+import math
 from collections.abc import Sequence
 from typing import final
 
@@ -27,10 +28,7 @@ class Transform(eqx.Module):
 
     def __check_init__(self):
         _check_scale(self.scale)
-        if len(self.offset) != 2:
-            raise ValueError(
-                f"`Transform(offset=...)` must be a pair (x, y), got {self.offset!r}."
-            )
+        _check_offset(self.offset)
 
     @classmethod
     def fit(
@@ -74,19 +72,54 @@ class Transform(eqx.Module):
         return self.scale * float(length)
 
 
+def _real(value: object) -> float | None:
+    """`value` as a float if it is a concrete real scalar (Python, NumPy or a
+    0-d JAX array of an int or float dtype; not a boolean), else None."""
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 (not a number)
+        return None
+    if array.ndim != 0 or array.dtype.kind not in "iuf":
+        return None
+    return float(array)
+
+
 def _check_scale(scale: object) -> None:
-    """Refuses a concrete real scalar `scale` (Python, NumPy or a 0-d JAX
-    array, of any int or float dtype) that is not > 0 (NaN included). A
-    traced value (a `Transform` passed through `jax.jit`) is not checked."""
+    """Refuses a concrete `scale` that is not a finite real scalar > 0
+    (Python, NumPy or a 0-d JAX array, of any int or float dtype): zero,
+    negative, NaN, infinite, a boolean or not a number. A traced value (a
+    `Transform` passed through `jax.jit`) is not checked, nor is an array of
+    several scales."""
     if isinstance(scale, jax.core.Tracer):
         return
-    try:
-        value = np.asarray(scale)
-    except Exception:  # noqa: BLE001 (not a number: left to the caller)
+    if not isinstance(scale, (bool, np.bool_)) and np.ndim(scale) > 0:
         return
-    if value.ndim == 0 and value.dtype.kind in "iuf" and not float(value) > 0:
+    value = _real(scale)
+    if value is None or not (math.isfinite(value) and value > 0):
         raise ValueError(
-            f"`Transform(scale=...)` must be > 0 (pixels per world unit), got "
-            f"{scale!r}. Pass a positive number, e.g. `Transform.fit(x_range, "
-            "width)` computes one from the world range shown."
+            f"`Transform(scale=...)` must be > 0 and finite (pixels per world "
+            f"unit), got {scale!r}. Pass a positive number, e.g. "
+            "`Transform.fit(x_range, width)` computes one from the world range "
+            "shown."
+        )
+
+
+def _check_offset(offset: object) -> None:
+    """Refuses an `offset` that is not a pair of finite real numbers (traced
+    components are not checked)."""
+    try:
+        parts = list(offset)  # type: ignore[call-overload]
+    except TypeError:
+        parts = None
+    good = parts is not None and len(parts) == 2
+    if good:
+        for part in parts:
+            if isinstance(part, jax.core.Tracer):
+                continue
+            value = _real(part)
+            good = good and value is not None and math.isfinite(value)
+    if not good:
+        raise ValueError(
+            "`Transform(offset=...)` must be a pair (x, y) of finite numbers (the "
+            f"pixel position of the world origin), got {offset!r}."
         )

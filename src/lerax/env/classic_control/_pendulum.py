@@ -218,6 +218,8 @@ class Pendulum(AbstractClassicControlEnv):
     def render(
         self, state: ClassicControlState, renderer: "Abstract2DRenderer"
     ) -> None:
+        """Draws the rod at the state's angle, as Gymnasium's picture without
+        its torque arrow (the state holds no last action)."""
         theta, _ = render_vector(self, state, 2)
         angle = theta + math.pi / 2  # theta = 0 points up
         rod = [(0.0, -0.1), (0.0, 0.1), (self.length, 0.1), (self.length, -0.1)]
