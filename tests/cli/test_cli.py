@@ -4,11 +4,14 @@ import csv
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -16,6 +19,7 @@ import pytest
 
 from lerax.algorithm import evaluate_policy
 from lerax.cli import CLIError, build_config, main, parser
+from lerax.cli._commands import load_run
 from lerax.cli._config import build, read_toml
 
 from ..render.helpers import mp4_fps
@@ -135,13 +139,21 @@ def test_train_writes_policy_config_metrics_and_plot(run_dir):
     assert bool(jnp.all(returns > 0))
 
 
-def test_evaluate_prints_a_return(run_dir):
+def test_evaluate_prints_a_return(run_dir, tmp_path, capsys):
     out, _ = run_dir
     result = run_cli("evaluate", str(out), "--episodes", "3")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(
         r"return -?[\d.]+ ± [\d.]+ .* over 3 deterministic episodes", result.stdout
     )
+    # a run trained with a seed `lerax train` now refuses still evaluates
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    config = (old / "config.toml").read_text().replace("seed = 3\n", "seed = -1\n")
+    assert "\nseed = -1\n" in config
+    (old / "config.toml").write_text(config)
+    assert main(["evaluate", str(old), "--episodes", "1", "--stochastic"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("over 1 stochastic episode")
 
 
 def test_list_shows_algorithms_and_envs():
@@ -172,17 +184,18 @@ def test_bad_input_exits_2_with_a_suggestion(args, expected, capsys):
     # exit status is checked below)
     status = main(args)
     output = capsys.readouterr()
-    text = (output.out + output.err).replace("\n", "")
+    text = output.err.replace("\n", "")
     assert status == 2, text
-    assert expected in text
+    assert expected in text  # on stderr, as argparse's errors
+    assert output.out == ""
     assert "Traceback" not in text
 
 
 def test_bad_input_exits_the_process_with_status_2():
     result = run_cli("train", "PPOO")
     assert result.returncode == 2, result.stdout + result.stderr
-    text = result.stdout + result.stderr
-    assert "Did you mean 'PPO'?" in text
+    text = result.stderr
+    assert "Did you mean 'PPO'?" in text and result.stdout == ""
     assert "Traceback" not in text
 
 
@@ -192,6 +205,10 @@ def test_bad_input_exits_the_process_with_status_2():
         (["train", "--set", "num_envs=0"], "`PPO(num_envs=...)` must be an int >= 1"),
         (["train", "--set", "gamma=2"], "`PPO(gamma=...)` must be in [0, 1], got 2.0"),
         (["train", "--set", "eval_episodes=0"], "run.eval_episodes must be >= 1"),
+        (
+            ["train", *TINY, "--set", f"eval_episodes={2**31}", "--out", "{tmp}/run"],
+            "run.eval_episodes must be at most 2,147,483,647, got 2147483648.",
+        ),
         (["train", "--checkpoint-every", "0"], "--checkpoint-every must be >= 1"),
         (
             ["train", "--num-seeds", "2", "--checkpoint-every", "1024"],
@@ -200,10 +217,19 @@ def test_bad_input_exits_the_process_with_status_2():
         (["train", "--out", "{tmp}/a-file"], "is a file; pass a folder"),
         (["train", "--resume", "{tmp}/nothing"], "No checkpoint at"),
         (["evaluate", "{tmp}/nothing"], "is not a `lerax train` output folder"),
-        (["evaluate", "{tmp}/nothing", "--episodes", "0"], "--episodes must be >= 1"),
+        (["evaluate", "{tmp}/nothing", "--episodes", "0"], "--episodes must be 1 to"),
+        (
+            ["record", "{tmp}", "--out", "v.mp4", "--max-steps", str(2**31)],
+            "--max-steps must be 1 to 2,147,483,647, got 2147483648.",
+        ),
         (["record", "{tmp}", "--out", "v.avi"], "must end in .mp4 or .gif"),
         (["record", "{tmp}", "--out", "v.mp4", "--fps", "0"], "--fps must be >= 1"),
         (["benchmark", "--total-timesteps", "10"], "less than one iteration"),
+        (
+            ["benchmark", "--num-envs", "3", "--num-steps", "5"],
+            "--num-envs 3 x --num-steps 5 = 15 steps per iteration, which the "
+            "benchmark's 4 minibatches cannot split evenly",
+        ),
         # a linear schedule (PPO's default) starts at the rate: checked as a
         # number (a short budget: no long run should the check be skipped)
         (
@@ -228,6 +254,28 @@ def test_bad_input_exits_the_process_with_status_2():
             "PPO cannot train on CartPole-v1: `PPO` trains an "
             "`AbstractActorCriticPolicy`",
         ),
+        # JAX keys hold 32 bits of a seed: 2**32 would train as seed 0
+        (
+            ["train", "--seed", "-1", "--out", "{tmp}/run"],
+            "run.seed (--seed) must be between 0 and 4,294,967,295",
+        ),
+        (["train", "--seed", str(2**32), "--out", "{tmp}/run"], "got 4294967296."),
+        (
+            ["train", "--seed", str(2**32 - 1), "--num-seeds", "2"],
+            "with 2 seeds (up to 4294967296); lower it to at most 4294967294.",
+        ),
+        (["evaluate", "{tmp}", "--seed", str(2**64)], "--seed must be between 0"),
+        (["record", "{tmp}", "--out", "v.mp4", "--seed", "-3"], "got -3."),
+        # integers past 64 bits, floats past a double
+        (
+            ["train", "SAC", "--set", f"buffer_size={10**20}", "--out", "{tmp}/run"],
+            f"algorithm.buffer_size in `--set buffer_size=...`: {10**20} is out "
+            "of range; integers must fit in 64 bits",
+        ),
+        (
+            ["train", "--set", f"gamma={10**400}"],
+            "algorithm.gamma in `--set gamma=...`: 1000",
+        ),
     ],
 )
 def test_bad_values_exit_2_before_anything_runs(args, expected, tmp_path, capsys):
@@ -236,9 +284,24 @@ def test_bad_values_exit_2_before_anything_runs(args, expected, tmp_path, capsys
     status = main([a.replace("{tmp}", str(tmp_path)) for a in args])
     output = capsys.readouterr()
     assert status == 2, output
-    assert expected in output.out.replace("\n", "")
+    assert expected in output.err.replace("\n", "")
     assert "iterations of" not in output.out  # the run was not announced
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # no output
+
+
+@pytest.mark.parametrize(
+    "logger, module", [("wandb", "wandb"), ("tensorboard", "tensorboardX")]
+)
+def test_a_missing_logger_extra_fails_before_the_folder_is_made(
+    logger, module, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, module, None)  # import fails: not installed
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--logger", logger]) == 1
+    output = capsys.readouterr()
+    assert 'pip install "lerax[logging]"' in output.err
+    assert "iterations of" not in output.out
+    assert not out.exists()
 
 
 def test_unreadable_config_files_exit_2_naming_the_fix(tmp_path, capsys):
@@ -254,7 +317,7 @@ def test_unreadable_config_files_exit_2_naming_the_fix(tmp_path, capsys):
     }
     for path, expected in cases.items():
         status = main(["train", "--config", path, "--out", str(tmp_path / "out")])
-        output = capsys.readouterr().out.replace("\n", "")
+        output = capsys.readouterr().err.replace("\n", "")
         assert status == 2, output
         assert expected in output
     assert not (tmp_path / "out").exists()
@@ -269,7 +332,7 @@ def test_bad_devices_exit_2_before_anything_is_written(tmp_path):
     assert (
         "--devices 3: 8 envs cannot be split evenly over the 3 devices; use a "
         "multiple of 3 for num_envs (`--set num_envs=...`) or a --devices that "
-        "divides 8." in result.stdout
+        "divides 8." in result.stderr
     )
     assert "iterations of" not in result.stdout and "Traceback" not in result.stderr
     assert not out.exists()
@@ -292,7 +355,7 @@ def test_a_new_run_refuses_a_folder_holding_another_runs_checkpoints(tmp_path, c
         ["--resume", str(other)],  # another run's continuation
     ):
         status = main(["train", "--out", str(out), *args, *TINY])
-        text = capsys.readouterr().out.replace("\n", "")
+        text = capsys.readouterr().err.replace("\n", "")
         assert status == 2, text
         assert (
             f"--out {str(out)!r} holds the checkpoints of an earlier run in "
@@ -304,7 +367,9 @@ def test_a_new_run_refuses_a_folder_holding_another_runs_checkpoints(tmp_path, c
     assert stale.read_bytes() == b"run A"
 
 
-def test_export_writes_a_model_that_acts_as_the_saved_policy(run_dir, tmp_path, capsys):
+def test_export_writes_a_model_that_acts_as_the_saved_policy(
+    run_dir, tmp_path, capsys, monkeypatch
+):
     pytest.importorskip("onnxruntime")
     from lerax.export import onnx_policy_fn
 
@@ -343,11 +408,25 @@ def test_export_writes_a_model_that_acts_as_the_saved_policy(run_dir, tmp_path, 
         (["--out", str(target / "m.onnx")], "is a file, not a folder"),
     ]:
         assert main(["export", str(out), *args]) == 2
-        assert message in capsys.readouterr().out
+        assert message in capsys.readouterr().err
     assert main(["export", str(tmp_path)]) == 2
-    assert "not a `lerax train` output folder" in capsys.readouterr().out
+    assert "not a `lerax train` output folder" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.onnx", "model.onnx"]
     assert not any((tmp_path / "folder.onnx").iterdir())
+
+    # a model that fails the check against JAX is not written: the earlier
+    # export stays
+    import lerax.export
+
+    def disagreeing(model):
+        return lambda observations, **inputs: {"action": np.full(64, -1)}
+
+    monkeypatch.setattr(lerax.export, "onnx_policy_fn", disagreeing)
+    earlier = target.read_bytes()
+    assert main(["export", str(out), "--out", str(target)]) == 1
+    assert f"so {str(target)!r} was not written" in capsys.readouterr().err
+    assert target.read_bytes() == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.onnx", "model.onnx"]
 
 
 def test_config_is_written_before_training(tmp_path, monkeypatch, capsys):
@@ -359,10 +438,86 @@ def test_config_is_written_before_training(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(_train, "_train", crash)
     out = tmp_path / "run"
+    # an earlier run's outputs (one with 2 seeds, normalised, exported) and a
+    # file of the user's
+    earlier = [
+        "policy.eqx",
+        "policy.normalization.eqx",
+        "metrics.csv",
+        "learning_curve.png",
+        "policy.onnx",
+        "policies/seed_0.eqx",
+        "policies/seed_0.normalization.eqx",
+    ]
+    for name in [*earlier, "notes.txt"]:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("earlier")
     status = main(["train", "--out", str(out), "--set", "num_envs=4", *TINY])
-    assert status == 1 and "killed" in capsys.readouterr().out
+    assert status == 1 and "killed" in capsys.readouterr().err
     written = tomllib.loads((out / "config.toml").read_text())
     assert written["algorithm"]["num_envs"] == 4 and "result" not in written
+    # they went when the new run started: they would pass for its results
+    assert sorted(p.name for p in out.iterdir()) == ["config.toml", "notes.txt"]
+    assert main(["evaluate", str(out)]) == 1
+    assert "has not finished: there is no policy.eqx yet" in capsys.readouterr().err
+
+
+def test_a_failed_evaluation_keeps_the_trained_policy(tmp_path, monkeypatch, capsys):
+    # the evaluation after training (e.g. out of memory with a large
+    # eval_episodes) must not throw away what was trained
+    from lerax.cli import _train
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("RESOURCE_EXHAUSTED")
+
+    def trained(algo, state, done, iterations, callback, mesh):  # no compiling
+        return state, {"episode_return": np.array([9.0, 12.0])}
+
+    monkeypatch.setattr(_train, "_train", trained)
+    monkeypatch.setattr(_train, "_evaluate", crash)
+    out = tmp_path / "run"
+    status = main(["train", "--out", str(out), *TINY, "--total-timesteps", "128"])
+    output = capsys.readouterr()
+    text = output.out
+    assert status == 1 and "RESOURCE_EXHAUSTED" in output.err
+    assert "128 steps (1 iteration of 128)" in text
+    assert "Trained 128 steps" in text
+    for name in ("policy.eqx", "metrics.csv", "learning_curve.png"):
+        assert (out / name).is_file(), name
+    assert "result" not in tomllib.loads((out / "config.toml").read_text())
+    config, setup, policy, env = load_run(out)  # loads
+    assert config["run"]["total_timesteps"] == 128
+
+
+def test_metrics_csv_writes_float32_values_as_short_as_they_read_back(tmp_path):
+    from lerax.cli._train import _earlier_metrics, _write_csv
+
+    rates = np.array([1e-3, 7.5e-4, -6.7055225e-08], np.float32)
+    metrics = {"learning_rate": rates, "episodes": np.array([2, 8, 9], np.int32)}
+    _write_csv(tmp_path / "metrics.csv", metrics, [0], 0, 128)
+    _, rows = read_csv(tmp_path / "metrics.csv")
+    assert [r["learning_rate"] for r in rows] == ["0.001", "0.00075", "-6.7055225e-08"]
+    # and read back exactly (a resumed run keeps this history)
+    first, earlier = _earlier_metrics(tmp_path / "metrics.csv", metrics, 3)
+    assert first == 0
+    np.testing.assert_array_equal(earlier["learning_rate"], rates)
+
+
+def test_seeds_past_2_31_start_each_seed_as_alone():
+    # vmapped seeds make the keys `jr.key(seed)` makes for one seed, up to
+    # the largest seed (seeds were int32: 2**31 and more overflowed)
+    from lerax.cli._train import _initial_state
+
+    config = build_config(assignments=["num_envs=2", "num_steps=4"])
+    setup = build(config)
+    seeds = [2**31, 2**32 - 1]
+    both = _initial_state(setup, config["run"], seeds, None, None)
+    for i, seed in enumerate(seeds):
+        alone = _initial_state(setup, config["run"], [seed], None, None)
+        np.testing.assert_array_equal(jr.key_data(both.key[i]), jr.key_data(alone.key))
+        weights = lambda state: jax.tree.leaves(eqx.filter(state.policy, eqx.is_array))
+        for ours, theirs in zip(weights(both), weights(alone), strict=True):
+            np.testing.assert_array_equal(ours[i], theirs)
 
 
 @pytest.mark.slow(30)
@@ -372,6 +527,7 @@ def test_num_seeds_trains_a_vmapped_batch(tmp_path):
     result = run_cli(*options, "--logger", "tensorboard", "--out", str(out), *TINY)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Mean over 2 seeds" in result.stdout
+    assert "policy.normalization.eqx, policies/seed_*.eqx, config.toml" in result.stdout
     _, rows = read_csv(out / "metrics.csv")
     assert len(rows) == 16
     assert sorted({r["seed"] for r in rows}) == ["0", "1"]
@@ -432,7 +588,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     ]:
         result = run_cli("train", "--resume", str(full), *options, *extra)
         assert result.returncode == 2, result.stdout + result.stderr
-        assert expected in result.stdout.replace("\n", "")
+        assert expected in result.stderr.replace("\n", "")
     # extending a finished run keeps its metrics history
     _, before = read_csv(full / "metrics.csv")
     more = ["--out", str(full), "--total-timesteps", "1536"]
@@ -489,6 +645,10 @@ def test_extending_a_resumed_run_keeps_the_metrics_it_has(
     full, resumed = resumable_run, tmp_path / "resumed"
     budget = ["--total-timesteps", "128"]
     first = full / "checkpoints" / "checkpoint_000000000064.ckpt"
+    # the folder holds another run's metrics, which must not pass for the
+    # history of the run resumed
+    resumed.mkdir()
+    (resumed / "metrics.csv").write_bytes((full / "metrics.csv").read_bytes())
     resume = ["train", "--resume", str(first), "--out", str(resumed), *RESUMABLE]
     assert main([*resume, *budget]) == 0
     _, before = read_csv(resumed / "metrics.csv")
@@ -626,6 +786,41 @@ def test_parsing_and_precedence_in_process(tmp_path):
     assert sac["policy"]["depth"] == 3 and sac["algorithm"]["q_depth"] == 1
     assert sac["run"]["env"] == "Pendulum-v1"
 
+    # counts written as the RL Zoo writes them (`n_timesteps: !!float 1e6`)
+    # are whole numbers; 8.5 envs is not
+    zoo = tmp_path / "zoo.toml"
+    zoo.write_text("[run]\ntotal_timesteps = 1e6\n[algorithm]\nbuffer_size = 5e4\n")
+    config = build_config(algorithm="SAC", file=zoo, assignments=["seed=1e3"])
+    assert config["run"]["total_timesteps"] == 1_000_000
+    assert config["algorithm"]["buffer_size"] == 50_000
+    assert config["run"]["seed"] == 1000 and type(config["run"]["seed"]) is int
+    with pytest.raises(CLIError, match="expected int, got 8.5"):
+        build_config(assignments=["num_envs=8.5"])
+    # booleans and None as Python writes them
+    python = build_config(assignments=["normalize_observation=True", "target_kl=None"])
+    assert python["run"]["normalize_observation"] is True
+    assert python["algorithm"]["target_kl"] is None
+    with pytest.raises(CLIError, match="expected bool, got 'yes'"):
+        build_config(assignments=["normalize_reward=yes"])
+    args = parser().parse_args(["train", "--total-timesteps", "1e5"])
+    assert args.total_timesteps == 100_000
+    args = parser().parse_args(["train", "--checkpoint-every", "2_048"])
+    assert args.checkpoint_every == 2048
+    with pytest.raises(SystemExit):
+        parser().parse_args(["train", "--total-timesteps", "1500.5"])
+
+    # a config of another algorithm (or policy class) than the one chosen
+    # says so, rather than suggesting a look-alike name of the chosen one
+    sac = tmp_path / "sac.toml"
+    sac.write_text('[run]\nalgorithm = "SAC"\n[algorithm]\npolicy_lr = 1e-3\n')
+    with pytest.raises(CLIError, match="configures SAC, and TD3 was chosen") as error:
+        build_config(algorithm="TD3", file=sac)
+    assert "policy_noise" not in str(error.value)
+    ppo = tmp_path / "ppo.toml"
+    ppo.write_text('[run]\nalgorithm = "PPO"\n[policy]\naction_width = 32\n')
+    with pytest.raises(CLIError, match="are MLPActorCriticPolicy's, and Recurrent"):
+        build_config(file=ppo, assignments=["policy.class=RecurrentActorCriticPolicy"])
+
 
 @pytest.mark.slow(44)
 def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path):
@@ -697,11 +892,11 @@ def test_normalised_run_saves_its_statistics_and_evaluates_behind_them(tmp_path)
     (out / "policy.normalization.eqx").write_bytes(b"\x00" * 8)
     result = run_cli("evaluate", str(out))
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "Cannot load the normalisation statistics" in result.stdout
+    assert "Cannot load the normalisation statistics" in result.stderr
     (out / "policy.normalization.eqx").unlink()
     result = run_cli("evaluate", str(out))
     assert result.returncode == 1
-    assert "policy.normalization.eqx' is missing" in result.stdout
+    assert "policy.normalization.eqx' is missing" in result.stderr
 
 
 @pytest.mark.slow(32)
@@ -739,15 +934,15 @@ def test_devices_splits_the_envs_and_trains_the_same_policy(run_dir, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert (
         "--devices 3: there are 2 cpu device(s), a number fixed by XLA_FLAGS "
-        "(--xla_force_host_platform_device_count); use 1 to 2." in result.stdout
+        "(--xla_force_host_platform_device_count); use 1 to 2." in result.stderr
     )
     result = run_cli(*args, "--devices", "2", "--set", "num_envs=3", devices=2)
     assert result.returncode == 2
-    assert "3 envs cannot be split evenly over the 2 devices" in result.stdout
+    assert "3 envs cannot be split evenly over the 2 devices" in result.stderr
     many = [*args, "--devices", "2", "--set", "num_envs=3", "--num-seeds", "3"]
     result = run_cli(*many, devices=2)
     assert result.returncode == 2
-    assert "Or spread the seeds: --num-seeds a multiple of 2." in result.stdout
+    assert "Or spread the seeds: --num-seeds a multiple of 2." in result.stderr
 
 
 def test_list_names_the_policies_and_the_algorithms_that_train_them(capsys):
@@ -804,18 +999,29 @@ def test_train_output_shows_paths_as_written_and_no_negative_zero(
 
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setattr(
-        _train, "_evaluate", lambda setup, state, run, n: np.full((n, 4), -0.01)
+        _train, "_evaluate", lambda setup, state, run, n: np.full((n, 1), -0.01)
     )
     out = tmp_path / "[red]exp[/] 1"
-    assert main(["train", "--out", str(out), "--logger", "console", *TINY]) == 0
+    one = ["--set", "eval_episodes=1"]
+    assert main(["train", "--out", str(out), "--logger", "console", *TINY, *one]) == 0
     text = capsys.readouterr().out
     assert f"-> {out}" in text
     assert f"Run {out.name}" in text  # the logger's run name
     assert f"Wrote {out / 'policy.eqx'}" in text
-    assert "Evaluation: return 0.0 ± 0.0" in text
+    assert "Evaluation: return 0.0 ± 0.0 (1 deterministic episode)" in text
     assert "-0.0" not in text
     (row,) = [line for line in text.splitlines() if "algorithm.learning_rate" in line]
     assert "schedule (polynomial_schedule), 0.001 at update 0" in row
+    # the hyper-parameters name the policy's settings and the run's budget
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in text.splitlines()[1:]
+        if line.count("│") == 3
+    }
+    assert "tanh" in rows["policy.activation"]
+    assert "64" in rows["policy.feature_width"]
+    assert "1024" in rows["total_timesteps"]
+    assert "linear" in rows["lr_schedule"]
 
 
 def test_train_help_says_where_each_logger_writes():

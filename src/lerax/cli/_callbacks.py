@@ -27,8 +27,26 @@ def progress_bar(total_timesteps: int, description: str, console: Any) -> Any:
     )
 
 
+def check_logger(kind: str | None, config: dict) -> None:
+    """Raises a `CLIError` when the backend `kind` cannot be made (its extra
+    is not installed): called before the output folder is created. Making a
+    backend opens nothing."""
+    if kind is not None:
+        _backend(kind, Path("."), config)
+
+
 def logger(kind: str, out: Path, config: dict, log_interval: int = 1) -> Any:
     """A `LoggingCallback` with the backend `kind` writing under `out`."""
+    return _callback_module().LoggingCallback(
+        _backend(kind, out, config),
+        log_interval=log_interval,
+        name=out.name,
+        hparams=run_hparams(config),
+    )
+
+
+def _backend(kind: str, out: Path, config: dict) -> Any:
+    """The logging backend `kind` writing under `out` (opened later)."""
     module = _callback_module()
     if not hasattr(module, "LoggingCallback"):
         raise CLIError(
@@ -49,13 +67,32 @@ def logger(kind: str, out: Path, config: dict, log_interval: int = 1) -> Any:
             raise CLIError(f"Unknown logger {kind!r}; use one of {LOGGERS}.")
     except ImportError as error:
         raise CLIError(str(error), 1) from None
-    run = config["run"]
-    return module.LoggingCallback(
-        backend,
-        log_interval=log_interval,
-        name=out.name,
-        hparams={"seed": run["seed"], "num_seeds": run["num_seeds"], "env": run["env"]},
-    )
+    return backend
+
+
+# the run settings that change what is trained (the algorithm's fields are
+# recorded by `LoggingCallback` itself)
+RUN_HPARAMS = (
+    "env",
+    "seed",
+    "num_seeds",
+    "total_timesteps",
+    "lr_schedule",
+    "normalize_observation",
+    "normalize_reward",
+)
+
+
+def run_hparams(config: dict) -> dict[str, Any]:
+    """The hyper-parameters `--logger` records besides the algorithm's
+    fields: the run settings that shape training and the policy's
+    constructor keywords (its widths, depths, activation: two runs that
+    differ only there must not look alike)."""
+    hparams = {key: config["run"][key] for key in RUN_HPARAMS}
+    for key, value in config["policy"].items():
+        if key != "class" and value is not None:
+            hparams[f"policy.{key}"] = value
+    return hparams
 
 
 def checkpoint(directory: Path, every: int, keep: int = 3) -> Any:

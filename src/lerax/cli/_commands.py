@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from ..utils import atomic_write
 from ._config import (
     ALGORITHMS,
     DEFAULT_ENV,
@@ -19,9 +20,13 @@ from ._config import (
     Setup,
     build,
     build_config,
+    check_seed,
     policy_class,
 )
 from ._errors import CLIError
+
+# counts JAX holds in int32 (episodes run at once, steps of a recording)
+MAX_COUNT = 2**31 - 1
 
 
 def load_run(directory: str | Path) -> tuple[dict, Setup, Any, Any]:
@@ -37,8 +42,27 @@ def load_run(directory: str | Path) -> tuple[dict, Setup, Any, Any]:
     config = build_config(file=config_path)
     setup = build(config)
     policy_path = directory / "policy.eqx"
+    if not policy_path.exists() and not _finished(config_path):
+        raise CLIError(
+            f"The run in {str(directory)!r} has not finished: there is no "
+            f"policy.eqx yet (config.toml has no [result]). Continue it with "
+            f"`lerax train --resume {directory}` if it wrote checkpoints, or "
+            "train it again.",
+            1,
+        )
     policy = setup.load_policy(policy_path)
     return config, setup, policy, setup.load_eval_env(policy_path)
+
+
+def _finished(config_path: Path) -> bool:
+    """Whether the run of `config_path` finished (it then records its
+    [result])."""
+    import tomllib
+
+    try:
+        return "result" in tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
 
 
 def run_evaluate(args: argparse.Namespace, console: Any) -> int:
@@ -46,8 +70,9 @@ def run_evaluate(args: argparse.Namespace, console: Any) -> int:
     from ..algorithm import evaluate_policy
     from ..callback._host import format_fixed
 
-    if args.episodes < 1:
-        raise CLIError(f"--episodes must be >= 1, got {args.episodes}.")
+    if not 1 <= args.episodes <= MAX_COUNT:
+        raise CLIError(f"--episodes must be 1 to {MAX_COUNT:,}, got {args.episodes}.")
+    check_seed(args.seed, "--seed")
     config, _, policy, env = load_run(args.directory)
     returns, lengths = evaluate_policy(
         env,
@@ -64,7 +89,7 @@ def run_evaluate(args: argparse.Namespace, console: Any) -> int:
         f"{run['algorithm']} on {run['env']}: return {fixed(returns.mean())} ± "
         f"{fixed(returns.std())} (min {fixed(returns.min())}, max "
         f"{fixed(returns.max())}), length {fixed(lengths.mean())}, over "
-        f"{args.episodes} {mode} episodes",
+        f"{args.episodes} {mode} episode{'s' if args.episodes != 1 else ''}",
         markup=False,
     )
     return 0
@@ -115,8 +140,9 @@ def run_record(args: argparse.Namespace, console: Any) -> int:
         ) from None
     if args.fps is not None and args.fps < 1:
         raise CLIError(f"--fps must be >= 1, got {args.fps}.")
-    if args.max_steps < 1:
-        raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}.")
+    if not 1 <= args.max_steps <= MAX_COUNT:
+        raise CLIError(f"--max-steps must be 1 to {MAX_COUNT:,}, got {args.max_steps}.")
+    check_seed(args.seed, "--seed")
     from ..render._video import resolve_fps, video_path
 
     try:
@@ -178,9 +204,8 @@ def run_export(args: argparse.Namespace, console: Any) -> int:
     normalizer = inner_normalizer(env)
     options = {} if args.opset is None else {"opset": args.opset}
     try:
-        model = to_onnx(
+        model = to_onnx(  # written once checked, below
             policy,
-            output_path=out,
             model_name=f"{config['run']['algorithm']}_{config['run']['env']}",
             action_mask=args.action_mask,
             normalization=normalizer,
@@ -209,7 +234,7 @@ def run_export(args: argparse.Namespace, console: Any) -> int:
     _, actions = jax.vmap(lambda s, o, m: policy(s, o, action_mask=m))(
         state, seen, masks
     )
-    ours = onnx_policy_fn(out)(observations, **inputs)["action"]
+    ours = onnx_policy_fn(model)(observations, **inputs)["action"]
     theirs = np.asarray(actions)
     agree = (
         np.allclose(ours, theirs, rtol=1e-4, atol=1e-5)
@@ -218,10 +243,15 @@ def run_export(args: argparse.Namespace, console: Any) -> int:
     )
     if not agree:
         raise CLIError(
-            f"The exported model {str(out)!r} and the JAX policy choose different "
-            "actions on sampled observations; please report this.",
+            f"The ONNX model and the JAX policy choose different actions on "
+            f"sampled observations, so {str(out)!r} was not written; please "
+            "report this.",
             1,
         )
+    # only a model that agrees is written, atomically: a failed export keeps
+    # the file already there
+    data = model.SerializeToString()
+    atomic_write(out, lambda file: file.write(data))
     names = [i.name for i in model.graph.input]
     outputs = [o.name for o in model.graph.output]
     takes = (
@@ -319,8 +349,19 @@ def policy_algorithms(name: str) -> list[str]:
     ]
 
 
+BENCHMARK_BATCHES = 4  # PPO minibatches per epoch in `lerax benchmark`
+
+
 def run_benchmark(args: argparse.Namespace, console: Any) -> int:
     """`lerax benchmark`: env steps per second of PPO on an env."""
+    batch = args.num_envs * args.num_steps
+    if args.num_envs >= 1 and args.num_steps >= 1 and batch % BENCHMARK_BATCHES:
+        raise CLIError(
+            f"--num-envs {args.num_envs} x --num-steps {args.num_steps} = {batch} "
+            f"steps per iteration, which the benchmark's {BENCHMARK_BATCHES} "
+            f"minibatches cannot split evenly: use a multiple of "
+            f"{BENCHMARK_BATCHES} (e.g. --num-steps {args.num_steps * 4})."
+        )
     config = build_config(
         algorithm="PPO",
         env_id=args.env_id,
@@ -328,7 +369,7 @@ def run_benchmark(args: argparse.Namespace, console: Any) -> int:
             f"num_envs={args.num_envs}",
             f"num_steps={args.num_steps}",
             "num_epochs=4",
-            "num_batches=4",
+            f"num_batches={BENCHMARK_BATCHES}",
             'lr_schedule="constant"',
         ],
         overrides={"total_timesteps": args.total_timesteps},

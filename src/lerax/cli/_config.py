@@ -139,6 +139,11 @@ ACTIVATIONS: dict[str, Callable] = {
     )
 }
 SECTIONS = ("run", "algorithm", "policy")
+# JAX keys hold 32-bit seeds (larger ones wrap round onto smaller ones), and
+# Gymnasium and NumPy take non-negative seeds: 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+# TOML integers are 64-bit, and so are the largest integers JAX and NumPy hold.
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def algorithm_class(name: str) -> type:
@@ -287,7 +292,13 @@ def build_config(
         config["policy"] = policy_types(name)[1]
     for section, values in from_file.items():
         for key, value in values.items():
-            _assign(config, section, key, value, f"in {str(file)!r}")
+            try:
+                _assign(config, section, key, value, f"in {str(file)!r}")
+            except CLIError as error:
+                hint = _other_class_hint(config, from_file, section, key, file)
+                if hint is None:
+                    raise
+                raise CLIError(hint, error.code) from None
     for key, value in sets:
         section, name = _resolve(config, key)
         _assign(config, section, name, value, f"in `--set {key}=...`")
@@ -300,7 +311,66 @@ def build_config(
     for name in ("total_timesteps", "num_seeds", "eval_episodes"):
         if config["run"][name] < 1:
             raise CLIError(f"run.{name} must be >= 1, got {config['run'][name]}.")
+    if config["run"]["eval_episodes"] > 2**31 - 1:  # run at once, counted in int32
+        raise CLIError(
+            f"run.eval_episodes must be at most {2**31 - 1:,}, got "
+            f"{config['run']['eval_episodes']}."
+        )
     return config
+
+
+def check_seed(seed: int, name: str, count: int = 1) -> None:
+    """Raises a `CLIError` unless the seeds `seed` .. `seed + count - 1` are
+    all in 0 .. `MAX_SEED`: a JAX key keeps 32 bits of its seed, so a larger
+    seed would silently train or evaluate as a smaller one."""
+    last = seed + count - 1
+    if 0 <= seed and last <= MAX_SEED:
+        return
+    what = f"{name} must be between 0 and {MAX_SEED:,} (a JAX key holds 32 bits "
+    what += "of its seed; larger seeds repeat smaller ones), got "
+    if seed < 0 or count == 1:
+        raise CLIError(what + f"{seed}.")
+    raise CLIError(
+        what + f"{seed} with {count} seeds (up to {last}); lower it to at most "
+        f"{MAX_SEED - count + 1}."
+    )
+
+
+def _other_class_hint(
+    config: dict, from_file: dict, section: str, key: str, file: Any
+) -> str | None:
+    """Why the file's `[section] key` is unknown when the file configures
+    another algorithm (or policy class) than the one chosen on the command
+    line, with the fix; None otherwise."""
+    if section not in ("algorithm", "policy") or key in _types(config, section):
+        return None
+    written = from_file.get("run", {}).get("algorithm")
+    try:
+        written = canonical(written, ALGORITHMS, "algorithm")
+    except CLIError:
+        return None
+    chosen = config["run"]["algorithm"]
+    where = f"{str(file)!r}"
+    if section == "algorithm" and written != chosen:
+        return (
+            f"{where} configures {written}, and {chosen} was chosen: its "
+            f"[algorithm] settings ({key!r}, ...) are {written}'s. Train "
+            f"{written} (drop the algorithm argument or setting), or pass a "
+            f"config written for {chosen}."
+        )
+    if section == "policy":
+        file_policy = from_file["policy"].get("class", DEFAULT_POLICY[written])
+        try:
+            file_policy = canonical(file_policy, POLICIES, "policy")
+        except CLIError:
+            return None
+        if file_policy != config["policy"]["class"]:
+            return (
+                f"The [policy] settings of {where} ({key!r}, ...) are "
+                f"{file_policy}'s, and {config['policy']['class']} was chosen: "
+                "drop `--set policy.class=...`, or those settings."
+            )
+    return None
 
 
 def _lookup_run(sets: list[tuple[str, Any]], name: str) -> Any:
@@ -351,19 +421,35 @@ def _assign(config: dict, section: str, key: str, value: Any, where: str) -> Non
 
 def coerce(value: Any, annotation: Any, name: str) -> Any:
     """Checks `value` against a field's annotation (ints widen to floats,
-    `"none"` is None for optional fields); raises a `CLIError` naming the
-    expected type."""
+    whole-number floats such as `1e6` narrow to ints, `"none"` is None for
+    optional fields, `True`/`False` are booleans in any case); raises a
+    `CLIError` naming the expected type."""
     options = _options(annotation)
     if isinstance(value, str) and value.lower() == "none" and type(None) in options:
         return None
+    if int in options and float not in options and _whole(value):
+        value = int(value)  # 1e6, as step budgets and buffer sizes are written
+    if bool in options and isinstance(value, str):
+        # Python's spelling too, as "none" is read for None
+        value = {"true": True, "false": False}.get(value.lower(), value)
     for option in options:
         if option is bool and isinstance(value, bool):
             return value
         if option is int and isinstance(value, int) and not isinstance(value, bool):
+            if not INT64[0] <= value <= INT64[1]:
+                raise CLIError(
+                    f"{name}: {value} is out of range; integers must fit in 64 "
+                    f"bits ({INT64[0]:,} to {INT64[1]:,})."
+                )
             return value
         if option is float and isinstance(value, (int, float)):
             if not isinstance(value, bool):
-                return float(value)
+                try:
+                    return float(value)
+                except OverflowError:
+                    raise CLIError(
+                        f"{name}: {value} is too large for a float."
+                    ) from None
         if option is str and isinstance(value, str):
             return value
         if typing.get_origin(option) is typing.Literal and value in option.__args__:
@@ -372,6 +458,11 @@ def coerce(value: Any, annotation: Any, name: str) -> Any:
         f"{name}: expected {describe_type(annotation)}, got {value!r} "
         f"({type(value).__name__})."
     )
+
+
+def _whole(value: Any) -> bool:
+    """Whether `value` is a float holding a whole number (`1e6`)."""
+    return isinstance(value, float) and value.is_integer()
 
 
 def _options(annotation: Any) -> list[Any]:

@@ -21,6 +21,24 @@ examples:
 """
 
 
+def whole_number(text: str) -> int:
+    """An argparse type: a count written `100000`, `100_000` or `1e5` (the
+    RL Zoo writes budgets as floats)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.5
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number such as 100000 or 1e5, got {text!r}"
+        )
+    return int(value)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the `lerax` command."""
     root = argparse.ArgumentParser(
@@ -52,8 +70,12 @@ def parser() -> argparse.ArgumentParser:
     )
     train.add_argument("algorithm", nargs="?", metavar="ALGO", help="e.g. PPO, SAC")
     train.add_argument("env_id", nargs="?", metavar="ENV_ID", help="e.g. CartPole-v1")
-    train.add_argument("--total-timesteps", type=int, metavar="N")
-    train.add_argument("--seed", type=int, metavar="S")
+    train.add_argument(
+        "--total-timesteps", type=whole_number, metavar="N", help="e.g. 100000 or 1e5"
+    )
+    train.add_argument(
+        "--seed", type=int, metavar="S", help="0 to 4294967295 (default 0)"
+    )
     train.add_argument(
         "--num-seeds",
         type=int,
@@ -81,7 +103,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out",
         metavar="DIR",
-        help="output folder (default: a new folder runs/algo-ENV_ID-DATE-TIME)",
+        help="output folder (default: a new folder runs/algo-ENV_ID-DATE-TIME); "
+        "a run there replaces the policy, metrics and plot of an earlier one "
+        "when it starts",
     )
     train.add_argument(
         "--logger",
@@ -92,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--checkpoint-every",
-        type=int,
+        type=whole_number,
         metavar="N",
         help="write a checkpoint to DIR/checkpoints every N env steps (a "
         "resumed run goes on at the interval it was trained with)",
@@ -166,7 +190,9 @@ def parser() -> argparse.ArgumentParser:
         "benchmark", parents=[debug], help="time a PPO run (env steps per second)"
     )
     bench.add_argument("env_id", nargs="?", default="CartPole-v1", metavar="ENV_ID")
-    bench.add_argument("--total-timesteps", type=int, default=262_144, metavar="N")
+    bench.add_argument(
+        "--total-timesteps", type=whole_number, default=262_144, metavar="N"
+    )
     bench.add_argument("--num-envs", type=int, default=64, metavar="N")
     bench.add_argument("--num-steps", type=int, default=128, metavar="N")
     return root
@@ -187,26 +213,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if mistyped is not None:
             if "--debug" in argv:
                 raise mistyped
-            _console().print(f"[bold red]error:[/] {escape(str(mistyped))}")
+            _console(stderr=True).print(f"[bold red]error:[/] {escape(str(mistyped))}")
             return mistyped.code
         # no command: `lerax [--debug] [train's arguments]` trains
         argv = ["train", *argv]
     args = parser().parse_args(argv)
-    console = _console()
+    # results on stdout; errors on stderr, as argparse's own
+    console, errors = _console(), _console(stderr=True)
     try:
         return _dispatch(args, console)
     except CLIError as error:
         if args.debug:
             raise
-        console.print(f"[bold red]error:[/] {escape(str(error))}")
+        errors.print(f"[bold red]error:[/] {escape(str(error))}")
         return error.code
     except KeyboardInterrupt:
-        console.print("interrupted")
+        errors.print("interrupted")
         return 130
     except Exception as error:  # the last line of defence: no traceback
         if args.debug:
             raise
-        console.print(
+        errors.print(
             f"[bold red]error:[/] {type(error).__name__}: {escape(str(error))}\n"
             "(run `lerax --debug ...` for the traceback)"
         )
@@ -237,10 +264,10 @@ def mistyped_command(word: str | None) -> CLIError | None:
     )
 
 
-def _console() -> Any:
+def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, stderr=stderr)
 
 
 def _dispatch(args: argparse.Namespace, console: Any) -> int:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..utils import atomic_write
 from . import _callbacks, _toml
-from ._config import Setup, build, build_config
+from ._config import Setup, build, build_config, check_seed
 from ._errors import CLIError
 from ._plot import learning_curve
 
@@ -60,6 +60,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         },
     )
     run = config["run"]
+    # checked when training only: runs trained before the check still load
+    check_seed(run["seed"], "run.seed (--seed)", run["num_seeds"])
     resumed_config = None if resume is None else _run_config_near(Path(args.resume))
     if resumed_config is not None:
         _check_resumed_config(config, resumed_config)
@@ -89,6 +91,7 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
     if args.devices is not None:
         mesh = _mesh(args.devices, algo.num_envs, num_seeds, fixed_devices)
     _check_trainable(setup, run)
+    _callbacks.check_logger(args.logger, config)
     if args.out or resumed_config is not None:
         # the run resumed goes on in its folder unless --out is given
         out = Path(args.out) if args.out else resumed_config.parent
@@ -117,7 +120,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
 
     console.print(
         f"[bold]{run['algorithm']}[/] on [bold]{run['env']}[/]: "
-        f"{iterations * spi:,} steps ({iterations} iterations of {spi}), "
+        f"{iterations * spi:,} steps ({iterations} "
+        f"{'iteration' if iterations == 1 else 'iterations'} of {spi}), "
         f"seed {run['seed']}"
         + (f" (+{num_seeds - 1} more, vmapped)" if num_seeds > 1 else "")
         + f" -> {escape(str(out))}"
@@ -143,6 +147,11 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
                 f"train: pass a larger budget (more than {done * spi:,}) to continue."
             )
         console.print(f"Resuming from {resume} at iteration {done}.", markup=False)
+    own_folder = resumed_config is not None and (
+        out.resolve() == resumed_config.parent.resolve()
+    )
+    if not own_folder:  # a new run, or a run resumed into another folder
+        _clear_earlier_outputs(out)
     # written now, so a run that crashes can be resumed with its settings
     # (`--resume` reads it); rewritten with the results at the end
     _toml.write(
@@ -160,25 +169,58 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
             log.close()
     seconds = time.perf_counter() - start
 
-    returns = _evaluate(setup, state, run, num_seeds)
-    means = returns.mean(axis=-1)
-    best = int(np.argmax(means))
+    # the policies, metrics and plot before the evaluation: an evaluation
+    # that fails (e.g. out of memory with many eval_episodes) keeps them
     if num_seeds == 1:
         policies, env_states = [state.policy], [state.actors.env_state]
     else:
         policies = [_index(state.policy, i) for i in range(num_seeds)]
         env_states = [_index(state.actors.env_state, i) for i in range(num_seeds)]
-    policy_path = policies[best].serialize(out / "policy.eqx")
-    written = ["config.toml", "metrics.csv"]
-    if setup.normalizes_observations:
-        statistics = setup.save_statistics(policy_path, env_states[best])
-        written.insert(0, statistics.name)
-    if num_seeds > 1:
-        for seed, policy, env_state in zip(seeds, policies, env_states):
-            path = policy.serialize(out / "policies" / f"seed_{seed}.eqx")
-            if setup.normalizes_observations:
-                setup.save_statistics(path, env_state)
 
+    def save(policy: Any, env_state: Any, path: Path) -> tuple[Path, Path | None]:
+        path = policy.serialize(path)
+        if not setup.normalizes_observations:
+            return path, None
+        return path, setup.save_statistics(path, env_state)
+
+    if num_seeds == 1:
+        policy_path, statistics = save(policies[0], env_states[0], out / "policy.eqx")
+    else:
+        for seed, policy, env_state in zip(seeds, policies, env_states):
+            save(policy, env_state, out / "policies" / f"seed_{seed}.eqx")
+    first = done
+    if resume is not None:  # keep the history of the run resumed
+        earlier = _earlier_metrics(out / "metrics.csv", metrics, done)
+        if earlier is not None:
+            first, earlier = earlier
+            metrics = {k: np.concatenate([earlier[k], metrics[k]]) for k in metrics}
+    _write_csv(out / "metrics.csv", metrics, seeds, first, spi)
+    plot = learning_curve(
+        out / "learning_curve.png",
+        metrics,
+        first,
+        spi,
+        title=f"{run['algorithm']} on {run['env']}",
+    )
+    trained = (iterations - done) * spi
+    console.print(
+        f"Trained {trained:,} steps"
+        + (f" x {num_seeds} seeds" if num_seeds > 1 else "")
+        + f" in {seconds:.1f} s ({trained * num_seeds / max(seconds, 1e-9):,.0f} "
+        "steps/s, compilation included)."
+    )
+
+    returns = _evaluate(setup, state, run, num_seeds)
+    means = returns.mean(axis=-1)
+    best = int(np.argmax(means))
+    if num_seeds > 1:  # policy.eqx: the best seed's
+        policy_path, statistics = save(
+            policies[best], env_states[best], out / "policy.eqx"
+        )
+    written = [] if statistics is None else [statistics.name]
+    if num_seeds > 1:
+        written.append("policies/seed_*.eqx")
+    written += ["config.toml", "metrics.csv"]
     result = {
         "timesteps": iterations * spi,
         "train_seconds": round(seconds, 3),
@@ -194,29 +236,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         {**config, **record, "result": result},
         header="lerax train configuration; rerun with `lerax train --config THIS`.",
     )
-    first = done
-    if resume is not None:  # keep the history of the run resumed
-        earlier = _earlier_metrics(out / "metrics.csv", metrics, done)
-        if earlier is not None:
-            first, earlier = earlier
-            metrics = {k: np.concatenate([earlier[k], metrics[k]]) for k in metrics}
-    _write_csv(out / "metrics.csv", metrics, seeds, first, spi)
-    plot = learning_curve(
-        out / "learning_curve.png",
-        metrics,
-        first,
-        spi,
-        title=f"{run['algorithm']} on {run['env']}",
-    )
 
-    trained = (iterations - done) * spi
     fixed = lambda x: format_fixed(x, 1)  # never "-0.0"
-    console.print(
-        f"Trained {trained:,} steps"
-        + (f" x {num_seeds} seeds" if num_seeds > 1 else "")
-        + f" in {seconds:.1f} s ({trained * num_seeds / max(seconds, 1e-9):,.0f} "
-        "steps/s, compilation included)."
-    )
     episodes = run["eval_episodes"]
     if num_seeds > 1:
         for seed, mean, row in zip(seeds, means, returns):
@@ -228,7 +249,8 @@ def run_train(args: argparse.Namespace, console: Any) -> int:
         )
     console.print(
         f"[bold green]Evaluation: return {fixed(means[best])} ± "
-        f"{fixed(returns[best].std())}[/] ({episodes} deterministic episodes)"
+        f"{fixed(returns[best].std())}[/] ({episodes} deterministic "
+        + ("episode)" if episodes == 1 else "episodes)")
     )
     console.print(
         f"Wrote {policy_path}, "
@@ -327,6 +349,33 @@ def _check_no_other_checkpoints(out: Path, resume: Path | None) -> None:
     )
 
 
+# what `lerax train` (and `lerax export` by default) writes about a policy
+OUTPUTS = ("policy.eqx", "metrics.csv", "learning_curve.png", "policy.onnx")
+
+
+def _clear_earlier_outputs(out: Path) -> None:
+    """Deletes the outputs an earlier run left in `out` (its policy, its
+    observation statistics, its seeds' policies, metrics, plot and ONNX
+    model) when a new run starts there, or a run is resumed there from
+    another folder: until this run writes its own, a crash would leave them
+    next to the new config.toml (`lerax evaluate` would report the earlier
+    policy under the new settings), and a resumed run would take the
+    earlier run's metrics.csv for its own history. Nothing else in the
+    folder is touched."""
+    from ..wrapper import normalization_path
+
+    stale = [out / name for name in OUTPUTS]
+    stale.append(normalization_path(out / "policy.eqx"))
+    seeds = out / "policies"
+    if seeds.is_dir():
+        stale += seeds.glob("seed_*.eqx")
+    for path in stale:
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+    if seeds.is_dir() and not any(seeds.iterdir()):
+        seeds.rmdir()
+
+
 def _recorded_checkpoint_every(config_file: Path) -> int | None:
     """The `--checkpoint-every` a run was trained with, as its config.toml
     records it (None when it did not checkpoint, or predates the record)."""
@@ -392,7 +441,8 @@ def _initial_state(
             return _load_resumed(resume, callback, like)
         if len(seeds) == 1:
             return eqx.filter_jit(init)(jr.key(seeds[0]))
-        keys = jax.vmap(jr.key)(jnp.asarray(seeds))
+        # uint32: seeds up to `MAX_SEED`, the keys `jr.key(seed)` makes
+        keys = jax.vmap(jr.key)(jnp.asarray(seeds, dtype=jnp.uint32))
         return eqx.filter_jit(eqx.filter_vmap(init))(keys)
     except TypeError as error:
         raise CLIError(
@@ -543,7 +593,13 @@ def _write_csv(
 
 
 def _number(x: Any) -> str:
+    """A metric as CSV text: the shortest decimal that reads back as the
+    same value in its own precision (a float32 learning rate of 1e-3 is
+    `0.001`, not `0.0010000000474974513`)."""
     x = np.asarray(x)
     if np.issubdtype(x.dtype, np.integer) or x.dtype == bool:
         return str(int(x))
+    if np.issubdtype(x.dtype, np.floating) and x.dtype.itemsize < 8:
+        # NumPy's str of a float32 is its shortest round-trip form
+        return repr(float(str(x[()])))
     return repr(float(x))
