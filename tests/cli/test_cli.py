@@ -146,6 +146,15 @@ def test_evaluate_prints_a_return(run_dir, tmp_path, capsys):
     assert re.search(
         r"return -?[\d.]+ ± [\d.]+ .* over 3 deterministic episodes", result.stdout
     )
+    # without --episodes and --seed: the evaluation training ended with,
+    # whose return it prints again
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0
+    printed = capsys.readouterr().out
+    trained = tomllib.loads((out / "config.toml").read_text())["result"]
+    shown = float(re.search(r"return (-?[\d.]+) ±", printed).group(1))
+    assert shown == pytest.approx(trained["mean_return"], abs=0.051)
+    assert "over 4 deterministic episodes" in printed
     # a run trained with a seed `lerax train` now refuses still evaluates
     old = tmp_path / "old"
     shutil.copytree(out, old)
@@ -976,7 +985,7 @@ def test_evaluate_never_prints_a_negative_zero(monkeypatch, tmp_path, capsys):
     import lerax.algorithm
     from lerax.cli import _commands
 
-    config = {"run": {"algorithm": "PPO", "env": "CartPole-v1"}}
+    config = {"run": {"algorithm": "PPO", "env": "CartPole-v1", "seed": 0}}
     monkeypatch.setattr(_commands, "load_run", lambda d: (config, None, None, None))
     monkeypatch.setattr(
         lerax.algorithm,

@@ -22,6 +22,7 @@ from ._config import (
     build_config,
     check_seed,
     policy_class,
+    training_eval_key,
 )
 from ._errors import CLIError
 
@@ -70,26 +71,31 @@ def run_evaluate(args: argparse.Namespace, console: Any) -> int:
     from ..algorithm import evaluate_policy
     from ..callback._host import format_fixed
 
-    if not 1 <= args.episodes <= MAX_COUNT:
+    if args.episodes is not None and not 1 <= args.episodes <= MAX_COUNT:
         raise CLIError(f"--episodes must be 1 to {MAX_COUNT:,}, got {args.episodes}.")
-    check_seed(args.seed, "--seed")
+    if args.seed is not None:
+        check_seed(args.seed, "--seed")
     config, _, policy, env = load_run(args.directory)
+    run = config["run"]
+    # by default the evaluation `lerax train` ran at the end: its episodes
+    # and its key, so the same return is printed again
+    episodes = run["eval_episodes"] if args.episodes is None else args.episodes
+    key = training_eval_key(run["seed"]) if args.seed is None else jr.key(args.seed)
     returns, lengths = evaluate_policy(
         env,
         policy,
-        key=jr.key(args.seed),
-        num_episodes=args.episodes,
+        key=key,
+        num_episodes=episodes,
         deterministic=not args.stochastic,
     )
     returns, lengths = np.asarray(returns), np.asarray(lengths)
     mode = "stochastic" if args.stochastic else "deterministic"
-    run = config["run"]
     fixed = lambda x: format_fixed(x, 1)
     console.print(
         f"{run['algorithm']} on {run['env']}: return {fixed(returns.mean())} ± "
         f"{fixed(returns.std())} (min {fixed(returns.min())}, max "
         f"{fixed(returns.max())}), length {fixed(lengths.mean())}, over "
-        f"{args.episodes} {mode} episode{'s' if args.episodes != 1 else ''}",
+        f"{episodes} {mode} episode{'s' if episodes != 1 else ''}",
         markup=False,
     )
     return 0

@@ -336,6 +336,15 @@ def check_seed(seed: int, name: str, count: int = 1) -> None:
     )
 
 
+def training_eval_key(seed: int) -> Any:
+    """The key of the evaluation `lerax train` runs when training ends
+    (`seed + 10000`, of which `jax.random.key` keeps the low 32 bits), which
+    `lerax evaluate` uses by default to print that return again."""
+    import jax.random as jr
+
+    return jr.key((int(seed) + 10_000) % 2**32)
+
+
 def _other_class_hint(
     config: dict, from_file: dict, section: str, key: str, file: Any
 ) -> str | None:

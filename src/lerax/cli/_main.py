@@ -133,8 +133,20 @@ def parser() -> argparse.ArgumentParser:
         "evaluate", parents=[debug], help="evaluate a trained policy"
     )
     evaluate.add_argument("directory", metavar="DIR", help="a `lerax train` folder")
-    evaluate.add_argument("--episodes", type=int, default=32, metavar="N")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--episodes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="default: the run's eval_episodes (32 unless set)",
+    )
+    evaluate.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="default: the key of the evaluation training ended with, which "
+        "this then prints again",
+    )
     evaluate.add_argument(
         "--stochastic", action="store_true", help="sample actions instead"
     )

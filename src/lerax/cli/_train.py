@@ -20,7 +20,7 @@ import numpy as np
 
 from ..utils import atomic_write
 from . import _callbacks, _toml
-from ._config import Setup, build, build_config, check_seed
+from ._config import Setup, build, build_config, check_seed, training_eval_key
 from ._errors import CLIError
 from ._plot import learning_curve
 
@@ -533,7 +533,7 @@ def _evaluate(setup: Setup, state: Any, run: dict, num_seeds: int) -> np.ndarray
     """Each seed's evaluation returns, behind its training statistics."""
     from ..algorithm import evaluate_policy
 
-    key = jr.key(run["seed"] + 10_000)
+    key = training_eval_key(run["seed"])
 
     def evaluate(policy, env_state):
         returns, _ = evaluate_policy(
