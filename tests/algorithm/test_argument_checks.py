@@ -1,7 +1,10 @@
 """Arguments refused before anything is compiled: hyper-parameter values,
 envs from other libraries, keys and budgets."""
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
+import jax.random as jr
 import numpy as np
 import pytest
 
@@ -163,3 +166,41 @@ def test_evaluate_policy_refuses_an_integer_seed(getkey):
     policy = MLPActorCriticPolicy(env, key=getkey())
     with pytest.raises(TypeError, match="not an integer seed"):
         evaluate_policy(env, policy, key=0, num_episodes=2, max_steps=5)
+
+
+@pytest.mark.parametrize("cls", [PPO, DQN])
+def test_sizes_that_jax_transformations_made_arrays_are_named(cls, getkey):
+    # `jax.jit` traces, and `jax.vmap` returns, every field of an algorithm:
+    # its sizes too, which used to fail inside `num_iterations` with a
+    # `TracerBoolConversionError` naming no field
+    env = CartPole()
+    if cls is PPO:
+        policy = MLPActorCriticPolicy(env, value_width=8, action_width=8, key=getkey())
+        sizes = dict(num_envs=2, num_steps=8, num_batches=2)
+    else:
+        policy = MLPQPolicy(env, width_size=8, key=getkey())
+        sizes = dict(num_envs=2, **_OFF)
+    name = cls.__name__
+    traced = rf"`{name}\.(learn|init)`: `{name}\(num_envs=...\)` is a traced value"
+    with pytest.raises(TypeError, match=traced + ".*eqx.filter_jit"):
+        jax.jit(lambda a, k: a.learn(env, policy, 32, key=k))(cls(**sizes), getkey())
+    with pytest.raises(TypeError, match=traced):
+        jax.jit(lambda a, k: a.init(env, policy, key=k, total_timesteps=32))(
+            cls(**sizes), getkey()
+        )
+    stacked = jax.vmap(lambda g: cls(**sizes, gamma=g))(jnp.array([0.9, 0.99]))
+    with pytest.raises(TypeError, match=traced + ".*eqx.filter_vmap"):
+        eqx.filter_vmap(lambda a: a.learn(env, policy, 32, key=jr.key(0)))(stacked)
+    with pytest.raises(TypeError, match=r"is an array of shape \(2,\), but it"):
+        stacked.num_iterations(32)
+    state = cls(**sizes).init(env, policy, key=getkey(), total_timesteps=32)
+    with pytest.raises(TypeError, match=rf"`{name}\.train`: .* array of shape"):
+        stacked.train(state, 1)
+
+
+def test_traced_size_is_refused_saying_it_cannot_be_swept():
+    # it used to advise `int(...)`, which fails on a traced value
+    with pytest.raises(ValueError, match=r"`PPO\(num_steps=...\)`.*cannot be traced"):
+        jax.vmap(lambda n: PPO(num_steps=n))(jnp.array([8, 16]))
+    with pytest.raises(ValueError, match="cannot be traced.*Python loop"):
+        jax.vmap(lambda n: DQN(target_update_interval=n))(jnp.array([8, 16]))

@@ -631,10 +631,17 @@ def test_numpy_integer_sizes_are_taken_as_ints():
     env = lerax.env.make("CartPole-v1")
     policy = MLPActorCriticPolicy(env, key=jr.key(0))
     sizes = dict(num_envs=2, num_steps=8, num_epochs=2, num_batches=2)
-    plain = PPO(**sizes)
-    numpy = PPO(**{name: np.int64(value) for name, value in sizes.items()})
+    # ... and so do switches given as NumPy booleans (they used to be traced
+    # inside `learn`, which then failed on `if self.check_numerics`)
+    switches = dict(normalize_advantages=True, check_numerics=False)
+    plain = PPO(**sizes, **switches)
+    numpy = PPO(
+        **{name: np.int64(value) for name, value in sizes.items()},
+        **{name: np.bool_(value) for name, value in switches.items()},
+    )
     assert numpy == plain
     assert all(type(getattr(numpy, name)) is int for name in sizes)
+    assert all(type(getattr(numpy, name)) is bool for name in switches)
     trained = [algo.learn(env, policy, 32, key=jr.key(1)) for algo in (plain, numpy)]
     assert eqx.tree_equal(*trained)
     off = DQN(
@@ -642,3 +649,4 @@ def test_numpy_integer_sizes_are_taken_as_ints():
     )
     assert (off.buffer_size, off.batch_size, off.learning_starts) == (64, 8, 8)
     assert type(off.learning_starts) is int
+    assert type(DQN(double_q=np.True_).double_q) is bool

@@ -127,12 +127,15 @@ class AbstractAlgorithm(eqx.Module):
 
     def __post_init__(self):
         # NumPy integer scalars (from `np.arange`, a config array, a sweep
-        # table) become Python ints: Equinox treats them as arrays, which
-        # sizes and loop counts cannot be inside the compiled program
+        # table) become Python ints, and NumPy booleans given for a switch
+        # Python bools: Equinox treats them as arrays, which sizes, loop
+        # counts and switches cannot be inside the compiled program
         for field in dataclasses.fields(self):
             value = getattr(self, field.name, None)
             if isinstance(value, np.integer):
                 setattr(self, field.name, int(value))
+            elif isinstance(value, np.bool_) and bool in _annotated_kinds(field.type):
+                setattr(self, field.name, bool(value))
 
     @abc.abstractmethod
     def check_state(self, state: Any) -> None:
@@ -199,6 +202,7 @@ class AbstractAlgorithm(eqx.Module):
                 off-policy algorithm no step past `learning_starts`, or does
                 not fit the 32-bit step counters.
         """
+        check_static_fields(f"{type(self).__name__}.num_iterations", self)
         total_timesteps = check_timesteps(total_timesteps)
         iterations = total_timesteps // self.steps_per_iteration
         if iterations < 1:
@@ -317,6 +321,7 @@ class AbstractAlgorithm(eqx.Module):
                 f"`num_iterations` must be an int >= 0, got {num_iterations!r}."
             )
         num_iterations = int(num_iterations)
+        check_static_fields(f"{type(self).__name__}.train", self)
         self.check_state(state)
         iteration = state.iteration
         if (
@@ -510,6 +515,7 @@ class AbstractAlgorithm(eqx.Module):
             state.actors.env_state)` (or let an `EvalCallback` do it).
         """
         check_key(f"{type(self).__name__}.learn", key)
+        check_static_fields(f"{type(self).__name__}.learn", self)
         num_iterations = self.num_iterations(total_timesteps)
         total_timesteps = check_timesteps(total_timesteps)  # a Python int (static)
         callback = as_callback(callback)
@@ -675,6 +681,53 @@ def check_given(algo: Any) -> None:
         )
 
 
+def _annotated_kinds(annotation: Any) -> tuple[Any, ...]:
+    """The types an annotation allows (`int | None` -> `(int, NoneType)`),
+    reading the names of one written as a string (`from __future__ import
+    annotations` in a subclass's module)."""
+    if isinstance(annotation, str):
+        names = {"int": int, "bool": bool, "float": float}
+        return tuple(names.get(part.strip(), part) for part in annotation.split("|"))
+    return typing.get_args(annotation) or (annotation,)
+
+
+def check_static_fields(owner: str, algo: Any) -> None:
+    """Raises `TypeError` for a size or a switch (a field annotated `int` or
+    `bool`, e.g. `num_envs`, `batch_size`, `check_numerics`) that holds a JAX
+    array instead of a Python value.
+
+    The constructor refuses such arrays, so one got there through a JAX
+    transformation: `jax.jit` traces, and `jax.vmap` returns, every leaf of
+    an algorithm, sizes included, where `eqx.filter_jit`/`eqx.filter_vmap`
+    keep Python numbers static. Sizes shape the compiled program and
+    switches choose what is compiled, so the run would otherwise fail
+    inside it with a tracer error that names no field."""
+    name = type(algo).__name__
+    for field in dataclasses.fields(algo):
+        value = getattr(algo, field.name, None)
+        if not isinstance(value, jax.Array):  # tracers are `jax.Array`s too
+            continue
+        kinds = _annotated_kinds(field.type)
+        if float in kinds or not any(kind in (int, bool) for kind in kinds):
+            continue  # a numeric hyper-parameter: arrays of it sweep
+        kind = "bool" if bool in kinds else "int"
+        what = (
+            "a traced value"
+            if isinstance(value, jax.core.Tracer)
+            else f"an array of shape {tuple(np.shape(value))}"
+        )
+        raise TypeError(
+            f"`{owner}`: `{name}({field.name}=...)` is {what}, but it "
+            f"{'switches what' if kind == 'bool' else 'sets the size of what'} "
+            f"is compiled and must be a Python {kind}. `jax.jit` and `jax.vmap` "
+            "turn every field of an algorithm passed to (or returned from) "
+            "them into arrays: use `eqx.filter_jit`/`eqx.filter_vmap`, which "
+            "keep Python numbers static (stack algorithms with "
+            f"`eqx.filter_vmap(lambda v: {name}(..., gamma=v))(values)`), or "
+            "close over the algorithm instead of passing it."
+        )
+
+
 def check_scalar_hyperparameters(algo: Any) -> None:
     """Raises `ValueError` for a hyper-parameter array that is not a scalar
     in a run: arrays of values sweep under `jax.vmap`, and used directly they
@@ -815,14 +868,21 @@ def check_key(owner: str, key: Any) -> None:
 
 def check_int(owner: str, /, *, minimum: int = 1, **values: Any) -> None:
     """Raises `ValueError` unless each value is a Python int >= `minimum`
-    (these size arrays and loops: an integer array is named with the fix;
-    NumPy integer scalars were made ints by `__post_init__`)."""
+    (these size arrays and loops: an integer array is named with the fix, a
+    traced one (a sweep) with why it cannot be swept; NumPy integer scalars
+    were made ints by `__post_init__`)."""
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             integer_array = hasattr(value, "dtype") and np.issubdtype(
                 value.dtype, np.integer
             )
             fix = f" Pass a Python int: `{name}=int(...)`." if integer_array else ""
+            if isinstance(value, jax.core.Tracer):
+                fix = (
+                    " It sets a size of the compiled program, so it cannot be "
+                    "traced (swept with `jax.vmap`, or given to `jax.jit`): "
+                    "train one value at a time, in a Python loop."
+                )
             raise ValueError(
                 f"`{owner}({name}=...)` must be an int >= {minimum}, got "
                 f"{value!r}.{fix}"

@@ -59,6 +59,7 @@ from ._base import (
     check_given,
     check_int,
     check_key,
+    check_static_fields,
     check_timesteps,
     check_training_state,
     require_finite,
@@ -349,6 +350,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         total_timesteps: int | None = None,
         callback: Any = None,
     ) -> OffPolicyState:
+        check_static_fields(f"{type(self).__name__}.init", self)
         # a concrete budget array is checked here, before the compiled
         # `_init` sees it only as a traced value
         _check_budget_array(f"{type(self).__name__}.init", total_timesteps)

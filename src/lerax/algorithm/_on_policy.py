@@ -38,6 +38,7 @@ from ._base import (
     check_given,
     check_int,
     check_key,
+    check_static_fields,
     check_timesteps,
     check_training_state,
     explained_variance,
@@ -244,6 +245,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         callback: Any = None,
     ) -> OnPolicyState:
         check_key(f"{type(self).__name__}.init", key)
+        check_static_fields(f"{type(self).__name__}.init", self)
         if not isinstance(policy, AbstractActorCriticPolicy):
             raise TypeError(
                 f"`{type(self).__name__}` trains an `AbstractActorCriticPolicy` (e.g. "
