@@ -1,7 +1,5 @@
 """`TransformAction`, `ClipAction`, `RescaleAction`."""
 
-import warnings
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -211,38 +209,3 @@ def test_rescale_action_bad_bounds_raise():
         RescaleAction(BoxActionEnv(), -np.inf, 1.0)
     with pytest.raises(ValueError, match="broadcast"):
         RescaleAction(BoxActionEnv(), [0.0, 0.0], [1.0, 1.0])
-
-
-@pytest.mark.parametrize("dtype", ["float16", "float64"])
-def test_rescale_action_keeps_the_inner_float_dtype(dtype):
-    # Gymnasium's RescaleAction gives the new space the inner box's dtype;
-    # lerax's was always float32, so a float64 env under x64 had its actions
-    # sampled and mapped in float32 (about 1e-7 off).
-    gymnasium = pytest.importorskip("gymnasium")
-    low = np.array([-3.0, 1.0, -2.0], dtype)
-    high = np.array([2.0, 1.0 + 1e-3, 2.0], dtype)
-
-    class GymEnv(gymnasium.Env):
-        action_space = gymnasium.spaces.Box(low, high, dtype=dtype)
-        observation_space = gymnasium.spaces.Box(-1.0, 1.0, (1,))
-
-    with warnings.catch_warnings():  # Gymnasium's about float16 bounds
-        warnings.simplefilter("ignore", UserWarning)
-        oracle = gymnasium.wrappers.RescaleAction(GymEnv(), -1.0, 1.0)
-    assert oracle.action_space.dtype == np.dtype(dtype)
-    with jax.enable_x64(True):
-        inner = eqx.tree_at(
-            lambda e: e.action_space, BoxActionEnv(), Box(low, high, dtype=dtype)
-        )
-        env = RescaleAction(inner, -1.0, 1.0)
-        assert env.action_space.dtype == np.dtype(dtype)
-        if dtype == "float64":
-            action = np.array([0.123456789012345, -0.987654321098765, 0.5])
-            received = env.map_action(jnp.asarray(action))
-            assert received.dtype == jnp.float64
-            np.testing.assert_allclose(received, oracle.action(action), rtol=1e-13)
-    # integer inner boxes still get a float32 space
-    int_env = eqx.tree_at(
-        lambda e: e.action_space, BoxActionEnv(), Box(0, 10, (3,), dtype=jnp.int32)
-    )
-    assert RescaleAction(int_env).action_space.dtype == np.float32

@@ -1,10 +1,6 @@
 """`TransformObservation`, `ClipObservation`, `RescaleObservation`,
 `FlattenObservation`."""
 
-import warnings
-
-import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -233,40 +229,3 @@ def test_non_box_observation_space_raises_type_error(wrapper):
 def test_rescale_observation_min_not_below_max_raises(bounds):
     with pytest.raises(ValueError, match="min < max"):
         RescaleObservation(BoxActionEnv(), *bounds)
-
-
-@pytest.mark.parametrize("dtype", ["float16", "float64"])
-def test_rescale_observation_keeps_the_inner_float_dtype(dtype):
-    # Gymnasium's RescaleObservation gives the new space the inner box's
-    # dtype; lerax's was always float32, so float64 observations under x64
-    # were rescaled and returned in float32 (about 1e-7 off).
-    gymnasium = pytest.importorskip("gymnasium")
-    low = np.array([-3.0, 1.0, -2.0], dtype)
-    high = np.array([2.0, 1.0 + 1e-3, 2.0], dtype)
-
-    class GymEnv(gymnasium.Env):
-        observation_space = gymnasium.spaces.Box(low, high, dtype=dtype)
-        action_space = gymnasium.spaces.Box(-1.0, 1.0, (1,))
-
-    with warnings.catch_warnings():  # Gymnasium's about float16 bounds
-        warnings.simplefilter("ignore", UserWarning)
-        oracle = gymnasium.wrappers.RescaleObservation(GymEnv(), -1.0, 1.0)
-    assert oracle.observation_space.dtype == np.dtype(dtype)
-    with jax.enable_x64(True):
-        inner = eqx.tree_at(
-            lambda e: e.observation_space, BoxActionEnv(), Box(low, high, dtype=dtype)
-        )
-        env = RescaleObservation(inner, -1.0, 1.0)
-        assert env.observation_space.dtype == np.dtype(dtype)
-        if dtype == "float64":
-            observation = np.array([0.123456789012345, 1.000987654321098, -0.5])
-            mapped = env.map_observation(jnp.asarray(observation))
-            assert mapped.dtype == jnp.float64
-            np.testing.assert_allclose(
-                mapped, oracle.observation(observation), rtol=1e-12
-            )
-    # integer inner boxes still get a float32 space
-    int_env = eqx.tree_at(
-        lambda e: e.observation_space, BoxActionEnv(), Box(0, 10, (3,), dtype=jnp.int32)
-    )
-    assert RescaleObservation(int_env).observation_space.dtype == np.float32

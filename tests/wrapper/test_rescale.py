@@ -1,12 +1,18 @@
 """The affine helpers behind `RescaleAction` and `RescaleObservation`."""
 
+import warnings
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from lerax.space import Box
+from lerax.wrapper import RescaleAction, RescaleObservation
 from lerax.wrapper._rescale import affine, rescaled_box, static_bound
+
+from .toy_envs import BoxActionEnv
 
 BIG = float(np.finfo(np.float32).max)
 
@@ -70,3 +76,53 @@ def test_static_bound_is_hashable():
     assert static_bound([1, 2]) == (1.0, 2.0)
     assert static_bound(np.array([[1, 2], [3, 4]])) == ((1.0, 2.0), (3.0, 4.0))
     hash(static_bound(np.ones((2, 2))))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+@pytest.mark.parametrize("kind", ["action", "observation"])
+def test_rescaled_spaces_keep_the_inner_float_dtype(kind, dtype):
+    # Gymnasium's RescaleAction/RescaleObservation give the new space the
+    # inner box's dtype; lerax's were always float32, so a float64 env under
+    # x64 had its values rescaled in float32 (about 1e-7 off).
+    gymnasium = pytest.importorskip("gymnasium")
+    low = np.array([-3.0, 1.0, -2.0], dtype)
+    high = np.array([2.0, 1.0 + 1e-3, 2.0], dtype)
+    space = f"{kind}_space"
+    other = "observation_space" if kind == "action" else "action_space"
+    gym_wrapper, ours = {
+        "action": (gymnasium.wrappers.RescaleAction, RescaleAction),
+        "observation": (gymnasium.wrappers.RescaleObservation, RescaleObservation),
+    }[kind]
+    GymEnv = type(
+        "GymEnv",
+        (gymnasium.Env,),
+        {
+            space: gymnasium.spaces.Box(low, high, dtype=dtype),
+            other: gymnasium.spaces.Box(-1.0, 1.0, (1,)),
+        },
+    )
+    with warnings.catch_warnings():  # Gymnasium's about float16 bounds
+        warnings.simplefilter("ignore", UserWarning)
+        oracle = gym_wrapper(GymEnv(), -1.0, 1.0)
+    assert getattr(oracle, space).dtype == np.dtype(dtype)
+    with jax.enable_x64(True):
+        inner = eqx.tree_at(
+            lambda e: getattr(e, space), BoxActionEnv(), Box(low, high, dtype=dtype)
+        )
+        env = ours(inner, -1.0, 1.0)
+        assert getattr(env, space).dtype == np.dtype(dtype)
+        if dtype == "float64":
+            value = np.array([0.123456789012345, -0.987654321098765, 0.5])
+            if kind == "action":  # from [-1, 1] onto the inner box
+                got, expected = env.map_action(jnp.asarray(value)), oracle.action(value)
+            else:  # from the inner box onto [-1, 1]
+                value[1] = 1.000987654321098
+                got = env.map_observation(jnp.asarray(value))
+                expected = oracle.observation(value)
+            assert got.dtype == jnp.float64
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+    # integer inner boxes still get a float32 space
+    int_env = eqx.tree_at(
+        lambda e: getattr(e, space), BoxActionEnv(), Box(0, 10, (3,), dtype=jnp.int32)
+    )
+    assert getattr(ours(int_env), space).dtype == np.float32
