@@ -767,7 +767,8 @@ def test_parsing_and_precedence_in_process(tmp_path):
     )
     assert args.set == ["gamma=0.9", "tau=0.01"]
     assert args.num_seeds == 3 and args.logger == "tensorboard"
-    assert parser().parse_args(["evaluate", "d"]).episodes == 32
+    # evaluate: None, the run's own eval_episodes (and key) by default
+    assert parser().parse_args(["evaluate", "d"]).episodes is None
 
     # embedded defaults < --config file < --set < flags
     file = tmp_path / "c.toml"
