@@ -24,10 +24,10 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float, Int, Key
 
 from ..callback._base import AbstractIterationCallback, IterationContext, ResetContext
+from ..utils._checks import real_scalar
 
 
 def write_env_field(
@@ -255,10 +255,7 @@ def concrete_real(owner: str, name: str, value: Any, wanted: str) -> float | Non
     """
     if isinstance(value, jax.core.Tracer):
         return None
-    try:
-        array = np.asarray(value)
-    except Exception:  # noqa: BLE001 - refused below
-        array = np.asarray(None)
-    if array.ndim != 0 or array.dtype.kind not in "iuf":
+    number = real_scalar(value)
+    if number is None:
         raise TypeError(f"`{owner}({name}=...)` must be {wanted}, got {value!r}.")
-    return float(array)
+    return number

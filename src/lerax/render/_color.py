@@ -167,19 +167,13 @@ def _components(parts: tuple[Any, ...]) -> tuple[int, int, int]:
     integer (Python, or a NumPy or JAX integer scalar or 0-d array, not a
     boolean) in `[0, 255]`."""
     checked = []
-    for name, value in zip("rgb", parts):
-        try:
-            number = _as_number(value)
-        except (TypeError, ValueError):
-            number = None
+    read = _numbers(parts)
+    for name, value, number in zip("rgb", parts, read):
         if isinstance(number, float) or number is None:
             hint = (
                 f" For 0-1 fractions use `Color.of({parts!r})`."
                 if isinstance(number, float)
-                and all(
-                    isinstance(n, (int, float)) and 0.0 <= n <= 1.0
-                    for n in _numbers(parts)
-                )
+                and all(isinstance(n, (int, float)) and 0.0 <= n <= 1.0 for n in read)
                 else " Use `Color.of(...)` for 0-1 floats or a '#rrggbb' string."
             )
             raise ValueError(

@@ -8,6 +8,8 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from ..utils._checks import real_scalar
+
 
 @final
 class Transform(eqx.Module):
@@ -72,18 +74,6 @@ class Transform(eqx.Module):
         return self.scale * float(length)
 
 
-def _real(value: object) -> float | None:
-    """`value` as a float if it is a concrete real scalar (Python, NumPy or a
-    0-d JAX array of an int or float dtype; not a boolean), else None."""
-    try:
-        array = np.asarray(value)
-    except Exception:  # noqa: BLE001 (not a number)
-        return None
-    if array.ndim != 0 or array.dtype.kind not in "iuf":
-        return None
-    return float(array)
-
-
 def _check_scale(scale: object) -> None:
     """Refuses a concrete `scale` that is not a finite real scalar > 0
     (Python, NumPy or a 0-d JAX array, of any int or float dtype): zero,
@@ -94,7 +84,7 @@ def _check_scale(scale: object) -> None:
         return
     if not isinstance(scale, (bool, np.bool_)) and np.ndim(scale) > 0:
         return
-    value = _real(scale)
+    value = real_scalar(scale)
     if value is None or not (math.isfinite(value) and value > 0):
         raise ValueError(
             f"`Transform(scale=...)` must be > 0 and finite (pixels per world "
@@ -116,7 +106,7 @@ def _check_offset(offset: object) -> None:
         for part in parts:
             if isinstance(part, jax.core.Tracer):
                 continue
-            value = _real(part)
+            value = real_scalar(part)
             good = good and value is not None and math.isfinite(value)
     if not good:
         raise ValueError(

@@ -21,6 +21,16 @@ def concrete(value: Any) -> np.ndarray | None:
     return array
 
 
+def real_scalar(value: Any) -> float | None:
+    """`value` as a float when it is one concrete real number (a Python,
+    NumPy or 0-d JAX int or float, not a boolean); None otherwise (traced,
+    an array of several values, complex, text, ...)."""
+    array = concrete(value)
+    if array is None or array.ndim != 0 or array.dtype.kind not in "iuf":
+        return None
+    return float(array)
+
+
 def _number(owner: str, name: str, value: Any) -> np.ndarray | None:
     """`concrete(value)`, refusing with a `TypeError` naming the field what
     no range check could see: text (a number read from a config file or
