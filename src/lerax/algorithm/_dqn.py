@@ -21,8 +21,8 @@ class DQNLearner(eqx.Module):
 
     Attributes:
         policy: The Q-policy (online network).
-        target_policy: The target network (copied every
-            `target_update_interval` env steps).
+        target_policy: The target network (a copy of the online network,
+            renewed every `target_update_interval` env steps).
         opt_state: The optimiser state.
     """
 
@@ -37,7 +37,10 @@ class DQN(AbstractOffPolicyAlgorithm):
     random actions and a linear schedule from `exploration_initial_eps` to
     `exploration_final_eps` over `exploration_fraction` of the budget, Huber
     loss, Adam, gradient clipping at 10, a hard target copy every
-    `target_update_interval` env steps; `double_q` selects next actions with
+    `target_update_interval` env steps (SB3's count: every
+    `max(target_update_interval // num_envs, 1)` steps of the vectorised env,
+    made once an iteration's steps are collected and before its gradient
+    steps, as SB3 makes it during collection); `double_q` selects next actions with
     the online network and evaluates them with the target network. A
     stateful Q-policy is evaluated with the policy states stored in the
     replay buffer (the online and target networks alike).
@@ -51,7 +54,8 @@ class DQN(AbstractOffPolicyAlgorithm):
         gradient_steps: Gradient steps per iteration (None: one per env step).
         gamma: Discount factor.
         learning_rate: Adam learning rate.
-        target_update_interval: Env steps between target copies.
+        target_update_interval: Env steps between target copies (counted
+            as SB3 counts them; see above).
         exploration_fraction: Fraction of the budget over which epsilon decays.
         exploration_initial_eps: Initial epsilon.
         exploration_final_eps: Final epsilon.
@@ -161,8 +165,10 @@ class DQN(AbstractOffPolicyAlgorithm):
             ]
         else:
             next_value = jnp.max(next_q_target, axis=-1)
-        # a state with no allowed action (only after termination) adds nothing
-        next_value = jnp.where(jnp.isfinite(next_value), next_value, 0.0)
+        # a state with no allowed action (only after termination) adds
+        # nothing; only its -inf is replaced: a NaN or +inf of a diverged
+        # target network stays visible in the loss
+        next_value = jnp.where(next_value == -jnp.inf, 0.0, next_value)
         y = (
             batch["rewards"]
             + self.gamma * (1.0 - batch["terminated"].astype(jnp.float32)) * next_value
@@ -182,10 +188,13 @@ class DQN(AbstractOffPolicyAlgorithm):
         policy = eqx.apply_updates(policy, updates)
         return DQNLearner(policy, target, opt_state), {"loss": loss, "q_values": mean_q}
 
-    def after_iteration(self, learner: DQNLearner, *, step, done_steps):
-        crossed = (done_steps // self.target_update_interval) > (
-            step // self.target_update_interval
-        )
+    def after_collection(self, learner: DQNLearner, *, step, done_steps):
+        # SB3 copies during collection, on every `max(target_update_interval
+        # // num_envs, 1)`-th vectorised step: the online network as it was
+        # before this iteration's gradient steps
+        period = jnp.maximum(self.target_update_interval // self.num_envs, 1)
+        before, after = step // self.num_envs, done_steps // self.num_envs
+        crossed = (after // period) > (before // period)
         target = jax.tree.map(
             lambda online, old: (
                 jnp.where(crossed, online, old) if eqx.is_array(online) else online

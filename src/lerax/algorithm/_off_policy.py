@@ -162,7 +162,11 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         num_steps: Steps per env per iteration.
         buffer_size: Replay capacity (transitions).
         learning_starts: Env steps of uniformly random actions before
-            learning starts.
+            learning starts. The first gradient steps come at the end of the
+            iteration whose collection reaches `learning_starts` env steps;
+            SB3 waits until an iteration passes it (`num_timesteps >
+            learning_starts`), one iteration later when `learning_starts` is
+            a multiple of `num_envs * num_steps`.
         batch_size: Transitions per gradient step.
         gradient_steps: Gradient steps per iteration (None: one per env step).
         gamma: Discount factor.
@@ -479,6 +483,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
                 batch = _renormalized(replay, batch)
             return self.update(learner, batch, key=step_key, step=index)
 
+        # bookkeeping between collection and the gradient steps (DQN's target
+        # copy, made during collection in SB3, so before this iteration's
+        # updates)
+        learner = self.after_collection(learner, step=step, done_steps=done_steps)
         params, static = eqx.partition(learner, eqx.is_array)
 
         def scanned(params, inputs):
@@ -519,9 +527,7 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             buffer.size >= min(self.learning_starts, self.buffer_size)
         )
         params, metrics = jax.lax.cond(learning, learn, wait, params)
-        learner = self.after_iteration(
-            eqx.combine(params, static), step=step, done_steps=done_steps
-        )
+        learner = eqx.combine(params, static)
         metrics = jax.tree.map(jnp.mean, metrics)
         # the rates of the iteration's last update (NaN without one)
         metrics.update(
@@ -564,9 +570,16 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         """
 
     @abc.abstractmethod
-    def after_iteration(self, learner: Any, *, step: Array, done_steps: Array) -> Any:
-        """Per-iteration bookkeeping (e.g. DQN's target copy every
-        `target_update_interval` env steps)."""
+    def after_collection(self, learner: Any, *, step: Array, done_steps: Array) -> Any:
+        """Per-iteration bookkeeping once the iteration's steps are collected
+        and before its gradient steps (e.g. DQN's target copy, which SB3
+        makes during collection).
+
+        Args:
+            learner: The learner (as the previous iteration left it).
+            step: Env steps taken before the iteration.
+            done_steps: Env steps taken after its collection.
+        """
 
 
 def rate_of_last_update(rate: Any, opt_state: Any) -> Array:

@@ -146,6 +146,13 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
             entropies: Entropies of the action distributions now.
         """
 
+    def at_update(self, count: Int[Array, ""]) -> "AbstractOnPolicyAlgorithm":
+        """This algorithm with the schedules `objective` reads evaluated at
+        `count` optimiser updates (the count `learning_rate` schedules see).
+        The default has none and returns `self`."""
+        del count
+        return self
+
     @abc.abstractmethod
     def stop_early(self, metrics: dict[str, Float[Array, ""]]) -> Any:
         """Whether a minibatch's metrics end the iteration's updates (this
@@ -387,7 +394,7 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
         recurrent = buffer.policy_states is not None
         params, static = eqx.partition(policy, eqx.is_inexact_array)
 
-        def loss_fn(params, batch):
+        def loss_fn(params, batch, algorithm):
             policy = eqx.combine(params, static)
             values, log_probs, entropies = self._evaluate(policy, batch, recurrent)
             flat = batch
@@ -397,12 +404,16 @@ class AbstractOnPolicyAlgorithm(AbstractAlgorithm):
                     for k, v in batch.items()
                     if k != "policy_states"
                 }
-            return self.objective(flat, values, log_probs, entropies)
-
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+            return algorithm.objective(flat, values, log_probs, entropies)
 
         def minibatch(carry, batch):
             params, opt_state, stopped = carry
+            # schedules in the objective (PPO's clip range) see the count of
+            # updates done, as the learning rate's schedule does
+            algorithm = self.at_update(_update_count(opt_state))
+            grad_fn = jax.value_and_grad(
+                lambda p, b: loss_fn(p, b, algorithm), has_aux=True
+            )
             (loss, metrics), grads = grad_fn(params, batch)
             stop = self.stop_early(metrics)
             updates, new_opt_state = optimizer.update(grads, opt_state, params)
@@ -480,6 +491,20 @@ def _episode_metrics(transitions: Transition) -> dict[str, Array]:
             jnp.nan,
         ),
     }
+
+
+def _update_count(opt_state: Any) -> Int[Array, ""]:
+    """The optimiser updates done, from the `inject_hyperparams` state that
+    `AbstractOnPolicyAlgorithm.optimizer` always contains."""
+    for state in jax.tree.leaves(
+        opt_state, is_leaf=lambda s: hasattr(s, "hyperparams")
+    ):
+        if hasattr(state, "hyperparams"):
+            return state.count
+    raise ValueError(  # unreachable for states made by `optimizer`
+        "The optimiser state has no `inject_hyperparams` count; build it with "
+        "`algorithm.optimizer().init(...)`."
+    )
 
 
 def _learning_rate(opt_state: Any) -> Array:

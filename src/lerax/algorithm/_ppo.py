@@ -1,5 +1,6 @@
 """Proximal policy optimisation (Schulman et al. 2017)."""
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, final
 
@@ -33,12 +34,15 @@ class PPO(AbstractOnPolicyAlgorithm):
     Defaults are Stable-Baselines3's: one env, 2048 steps per rollout, 10
     epochs of 32 minibatches (batch 64), GAE(0.99, 0.95), clip 0.2, value
     coefficient 0.5, no entropy bonus, Adam at 3e-4 (eps 1e-5), gradient
-    clipping at 0.5, advantages standardised per minibatch. The value loss is
+    clipping at 0.5, advantages standardised per minibatch (with the sample
+    standard deviation, `ddof=1`, as Stable-Baselines3). The value loss is
     the mean squared error to the GAE returns; with `clip_value_loss` it is
-    the maximum of the clipped and unclipped errors. With `target_kl`, the
-    remaining minibatch updates of an iteration are skipped once the
-    approximate KL divergence of a minibatch exceeds `1.5 * target_kl`
-    (Stable-Baselines3's rule).
+    the maximum of the clipped and unclipped errors (as PPO2 and CleanRL;
+    Stable-Baselines3's `clip_range_vf` uses the clipped error alone). With
+    `target_kl`, the remaining minibatch updates of an iteration, that
+    minibatch's included, are skipped once the approximate KL divergence
+    `mean((r - 1) - log r)` of a minibatch (at the parameters before its
+    update) exceeds `1.5 * target_kl` (Stable-Baselines3's rule).
 
     Attributes:
         num_envs: Environments stepped in parallel.
@@ -47,10 +51,14 @@ class PPO(AbstractOnPolicyAlgorithm):
         num_batches: Minibatches per pass.
         gae_lambda: GAE's lambda.
         gamma: Discount factor.
-        clip_coefficient: Clipping range of the probability ratio.
+        clip_coefficient: Clipping range of the probability ratio: a float
+            or an optax schedule, evaluated at the count of optimiser updates
+            done (the count `learning_rate` schedules see; Stable-Baselines3's
+            `clip_range` schedules read the progress instead, once per
+            rollout).
         clip_value_loss: Also clip the value function update.
-        value_clip_coefficient: Clipping range of the value update (None: same
-            as `clip_coefficient`).
+        value_clip_coefficient: Clipping range of the value update, a float
+            or a schedule as `clip_coefficient` (None: `clip_coefficient`).
         entropy_loss_coefficient: Weight of the entropy bonus.
         value_loss_coefficient: Weight of the value loss.
         max_grad_norm: Global gradient-norm clip (None: off).
@@ -66,9 +74,9 @@ class PPO(AbstractOnPolicyAlgorithm):
     num_batches: int = 32
     gae_lambda: float = 0.95
     gamma: float = 0.99
-    clip_coefficient: float = 0.2
+    clip_coefficient: float | Callable = 0.2
     clip_value_loss: bool = False
-    value_clip_coefficient: float | None = None
+    value_clip_coefficient: float | Callable | None = None
     entropy_loss_coefficient: float = 0.0
     value_loss_coefficient: float = 0.5
     max_grad_norm: float | None = 0.5
@@ -91,6 +99,14 @@ class PPO(AbstractOnPolicyAlgorithm):
 
     def base_optimizer(self, learning_rate: Any) -> optax.GradientTransformation:
         return optax.adam(learning_rate, eps=1e-5)
+
+    def at_update(self, count):
+        schedules = {
+            name: getattr(self, name)(count)
+            for name in ("clip_coefficient", "value_clip_coefficient")
+            if callable(getattr(self, name))
+        }
+        return dataclasses.replace(self, **schedules) if schedules else self
 
     def stop_early(self, metrics):
         if self.target_kl is None:

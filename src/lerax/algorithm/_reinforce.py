@@ -16,8 +16,11 @@ class REINFORCE(AbstractOnPolicyAlgorithm):
 
     Returns are discounted sums of rewards to the end of each episode,
     bootstrapped with the value only where a rollout segment cuts an episode
-    (`lerax.advantage.BootstrappedReturn`); advantages are returns minus the
-    baseline, standardised. One Adam step per rollout.
+    (`lerax.advantage.BootstrappedReturn`) and, as in every on-policy
+    algorithm here, at time-limit truncations (`gamma * V(final
+    observation)`; never at terminations); advantages are returns minus the
+    baseline, standardised (sample standard deviation). One Adam step per
+    rollout (optax's default eps, 1e-8).
 
     Attributes:
         num_envs: Environments stepped in parallel.

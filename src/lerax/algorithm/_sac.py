@@ -321,7 +321,7 @@ class SAC(AbstractOffPolicyAlgorithm):
         }
         return learner, metrics
 
-    def after_iteration(self, learner, *, step, done_steps):
+    def after_collection(self, learner, *, step, done_steps):
         return learner
 
 

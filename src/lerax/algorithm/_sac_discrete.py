@@ -280,5 +280,5 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
             "entropy": jnp.mean(entropy),
         }
 
-    def after_iteration(self, learner, *, step, done_steps):
+    def after_collection(self, learner, *, step, done_steps):
         return learner

@@ -93,7 +93,9 @@ def _update(
     # leading batch axis made explicit (no implicit rank promotion)
     low = np.asarray(space.low, np.float32)[None]
     high = np.asarray(space.high, np.float32)[None]
-    scale = (high - low) / 2
+    # halved before subtracting: (high - low) / 2 overflows for bounds near
+    # the float32 limit (+-3e38), which put every smoothed action on a bound
+    scale = high / 2 - low / 2
     next_actions = batch_map(
         lambda s, o: learner.target_policy(s, o)[1],
         batch,
@@ -195,7 +197,11 @@ class TD3(AbstractOffPolicyAlgorithm):
     `policy_frequency` gradient steps. Defaults are Stable-Baselines3's
     (Adam 1e-3, batch 256, tau 0.005, noise 0.2 clipped at 0.5, delay 2)
     except `learning_starts` (256, at least the batch size, so the first
-    batch draws from as many transitions as it holds).
+    batch draws from as many transitions as it holds), the critics (two
+    256-unit ReLU layers, where SB3's TD3 uses 400 and 300 units) and
+    `gradient_steps` (None: one per env step, so `num_envs` per vectorised
+    step, where SB3's default is one per vectorised step; the same with one
+    env).
     Exploration comes from the policy: `policy(state, observation, key=key)`
     (for `MLPDeterministicPolicy`, Gaussian noise of `exploration_noise`).
 
@@ -260,7 +266,7 @@ class TD3(AbstractOffPolicyAlgorithm):
             self, learner, batch, key, step, smoothing=True, delay=self.policy_frequency
         )
 
-    def after_iteration(self, learner, *, step, done_steps):
+    def after_collection(self, learner, *, step, done_steps):
         return learner
 
 
@@ -268,7 +274,10 @@ class TD3(AbstractOffPolicyAlgorithm):
 class DDPG(AbstractOffPolicyAlgorithm):
     """DDPG: one critic, actor and Polyak targets updated every gradient step,
     no target smoothing. Defaults as Stable-Baselines3's (Adam 1e-3, batch
-    256, tau 0.005) except `learning_starts` (256).
+    256, tau 0.005) except `learning_starts` (256), the critic (two 256-unit
+    ReLU layers; SB3's: 400 and 300 units) and `gradient_steps` (None: one
+    per env step; SB3's default is one per vectorised step, the same with
+    one env).
 
     Attributes:
         num_envs: Environments stepped in parallel.
@@ -321,5 +330,5 @@ class DDPG(AbstractOffPolicyAlgorithm):
     def update(self, learner, batch, *, key, step):
         return _update(self, learner, batch, key, step, smoothing=False, delay=1)
 
-    def after_iteration(self, learner, *, step, done_steps):
+    def after_collection(self, learner, *, step, done_steps):
         return learner
