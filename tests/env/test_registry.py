@@ -156,3 +156,65 @@ def test_unhashable_ids_are_refused_by_name():
         register(["TestList-v0"], CartPole)  # type: ignore[arg-type]
     with pytest.raises(KeyError, match=r"`make\(id=...\)` must be one registered id"):
         make(["CartPole-v1"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "id, keyword, suggestion",
+    [
+        ("CartPole-v1", "gravty", "gravity"),
+        ("CartPole-v1", "sutton_barto", "sutton_barto_reward"),
+        ("Pendulum-v1", "G", "g"),
+        ("Acrobot-v1", "torque_noise", "torque_noise_max"),
+        ("MountainCar-v0", "goal_velocty", "goal_velocity"),
+    ],
+)
+def test_unknown_keyword_names_the_closest_one(id, keyword, suggestion):
+    with pytest.raises(TypeError) as info:
+        make(id, **{keyword: 1.0})
+    message = str(info.value)
+    assert f"unexpected keyword argument '{keyword}'" in message
+    assert f"Did you mean '{suggestion}'?" in message
+    assert "It takes: " in message and "max_episode_steps" in message
+
+
+def test_unknown_keyword_of_a_mujoco_env_names_its_options():
+    pytest.importorskip("mujoco")
+    with pytest.raises(TypeError, match="Did you mean 'ctrl_cost_weight'"):
+        make("Ant-v5", ctrl_cost=0.1)
+    # the rendering keywords (`**render_kwargs: Unpack[...]`) count as taken
+    with pytest.raises(TypeError, match="Did you mean 'camera_name'") as info:
+        make("Hopper-v5", camera_nam="track")
+    assert "max_geom" in str(info.value)
+
+
+def test_unknown_keyword_without_a_readable_signature_is_left_alone(scratch_ids):
+    def factory(**kwargs):
+        return CartPole(**kwargs)
+
+    def failing(**kwargs):
+        raise TypeError("something else got an unexpected keyword argument 'x'")
+
+    scratch_ids.extend(["TestOpaque-v0", "TestFailing-v0"])
+    register("TestOpaque-v0", factory)
+    register("TestFailing-v0", failing)
+    # `**kwargs` takes anything: the constructor's own message, unchanged
+    with pytest.raises(TypeError) as info:
+        make("TestOpaque-v0", gravty=1.0)
+    assert "Did you mean" not in str(info.value)
+    # an error about a keyword `make` was not given is not ours to explain
+    with pytest.raises(TypeError) as info:
+        make("TestFailing-v0", y=1.0)
+    assert str(info.value) == "something else got an unexpected keyword argument 'x'"
+
+
+@pytest.mark.parametrize(
+    "typo, id",
+    [
+        ("CARTPOLE-V1", "CartPole-v1"),
+        ("HALFCHEETAH-V5", "HalfCheetah-v5"),
+        ("walker", "Walker2d-v5"),
+    ],
+)
+def test_unknown_id_suggestion_ignores_case(typo, id):
+    with pytest.raises(KeyError, match=f"Did you mean '{id}'"):
+        make(typo)

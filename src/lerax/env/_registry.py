@@ -1,6 +1,10 @@
 """A string registry of environments: `make("CartPole-v1")`."""
 
-from collections.abc import Callable
+import difflib
+import inspect
+import re
+import typing
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -76,6 +80,8 @@ def make(
     Raises:
         KeyError: If `id` is unknown (or not a str); the message lists the
             known ids.
+        TypeError: If the constructor takes no keyword named in `kwargs`;
+            the message suggests the closest keyword it takes.
     """
     if not isinstance(id, str):
         raise KeyError(
@@ -85,22 +91,78 @@ def make(
             f"Known ids: {', '.join(registered())}."
         )
     if id not in _REGISTRY:
-        import difflib
-
-        close = difflib.get_close_matches(id, _REGISTRY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        close = _closest(id, _REGISTRY)
+        hint = f" Did you mean {close!r}?" if close else ""
         raise KeyError(
             f"Unknown environment id {id!r}.{hint} Known ids: {', '.join(registered())}. "
             "Add your own with `lerax.env.register(id, factory)`."
         )
     factory, limit = _REGISTRY[id]
-    env = factory(**kwargs)
+    try:
+        env = factory(**kwargs)
+    except TypeError as error:
+        hint = _keyword_hint(factory, kwargs, error)
+        if hint is None:
+            raise
+        raise TypeError(f"{str(error).rstrip('.')}. {hint}") from error
     limit = max_episode_steps if max_episode_steps is not None else limit
     if limit is not None:
         from ..wrapper import TimeLimit
 
         env = TimeLimit(env, limit)
     return env
+
+
+def _closest(name: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to `name`, ignoring case (`"walker"` is close to
+    `"Walker2d-v5"`), or None when none is close."""
+    lowered = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(name.lower(), lowered, n=1)
+    return lowered[close[0]] if close else None
+
+
+_UNEXPECTED = re.compile(r"unexpected keyword argument '([^']+)'")
+
+
+def _accepted_keywords(factory: Callable[..., Any]) -> tuple[str, ...]:
+    """The keywords `factory` takes, by its signature: named parameters and
+    the keys of a `**kwargs: Unpack[SomeTypedDict]`. Built-in factories name
+    the env class they build (`env_class`), whose constructor is read instead.
+    Empty when the signature cannot be read or takes any `**kwargs`."""
+    target = getattr(factory, "env_class", None)
+    if callable(target):
+        factory = target()
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    names = []
+    for parameter in parameters:
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+            names.append(parameter.name)
+        elif parameter.kind is parameter.VAR_KEYWORD:
+            annotation = parameter.annotation
+            if typing.get_origin(annotation) is not typing.Unpack:
+                return ()  # takes any keyword: nothing to suggest
+            (fields,) = typing.get_args(annotation)
+            names.extend(getattr(fields, "__annotations__", {}))
+    return tuple(name for name in names if name != "self")
+
+
+def _keyword_hint(
+    factory: Callable[..., Any], kwargs: dict[str, Any], error: TypeError
+) -> str | None:
+    """A suggestion for a keyword the env does not take, or None when `error`
+    is not about one of `kwargs` (it came from deeper inside)."""
+    match = _UNEXPECTED.search(str(error))
+    if match is None or match.group(1) not in kwargs:
+        return None
+    names = _accepted_keywords(factory)
+    if not names:
+        return None
+    close = _closest(match.group(1), names)
+    hint = f"Did you mean {close!r}? " if close else ""
+    return f"{hint}It takes: {', '.join(sorted(names))} (and `max_episode_steps`)."
 
 
 def _register_builtins() -> None:
@@ -110,7 +172,13 @@ def _register_builtins() -> None:
 
             return getattr(classic_control, name)(**kwargs)
 
+        def target() -> type:
+            from . import classic_control
+
+            return getattr(classic_control, name)
+
         factory.__name__ = name
+        factory.env_class = target  # type: ignore[attr-defined]
         return factory
 
     register("CartPole-v1", classic("CartPole"), max_episode_steps=500)
@@ -129,7 +197,13 @@ def _register_builtins() -> None:
 
             return getattr(mujoco, name)(**kwargs)
 
+        def target() -> type:
+            from . import mujoco
+
+            return getattr(mujoco, name)
+
         factory.__name__ = name
+        factory.env_class = target  # type: ignore[attr-defined]
         return factory
 
     # Gymnasium's v5 MuJoCo tasks and their time limits.

@@ -180,3 +180,44 @@ def test_alias_defaults_are_kept():
     assert Pendulum(g=9.81).gravity == Pendulum(gravity=9.81).gravity == 9.81
     assert Acrobot().torque_noise_max == 0.0
     assert Acrobot(torque_max_noise=0.5).torque_noise_max == 0.5
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        (5.0, TypeError, "must be a flat sequence of torques"),
+        ("abc", TypeError, "must be a flat sequence of torques"),  # not 'a', 'b', 'c'
+        ([[-1.0, 1.0]], TypeError, "must be a flat sequence of torques"),
+        (("1", 0.0), TypeError, r"must hold numbers \(N m\), got '1'"),
+        ((True, False), TypeError, "must hold numbers"),
+        ((), ValueError, "must name at least one torque"),
+        ((float("nan"), 0.0), ValueError, "must be finite"),
+        ((-np.inf, 0.0, np.inf), ValueError, "must be finite"),
+    ],
+)
+def test_bad_acrobot_torques_are_refused(bad, error, message):
+    # NaN or infinite torques were kept: the first step taking one made the
+    # state NaN; a number or text failed with Python's bare messages
+    with pytest.raises(error, match=r"`Acrobot\(torques=\.\.\.\)` " + message):
+        Acrobot(torques=bad)
+
+
+def test_acrobot_torques_of_any_numeric_sequence_are_kept():
+    want = (-1.0, 0.0, 1.0)
+    for torques in ([-1, 0, 1], np.array(want), jnp.array(want), np.float32(want)):
+        assert Acrobot(torques=torques).torques == want
+
+
+@pytest.mark.parametrize(
+    ("cls", "low", "high"),
+    [
+        (MountainCar, "min_position", "max_position"),
+        (ContinuousMountainCar, "min_position", "max_position"),
+        (ContinuousMountainCar, "min_action", "max_action"),
+    ],
+)
+def test_inverted_position_and_action_ranges_are_refused_by_name(cls, low, high):
+    with pytest.raises(
+        ValueError, match=rf"{cls.__name__}\({low}=\.\.\., {high}=\.\.\.\)` must have"
+    ):
+        cls(**{low: 1.0, high: -1.0})

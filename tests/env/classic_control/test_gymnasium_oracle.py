@@ -13,6 +13,7 @@ import jax.random as jr
 import numpy as np
 import pytest
 
+import lerax.env
 from lerax.env.classic_control import ClassicControlState
 from lerax.space import Box, Discrete
 
@@ -223,3 +224,50 @@ def test_initial_distribution(case: Case):
     state, obs, _ = env.reset(key=jr.key(1))
     assert np.all((np.asarray(state.y) >= low) & (np.asarray(state.y) <= high))
     np.testing.assert_array_equal(obs, env.observation(state, key=jr.key(2)))
+
+
+# Every keyword Gymnasium's own constructors take (besides `render_mode`),
+# away from its default.
+GYMNASIUM_KEYWORDS = [
+    ("Pendulum-v1", {"g": 9.81}),
+    ("MountainCar-v0", {"goal_velocity": 0.01}),
+    ("MountainCarContinuous-v0", {"goal_velocity": 0.01}),
+    ("CartPole-v1", {"sutton_barto_reward": True}),
+]
+
+
+@pytest.mark.parametrize(("gym_id", "kwargs"), GYMNASIUM_KEYWORDS)
+def test_gymnasium_constructor_keywords_match_gymnasium(gym_id, kwargs):
+    """`lerax.env.make(id, **kwargs)` steps as `gymnasium.make(id, **kwargs)`
+    from states over the whole state box, half of them (mountain cars) near
+    the goal, where `goal_velocity` decides."""
+    n = 300
+    case = next(c for c in CASES if c.gym_id == gym_id)
+    env = lerax.env.make(gym_id, **kwargs).unwrapped
+    gym_env = gymnasium.make(gym_id, **kwargs).unwrapped
+    gym_env.reset(seed=0)
+    rng = np.random.default_rng(2)
+    ys = rng.uniform(case.state_low, case.state_high, (n, len(case.state_low)))
+    if "goal_velocity" in kwargs:
+        ys[: n // 2] = rng.uniform((0.4, -0.02), (0.6, 0.03), (n // 2, 2))
+    ys = ys.astype(np.float32)
+    actions = [_action(case, gym_env, rng, greedy=0.0) for _ in range(n)]
+    batched = jax.jit(jax.vmap(lambda y, a, k: _hooks(env, y, a, k)))
+    _, obs, rewards, terminals = batched(
+        jnp.asarray(ys), jnp.stack([a for _, a in actions]), jr.split(jr.key(0), n)
+    )
+    terminations = 0
+    for i, (gym_action, _) in enumerate(actions):
+        gym_env.state = ys[i].astype(np.float64)
+        if gym_id == "CartPole-v1":
+            gym_env.steps_beyond_terminated = None  # each step a fresh episode's
+        gym_obs, gym_reward, gym_terminated, _, _ = gym_env.step(gym_action)
+        where = f"{gym_id} {kwargs} from {ys[i]}, action {gym_action}"
+        np.testing.assert_allclose(obs[i], gym_obs, rtol=1e-4, atol=ATOL, err_msg=where)
+        np.testing.assert_allclose(
+            rewards[i], gym_reward, rtol=1e-4, atol=ATOL, err_msg=where
+        )
+        assert bool(terminals[i]) == gym_terminated, where
+        terminations += gym_terminated
+    if gym_id != "Pendulum-v1":
+        assert terminations >= 10, terminations

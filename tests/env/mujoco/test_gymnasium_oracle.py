@@ -247,6 +247,18 @@ def test_task_logic_on_gymnasium_states(case: Case):
             getattr(model, field), getattr(theirs_model, field), err_msg=field
         )
 
+    outputs = task_logic_on_gymnasium_states(ours, theirs, TASK_STEPS)
+    if case.name == "Humanoid":  # random actions topple it: termination checked
+        assert outputs[-1][2], "the humanoid should have fallen within the steps"
+
+
+def task_logic_on_gymnasium_states(ours, theirs, steps, action_scale=1.0):
+    """Steps Gymnasium's env `theirs` with random actions (`action_scale`
+    times its action box, so beyond it for a scale > 1) until it terminates
+    or `steps` steps, and checks our observation, reward, termination and
+    info on each of its states (moved to MJX with `put_data`): no MJX physics
+    is compiled. Returns Gymnasium's `(obs, reward, terminated, truncated,
+    info)` of each step."""
     # Gymnasium's infos hold live views of its data (`ten_length`): copied
     copied = lambda info: {k: np.array(v) for k, v in info.items()}  # noqa: E731
     first_obs, reset_info = theirs.reset(seed=0)
@@ -254,8 +266,10 @@ def test_task_logic_on_gymnasium_states(case: Case):
     states, actions, outputs = [mjx_data_of(ours, theirs.data)], [], []
     rng = np.random.default_rng(0)
     space = theirs.action_space
-    for _ in range(TASK_STEPS):
-        action = rng.uniform(space.low, space.high).astype(np.float32)
+    for _ in range(steps):
+        action = rng.uniform(
+            action_scale * space.low, action_scale * space.high
+        ).astype(np.float32)
         obs_t, reward, terminated, truncated, info = theirs.step(action)
         outputs.append((obs_t, reward, terminated, truncated, copied(info)))
         actions.append(action)
@@ -299,5 +313,4 @@ def test_task_logic_on_gymnasium_states(case: Case):
         for name, value in info.items():
             close(infos[name][t], value, **tight, what=f"info[{name!r}] at step {t}")
         assert set(infos) == set(info) | {"diverged"}
-    if case.name == "Humanoid":  # random actions topple it: termination checked
-        assert outputs[-1][2], "the humanoid should have fallen within the steps"
+    return outputs

@@ -16,7 +16,12 @@ from lerax.env._base import check_action  # noqa: E402
 from lerax.space import Box  # noqa: E402
 from lerax.wrapper import TimeLimit  # noqa: E402
 
-from .test_gymnasium_oracle import CASES, Case, gym_env  # noqa: E402
+from .test_gymnasium_oracle import (  # noqa: E402
+    CASES,
+    Case,
+    gym_env,
+    task_logic_on_gymnasium_states,
+)
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*is deprecated:UserWarning",
@@ -75,12 +80,15 @@ def test_observation_options_match_gymnasium(name, kwargs):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_reset_distribution_matches_gymnasium(case: Case):
-    n = 2000
-    env = getattr(mj, case.name)()
+    assert_reset_distribution(getattr(mj, case.name)(), gym_env(case), 2000)
+
+
+def assert_reset_distribution(env, theirs, n):
+    """Our `initial_qpos_qvel` over `n` keys against Gymnasium's resets over
+    `n` seeds: per-component means and variances."""
     qpos, qvel = jax.jit(jax.vmap(lambda k: env.initial_qpos_qvel(key=k)))(
         jr.split(jr.key(0), n)
     )
-    theirs = gym_env(case)
     samples = []
     for seed in range(n):
         theirs.reset(seed=seed)
@@ -91,6 +99,110 @@ def test_reset_distribution_matches_gymnasium(case: Case):
         np.testing.assert_allclose(ours.mean(0), ref.mean(0), atol=5 * std.max() + 1e-6)
         # variance: relative standard error sqrt(2 / n) per side
         np.testing.assert_allclose(ours.var(0), ref.var(0), rtol=0.25, atol=1e-7)
+
+
+# Every v5 option that changes the task, away from its default (Walker2d's
+# `terminate_when_unhealthy` aside: its narrow healthy range then ends the
+# episode), on each env that has it: weights, ranges, switches, the tracked
+# body, `frame_skip` (HalfCheetah) and the reset noise.
+NON_DEFAULT = {
+    "Ant": dict(
+        forward_reward_weight=2.0,
+        ctrl_cost_weight=0.3,
+        contact_cost_weight=1e-2,
+        healthy_reward=0.5,
+        main_body="torso",
+        terminate_when_unhealthy=False,
+        healthy_z_range=(0.3, 0.9),
+        contact_force_range=(-0.5, 2.0),
+        exclude_current_positions_from_observation=False,
+        include_cfrc_ext_in_observation=False,
+        reset_noise_scale=0.2,
+    ),
+    "HalfCheetah": dict(
+        frame_skip=3,
+        forward_reward_weight=2.0,
+        ctrl_cost_weight=0.3,
+        exclude_current_positions_from_observation=False,
+        reset_noise_scale=0.2,
+    ),
+    "Hopper": dict(
+        forward_reward_weight=2.0,
+        ctrl_cost_weight=0.3,
+        healthy_reward=0.5,
+        terminate_when_unhealthy=False,
+        healthy_state_range=(-5.0, 5.0),
+        healthy_z_range=(1.0, 1.5),
+        healthy_angle_range=(-0.1, 0.1),
+        exclude_current_positions_from_observation=False,
+        reset_noise_scale=0.1,
+    ),
+    "Walker2d": dict(
+        forward_reward_weight=2.0,
+        ctrl_cost_weight=0.3,
+        healthy_reward=0.5,
+        terminate_when_unhealthy=True,
+        healthy_z_range=(1.2, 1.5),
+        healthy_angle_range=(-0.5, 0.5),
+        exclude_current_positions_from_observation=False,
+        reset_noise_scale=0.1,
+    ),
+    "Swimmer": dict(
+        forward_reward_weight=2.0,
+        ctrl_cost_weight=0.3,
+        exclude_current_positions_from_observation=False,
+        reset_noise_scale=0.2,
+    ),
+    "Reacher": dict(reward_dist_weight=2.0, reward_control_weight=0.3),
+    "Pusher": dict(
+        reward_near_weight=2.0, reward_dist_weight=0.3, reward_control_weight=0.7
+    ),
+    "InvertedPendulum": dict(reset_noise_scale=0.1),
+    "InvertedDoublePendulum": dict(healthy_reward=3.0, reset_noise_scale=0.2),
+    "Humanoid": dict(
+        forward_reward_weight=2.0,
+        ctrl_cost_weight=0.3,
+        contact_cost_weight=1e-3,
+        contact_cost_range=(0.1, 5.0),
+        healthy_reward=0.5,
+        terminate_when_unhealthy=False,
+        healthy_z_range=(1.1, 1.5),
+        exclude_current_positions_from_observation=False,
+        include_cinert_in_observation=False,
+        include_cvel_in_observation=False,
+        include_qfrc_actuator_in_observation=False,
+        reset_noise_scale=0.05,
+    ),
+    "HumanoidStandup": dict(
+        uph_cost_weight=2.0,
+        ctrl_cost_weight=0.3,
+        impact_cost_weight=1e-3,
+        impact_cost_range=(0.1, 5.0),
+        exclude_current_positions_from_observation=False,
+        include_cvel_in_observation=False,
+        include_qfrc_actuator_in_observation=False,
+        include_cfrc_ext_in_observation=False,
+        reset_noise_scale=0.05,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_non_default_options_match_gymnasium(case: Case):
+    """Our task logic (observation, reward and its terms, termination, info)
+    with `NON_DEFAULT` options, on the states of Gymnasium's env built with
+    the same options (no MJX physics compiled), under actions up to 1.5 times
+    the action box (the costs read the action as given); then the reset
+    distribution under the option's noise scale."""
+    kwargs = NON_DEFAULT[case.name]
+    ours = getattr(mj, case.name)(**kwargs)
+    theirs = gym_env(case, **kwargs)
+    assert ours.observation_space.shape == theirs.observation_space.shape
+    outputs = task_logic_on_gymnasium_states(ours, theirs, 20, action_scale=1.5)
+    if case.name == "Walker2d":  # the narrow healthy range ends it early
+        assert outputs[-1][2] and len(outputs) < 20
+    if "reset_noise_scale" in kwargs:
+        assert_reset_distribution(ours, theirs, 500)
 
 
 def test_unknown_xml_file_names_the_bundled_ones():

@@ -4,6 +4,8 @@ switch given as "no" (which `bool` reads as True), is refused by name."""
 
 import dataclasses
 
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 pytest.importorskip("mujoco")
@@ -60,3 +62,52 @@ def test_negative_reset_noise_scale_is_refused(name):
         ValueError, match=rf"{name}\(reset_noise_scale=\.\.\.\)` must be >= 0"
     ):
         getattr(mj, name)(reset_noise_scale=-0.1)
+
+
+@pytest.mark.parametrize("bad", [True, 1.5, 1.0, None])
+def test_main_body_must_be_a_name_or_an_int(bad):
+    # `int(True)` and `int(1.5)` are body 1: the torso, without a word
+    with pytest.raises(
+        TypeError, match=r"`Ant\(main_body=\.\.\.\)` must name a body \(a str such"
+    ):
+        mj.Ant(main_body=bad)
+
+
+def test_main_body_index_out_of_range_and_good_values():
+    with pytest.raises(ValueError, match=r"main_body=\.\.\.\)`: body index 14 out"):
+        mj.Ant(main_body=14)
+    # Gymnasium's `data.body(...)` takes names and NumPy ints alike
+    torso = mj.Ant(main_body="torso").main_body
+    assert torso == mj.Ant(main_body=np.int64(1)).main_body == 1
+
+
+RANGES = [
+    ("Ant", "healthy_z_range"),
+    ("Ant", "contact_force_range"),
+    ("Hopper", "healthy_state_range"),
+    ("Hopper", "healthy_z_range"),
+    ("Hopper", "healthy_angle_range"),
+    ("Walker2d", "healthy_z_range"),
+    ("Walker2d", "healthy_angle_range"),
+    ("Humanoid", "healthy_z_range"),
+    ("Humanoid", "contact_cost_range"),
+    ("HumanoidStandup", "impact_cost_range"),
+]
+
+
+@pytest.mark.parametrize(("name", "option"), RANGES)
+def test_ranges_must_be_pairs_of_numbers_without_nan(name, option):
+    cls = getattr(mj, name)
+    # text was read by `float` and kept; a bool was read as 0 or 1
+    for bad in (("0.2", "1.0"), (True, 2.0), (0.1, None), 0.5, (0.1, 0.2, 0.3)):
+        with pytest.raises(
+            ValueError, match=rf"`{name}\({option}=\.\.\.\)` must be a pair of numbers"
+        ):
+            cls(**{option: bad})
+    # NaN was refused as if the bounds were swapped
+    with pytest.raises(ValueError, match=r"must not hold NaN \(for an open end use"):
+        cls(**{option: (float("nan"), 1.0)})
+    # NumPy and JAX numbers, and infinite (open) ends, are kept as floats
+    env = cls(**{option: (np.float32(-np.inf), jnp.array(2.0))})
+    assert getattr(env, option) == (-np.inf, 2.0)
+    assert getattr(cls(**{option: np.array([0.5, 1.5])}), option) == (0.5, 1.5)

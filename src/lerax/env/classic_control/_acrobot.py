@@ -8,9 +8,11 @@ the 500-step time limit.
 """
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, final
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -175,9 +177,7 @@ class Acrobot(AbstractClassicControlEnv):
                 "`Acrobot(book_or_nips=...)` must be 'book' or 'nips', got "
                 f"{book_or_nips!r}."
             )
-        torques = tuple(float(t) for t in torques)
-        if not torques:
-            raise ValueError("`Acrobot(torques=...)` must name at least one torque.")
+        torques = _check_torques(torques)
         self.link_length_1 = link_length_1
         self.link_length_2 = link_length_2
         self.link_mass_1 = link_mass_1
@@ -317,3 +317,46 @@ class Acrobot(AbstractClassicControlEnv):
             bar = [(0.0, -0.1), (0.0, 0.1), (length, 0.1), (length, -0.1)]
             renderer.polygon(place(bar, angle - math.pi / 2, base), _LINK)
             renderer.circle(base, 0.1, _JOINT)
+
+
+def _check_torques(torques: Any) -> tuple[float, ...]:
+    """`torques` as a tuple of floats, one per action.
+
+    Raises:
+        TypeError: If `torques` is not a sequence of numbers (a single
+            number, or text that `float` would read letter by letter).
+        ValueError: If it is empty or holds NaN or an infinity.
+    """
+    example = "such as Gymnasium's (-1.0, 0.0, 1.0)"
+    if isinstance(torques, jax.Array):
+        torques = np.asarray(torques)
+    items = np.asarray(torques, dtype=object) if _is_sequence(torques) else None
+    if items is None or items.ndim != 1:
+        raise TypeError(
+            f"`Acrobot(torques=...)` must be a flat sequence of torques, one per "
+            f"action, {example}; got {torques!r}."
+        )
+    values = []
+    for torque in items:
+        if isinstance(torque, (bool, np.bool_)) or not isinstance(
+            torque, (int, float, np.number)
+        ):
+            raise TypeError(
+                f"`Acrobot(torques=...)` must hold numbers (N m), got {torque!r} "
+                f"in {torques!r}."
+            )
+        values.append(float(torque))
+    if not values:
+        raise ValueError(
+            f"`Acrobot(torques=...)` must name at least one torque, {example}."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"`Acrobot(torques=...)` must be finite, got {torques!r}.")
+    return tuple(values)
+
+
+def _is_sequence(value: Any) -> bool:
+    """Whether `value` is a list, tuple or NumPy array (not text)."""
+    return not isinstance(value, (str, bytes)) and isinstance(
+        value, (Sequence, np.ndarray)
+    )

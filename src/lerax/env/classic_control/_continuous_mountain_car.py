@@ -129,6 +129,16 @@ class ContinuousMountainCar(AbstractClassicControlEnv):
             "initial_high",
             initial_high,
         )
+        check_order(
+            "ContinuousMountainCar",
+            "min_position",
+            min_position,
+            "max_position",
+            max_position,
+        )
+        check_order(
+            "ContinuousMountainCar", "min_action", min_action, "max_action", max_action
+        )
         self.min_action = min_action
         self.max_action = max_action
         self.min_position = min_position

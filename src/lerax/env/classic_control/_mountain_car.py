@@ -116,6 +116,9 @@ class MountainCar(AbstractClassicControlEnv):
         check_order(
             "MountainCar", "initial_low", initial_low, "initial_high", initial_high
         )
+        check_order(
+            "MountainCar", "min_position", min_position, "max_position", max_position
+        )
         self.min_position = min_position
         self.max_position = max_position
         self.max_speed = max_speed

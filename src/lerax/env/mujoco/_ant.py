@@ -107,7 +107,7 @@ class Ant(AbstractMujocoEnv):
         self.ctrl_cost_weight = ctrl_cost_weight
         self.contact_cost_weight = contact_cost_weight
         self.healthy_reward = healthy_reward
-        self.main_body = body_id("Ant", mj_model, main_body)
+        self.main_body = body_id("Ant", mj_model, main_body, "main_body")
         self.terminate_when_unhealthy = check_switch(
             "Ant", "terminate_when_unhealthy", terminate_when_unhealthy
         )

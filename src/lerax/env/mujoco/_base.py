@@ -1,6 +1,8 @@
 """Shared machinery of the MuJoCo environments (physics on MJX)."""
 
 import abc
+import math
+import numbers
 from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
@@ -300,32 +302,72 @@ def check_frame_skip(owner: str, frame_skip: Any) -> int:
 
 
 def check_range(owner: str, name: str, value: Any) -> tuple[float, float]:
-    """Raises `ValueError` unless `value` is a pair `(low, high)` with low <= high."""
+    """`value` as a pair of floats `(low, high)`.
+
+    Raises:
+        ValueError: Unless `value` is a pair of numbers (text such as
+            ``("0.2", "1.0")`` included: `float` would read it) that are not
+            NaN, with low <= high (an infinity is an open end).
+    """
     try:
-        low, high = (float(v) for v in value)
+        low, high = value
+        if not (_is_real(low) and _is_real(high)):
+            raise TypeError
+        low, high = float(low), float(high)
     except (TypeError, ValueError):
         raise ValueError(
-            f"`{owner}({name}=...)` must be a pair (low, high), got {value!r}."
+            f"`{owner}({name}=...)` must be a pair of numbers (low, high), got "
+            f"{value!r}."
         ) from None
+    if math.isnan(low) or math.isnan(high):
+        raise ValueError(
+            f"`{owner}({name}=...)` must not hold NaN (for an open end use "
+            f"-inf or inf), got {value!r}."
+        )
     if not low <= high:
         raise ValueError(f"`{owner}({name}=...)` must have low <= high, got {value!r}.")
     return low, high
 
 
-def body_id(owner: str, mj_model: Any, body: int | str) -> int:
-    """The index of a body given by index or name."""
+def _is_real(value: Any) -> bool:
+    """Whether `value` is one real number (Python, NumPy or a 0-d JAX array),
+    not a bool or text."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (np.ndarray, jax.Array)):
+        return value.ndim == 0 and jnp.issubdtype(value.dtype, jnp.number)
+    return isinstance(value, numbers.Real)
+
+
+def body_id(owner: str, mj_model: Any, body: int | str, option: str = "") -> int:
+    """The index of a body given by index or name (`option`: the constructor
+    keyword that gave it, for the messages).
+
+    Raises:
+        TypeError: If `body` is neither a str nor an int (a bool or a float
+            such as 1.5 would otherwise pick body 1 without a word).
+        ValueError: If the model has no such body.
+    """
     mujoco, _ = mujoco_modules()
+    where = f"`{owner}({option}=...)`" if option else f"`{owner}`"
+    names = [mj_model.body(i).name for i in range(mj_model.nbody)]
     if isinstance(body, str):
         index = mujoco.mj_name2id(mj_model, mujoco.mjtObj.mjOBJ_BODY, body)
         if index < 0:
-            names = [mj_model.body(i).name for i in range(mj_model.nbody)]
             raise ValueError(
-                f"`{owner}`: the model has no body {body!r}; its bodies are {names}."
+                f"{where}: the model has no body {body!r}; its bodies are {names}."
             )
         return int(index)
+    if isinstance(body, (bool, np.bool_)) or not isinstance(body, numbers.Integral):
+        example = next((name for name in names[1:] if name), "torso")
+        raise TypeError(
+            f"{where} must name a body (a str such as {example!r}) or give its "
+            f"index (an int), got {body!r}."
+        )
     if not 0 <= int(body) < mj_model.nbody:
         raise ValueError(
-            f"`{owner}`: body index {body} out of range [0, {mj_model.nbody})."
+            f"{where}: body index {body} out of range [0, {mj_model.nbody}); the "
+            f"model's bodies are {names}."
         )
     return int(body)
 
