@@ -182,6 +182,8 @@ def test_mean_is_not_meaningful():
         ({"probs": [-1.0, 2.0]}, "non-negative"),
         ({"probs": [1.0, np.inf]}, "finite"),
         ({"probs": [1.0, np.nan]}, "finite"),
+        # a row of float32 subnormals is all zeros to XLA: it gave NaN logits
+        ({"probs": [[1.0, 2.0], [1e-45, 3e-40]]}, r"smallest normal float32"),
         ({"logits": [np.inf, 0.0]}, r"`Categorical\(logits=...\)`.*\+inf"),
         ({"logits": np.array([0.0, np.nan])}, "NaN"),
         # a row of -inf logits has zero total probability, as probs=[0, 0]
@@ -227,6 +229,30 @@ def test_probs_gradients_are_exact_at_zero_probabilities():
         jnp.array([1.0, 0.0])
     )
     assert np.all(np.isfinite(entropy_grad))
+
+
+def test_probs_whose_sum_overflows_float32_are_normalised_as_scipy():
+    # the float32 sum of [1e38, 3e38] is inf: every log-probability was -inf
+    # (and the entropy 0); scipy normalises in float64
+    weights = np.array([[1e38, 3e38, 0.0], [3e38, 3e38, 3e38]], np.float32)
+    dist = Categorical(probs=weights)
+    expected = weights.astype(np.float64)
+    expected = expected / expected.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(dist.logits, np.log(expected), rtol=1e-5)
+    np.testing.assert_allclose(
+        dist.entropy(), [stats.entropy(p) for p in expected], rtol=1e-5
+    )
+    grad = jit(jax.grad(lambda w: Categorical(probs=w).log_prob(1)))(
+        jnp.asarray(weights[0])
+    )
+    assert np.all(np.isfinite(grad))
+    # float16 overflows at 65504: weights of a few 1e4 are enough
+    half = Categorical(probs=np.array([4e4, 4e4, 0.0], np.float16))
+    assert half.logits.dtype == np.float16
+    np.testing.assert_allclose(
+        np.asarray(half.logits[:2], np.float64), np.log(0.5), atol=0.02
+    )
 
 
 @pytest.mark.parametrize("shape", [(3,), (2, 5), ()])

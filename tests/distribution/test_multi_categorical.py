@@ -174,6 +174,8 @@ def test_mask_under_vmap(getkey):
         # concrete parameters are checked block by block
         ({"probs": np.array([1.0, 1.0, 0.0, 0.0]), "action_dims": (2, 2)}, "sum"),
         ({"probs": [np.ones(2), np.array([-1.0, 2.0])]}, "non-negative"),
+        # float32 subnormals are zeros to XLA: the block's logits were NaN
+        ({"probs": [1.0, 1.0, 1e-45, 1e-45], "action_dims": (2, 2)}, "normal float32"),
         ({"logits": np.array([0.0, 0.0, np.inf]), "action_dims": (1, 2)}, "inf"),
         # a block of -inf logits has zero total probability
         (
@@ -201,6 +203,17 @@ def test_probs_gradients_are_exact_at_zero_probabilities():
     grad = jit(jax.grad(log_prob))(jnp.array([1.0, 0.0, 0.0, 1.0, 1.0]))
     np.testing.assert_allclose(
         grad, [0.0, -1.0, -1 / 2, -1 / 2, 1 - 1 / 2], rtol=1e-6, atol=1e-7
+    )
+
+
+def test_probs_whose_sum_overflows_float32_are_normalised_per_block():
+    # a block summing beyond float32's range gave -inf log-probabilities
+    weights = np.array([1e38, 3e38, 1.0, 1.0, 2.0], np.float32)
+    dist = MultiCategorical(probs=weights, action_dims=(2, 3))
+    expected = np.log([0.25, 0.75, 0.25, 0.25, 0.5])
+    np.testing.assert_allclose(dist.logits, expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        dist.log_prob(jnp.array([1, 2])), np.log(0.75) + np.log(0.5), rtol=1e-5
     )
 
 

@@ -63,6 +63,15 @@ def test_concrete_non_positive_scale_raises(scale):
         Normal(np.zeros(2), scale)
 
 
+@pytest.mark.parametrize("scale", [1e-45, np.array([1.0, 1e-40], np.float32)])
+def test_concrete_subnormal_scale_raises(scale):
+    # XLA reads float32 subnormals as zero: log_prob and entropy were NaN and
+    # -inf (scipy's norm(0, 1e-45).logpdf(0) is 102.7, in float64)
+    with pytest.raises(ValueError, match=r"smallest normal float32"):
+        Normal(np.zeros(2), scale)
+    assert np.isfinite(Normal(0.0, 2e-38).entropy())  # the smallest are fine
+
+
 def test_jax_scales_are_not_checked():
     # No check inside jit (nor a device-to-host copy for JAX arrays).
     log_prob = jit(lambda scale: Normal(0.0, scale).log_prob(0.0))

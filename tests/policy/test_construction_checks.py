@@ -192,3 +192,20 @@ def test_recurrent_policy_given_another_cells_state_names_reset(getkey):
     observations = jnp.stack([observation] * 4)
     _, actions = jax.vmap(lambda s, o: gru(s, o))(batch, observations)
     assert actions.shape == (4,)
+
+
+@pytest.mark.parametrize(
+    "space, match",
+    [
+        (Box(np.array([0.0, -1.0]), np.array([0.0, 1.0])), r"low == high.*remove"),
+        (Box(-3e38, 3e38, (2,)), r"overflows float32.*RescaleAction"),
+    ],
+    ids=["fixed_dimension", "overflowing_width"],
+)
+def test_sac_policy_refuses_bounds_it_cannot_squash_onto_when_built(space, match):
+    # it was built, then its first call failed inside the squashed Gaussian,
+    # naming `SquashedMultivariateNormalDiag(high=..., low=...)`
+    with pytest.raises(ValueError, match=r"`MLPSACPolicy` squashes.*" + match):
+        MLPSACPolicy(
+            (OBSERVATIONS, space), feature_size=4, width_size=4, key=jax.random.key(0)
+        )

@@ -231,6 +231,24 @@ def test_deterministic_policy_bounds_and_noise(getkey):
     del mean_action
 
 
+def test_deterministic_policy_with_bounds_whose_width_overflows(getkey):
+    # float32 +-3e38: high - low overflows, but the action is still
+    # middle + half_width * tanh(network output), and the noise is in those units
+    space = Box(-3e38, 3e38, (2,))
+    policy = MLPDeterministicPolicy(
+        (Box(-1.0, 1.0, (3,)), space), width_size=8, depth=1, key=getkey()
+    )
+    obs = jnp.array([0.5, -0.5, 0.25])
+    unit = np.asarray(policy.network(obs), np.float64)
+    _, action = policy(None, obs)
+    np.testing.assert_allclose(np.asarray(action, np.float64), 3e38 * unit, rtol=1e-5)
+    assert np.all(np.abs(np.asarray(action)) < 3e38)  # not pinned to a bound
+    noisy = jax.vmap(lambda k: policy(None, obs, key=k)[1])(jr.split(getkey(), 256))
+    assert np.all(np.isfinite(np.asarray(noisy)))
+    spread = np.std(np.asarray(noisy, np.float64) / 3e38, axis=0)
+    np.testing.assert_allclose(spread, policy.exploration_noise, rtol=0.25)
+
+
 def test_sac_policy_log_prob_and_bounds(getkey):
     space = Box(jnp.array([-2.0, 0.0]), jnp.array([2.0, 1.0]))
     policy = MLPSACPolicy((Box(-1.0, 1.0, (3,)), space), key=getkey())

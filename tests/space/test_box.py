@@ -276,6 +276,19 @@ class TestContains:
             result = box.contains(x)
             assert isinstance(result, np.ndarray) and not result
 
+    def test_subnormal_values_and_bounds_are_compared_exactly(self):
+        # XLA reads subnormal numbers as zero, so `-1e-45 >= 0.0` held and
+        # Box(0, 0) contained -1e-45 (Gymnasium's `contains` does not)
+        tiny = np.float32(1e-45)
+        point = Box(0.0, 0.0, ())
+        for value, inside in [(-tiny, False), (tiny, False), (np.float32(-0.0), True)]:
+            assert bool(point.contains(value)) is inside
+            assert bool(jax.jit(point.contains)(value)) is inside
+        above_zero = Box(tiny, 1.0, ())
+        assert np.float32(0.0) not in above_zero and tiny in above_zero
+        assert np.float32(np.nan) not in Box(-np.inf, np.inf, ())
+        assert np.array([np.inf, -np.inf], np.float32) in Box(-np.inf, np.inf, (2,))
+
     def test_huge_python_ints(self):
         assert 2**40 in Box(-np.inf, np.inf, ())
         assert [2**40, 0] not in Box(0.0, 1.0, (2,))

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from ._utils import check_host
+from ._utils import check_host, smallest_normal
 
 
 def check_host_logits(logits: ArrayLike, name: str) -> None:
@@ -40,13 +40,27 @@ def check_host_logits(logits: ArrayLike, name: str) -> None:
 
 def check_host_probs(probs: ArrayLike, name: str) -> None:
     """Raises `ValueError` for concrete host probabilities that are negative
-    or not finite, or whose sum along the last axis is zero. JAX arrays pass
-    (see `_utils.host_array`)."""
+    or not finite, or whose sum along the last axis is zero, also where every
+    entry of a row is subnormal in the dtype they are stored in (float32,
+    bfloat16 or float64: XLA reads subnormal numbers as zero, so such a row
+    gave NaN log-probabilities). JAX arrays pass (see `_utils.host_array`)."""
     check_host(
         probs,
         lambda p: np.all(np.isfinite(p) & (p >= 0)) and np.all(np.sum(p, axis=-1) > 0),
         f"{name} must be finite and non-negative, with a positive sum along "
         "the last axis",
+    )
+    normal = smallest_normal(probs)
+    if normal is None:
+        return
+    tiny, dtype = normal
+    check_host(
+        probs,
+        lambda p: np.all(np.max(np.atleast_1d(p), axis=-1) >= tiny),
+        f"{name} needs an entry of at least {tiny:.4g} (the smallest normal "
+        f"{dtype}) in every row of the last axis: XLA reads "
+        "smaller (subnormal) numbers as zero, so the row would have no "
+        "probability. Scale the row up (only the ratios matter)",
     )
 
 
@@ -67,9 +81,29 @@ def log_normalised_probs(
     zero entry exact (`-1 / sum(probs)` on the other log-probabilities);
     `normalise(logits_from_probs(probs))` would lose it, its zero entries
     being constant `-inf` logits.
+
+    A row whose sum overflows (e.g. `[1e38, 3e38]` in float32, whose sum is
+    `inf`, which made every log-probability `-inf`) is summed as
+    `probs * 2**-e`, with `2**e` the power of two near its largest entry,
+    and `e log 2` added back. The scaling is two multiplications by powers
+    of two at most 64 in magnitude (a single factor `2**-128` would be
+    subnormal, which XLA flushes to zero; so is the reciprocal by which it
+    divides) and carries no gradient (the result does not depend on it).
     """
+    log_probs = logits_from_probs(probs)
     total = jnp.sum(probs, axis=-1, keepdims=True)
-    return logits_from_probs(probs) - jnp.log(total)
+    peak = jax.lax.stop_gradient(jnp.max(probs, axis=-1, keepdims=True))
+    _, exponent = jnp.frexp(peak)  # 0 for a zero peak
+    first = -(exponent // 2)
+    one = jnp.ones((), probs.dtype)
+    scaled = probs * jnp.ldexp(one, first) * jnp.ldexp(one, -exponent - first)
+    log_total = jnp.where(
+        jnp.isinf(total),
+        jnp.log(jnp.sum(scaled, axis=-1, keepdims=True))
+        + exponent.astype(probs.dtype) * np.log(2.0).astype(probs.dtype),
+        jnp.log(total),
+    )
+    return log_probs - log_total
 
 
 @jax.jit

@@ -82,10 +82,37 @@ def check_host(
         raise ValueError(f"{message}, got {x!r}.")
 
 
+def smallest_normal(x: object) -> tuple[float, str] | None:
+    """The smallest normal number (and the dtype's name) of the dtype in
+    which `jnp.asarray` stores the host value `x`, where XLA reads that
+    dtype's subnormal numbers as zero (float32, bfloat16, float64, on CPU
+    and GPU alike); None for other dtypes (float16 is computed in float32,
+    integers have no subnormals) and for values that are not host values
+    (see `host_array`)."""
+    if host_array(x) is None:
+        return None
+    # Python floats become float32 unless jax_enable_x64 is on
+    dtype = jax.dtypes.canonicalize_dtype(np.asarray(x).dtype)
+    if not jnp.issubdtype(dtype, jnp.floating) or dtype == np.float16:
+        return None
+    return float(jnp.finfo(dtype).tiny), np.dtype(dtype).name
+
+
 def check_positive_scale(scale: object, name: str) -> None:
     """Raises `ValueError` if `scale` is a host value that is not everywhere
-    positive (NaN included); JAX arrays pass (see `host_array`)."""
+    positive (NaN included), or is subnormal where XLA reads subnormal numbers
+    as zero (which made log-densities NaN); JAX arrays pass (see
+    `host_array`)."""
     check_host(scale, lambda s: s > 0, f"{name} must be positive (standard deviations)")
+    normal = smallest_normal(scale)
+    if normal is not None:
+        tiny, dtype = normal
+        check_host(
+            scale,
+            lambda s: s >= tiny,
+            f"{name} must be at least {tiny:.4g}, the smallest normal {dtype}: "
+            "XLA reads smaller (subnormal) numbers as zero",
+        )
 
 
 def broadcast_shape(*shapes: tuple[int, ...], what: str) -> tuple[int, ...]:

@@ -65,7 +65,9 @@ def add_exploration_noise(
             action range.
         key: A JAX PRNG key.
     """
-    scale = (space.high - space.low) / 2
+    # high / 2 - low / 2 is finite for any finite bounds; high - low may
+    # overflow (e.g. +-3e38 in float32), which made every noisy action a bound.
+    scale = np.asarray(space.high) / 2 - np.asarray(space.low) / 2
     perturbed = action + jr.normal(key, space.shape) * noise * scale
     return jnp.clip(perturbed, space.low, space.high).astype(space.dtype)
 
@@ -143,8 +145,16 @@ class MLPDeterministicPolicy(AbstractDeterministicPolicy):
         """Returns `(new_state, action)` without noise, inside the bounds."""
         space = self.action_space
         unit = self.network(self.observation_space.flatten_sample(observation))
-        scale = np.asarray((space.high - space.low) / 2, np.float32).reshape(-1)
-        middle = np.asarray((space.high + space.low) / 2, np.float32).reshape(-1)
+        # Halving before subtracting (adding) keeps both finite for any finite
+        # bounds: (high - low) / 2 overflows for e.g. +-3e38 in float32, which
+        # put every action on a bound whatever the network's output. Computed
+        # in the Box's precision where it exceeds float32 (a float64 Box with
+        # jax_enable_x64).
+        compute = np.promote_types(space.dtype, np.float32)
+        high = np.asarray(space.high, np.float64).reshape(-1)
+        low = np.asarray(space.low, np.float64).reshape(-1)
+        scale = (high / 2 - low / 2).astype(compute)
+        middle = (high / 2 + low / 2).astype(compute)
         action = jnp.reshape(middle + scale * unit, space.shape)
         return state, jnp.clip(action, space.low, space.high).astype(space.dtype)
 

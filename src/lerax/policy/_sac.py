@@ -74,6 +74,35 @@ class AbstractDiscreteSACPolicy(AbstractSACPolicy):
         actions get probability 0 and log-probability -inf)."""
 
 
+def _require_squashable(space: Box) -> None:
+    """Raises `ValueError` unless the squashed Gaussian can map onto `space`:
+    `low < high` with a finite float32 width in every dimension. Checked
+    when the policy is built; otherwise its first call failed, naming the
+    distribution rather than the policy and its action space.
+    """
+    low = np.asarray(space.low, np.float32)
+    high = np.asarray(space.high, np.float32)
+    with np.errstate(over="ignore"):
+        width = high - low
+    if np.all(low < high) and np.all(np.isfinite(width)):
+        return
+    if np.any(low >= high):
+        problem = (
+            "a dimension with low == high in float32 (a fixed action): remove "
+            "it from the action space (e.g. with `lerax.wrapper.TransformAction`)"
+        )
+    else:
+        problem = (
+            "a width high - low that overflows float32: wrap the env in "
+            "`lerax.wrapper.RescaleAction` (actions in [-1, 1])"
+        )
+    raise ValueError(
+        "`MLPSACPolicy` squashes its actions onto the action bounds with tanh, "
+        "which needs low < high and a finite float32 width high - low in every "
+        f"dimension; {space!r} has {problem}."
+    )
+
+
 @final
 class MLPSACPolicy(AbstractSACPolicy):
     """Squashed-Gaussian policy: an MLP encoder, a mean head and a
@@ -120,9 +149,10 @@ class MLPSACPolicy(AbstractSACPolicy):
         Raises:
             TypeError: If the action space is not a floating-point `Box`, or
                 `activation` is not callable.
-            ValueError: If the action bounds are not finite, or a size is not
-                an int (Python or NumPy), or `feature_size`, `width_size` or
-                `depth` is < 1.
+            ValueError: If the action bounds are not finite, or not
+                `low < high` with a width `high - low` finite in float32 in
+                every dimension, or a size is not an int (Python or NumPy), or
+                `feature_size`, `width_size` or `depth` is < 1.
         """
         feature_size, width_size = check_sizes(
             "MLPSACPolicy", feature_size=feature_size, width_size=width_size
@@ -132,6 +162,7 @@ class MLPSACPolicy(AbstractSACPolicy):
         check_activation("MLPSACPolicy", activation=activation)
         self.observation_space, action_space = spaces_of(env)
         self.action_space = require_bounded_box(action_space, "MLPSACPolicy")
+        _require_squashable(self.action_space)
         k_encoder, k_mean, k_std = jax.random.split(key, 3)
         self.encoder = mlp(
             self.observation_space.flat_size,

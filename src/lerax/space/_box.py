@@ -15,6 +15,7 @@ from ._utils import (
     as_array,
     as_shape,
     check_key,
+    float_in_range,
     int_in_range,
     is_float_dtype,
     is_integer_dtype,
@@ -247,7 +248,8 @@ class Box(AbstractSpace[Array, None]):
             return jnp.all(int_in_range(x, self.low, self.high))
         if not is_float_dtype(x.dtype):
             return false_()
-        return jnp.all((x >= self.low) & (x <= self.high))
+        # Not `x >= low`: XLA reads subnormal numbers as zero (-1e-45 >= 0).
+        return jnp.all(float_in_range(x, self.low, self.high))
 
     def flatten_sample(self, sample: Array) -> Float[Array, " n"]:
         check_sample_size(self, sample, self.flat_size)

@@ -191,6 +191,30 @@ def int_in_range(x: jax.Array, low: Any, high: Any) -> jax.Array:
     return inside if possible.all() else inside & possible
 
 
+def float_in_range(x: jax.Array, low: np.ndarray, high: np.ndarray) -> jax.Array:
+    """Elementwise `low <= x <= high` for a floating `x` and static float
+    bounds, exact also for subnormal numbers; False where `x` is NaN.
+
+    XLA treats subnormal inputs as zero (on CPU and GPU), so a plain
+    comparison takes `-1e-45 >= 0.0` to be true. Here both sides are
+    compared as integers instead: the bit pattern of a float, with the sign
+    bit turned into a minus sign, orders floats exactly (`-0.0` and `0.0`
+    alike, NaN beyond the infinities). The bounds' keys are computed on the
+    host.
+    """
+    dtype = jnp.promote_types(x.dtype, np.result_type(low, high))
+    int_dtype = np.dtype(f"int{8 * np.dtype(dtype).itemsize}")
+    sign = np.iinfo(int_dtype).max  # all bits but the sign bit
+
+    def host_key(bound: np.ndarray) -> np.ndarray:
+        bits = np.asarray(bound, dtype).view(int_dtype)
+        return np.where(bits < 0, -(bits & sign), bits).astype(int_dtype)
+
+    bits = jax.lax.bitcast_convert_type(x.astype(dtype), int_dtype)
+    key = jnp.where(bits < 0, -(bits & sign), bits)
+    return (key >= host_key(low)) & (key <= host_key(high))
+
+
 def round_into_dtype(
     bound: np.ndarray, dtype: Any, to_integer: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
