@@ -85,6 +85,20 @@ def test_bad_meshes_are_refused_before_compiling():
     state = algo.init(env, policy, key=jr.key(0))
     with pytest.raises(TypeError, match=r"got list"):
         shard_training_state(state, jax.devices())
+    # a device listed twice: JAX builds the mesh and fails only once the
+    # trained results are put together, after compiling and training
+    twice = [jax.devices()[0]] * 2
+    for make in (env_mesh, seed_mesh):
+        with pytest.raises(ValueError, match=r"more than once \(device ids \[0, 0\]\)"):
+            make(twice)
+    for axis in ("envs", "seeds"):
+        mesh = jax.sharding.Mesh(np.asarray(twice), (axis,))
+        with pytest.raises(ValueError, match="more than once"):
+            algo.learn(env, policy, 16, key=jr.key(0), mesh=mesh)
+    with pytest.raises(ValueError, match="more than once"):
+        shard_seeds(
+            jr.split(jr.key(0), 2), jax.sharding.Mesh(np.asarray(twice), ("seeds",))
+        )
 
 
 def test_one_device_mesh_places_the_state_on_it():

@@ -41,7 +41,10 @@ def env_mesh(devices: Any = None) -> Mesh:
 
     Args:
         devices: The devices to use (default: `jax.devices()`, every device
-            of every process).
+            of every process), each once.
+
+    Raises:
+        ValueError: If `devices` is empty or lists a device twice.
     """
     return _mesh(devices, ENV_AXIS, "env_mesh")
 
@@ -51,7 +54,10 @@ def seed_mesh(devices: Any = None) -> Mesh:
 
     Args:
         devices: The devices to use (default: `jax.devices()`, every device
-            of every process).
+            of every process), each once.
+
+    Raises:
+        ValueError: If `devices` is empty or lists a device twice.
     """
     return _mesh(devices, SEED_AXIS, "seed_mesh")
 
@@ -60,7 +66,20 @@ def _mesh(devices: Any, axis: str, name: str) -> Mesh:
     devices = jax.devices() if devices is None else list(devices)
     if not devices:
         raise ValueError(f"`{name}(devices=...)` needs at least one device.")
-    return Mesh(np.asarray(devices), (axis,))
+    mesh = Mesh(np.asarray(devices), (axis,))
+    _check_distinct(mesh, f"`{name}(devices=...)`")
+    return mesh
+
+
+def _check_distinct(mesh: Mesh, what: str) -> None:
+    # JAX builds such a mesh; a run on it fails later, inside JAX, with an
+    # error that does not name the mesh
+    ids = [device.id for device in mesh.devices.flat]
+    if len(set(ids)) != len(ids):
+        raise ValueError(
+            f"{what} lists a device more than once (device ids {ids}); give "
+            "each device once, e.g. `jax.devices()[:n]`."
+        )
 
 
 def check_mesh(mesh: Any, num_envs: int) -> None:
@@ -73,6 +92,7 @@ def check_mesh(mesh: Any, num_envs: int) -> None:
                 f"other axis, got axes {tuple(mesh.axis_names)}; spread seeds "
                 "(`seed_mesh()`) or split envs (`env_mesh()`), not both."
             )
+        _check_distinct(mesh, "The mesh")
         return
     _check_split(mesh, num_envs, "envs", "`num_envs`", "env_mesh")
 
@@ -94,6 +114,7 @@ def _check_split(mesh: Any, count: int, what: str, knob: str, maker: str) -> Non
             f"`mesh` must be a `jax.sharding.Mesh` (e.g. `lerax.algorithm."
             f"{maker}()`), got {type(mesh).__name__}."
         )
+    _check_distinct(mesh, "The mesh")
     if count % mesh.size:
         raise ValueError(
             f"{count} {what} cannot be split evenly over the {mesh.size} devices "
@@ -129,7 +150,7 @@ def shard_training_state(state: _State, mesh: Mesh) -> _State:
     Raises:
         TypeError: If `mesh` is not a `jax.sharding.Mesh`.
         ValueError: If the number of envs is not a multiple of the number of
-            devices in `mesh`.
+            devices in `mesh`, or `mesh` lists a device twice.
     """
     leaves = jax.tree.leaves(eqx.filter(state.actors, eqx.is_array))  # type: ignore[attr-defined]
     num_envs = leaves[0].shape[0]
@@ -173,8 +194,8 @@ def shard_seeds(tree: _State, mesh: Mesh) -> _State:
     Raises:
         TypeError: If `mesh` is not a `jax.sharding.Mesh`.
         ValueError: If an array has no leading axis, the leading sizes
-            differ, or the number of seeds is not a multiple of the number
-            of devices in `mesh`.
+            differ, the number of seeds is not a multiple of the number
+            of devices in `mesh`, or `mesh` lists a device twice.
     """
     leaves = jax.tree.leaves(eqx.filter(tree, eqx.is_array))
     sizes = {leaf.shape[0] if leaf.ndim else None for leaf in leaves}
