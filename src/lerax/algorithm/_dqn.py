@@ -60,7 +60,9 @@ class DQN(AbstractOffPolicyAlgorithm):
         exploration_initial_eps: Initial epsilon.
         exploration_final_eps: Final epsilon.
         max_grad_norm: Gradient-norm clip (None: off).
-        double_q: Use Double DQN targets.
+        double_q: Use Double DQN targets (off by default, as SB3; the
+            earlier lerax always used them: pass `double_q=True` for its
+            targets).
         check_numerics: Raise naming the quantity when a gradient step's
             loss or logged value is not finite.
     """

@@ -166,7 +166,10 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
             iteration whose collection reaches `learning_starts` env steps;
             SB3 waits until an iteration passes it (`num_timesteps >
             learning_starts`), one iteration later when `learning_starts` is
-            a multiple of `num_envs * num_steps`.
+            a multiple of `num_envs * num_steps`. All envs' steps count, and
+            they are part of `total_timesteps` (as SB3); the earlier lerax
+            counted `learning_starts` per env, outside the budget, so its
+            `learning_starts=n` with `num_envs` envs is `n * num_envs` here.
         batch_size: Transitions per gradient step.
         gradient_steps: Gradient steps per iteration (None: one per env step).
         gamma: Discount factor.
@@ -292,7 +295,9 @@ class AbstractOffPolicyAlgorithm(AbstractAlgorithm):
         if self.learning_starts < self.batch_size:
             raise ValueError(
                 f"`{type(self).__name__}(learning_starts={self.learning_starts})` must be "
-                f">= `batch_size={self.batch_size}` so the first batch has enough data."
+                f">= `batch_size={self.batch_size}` so the first batch has enough data "
+                "(it counts the steps of all envs together: the earlier lerax's "
+                "per-env `learning_starts=n` is `n * num_envs` here)."
             )
 
     @property

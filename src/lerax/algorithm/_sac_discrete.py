@@ -103,11 +103,14 @@ class SACDiscrete(AbstractOffPolicyAlgorithm):
         num_envs: Environments stepped in parallel.
         num_steps: Env steps per env per iteration.
         buffer_size: Replay capacity.
-        learning_starts: Uniformly random steps before learning.
+        learning_starts: Uniformly random steps before learning (default
+            1000; the earlier lerax's 20 000 spent most short runs on random
+            play).
         batch_size: Transitions per gradient step.
         gradient_steps: Gradient steps per iteration (None: one per env step).
         gamma: Discount factor.
-        tau: Polyak rate of the target critics.
+        tau: Polyak rate of the target critics (the earlier lerax's 1.0,
+            applied every iteration, left no real target network).
         policy_lr: Actor learning rate.
         q_lr: Critic learning rate.
         alpha_lr: Entropy-coefficient learning rate (None: `q_lr`).

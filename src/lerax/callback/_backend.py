@@ -1,6 +1,7 @@
 """`AbstractLoggingBackend`: where `LoggingCallback` and `EvalCallback` write."""
 
 import abc
+import functools
 import math
 import warnings
 from typing import Any
@@ -18,12 +19,28 @@ class AbstractLoggingBackend(abc.ABC):
 
     Scalars arrive as `{"episode/return": 21.5, "train/value_loss": ...}`
     with NaN values already dropped; `step` is the env-step count.
+
+    A backend written for the earlier lerax (`open`, `log_hparams`,
+    `log_scalars`, `log_video`, `close`) works unchanged: `flush` defaults to
+    nothing, and a subclass that does not define `is_open` gets one that
+    follows its own `open` and `close` calls.
     """
 
+    def __init_subclass__(cls) -> None:
+        if any(
+            "is_open" in vars(k) for k in cls.__mro__ if k is not AbstractLoggingBackend
+        ):
+            return  # the backend keeps its own state
+        for name, opened in (("open", True), ("close", False)):
+            method = vars(cls).get(name)
+            if method is not None and not getattr(method, "_tracks_open", False):
+                setattr(cls, name, _tracking(method, opened))
+
     @property
-    @abc.abstractmethod
     def is_open(self) -> bool:
-        """Whether `open` has been called (and `close` has not)."""
+        """Whether `open` has been called (and `close` has not). A subclass
+        that knows better (a backend that can fail to open) overrides it."""
+        return bool(getattr(self, "_backend_open", False))
 
     @abc.abstractmethod
     def open(self, name: str) -> None:
@@ -41,13 +58,28 @@ class AbstractLoggingBackend(abc.ABC):
     def log_video(self, tag: str, frames: np.ndarray, step: int, fps: float) -> None:
         """Records a video, `frames` of shape `[T, H, W, C]`, dtype uint8."""
 
-    @abc.abstractmethod
     def flush(self) -> None:
-        """Makes everything logged so far durable/visible."""
+        """Makes everything logged so far durable/visible (default: nothing
+        to do)."""
+        return None
 
     @abc.abstractmethod
     def close(self) -> None:
         """Ends the run (no-op if not open)."""
+
+
+def _tracking(method: Any, opened: bool) -> Any:
+    """`method` (a backend's `open` or `close`) that also records, for the
+    default `is_open`, whether the backend is now open."""
+
+    @functools.wraps(method)
+    def tracked(self: AbstractLoggingBackend, *args: Any, **kwargs: Any) -> Any:
+        out = method(self, *args, **kwargs)
+        self._backend_open = opened
+        return out
+
+    tracked._tracks_open = True  # type: ignore[attr-defined]
+    return tracked
 
 
 def finite_scalars(values: dict[str, float]) -> dict[str, float]:

@@ -352,6 +352,27 @@ class LogSink:
         self.name = self._given_name  # a later run is a new one
 
 
+_EARLIER_VIDEO = ("video_num_steps", "video_width", "video_height", "video_fps")
+
+
+def _check_earlier_keywords(earlier: dict[str, Any]) -> None:
+    """Accepts the earlier lerax's `LoggingCallback` keywords that mean
+    nothing here (`alpha`, `video_interval=0`) and refuses the rest,
+    saying what to write instead."""
+    unknown = sorted(set(earlier) - {"alpha", "video_interval", *_EARLIER_VIDEO})
+    if unknown:
+        raise TypeError(
+            f"`LoggingCallback` got unexpected keyword argument(s) {unknown}."
+        )
+    if earlier.get("video_interval", 0) or any(k in earlier for k in _EARLIER_VIDEO):
+        raise TypeError(
+            "`LoggingCallback` records no videos (the earlier lerax's "
+            "`video_interval`, `video_num_steps`, `video_width`, `video_height`, "
+            "`video_fps`): pass `EvalCallback(env, eval_freq=..., "
+            "video_dir=...)` beside it, which records evaluation episodes."
+        )
+
+
 @final
 class LoggingCallback(AbstractCallback):
     """Logs training metrics to one or more backends (`ConsoleBackend`,
@@ -403,13 +424,22 @@ class LoggingCallback(AbstractCallback):
     def __init__(
         self,
         backend: AbstractLoggingBackend | Sequence[AbstractLoggingBackend],
+        name: str | None = None,
+        env: Any = None,
+        policy: Any = None,
         *,
         log_interval: int = 10,
-        name: str | None = None,
         hparams: dict[str, Any] | None = None,
+        **earlier: Any,
     ):
         """Args:
         backend: A backend or a sequence of backends.
+        env: Accepted for the earlier lerax's
+            `LoggingCallback(backend, name, env, policy)`; not needed: the
+            default run name is taken from the algorithm and env being trained
+            when the run starts.
+        policy: Accepted like `env`, and not needed (the policy's description
+            is logged with the hyper-parameters).
         log_interval: Iterations between logs (int >= 1). A log costs about
             1-4 ms (host transfer and backend work, measured with
             `bench/logging_overhead.py`), so the default of 10 keeps logging
@@ -419,12 +449,21 @@ class LoggingCallback(AbstractCallback):
         hparams: Extra hyper-parameters to record (e.g. a seed); names are
             strings, arrays and NumPy scalars are recorded as Python numbers
             (or tuples of them).
+        **earlier: The earlier lerax's `alpha` (the weight of its moving
+            average of returns; accepted without effect: the logged return
+            is the plain mean of the episodes finished since the last log)
+            and `video_interval=0`. Its videos (`video_interval > 0` and
+            `video_num_steps`, `video_width`, `video_height`, `video_fps`)
+            are recorded by `EvalCallback(env, eval_freq=..., video_dir=...)`
+            here, which a `TypeError` says.
 
         Raises:
-            TypeError: If a backend is not an `AbstractLoggingBackend`, or
-                an `hparams` value is a traced array.
+            TypeError: If a backend is not an `AbstractLoggingBackend`, an
+                `hparams` value is a traced array, or a keyword is unknown
+                or asks for the earlier lerax's videos.
             ValueError: If `log_interval` is not an int >= 1.
         """
+        _check_earlier_keywords(earlier)
         log_interval = python_scalar(log_interval)  # NumPy ints too
         if (
             not isinstance(log_interval, int)
@@ -435,6 +474,7 @@ class LoggingCallback(AbstractCallback):
                 f"`LoggingCallback(log_interval=...)` must be an int >= 1, got "
                 f"{log_interval!r}."
             )
+        del env, policy  # named from the run being trained, at its start
         self.log_interval = log_interval
         self.hparams = tuple(
             (str(k), _host_value(k, v)) for k, v in (hparams or {}).items()

@@ -105,6 +105,9 @@ class ProgressBarCallback(AbstractCallback):
     def __init__(
         self,
         total_timesteps: int | None = None,
+        name: str | None = None,
+        env: Any = None,
+        policy: Any = None,
         *,
         description: str | None = None,
         interval: int | None = None,
@@ -113,6 +116,12 @@ class ProgressBarCallback(AbstractCallback):
     ):
         """Args:
         total_timesteps: See `total_timesteps` above.
+        name: The earlier lerax's name for `description` (used when
+            `description` is None).
+        env: Accepted for the earlier lerax's
+            `ProgressBarCallback(total, name, env, policy)`; not needed: the
+            default label names the env being trained at the start of each run.
+        policy: Accepted like `env`, and not needed.
         description: See `description` above.
         interval: See `interval` above.
         console: A `rich.console.Console` to draw on (default: stdout).
@@ -139,16 +148,17 @@ class ProgressBarCallback(AbstractCallback):
             except (TypeError, ValueError) as error:
                 raise refuse("total_timesteps", total_timesteps) from error
         interval = python_scalar(interval)
-        for name, value in (
+        for field, value in (
             ("total_timesteps", total_timesteps),
             ("interval", interval),
         ):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 1
             ):
-                raise refuse(name, value)
+                raise refuse(field, value)
         self.total_timesteps = total_timesteps
-        self.description = description
+        del env, policy  # the label comes from the run being trained
+        self.description = name if description is None else description
         self.interval = interval
         self.host_ref = HostRef(ProgressHost(console, plain_seconds))
 
@@ -156,6 +166,12 @@ class ProgressBarCallback(AbstractCallback):
     def host(self) -> "ProgressHost":
         """The bar's host side."""
         return self.host_ref.host
+
+    def stop(self) -> None:
+        """Closes the bar now if it is open (the earlier lerax's `stop()`; the
+        bar also closes by itself at the end of every `train`/`learn` call)."""
+        if self.host._open:
+            self.host._close()
 
     def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> EpisodeAccumulator:
         del ctx, key

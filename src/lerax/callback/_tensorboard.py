@@ -38,7 +38,9 @@ class TensorBoardBackend(AbstractLoggingBackend):
     Hyper-parameters go to a text summary `hparams` (a Markdown table).
 
     Args:
-        log_dir: The folder holding one sub-folder per run.
+        log_dir: The folder holding one sub-folder per run (default `runs`,
+            as PyTorch's `SummaryWriter`; the earlier lerax's default was
+            `logs`: pass `log_dir="logs"` to keep that layout).
     """
 
     def __init__(self, log_dir: str | Path = "runs"):

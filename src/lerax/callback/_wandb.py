@@ -23,6 +23,8 @@ class WandbBackend(AbstractLoggingBackend):
         project: The W&B project.
         entity: The W&B entity (user or team).
         config: Extra configuration stored with the run.
+        quiet: Keep W&B's own console output off (default True; the earlier
+            lerax's `quiet` keyword, whose default was False).
         mode: `"online"`, `"offline"` or `"disabled"` (None: W&B's default).
         dir: Where W&B keeps its local files.
         tags: Run tags.
@@ -31,9 +33,10 @@ class WandbBackend(AbstractLoggingBackend):
     def __init__(
         self,
         project: str | None = None,
+        config: dict[str, Any] | None = None,
+        quiet: bool = True,
         *,
         entity: str | None = None,
-        config: dict[str, Any] | None = None,
         mode: str | None = None,
         dir: str | Path | None = None,
         tags: list[str] | None = None,
@@ -45,6 +48,7 @@ class WandbBackend(AbstractLoggingBackend):
         self.mode = mode
         self.dir = None if dir is None else str(dir)
         self.tags = tags
+        self.quiet = bool(quiet)
         self.run: Any = None
 
     @property
@@ -65,7 +69,9 @@ class WandbBackend(AbstractLoggingBackend):
             dir=self.dir,
             tags=self.tags,
             reinit="create_new",
-            settings=wandb.Settings(console="off", silent=True),
+            settings=wandb.Settings(
+                console="off" if self.quiet else "auto", silent=self.quiet
+            ),
         )
         self.run.define_metric("global_step")
         self.run.define_metric("*", step_metric="global_step")

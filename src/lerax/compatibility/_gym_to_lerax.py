@@ -150,16 +150,26 @@ class GymToLeraxEnv(AbstractEnv[GymEnvState, Any, Any, None]):
     action_space: AbstractSpace
     observation_space: AbstractSpace
 
-    def __init__(self, gym_env: Any):
+    def __init__(self, gym_env: Any = None, *, env: Any = None):
         """Wraps `gym_env`.
 
         Args:
             gym_env: A `gymnasium.Env` (e.g. `gymnasium.make("CartPole-v1")`).
+            env: The earlier lerax's name for `gym_env`
+                (`GymToLeraxEnv(env=...)`); give one of them.
 
         Raises:
             TypeError: If `gym_env` is a vector env or not a `gymnasium.Env`,
-                or its spaces have no lerax counterpart.
+                or its spaces have no lerax counterpart, or both or neither
+                of `gym_env` and `env` are given.
         """
+        if (gym_env is None) == (env is None):
+            raise TypeError(
+                "`GymToLeraxEnv` takes one Gymnasium env: `GymToLeraxEnv(gym_env)` "
+                "(or the earlier lerax's `GymToLeraxEnv(env=...)`), not both or "
+                "neither."
+            )
+        gym_env = env if gym_env is None else gym_env
         if isinstance(gym_env, gym.vector.VectorEnv):
             raise TypeError(
                 "`GymToLeraxEnv` wraps a single `gymnasium.Env`, not a vector env; "

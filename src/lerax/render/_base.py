@@ -144,6 +144,51 @@ class Abstract2DRenderer(AbstractRenderer):
         ``"topleft"``, ``"bottomleft"``, ...) says which point of the text's
         box lies at `position`."""
 
+    # The earlier lerax's drawing names, kept so that `render` methods written
+    # for it draw here unchanged; each is one call of the primitive above.
+
+    def draw_line(
+        self, start: Point, end: Point, color: ColorLike, width: int = 1
+    ) -> None:
+        """The earlier lerax's name for `line`."""
+        self.line(start, end, color, width=width)
+
+    def draw_polyline(self, points: Sequence[Point], color: ColorLike) -> None:
+        """The earlier lerax's name for `polyline` (open, one pixel wide)."""
+        self.polyline(points, color)
+
+    def draw_polygon(self, points: Sequence[Point], color: ColorLike) -> None:
+        """The earlier lerax's name for a filled `polygon`."""
+        self.polygon(points, color)
+
+    def draw_circle(self, center: Point, radius: float, color: ColorLike) -> None:
+        """The earlier lerax's name for a filled `circle`."""
+        self.circle(center, radius, color)
+
+    def draw_rect(self, center: Point, w: float, h: float, color: ColorLike) -> None:
+        """A filled rectangle `w` by `h` world units around `center` (the
+        earlier lerax's form of `rect`, which takes two corners)."""
+        x, y = (float(v) for v in center)
+        self.rect((x - w / 2, y - h / 2), (x + w / 2, y + h / 2), color)
+
+    def draw_ellipse(self, center: Point, w: float, h: float, color: ColorLike) -> None:
+        """A filled axis-aligned ellipse `w` by `h` world units around
+        `center` (the earlier lerax's primitive; drawn as a 64-sided
+        polygon)."""
+        angles = np.linspace(0.0, 2.0 * np.pi, 64, endpoint=False)
+        x, y = (float(v) for v in center)
+        points = np.stack(
+            [x + 0.5 * w * np.cos(angles), y + 0.5 * h * np.sin(angles)], axis=1
+        )
+        self.polygon(points.tolist(), color)
+
+    def draw_text(
+        self, center: Point, text: str, color: ColorLike, size: int = 12
+    ) -> None:
+        """The earlier lerax's name for `text` centred on `center` (its
+        default size was 12 pixels)."""
+        self.text(center, text, color, size=size)
+
 
 class Abstract3DRenderer(AbstractRenderer):
     """A renderer of 3-D scenes (e.g. `lerax.env.mujoco.MujocoRenderer`):

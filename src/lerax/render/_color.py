@@ -144,6 +144,29 @@ class Color(_ColorFields):
         constructor has checked them)."""
         return (int(self.r), int(self.g), int(self.b))
 
+    @classmethod
+    def from_tuple(cls, values: Any) -> "Color":
+        """The colour of three fractions in `[0, 1]` (the earlier lerax's
+        form; ints such as `(1, 0, 0)` are read as fractions here too).
+
+        Raises:
+            ValueError: If `values` is not three numbers in `[0, 1]`.
+        """
+        try:
+            parts = tuple(float(_as_number(c)) for c in values)
+        except (TypeError, ValueError):
+            parts = ()
+        if len(parts) != 3:
+            raise ValueError(
+                f"`Color.from_tuple` takes three floats in [0, 1], got {values!r}."
+            )
+        return cls.of(parts)
+
+    def to_tuple(self) -> tuple[float, float, float]:
+        """The components as floats in `[0, 1]` (the earlier lerax's form;
+        the same as `floats`)."""
+        return self.floats
+
 
 def _as_number(c: Any) -> int | float:
     """An integer (Python, or a NumPy or JAX integer scalar or 0-d array)

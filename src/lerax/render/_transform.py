@@ -73,6 +73,10 @@ class Transform(eqx.Module):
         """Maps a world length to pixels."""
         return self.scale * float(length)
 
+    def scale_length(self, length: float) -> float:
+        """The earlier lerax's name for `length`."""
+        return self.length(length)
+
 
 def _check_scale(scale: object) -> None:
     """Refuses a concrete `scale` that is not a finite real scalar > 0

@@ -72,15 +72,16 @@ class VideoRenderer(AbstractRenderer):
         self,
         renderer: AbstractRenderer,
         path: str | Path | None = None,
-        *,
         fps: float = DEFAULT_FPS,
+        *,
         output_path: str | Path | None = None,
     ):
         """Args:
         renderer: See `renderer` above.
         path: See `path` above (no suffix: ``.mp4``).
         fps: Frames per second, a finite number > 0 (default `DEFAULT_FPS`,
-            30; the earlier lerax's default was 60).
+            30; the earlier lerax's default was 60); third positionally, as
+            in the earlier `VideoRenderer(inner, output_path, fps)`.
         output_path: The earlier lerax's name for `path`; give one of them.
 
         Raises:

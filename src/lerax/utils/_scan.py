@@ -12,12 +12,15 @@ def filter_scan(
     init: Any,
     xs: Any = None,
     length: int | None = None,
+    reverse: bool = False,
     unroll: int = 1,
 ) -> tuple[Any, Any]:
     """`jax.lax.scan` whose carry may contain non-array leaves.
 
     The carry is split into its arrays (scanned) and everything else (held
-    fixed). `f` must not change the non-array part.
+    fixed). `f` must not change the non-array part. `reverse=True` scans from
+    the last element of `xs` to the first, as in `jax.lax.scan` (and the
+    earlier lerax's `filter_scan`).
 
     Raises:
         ValueError: If `f` changes the carry's non-array part.
@@ -33,7 +36,9 @@ def filter_scan(
             )
         return new_dynamic, y
 
-    dynamic, ys = jax.lax.scan(body, dynamic, xs, length=length, unroll=unroll)
+    dynamic, ys = jax.lax.scan(
+        body, dynamic, xs, length=length, reverse=reverse, unroll=unroll
+    )
     return eqx.combine(dynamic, static), ys
 
 
@@ -48,21 +53,26 @@ def _same_static(a: Any, b: Any) -> bool:
 
 def filter_cond(
     predicate: Any,
-    true_fn: Callable[[Any], Any],
-    false_fn: Callable[[Any], Any],
-    operand: Any,
+    true_fn: Callable[..., Any],
+    false_fn: Callable[..., Any],
+    *operands: Any,
+    **kwargs: Any,
 ) -> Any:
-    """`jax.lax.cond` whose operand and outputs may contain non-array leaves.
+    """`jax.lax.cond` whose operands and outputs may contain non-array leaves.
 
+    The branch that `predicate` selects is called as `fn(*operands, **kwargs)`
+    (usually one operand; several, and keywords, as the earlier lerax's
+    `filter_cond(pred, true_fun, false_fun, *args, **kwargs)` allowed).
     Both branches must return the same non-array parts (the non-array part
     of `true_fn`'s output is the one returned).
     """
-    dynamic, static = eqx.partition(operand, eqx.is_array)
+    dynamic, static = eqx.partition((operands, kwargs), eqx.is_array)
     out_static = []
 
     def wrap(fn):
         def branch(dynamic):
-            out = fn(eqx.combine(dynamic, static))
+            args, kw = eqx.combine(dynamic, static)
+            out = fn(*args, **kw)
             out_dynamic, static_part = eqx.partition(out, eqx.is_array)
             out_static.append(static_part)
             return out_dynamic
