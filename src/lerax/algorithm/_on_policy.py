@@ -493,24 +493,30 @@ def _episode_metrics(transitions: Transition) -> dict[str, Array]:
     }
 
 
-def _update_count(opt_state: Any) -> Int[Array, ""]:
-    """The optimiser updates done, from the `inject_hyperparams` state that
-    `AbstractOnPolicyAlgorithm.optimizer` always contains."""
+def _injected(opt_state: Any) -> Any:
+    """The `inject_hyperparams` state inside `opt_state` (which
+    `AbstractOnPolicyAlgorithm.optimizer` always builds), or None."""
     for state in jax.tree.leaves(
         opt_state, is_leaf=lambda s: hasattr(s, "hyperparams")
     ):
         if hasattr(state, "hyperparams"):
-            return state.count
-    raise ValueError(  # unreachable for states made by `optimizer`
-        "The optimiser state has no `inject_hyperparams` count; build it with "
-        "`algorithm.optimizer().init(...)`."
-    )
+            return state
+    return None
+
+
+def _update_count(opt_state: Any) -> Int[Array, ""]:
+    """The optimiser updates done (the count `inject_hyperparams` keeps)."""
+    state = _injected(opt_state)
+    if state is None:  # unreachable for states made by `optimizer`
+        raise ValueError(
+            "The optimiser state has no `inject_hyperparams` count; build it "
+            "with `algorithm.optimizer().init(...)`."
+        )
+    return state.count
 
 
 def _learning_rate(opt_state: Any) -> Array:
-    for state in jax.tree.leaves(
-        opt_state, is_leaf=lambda s: hasattr(s, "hyperparams")
-    ):
-        if hasattr(state, "hyperparams"):
-            return jnp.asarray(state.hyperparams["learning_rate"], jnp.float32)
-    return jnp.asarray(jnp.nan, jnp.float32)
+    state = _injected(opt_state)
+    if state is None:
+        return jnp.asarray(jnp.nan, jnp.float32)
+    return jnp.asarray(state.hyperparams["learning_rate"], jnp.float32)

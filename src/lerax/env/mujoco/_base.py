@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
 from ..._custom_types import Info
+from ...utils._checks import real_scalar
 from .._base import AbstractEnv
 from .._checks import check_nonnegative as check_nonnegative
 from .._checks import check_number_fields
@@ -310,15 +311,14 @@ def check_range(owner: str, name: str, value: Any) -> tuple[float, float]:
             NaN, with low <= high (an infinity is an open end).
     """
     try:
-        low, high = value
-        if not (_is_real(low) and _is_real(high)):
-            raise TypeError
-        low, high = float(low), float(high)
+        low, high = (real_scalar(v) for v in value)
     except (TypeError, ValueError):
+        low = high = None  # not a pair
+    if low is None or high is None:
         raise ValueError(
             f"`{owner}({name}=...)` must be a pair of numbers (low, high), got "
             f"{value!r}."
-        ) from None
+        )
     if math.isnan(low) or math.isnan(high):
         raise ValueError(
             f"`{owner}({name}=...)` must not hold NaN (for an open end use "
@@ -327,16 +327,6 @@ def check_range(owner: str, name: str, value: Any) -> tuple[float, float]:
     if not low <= high:
         raise ValueError(f"`{owner}({name}=...)` must have low <= high, got {value!r}.")
     return low, high
-
-
-def _is_real(value: Any) -> bool:
-    """Whether `value` is one real number (Python, NumPy or a 0-d JAX array),
-    not a bool or text."""
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    if isinstance(value, (np.ndarray, jax.Array)):
-        return value.ndim == 0 and jnp.issubdtype(value.dtype, jnp.number)
-    return isinstance(value, numbers.Real)
 
 
 def body_id(owner: str, mj_model: Any, body: int | str, option: str = "") -> int:
