@@ -32,8 +32,8 @@ def _compile_with_the_older_cpu_emitters() -> None:
     DQN ``learn`` in about 1.1-2.2 s instead of 1.7-3.1 s, and run it about
     as fast, except PPO's rollouts (up to ~1.5x slower, which only the long
     learning tests notice). Measured on 2 cores: tests/algorithm/test_on_policy.py
-    takes 60 s instead of 95 s. Numbers may differ from the default emitters'
-    in the last bits, never in what the tests assert.
+    takes 60 s instead of 95 s. Results may differ from the default emitters'
+    in the last bits; the whole suite passed with either.
 
     XLA aborts the process on a flag it does not know, so the flag is first
     tried in a subprocess (once: xdist workers and the subprocesses tests start
